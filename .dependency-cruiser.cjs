@@ -1,0 +1,45 @@
+/**
+ * Import direction (docs: architecture.md):
+ *   lib <- sip/message <- sip/parser <- sip/transport <- sip/transaction <- sip/ua, sip/dialog feeding sip/ua;
+ *   events/* import only lib and each other; store imports only lib; presentity <- subscriptions;
+ *   api sits on the services and never touches sip/transport or sip/transaction; only main.ts wires concrete classes.
+ */
+const layer = (from, allowed, comment) => ({
+  name: `${from.replace(/[^a-z]/g, '-')}-imports`,
+  comment,
+  severity: 'error',
+  from: { path: `^src/${from}/` },
+  to: { path: '^src/', pathNot: [`^src/${from}/`, ...allowed.map((a) => `^src/${a}/`)] },
+});
+
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+    { name: 'nothing-imports-main', severity: 'error', from: {}, to: { path: '^src/main\\.ts$' } },
+    { name: 'no-tests-from-src', severity: 'error', from: { path: '^src/' }, to: { path: '^test/' } },
+    layer('lib', [], 'lib holds leaves only'),
+    layer('config', ['lib'], 'config is a leaf'),
+    layer('sip/message', ['lib'], 'messages know nothing of parsing or sockets'),
+    layer('sip/parser', ['lib', 'sip/message'], 'the parser builds messages'),
+    layer('sip/transport', ['lib', 'sip/message', 'sip/parser'], 'transports frame and parse'),
+    layer('sip/transaction', ['lib', 'sip/message', 'sip/parser', 'sip/transport'], 'transactions sit on transports'),
+    layer('sip/dialog', ['lib', 'sip/message'], 'dialog state is plain data over messages'),
+    layer('sip/ua', ['lib', 'sip/message', 'sip/parser', 'sip/transport', 'sip/transaction', 'sip/dialog'], 'the UA core routes requests'),
+    layer('events', ['lib'], 'event packages are pure: lib and each other'),
+    layer('store', ['lib'], 'the store is a port with its own record types'),
+    layer('presentity', ['lib', 'events', 'store', 'sip/message', 'sip/parser', 'sip/dialog', 'sip/ua'], 'published and manual state'),
+    layer(
+      'subscriptions',
+      ['lib', 'events', 'store', 'presentity', 'sip/message', 'sip/parser', 'sip/dialog', 'sip/ua', 'sip/transaction', 'sip/transport'],
+      'the notifier',
+    ),
+    layer('accounts', ['lib', 'store'], 'accounts, devices and users'),
+    layer('api', ['lib', 'events', 'store', 'presentity', 'subscriptions', 'accounts', 'config'], 'api never touches transports or transactions'),
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { hostname } from 'node:os';
+
+/**
+ * Configuration comes from environment variables only (twelve-factor), validated once at start:
+ * a bad value stops the server with a message that names the variable and what was wrong.
+ */
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const hostList = z
+  .string()
+  .transform((s) => s.split(',').map((h) => h.trim()).filter((h) => h.length > 0))
+  .pipe(z.array(z.union([z.ipv4(), z.ipv6()])).min(1, 'at least one address'));
+
+/** Every variable the server reads, with its default. The README's configuration table mirrors this. */
+const envSchema = z.object({
+  PISTON_SIP_HOST: hostList.default(['0.0.0.0', '::']),
+  PISTON_SIP_PORT: port.default(5060),
+  PISTON_SIP_PUBLIC_HOST: z.string().min(1).optional(),
+  PISTON_API_HOST: z.string().min(1).default('0.0.0.0'),
+  PISTON_API_PORT: port.default(8000),
+  PISTON_DATA_DIR: z.string().min(1).default('./data'),
+  PISTON_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PISTON_NODE_NAME: z.string().min(1).max(255).default(`piston@${hostname()}`),
+  PISTON_SIP_T1_MS: positiveInt.default(500),
+  PISTON_SIP_T2_MS: positiveInt.default(4000),
+  PISTON_SIP_T4_MS: positiveInt.default(5000),
+  PISTON_SIP_MAX_MESSAGE_BYTES: positiveInt.max(65535).default(65535),
+  PISTON_SIP_MAX_CONNECTIONS: positiveInt.default(10000),
+  PISTON_SIP_TCP_IDLE_S: positiveInt.default(3600),
+  PISTON_SIP_MAX_BUFFERED_BYTES: positiveInt.default(256 * 1024),
+  PISTON_SUBSCRIBE_MIN_EXPIRES: positiveInt.default(60),
+  PISTON_SUBSCRIBE_MAX_EXPIRES: positiveInt.default(3600),
+  PISTON_SUBSCRIBE_DEFAULT_EXPIRES: positiveInt.default(3600),
+  PISTON_DEFAULT_ACCOUNT_FOR_UNKNOWN_DOMAINS: bool.default(true),
+  PISTON_DIALOG_ALL_DIALOGS: bool.default(false),
+  PISTON_BOOTSTRAP_API_KEY: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/i, 'must be 64 hexadecimal characters')
+    .optional(),
+});
+
+export interface SipConfig {
+  hosts: string[];
+  port: number;
+  /** Host name or address we put in Contact and Via when it cannot be derived from the flow. */
+  publicHost?: string;
+  t1: number;
+  t2: number;
+  t4: number;
+  maxMessageBytes: number;
+  maxConnections: number;
+  tcpIdleMs: number;
+  maxBufferedBytes: number;
+}
+
+export interface Config {
+  sip: SipConfig;
+  api: { host: string; port: number; bootstrapApiKey?: string };
+  subscriptions: { minExpires: number; maxExpires: number; defaultExpires: number; allDialogs: boolean };
+  accounts: { defaultAccountForUnknownDomains: boolean };
+  dataDir: string;
+  logLevel: z.infer<typeof envSchema>['PISTON_LOG_LEVEL'];
+  nodeName: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the PISTON_* variables; throws ConfigError listing every bad one. Empty strings count as unset. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const relevant: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v.trim() !== '') relevant[key] = v.trim();
+  }
+  const parsed = envSchema.safeParse(relevant);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.')}=${JSON.stringify(relevant[String(i.path[0])] ?? '')}: ${i.message}`),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.PISTON_SUBSCRIBE_MIN_EXPIRES > e.PISTON_SUBSCRIBE_MAX_EXPIRES) {
+    problems.push('PISTON_SUBSCRIBE_MIN_EXPIRES must not exceed PISTON_SUBSCRIBE_MAX_EXPIRES');
+  }
+  if (
+    e.PISTON_SUBSCRIBE_DEFAULT_EXPIRES < e.PISTON_SUBSCRIBE_MIN_EXPIRES ||
+    e.PISTON_SUBSCRIBE_DEFAULT_EXPIRES > e.PISTON_SUBSCRIBE_MAX_EXPIRES
+  ) {
+    problems.push('PISTON_SUBSCRIBE_DEFAULT_EXPIRES must lie between the minimum and the maximum');
+  }
+  if (e.PISTON_SIP_T2_MS < e.PISTON_SIP_T1_MS) problems.push('PISTON_SIP_T2_MS must not be below PISTON_SIP_T1_MS');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    sip: {
+      hosts: e.PISTON_SIP_HOST,
+      port: e.PISTON_SIP_PORT,
+      ...(e.PISTON_SIP_PUBLIC_HOST ? { publicHost: e.PISTON_SIP_PUBLIC_HOST } : {}),
+      t1: e.PISTON_SIP_T1_MS,
+      t2: e.PISTON_SIP_T2_MS,
+      t4: e.PISTON_SIP_T4_MS,
+      maxMessageBytes: e.PISTON_SIP_MAX_MESSAGE_BYTES,
+      maxConnections: e.PISTON_SIP_MAX_CONNECTIONS,
+      tcpIdleMs: e.PISTON_SIP_TCP_IDLE_S * 1000,
+      maxBufferedBytes: e.PISTON_SIP_MAX_BUFFERED_BYTES,
+    },
+    api: {
+      host: e.PISTON_API_HOST,
+      port: e.PISTON_API_PORT,
+      ...(e.PISTON_BOOTSTRAP_API_KEY ? { bootstrapApiKey: e.PISTON_BOOTSTRAP_API_KEY.toLowerCase() } : {}),
+    },
+    subscriptions: {
+      minExpires: e.PISTON_SUBSCRIBE_MIN_EXPIRES,
+      maxExpires: e.PISTON_SUBSCRIBE_MAX_EXPIRES,
+      defaultExpires: e.PISTON_SUBSCRIBE_DEFAULT_EXPIRES,
+      allDialogs: e.PISTON_DIALOG_ALL_DIALOGS,
+    },
+    accounts: { defaultAccountForUnknownDomains: e.PISTON_DEFAULT_ACCOUNT_FOR_UNKNOWN_DOMAINS },
+    dataDir: e.PISTON_DATA_DIR,
+    logLevel: e.PISTON_LOG_LEVEL,
+    nodeName: e.PISTON_NODE_NAME,
+  };
+}

@@ -1,0 +1,55 @@
+import t from 'tap';
+import { loadConfig, ConfigError } from '../../src/config/config.js';
+
+t.test('defaults give the documented ports, hosts and data directory', (t) => {
+  const c = loadConfig({});
+  t.same(c.sip.hosts, ['0.0.0.0', '::']);
+  t.equal(c.sip.port, 5060);
+  t.equal(c.api.port, 8000);
+  t.equal(c.dataDir, './data');
+  t.equal(c.logLevel, 'info');
+  t.match(c.nodeName, /^piston@/);
+  t.same([c.sip.t1, c.sip.t2, c.sip.t4], [500, 4000, 5000], 'RFC 3261 §17 timer defaults');
+  t.same(c.subscriptions, { minExpires: 60, maxExpires: 3600, defaultExpires: 3600, allDialogs: false });
+  t.end();
+});
+
+t.test('variables override defaults and are typed', (t) => {
+  const c = loadConfig({
+    PISTON_SIP_PORT: '5070',
+    PISTON_SIP_HOST: '127.0.0.1, ::1',
+    PISTON_API_PORT: '0',
+    PISTON_DATA_DIR: '/tmp/x',
+    PISTON_LOG_LEVEL: 'debug',
+    PISTON_NODE_NAME: 'blf-1',
+    PISTON_DEFAULT_ACCOUNT_FOR_UNKNOWN_DOMAINS: 'false',
+    PISTON_BOOTSTRAP_API_KEY: 'AB'.repeat(32),
+  });
+  t.equal(c.sip.port, 5070);
+  t.same(c.sip.hosts, ['127.0.0.1', '::1']);
+  t.equal(c.api.port, 0);
+  t.equal(c.dataDir, '/tmp/x');
+  t.equal(c.logLevel, 'debug');
+  t.equal(c.nodeName, 'blf-1');
+  t.equal(c.accounts.defaultAccountForUnknownDomains, false);
+  t.equal(c.api.bootstrapApiKey, 'ab'.repeat(32), 'key normalised to lower case');
+  t.end();
+});
+
+t.test('bad values stop the start with a message naming each variable', (t) => {
+  const err = t.throws(() =>
+    loadConfig({ PISTON_SIP_PORT: '70000', PISTON_LOG_LEVEL: 'loud', PISTON_SIP_HOST: 'not-an-ip', PISTON_BOOTSTRAP_API_KEY: 'xyz' }),
+  ) as ConfigError;
+  t.type(err, ConfigError);
+  const text = err.message;
+  for (const name of ['PISTON_SIP_PORT', 'PISTON_LOG_LEVEL', 'PISTON_SIP_HOST', 'PISTON_BOOTSTRAP_API_KEY']) {
+    t.match(text, name, `${name} is named`);
+  }
+  t.end();
+});
+
+t.test('inconsistent expiry bounds are rejected', (t) => {
+  t.throws(() => loadConfig({ PISTON_SUBSCRIBE_MIN_EXPIRES: '600', PISTON_SUBSCRIBE_MAX_EXPIRES: '300' }), ConfigError);
+  t.throws(() => loadConfig({ PISTON_SUBSCRIBE_DEFAULT_EXPIRES: '30' }), ConfigError);
+  t.end();
+});
