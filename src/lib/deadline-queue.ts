@@ -1,0 +1,130 @@
+import type { Clock, TimerHandle } from './clock.js';
+
+/**
+ * Many deadlines, one timer: a binary min-heap of (due time, key) with at most one live clock timer, armed for the
+ * earliest entry. 100,000 subscription expiries cost one pending timer instead of 100,000 (issue: "timer management").
+ * Rescheduling a key replaces its deadline; stale heap entries are skipped lazily when they surface.
+ */
+export class DeadlineQueue<K> {
+  private heap: { at: number; key: K; gen: number }[] = [];
+  /** Current generation per key: a heap entry whose generation differs is stale. */
+  private live = new Map<K, { at: number; gen: number }>();
+  private gen = 0;
+  private timer: TimerHandle | undefined;
+  private timerAt = Infinity;
+
+  /**
+   * @param onDue called once per key whose deadline has passed, in due order; the key is already removed, so the
+   *   callback may schedule it again.
+   */
+  constructor(
+    private readonly clock: Clock,
+    private readonly onDue: (key: K) => void,
+  ) {}
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  has(key: K): boolean {
+    return this.live.has(key);
+  }
+
+  dueAt(key: K): number | undefined {
+    return this.live.get(key)?.at;
+  }
+
+  /** Sets (or moves) the deadline of `key` to `at` (ms epoch). */
+  schedule(key: K, at: number): void {
+    const gen = ++this.gen;
+    this.live.set(key, { at, gen });
+    this.push({ at, key, gen });
+    this.arm();
+  }
+
+  cancel(key: K): void {
+    this.live.delete(key);
+    // The heap entry becomes stale; it is dropped when it reaches the top. Compact if stale entries dominate.
+    if (this.heap.length > 1024 && this.heap.length > 4 * this.live.size) this.rebuild();
+  }
+
+  clear(): void {
+    this.live.clear();
+    this.heap = [];
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.timerAt = Infinity;
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = this.clock.now();
+    for (;;) {
+      const top = this.heap[0];
+      if (!top || top.at > now) break;
+      this.pop();
+      const current = this.live.get(top.key);
+      if (!current || current.gen !== top.gen) continue;
+      this.live.delete(top.key);
+      this.onDue(top.key);
+    }
+    this.arm();
+  }
+
+  private arm(): void {
+    // Drop stale entries at the top so the timer is armed for a live deadline.
+    while (this.heap.length > 0) {
+      const top = this.heap[0]!;
+      const current = this.live.get(top.key);
+      if (current && current.gen === top.gen) break;
+      this.pop();
+    }
+    const top = this.heap[0];
+    if (!top) {
+      this.timer?.cancel();
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      return;
+    }
+    if (this.timer && this.timerAt <= top.at) return;
+    this.timer?.cancel();
+    this.timerAt = top.at;
+    this.timer = this.clock.setTimer(Math.max(0, top.at - this.clock.now()), () => this.fire());
+  }
+
+  private rebuild(): void {
+    this.heap = [];
+    for (const [key, { at, gen }] of this.live) this.push({ at, key, gen });
+  }
+
+  private push(entry: { at: number; key: K; gen: number }): void {
+    const h = this.heap;
+    h.push(entry);
+    let i = h.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (h[parent]!.at <= entry.at) break;
+      h[i] = h[parent]!;
+      i = parent;
+    }
+    h[i] = entry;
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= h.length) break;
+      const r = l + 1;
+      const c = r < h.length && h[r]!.at < h[l]!.at ? r : l;
+      if (h[c]!.at >= last.at) break;
+      h[i] = h[c]!;
+      i = c;
+    }
+    h[i] = last;
+  }
+}

@@ -1,0 +1,106 @@
+import { pathToFileURL } from 'node:url';
+import { pino } from 'pino';
+import { loadConfig, ConfigError, type Config } from './config/config.js';
+import { SystemClock, type Clock } from './lib/clock.js';
+import type { Logger } from './lib/logger.js';
+import { SipTransport } from './sip/transport/index.js';
+import { TransactionLayer } from './sip/transaction/index.js';
+import { UserAgentCore } from './sip/ua/user-agent-core.js';
+
+/**
+ * The composition root: reads the configuration, builds every service with its concrete dependencies, starts the
+ * SIP listener, and stops it all cleanly. The only module that wires concrete classes together.
+ */
+
+export interface RunningServer {
+  readonly sipPort: number;
+  stop(): Promise<void>;
+}
+
+/** How long a clean shutdown waits for transactions in flight (a NOTIFY's Timer F is 32 s; we do not wait that long). */
+const DRAIN_LIMIT_MS = 5000;
+
+export async function startServer(config: Config, logger: Logger, clock: Clock = new SystemClock()): Promise<RunningServer> {
+  const transport = new SipTransport({
+    hosts: config.sip.hosts,
+    port: config.sip.port,
+    maxDatagramBytes: config.sip.maxMessageBytes,
+    maxMessageBytes: config.sip.maxMessageBytes,
+    maxConnections: config.sip.maxConnections,
+    maxBufferedBytes: config.sip.maxBufferedBytes,
+    tcpIdleMs: config.sip.tcpIdleMs,
+    clock,
+    logger: logger.child({ module: 'sip-transport' }),
+  });
+  const transactions = new TransactionLayer(transport, {
+    clock,
+    logger,
+    timers: { t1: config.sip.t1, t2: config.sip.t2, t4: config.sip.t4 },
+  });
+  const ua = new UserAgentCore({
+    logger: logger.child({ module: 'sip-ua' }),
+    allowEvents: () => ['dialog', 'presence', 'message-summary'],
+    accept: () => ['application/dialog-info+xml', 'application/pidf+xml', 'application/simple-message-summary'],
+  });
+  let accepting = true;
+  transactions.onRequest((req, tx) => {
+    if (!accepting) return; // shutting down: peers retransmit to another node or after restart
+    ua.receive(req, tx.flow, { respond: (res) => void tx.respond(res) });
+  });
+  await transport.start();
+  logger.info({ sip: { hosts: config.sip.hosts, port: transport.port }, node: config.nodeName }, 'ready');
+
+  return {
+    sipPort: transport.port,
+    async stop() {
+      accepting = false;
+      const deadline = clock.now() + DRAIN_LIMIT_MS;
+      while (transactions.clientTransactionCount > 0 && clock.now() < deadline) {
+        await new Promise<void>((res) => clock.setTimer(50, res));
+      }
+      transactions.close();
+      await transport.close();
+      logger.info({}, 'stopped');
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = pino({ level: config.logLevel, base: { node: config.nodeName } });
+  let server: RunningServer;
+  try {
+    server = await startServer(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, 'start failed');
+    process.exit(1);
+  }
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    server.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  void main();
+}

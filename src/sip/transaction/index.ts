@@ -1,0 +1,10 @@
+export { TransactionLayer } from './transaction-layer.js';
+export type { RequestHandler, TransactionLayerOptions, RequestOptions, TransactionStats } from './transaction-layer.js';
+export type { ServerTransaction } from './server-transaction.js';
+export { NonInviteServerTransaction, ServerTransactionState } from './non-invite-server-transaction.js';
+export { NonInviteClientTransaction, ClientTransactionState } from './non-invite-client-transaction.js';
+export type { ClientResult, Destination } from './non-invite-client-transaction.js';
+export { StatelessResponder } from './stateless-responder.js';
+export { DEFAULT_TRANSACTION_TIMERS } from './transaction-timers.js';
+export type { TransactionTimers } from './transaction-timers.js';
+export { serverTransactionKey, responseTransactionKey, clientTransactionKey } from './transaction-key.js';

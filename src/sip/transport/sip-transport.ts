@@ -1,0 +1,488 @@
+/**
+ * UDP and TCP on one port, IPv4 and IPv6 (RFC 3261 §18).
+ *
+ *   const transport = new SipTransport({ hosts: ['127.0.0.1'], port: 0, clock, logger });
+ *   await transport.start();            // transport.port is the bound port (the same for UDP and TCP)
+ *   transport.onMessage((msg, flow) => ...);
+ *   await transport.send(response, flow);              // back the way the request came
+ *   const flow = await transport.sendTo(req, { protocol: 'tcp', host, port }); // reuse or open a connection
+ *   await transport.close();
+ *
+ * Response routing: RFC 3261 §18.2.2 sends UDP responses to `received` and the sent-by port unless the client asked
+ * for `rport` (RFC 3581 §4). NAT is the normal case for phones, and a response to the sent-by port of a phone behind
+ * NAT is lost, so we always answer from the socket the request arrived on to the request's source address and port:
+ * the result RFC 3581 gives when rport is asked for, and what Kamailio's `force_rport` does. TCP responses go on the
+ * connection the request came on.
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createSocket, type Socket as UdpSocket, type RemoteInfo } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import type { SipMessage, SipRequest } from '../message/message.js';
+import { serialize } from '../message/serialize.js';
+import { createResponse, canRespond } from '../message/response-factory.js';
+import { ParseError } from '../message/parse-error.js';
+import { parseMessage } from '../parser/parse-message.js';
+import type { FramerOutput } from '../parser/stream-framer.js';
+import { addressFamily, isWildcard, normalizeAddress } from './address.js';
+import { ConnectionTable } from './connection-table.js';
+import { formatHostPort, type Flow, type Target } from './flow.js';
+import { TcpConnection } from './tcp-connection.js';
+import { TransportError } from './transport-error.js';
+import type { FlowClosedHandler, MessageHandler, TransportLayer } from './transport.js';
+import { stampVia } from './via-stamp.js';
+
+export interface SipTransportOptions {
+  /** IP literals to listen on; default ['0.0.0.0', '::']. */
+  hosts?: string[];
+  /** Port for UDP and TCP alike; 0 picks an ephemeral one (tests). Default 5060. */
+  port?: number;
+  udp?: boolean;
+  tcp?: boolean;
+  /** Largest datagram accepted or sent (default 65 535). */
+  maxDatagramBytes?: number;
+  /** Largest message one TCP connection may buffer while framing it (default 65 536). */
+  maxMessageBytes?: number;
+  /** Open TCP connections allowed, inbound and outbound together (default 10 000). */
+  maxConnections?: number;
+  /** Unsent bytes queued per TCP connection before the peer is dropped (default 1 MiB). */
+  maxBufferedBytes?: number;
+  /** A TCP connection without traffic for this long is closed (default 3600 s). */
+  tcpIdleMs?: number;
+  /** Give up opening a TCP connection after this long (default 10 s). */
+  connectTimeoutMs?: number;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface TransportStats {
+  messagesIn: number;
+  messagesOut: number;
+  /** Messages that did not parse or frame. */
+  parseErrors: number;
+  /** Of those, the ones answered with 400 (or 505). */
+  parseErrorsAnswered: number;
+  connectionsOpened: number;
+  connectionsRejected: number;
+}
+
+interface UdpListener {
+  socket: UdpSocket;
+  address: string;
+  family: 4 | 6;
+}
+
+interface TcpListener {
+  server: Server;
+  address: string;
+}
+
+const BIND_ATTEMPTS = 10;
+
+export class SipTransport implements TransportLayer {
+  readonly stats: TransportStats = {
+    messagesIn: 0,
+    messagesOut: 0,
+    parseErrors: 0,
+    parseErrorsAnswered: 0,
+    connectionsOpened: 0,
+    connectionsRejected: 0,
+  };
+
+  private readonly hosts: string[];
+  private readonly requestedPort: number;
+  private readonly useUdp: boolean;
+  private readonly useTcp: boolean;
+  private readonly maxDatagramBytes: number;
+  private readonly maxMessageBytes: number;
+  private readonly maxConnections: number;
+  private readonly maxBufferedBytes: number;
+  private readonly tcpIdleMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+
+  private udp: UdpListener[] = [];
+  private tcp: TcpListener[] = [];
+  private readonly connections = new ConnectionTable();
+  private readonly connecting = new Map<string, Promise<TcpConnection>>();
+  private nextConnectionId = 1;
+  private boundPort = 0;
+  private closing = false;
+  private handler: MessageHandler | undefined;
+  private flowClosedHandler: FlowClosedHandler | undefined;
+
+  constructor(opts: SipTransportOptions) {
+    this.hosts = (opts.hosts ?? ['0.0.0.0', '::']).map(normalizeAddress);
+    for (const h of this.hosts) {
+      if (addressFamily(h) === 0) throw new TransportError('no-socket', `listen address ${h} is not an IP literal`);
+    }
+    this.requestedPort = opts.port ?? 5060;
+    this.useUdp = opts.udp ?? true;
+    this.useTcp = opts.tcp ?? true;
+    this.maxDatagramBytes = opts.maxDatagramBytes ?? 65_535;
+    this.maxMessageBytes = opts.maxMessageBytes ?? 65_536;
+    this.maxConnections = opts.maxConnections ?? 10_000;
+    this.maxBufferedBytes = opts.maxBufferedBytes ?? 1024 * 1024;
+    this.tcpIdleMs = opts.tcpIdleMs ?? 3_600_000;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+    this.clock = opts.clock;
+    this.logger = opts.logger.child({ module: 'sip-transport' });
+  }
+
+  /** The port UDP and TCP listen on (known after start()). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Number of open TCP connections. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  onMessage(handler: MessageHandler): void {
+    this.handler = handler;
+  }
+
+  onFlowClosed(handler: FlowClosedHandler): void {
+    this.flowClosedHandler = handler;
+  }
+
+  /** Binds every listen address, TCP and UDP on the same port. With port 0 retries when UDP finds it taken. */
+  async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.bindAll();
+        this.logger.info({ hosts: this.hosts, port: this.boundPort }, 'sip transport listening');
+        return;
+      } catch (err) {
+        await this.closeListeners();
+        const code = (err as NodeJS.ErrnoException).code;
+        if (this.requestedPort !== 0 || code !== 'EADDRINUSE' || attempt >= BIND_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  async send(msg: SipMessage | Buffer, flow: Flow): Promise<void> {
+    if (this.closing) throw new TransportError('closed', 'transport is closed');
+    const bytes = Buffer.isBuffer(msg) ? msg : serialize(msg);
+    if (flow.protocol === 'udp') {
+      const listener = this.udpFor(flow.localAddress, flow.localPort, flow.remoteAddress);
+      await this.sendDatagram(listener, bytes, flow.remoteAddress, flow.remotePort);
+      return;
+    }
+    const conn = flow.connectionId === undefined ? undefined : this.connections.get(flow.connectionId);
+    if (!conn || !conn.isOpen) {
+      throw new TransportError('flow-closed', `tcp flow to ${formatHostPort(flow.remoteAddress, flow.remotePort)} is closed`);
+    }
+    await conn.write(bytes);
+    this.stats.messagesOut++;
+  }
+
+  async sendTo(msg: SipMessage | Buffer, target: Target): Promise<Flow> {
+    if (this.closing) throw new TransportError('closed', 'transport is closed');
+    const bytes = Buffer.isBuffer(msg) ? msg : serialize(msg);
+    const address = await this.resolve(target.host);
+    if (target.protocol === 'udp') {
+      const listener = this.udpFor(undefined, undefined, address);
+      await this.sendDatagram(listener, bytes, address, target.port);
+      return { protocol: 'udp', localAddress: listener.address, localPort: this.boundPort, remoteAddress: address, remotePort: target.port };
+    }
+    const conn = await this.connectionTo(address, target.port);
+    await conn.write(bytes);
+    this.stats.messagesOut++;
+    return conn.flow;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const conn of this.connections.all()) conn.destroy('transport closing');
+    await this.closeListeners();
+  }
+
+  // ---- listening ----
+
+  private async bindAll(): Promise<void> {
+    let port = this.requestedPort;
+    // With both an IPv4 and an IPv6 address, the IPv6 socket must not also claim IPv4 or the second bind fails.
+    const ipv6Only = this.hosts.some((h) => addressFamily(h) === 4);
+    for (const host of this.hosts) {
+      if (this.useTcp) {
+        const server = await this.listenTcp(host, port, ipv6Only);
+        if (port === 0) port = (server.address() as { port: number }).port;
+      }
+      if (this.useUdp) {
+        const socket = await this.bindUdp(host, port, ipv6Only);
+        if (port === 0) port = socket.socket.address().port;
+      }
+    }
+    this.boundPort = port;
+  }
+
+  private listenTcp(host: string, port: number, ipv6Only: boolean): Promise<Server> {
+    return new Promise((resolve, reject) => {
+      const server = createServer((socket) => this.accept(socket));
+      const onError = (err: Error): void => {
+        server.close();
+        reject(err);
+      };
+      server.once('error', onError);
+      server.listen({ host, port, ipv6Only: addressFamily(host) === 6 && ipv6Only }, () => {
+        server.off('error', onError);
+        server.on('error', (err) => this.logger.error({ err: err.message, host }, 'tcp listener error'));
+        this.tcp.push({ server, address: host });
+        resolve(server);
+      });
+    });
+  }
+
+  private bindUdp(host: string, port: number, ipv6Only: boolean): Promise<UdpListener> {
+    return new Promise((resolve, reject) => {
+      const family = addressFamily(host) === 6 ? 6 : 4;
+      const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 && ipv6Only });
+      const onError = (err: Error): void => {
+        socket.close();
+        reject(err);
+      };
+      socket.once('error', onError);
+      socket.bind({ address: host, port }, () => {
+        socket.off('error', onError);
+        socket.on('error', (err) => this.logger.error({ err: err.message, host }, 'udp socket error'));
+        const listener: UdpListener = { socket, address: host, family };
+        socket.on('message', (buf, rinfo) => this.onDatagram(listener, buf, rinfo));
+        this.udp.push(listener);
+        resolve(listener);
+      });
+    });
+  }
+
+  private async closeListeners(): Promise<void> {
+    const udp = this.udp;
+    const tcp = this.tcp;
+    this.udp = [];
+    this.tcp = [];
+    await Promise.all([
+      ...udp.map((l) => new Promise<void>((resolve) => l.socket.close(() => resolve()))),
+      ...tcp.map((l) => new Promise<void>((resolve) => l.server.close(() => resolve()))),
+    ]);
+  }
+
+  // ---- UDP ----
+
+  private onDatagram(listener: UdpListener, buf: Buffer, rinfo: RemoteInfo): void {
+    const flow: Flow = {
+      protocol: 'udp',
+      localAddress: listener.address,
+      localPort: this.boundPort,
+      remoteAddress: normalizeAddress(rinfo.address),
+      remotePort: rinfo.port,
+    };
+    if (buf.length > this.maxDatagramBytes) {
+      this.logger.debug({ remote: flow.remoteAddress, bytes: buf.length }, 'datagram too large, dropped');
+      return;
+    }
+    // RFC 3261 §7.5: CRLFs before the start line are ignored; a datagram of nothing else is a keep-alive.
+    let start = 0;
+    while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
+    if (start === buf.length) return;
+    this.receive(start === 0 ? buf : buf.subarray(start), flow, true);
+  }
+
+  private sendDatagram(listener: UdpListener, bytes: Buffer, address: string, port: number): Promise<void> {
+    if (bytes.length > this.maxDatagramBytes) {
+      return Promise.reject(new TransportError('too-large', `${bytes.length} bytes do not fit a datagram`));
+    }
+    return new Promise((resolve, reject) => {
+      listener.socket.send(bytes, port, address, (err) => {
+        if (err) reject(new TransportError('send-failed', err.message));
+        else {
+          this.stats.messagesOut++;
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** The socket a flow left from, else any socket of the remote address's family (wildcards preferred). */
+  private udpFor(localAddress: string | undefined, localPort: number | undefined, remote: string): UdpListener {
+    if (localAddress !== undefined && localPort === this.boundPort) {
+      const local = normalizeAddress(localAddress);
+      const exact = this.udp.find((l) => l.address === local);
+      if (exact) return exact;
+    }
+    const family = addressFamily(remote) === 6 ? 6 : 4;
+    const candidates = this.udp.filter((l) => l.family === family);
+    const remoteIsLoopback = remote === '::1' || remote.startsWith('127.');
+    const pick =
+      candidates.find((l) => isWildcard(l.address)) ??
+      candidates.find((l) => (l.address === '::1' || l.address.startsWith('127.')) === remoteIsLoopback) ??
+      candidates[0];
+    if (!pick) throw new TransportError('no-socket', `no UDP socket for IPv${family}`);
+    return pick;
+  }
+
+  // ---- TCP ----
+
+  private accept(socket: Socket): void {
+    if (this.closing || this.connections.size >= this.maxConnections) {
+      this.stats.connectionsRejected++;
+      this.logger.warn({ remote: socket.remoteAddress, limit: this.maxConnections }, 'tcp connection limit reached, refusing');
+      socket.destroy();
+      return;
+    }
+    this.adopt(socket, 'inbound');
+  }
+
+  private adopt(socket: Socket, direction: 'inbound' | 'outbound'): TcpConnection {
+    const conn = new TcpConnection({
+      id: this.nextConnectionId++,
+      socket,
+      direction,
+      clock: this.clock,
+      logger: this.logger,
+      idleMs: this.tcpIdleMs,
+      maxMessageBytes: this.maxMessageBytes,
+      maxBufferedBytes: this.maxBufferedBytes,
+      onFrame: (c, out) => this.onFrame(c, out),
+      onClose: (c) => {
+        this.connections.remove(c);
+        this.flowClosedHandler?.(c.flow);
+      },
+    });
+    this.connections.add(conn);
+    this.stats.connectionsOpened++;
+    return conn;
+  }
+
+  private onFrame(conn: TcpConnection, out: FramerOutput): void {
+    if (out.kind === 'message') {
+      this.receive(out.bytes, conn.flow, false);
+      return;
+    }
+    if (out.kind !== 'error') return;
+    this.stats.parseErrors++;
+    const answer = this.errorResponse(out.error, conn.flow);
+    if (out.fatal) {
+      // RFC 3261 §18.3: a stream that cannot be framed cannot be trusted any further; answer if we can, then close.
+      if (answer) this.stats.parseErrorsAnswered++;
+      conn.closeAfter(answer, `framing error: ${out.error.message}`);
+      return;
+    }
+    if (answer) {
+      this.stats.parseErrorsAnswered++;
+      conn.write(answer).catch(() => {});
+    } else {
+      this.logger.debug({ remote: conn.flow.remoteAddress, reason: out.error.message }, 'unframeable message dropped');
+    }
+  }
+
+  /** An open connection to address:port (inbound ones count), one being opened, or a new one. */
+  private connectionTo(address: string, port: number): Promise<TcpConnection> {
+    const existing = this.connections.findByRemote(address, port);
+    if (existing) return Promise.resolve(existing);
+    const key = formatHostPort(address, port);
+    const pending = this.connecting.get(key);
+    if (pending) return pending;
+    if (this.connections.size + this.connecting.size >= this.maxConnections) {
+      return Promise.reject(new TransportError('limit', 'tcp connection limit reached'));
+    }
+    const opening = this.openConnection(address, port).finally(() => this.connecting.delete(key));
+    this.connecting.set(key, opening);
+    return opening;
+  }
+
+  private openConnection(address: string, port: number): Promise<TcpConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: address, port });
+      let timer: TimerHandle | undefined = this.clock.setTimer(this.connectTimeoutMs, () => {
+        socket.destroy(new Error(`connect timed out after ${this.connectTimeoutMs} ms`));
+      });
+      const onError = (err: Error): void => {
+        timer?.cancel();
+        timer = undefined;
+        socket.destroy();
+        this.logger.debug({ remote: formatHostPort(address, port), err: err.message }, 'tcp connect failed');
+        reject(new TransportError('connect-failed', `connect to ${formatHostPort(address, port)} failed: ${err.message}`));
+      };
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        timer?.cancel();
+        timer = undefined;
+        socket.off('error', onError);
+        if (this.closing) {
+          socket.destroy();
+          reject(new TransportError('closed', 'transport is closed'));
+          return;
+        }
+        resolve(this.adopt(socket, 'outbound'));
+      });
+    });
+  }
+
+  // ---- both ----
+
+  private receive(bytes: Buffer, flow: Flow, datagram: boolean): void {
+    let msg: SipMessage;
+    try {
+      msg = parseMessage(bytes, { datagram });
+    } catch (err) {
+      this.stats.parseErrors++;
+      const answer = this.errorResponse(err, flow);
+      if (answer) {
+        this.stats.parseErrorsAnswered++;
+        this.send(answer, flow).catch((e: Error) => this.logger.debug({ err: e.message }, 'could not send 400'));
+      }
+      return;
+    }
+    if (msg.isRequest()) {
+      try {
+        stampVia(msg, flow.remoteAddress, flow.remotePort);
+      } catch (err) {
+        // Without a usable top Via no response can be routed (RFC 3261 §8.2.6.2): drop.
+        this.stats.parseErrors++;
+        this.logger.debug({ remote: flow.remoteAddress, reason: (err as Error).message }, 'request with unparseable Via dropped');
+        return;
+      }
+    }
+    this.stats.messagesIn++;
+    try {
+      this.handler?.(msg, flow);
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message, stack: (err as Error).stack }, 'message handler threw');
+    }
+  }
+
+  /**
+   * The 400 (or 505) for a message that failed to parse, when a response can be built (RFC 3261 §8.2.6, RFC 4475);
+   * otherwise undefined, logged at debug with the reason.
+   */
+  private errorResponse(err: unknown, flow: Flow): Buffer | undefined {
+    if (!(err instanceof ParseError)) {
+      this.logger.error({ err: (err as Error)?.message, stack: (err as Error)?.stack }, 'unexpected error while parsing');
+      return undefined;
+    }
+    const req: SipRequest | undefined = err.request;
+    if (!req || !canRespond(req)) {
+      this.logger.debug({ remote: formatHostPort(flow.remoteAddress, flow.remotePort), reason: err.message }, 'unparseable message dropped');
+      return undefined;
+    }
+    try {
+      stampVia(req, flow.remoteAddress, flow.remotePort);
+    } catch {
+      // canRespond said the top Via parses; nothing more to add if it somehow does not.
+    }
+    this.logger.debug({ remote: formatHostPort(flow.remoteAddress, flow.remotePort), reason: err.message, status: err.status }, 'answering unparseable request');
+    return serialize(createResponse(req, err.status || 400));
+  }
+
+  private async resolve(host: string): Promise<string> {
+    if (addressFamily(host) !== 0) return normalizeAddress(host);
+    try {
+      const { address } = await lookup(host);
+      return normalizeAddress(address);
+    } catch (err) {
+      throw new TransportError('connect-failed', `cannot resolve ${host}: ${(err as Error).message}`);
+    }
+  }
+}

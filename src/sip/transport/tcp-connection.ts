@@ -1,0 +1,140 @@
+import type { Socket } from 'node:net';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import { StreamFramer, type FramerOutput } from '../parser/stream-framer.js';
+import { normalizeAddress } from './address.js';
+import type { Flow } from './flow.js';
+import { TransportError } from './transport-error.js';
+
+export interface TcpConnectionOptions {
+  id: number;
+  socket: Socket;
+  direction: 'inbound' | 'outbound';
+  clock: Clock;
+  logger: Logger;
+  /** Close after this long without bytes in either direction. */
+  idleMs: number;
+  /** Largest message the framer will buffer; bounds what one peer can make us hold (inbound). */
+  maxMessageBytes: number;
+  /** Largest amount of unsent data we queue for a peer that does not read (outbound). */
+  maxBufferedBytes: number;
+  onFrame(conn: TcpConnection, out: FramerOutput): void;
+  onClose(conn: TcpConnection): void;
+}
+
+const CRLF = Buffer.from('\r\n');
+
+/**
+ * One TCP connection: a StreamFramer cutting messages by Content-Length (RFC 3261 §18.3), the CRLF keep-alive
+ * pong (RFC 5626 §4.4.1), byte limits, and an idle timer on the injected clock.
+ */
+export class TcpConnection {
+  readonly id: number;
+  readonly direction: 'inbound' | 'outbound';
+  readonly flow: Flow;
+  private readonly socket: Socket;
+  private readonly framer: StreamFramer;
+  private readonly opts: TcpConnectionOptions;
+  private lastActivity: number;
+  private idleTimer: TimerHandle | undefined;
+  private closed = false;
+  /** Set once the stream can no longer be framed: later bytes are ignored until the socket closes. */
+  private failed = false;
+
+  constructor(opts: TcpConnectionOptions) {
+    this.opts = opts;
+    this.id = opts.id;
+    this.direction = opts.direction;
+    this.socket = opts.socket;
+    this.flow = {
+      protocol: 'tcp',
+      localAddress: normalizeAddress(this.socket.localAddress ?? ''),
+      localPort: this.socket.localPort ?? 0,
+      remoteAddress: normalizeAddress(this.socket.remoteAddress ?? ''),
+      remotePort: this.socket.remotePort ?? 0,
+      connectionId: opts.id,
+    };
+    this.framer = new StreamFramer({ maxMessageBytes: opts.maxMessageBytes });
+    this.lastActivity = opts.clock.now();
+    this.socket.setNoDelay(true);
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('error', (err) => {
+      opts.logger.debug({ conn: this.id, err: err.message }, 'tcp connection error');
+    });
+    this.socket.on('close', () => this.onSocketClose());
+    this.armIdleTimer(opts.idleMs);
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && !this.socket.destroyed;
+  }
+
+  /** Writes bytes; rejects with `flow-closed` when the connection is gone. */
+  write(bytes: Buffer): Promise<void> {
+    if (!this.isOpen) {
+      return Promise.reject(new TransportError('flow-closed', `connection ${this.id} is closed`));
+    }
+    // A peer that does not read must not make us queue without bound: drop it, never the server.
+    if (this.socket.writableLength + bytes.length > this.opts.maxBufferedBytes) {
+      this.destroy('send buffer limit exceeded');
+      return Promise.reject(new TransportError('limit', `connection ${this.id} send buffer limit exceeded`));
+    }
+    this.touch();
+    return new Promise((resolve, reject) => {
+      this.socket.write(bytes, (err) => {
+        if (err) reject(new TransportError('send-failed', err.message));
+        else resolve();
+      });
+    });
+  }
+
+  /** Sends `bytes` (if any) and then closes: used after a framing error (RFC 3261 §18.3). */
+  closeAfter(bytes: Buffer | undefined, reason: string): void {
+    if (!this.isOpen) return;
+    this.failed = true;
+    this.opts.logger.debug({ conn: this.id, remote: this.flow.remoteAddress, reason }, 'closing tcp connection');
+    this.socket.end(bytes ?? Buffer.alloc(0), () => this.socket.destroy());
+    // If the peer never acknowledges, do not wait for it forever.
+    this.opts.clock.setTimer(5000, () => this.socket.destroy());
+  }
+
+  destroy(reason: string): void {
+    if (this.closed) return;
+    this.opts.logger.debug({ conn: this.id, remote: this.flow.remoteAddress, reason }, 'dropping tcp connection');
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.failed || this.closed) return;
+    this.touch();
+    for (const out of this.framer.push(chunk)) {
+      if (out.kind === 'ping') {
+        // RFC 5626 §4.4.1: a double-CRLF ping is answered with a single CRLF pong.
+        this.write(CRLF).catch(() => {});
+        continue;
+      }
+      if (out.kind === 'error' && out.fatal) this.failed = true;
+      this.opts.onFrame(this, out);
+      if (this.failed || !this.isOpen) return;
+    }
+  }
+
+  private touch(): void {
+    this.lastActivity = this.opts.clock.now();
+  }
+
+  private armIdleTimer(ms: number): void {
+    this.idleTimer = this.opts.clock.setTimer(ms, () => {
+      const idle = this.opts.clock.now() - this.lastActivity;
+      if (idle >= this.opts.idleMs) this.destroy(`idle for ${idle} ms`);
+      else this.armIdleTimer(this.opts.idleMs - idle);
+    });
+  }
+
+  private onSocketClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.idleTimer?.cancel();
+    this.opts.onClose(this);
+  }
+}

@@ -1,0 +1,51 @@
+import { cloneRecord } from '../clone.js';
+import type {
+  MailboxRepository,
+  PresenceStore,
+  ResourceStateRepository,
+  StoreReadyInfo,
+} from '../ports.js';
+import type { MailboxRecord, ResourceStateRecord } from '../records.js';
+import { StoreError } from '../store-error.js';
+import { MemoryKeyedRepository } from './memory-keyed.js';
+import { MemoryPublicationRepository } from './memory-publications.js';
+import { MemorySubscriptionRepository } from './memory-subscriptions.js';
+
+/**
+ * A store that lives and dies with the process: for tests and for running without a data directory.
+ * Every write is "durable" at once, so `flush()` has nothing to do.
+ */
+export class MemoryStore implements PresenceStore {
+  readonly ready: StoreReadyInfo = { backend: 'memory', location: null, schemaVersion: null, migratedFrom: null };
+  readonly subscriptions: MemorySubscriptionRepository;
+  readonly publications: MemoryPublicationRepository;
+  readonly resources: ResourceStateRepository;
+  readonly mailboxes: MailboxRepository;
+  private closed = false;
+
+  constructor() {
+    const assertOpen = (): void => {
+      if (this.closed) throw new StoreError('store_closed', 'the memory store is closed');
+    };
+    this.subscriptions = new MemorySubscriptionRepository(assertOpen);
+    this.publications = new MemoryPublicationRepository(assertOpen);
+    this.resources = new MemoryKeyedRepository<ResourceStateRecord>(
+      (r) => r.resource,
+      cloneRecord.resourceState,
+      assertOpen,
+    );
+    this.mailboxes = new MemoryKeyedRepository<MailboxRecord>((r) => r.mailbox, cloneRecord.mailbox, assertOpen);
+  }
+
+  flush(): void {
+    if (this.closed) throw new StoreError('store_closed', 'the memory store is closed');
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
+
+export function createMemoryStore(): PresenceStore {
+  return new MemoryStore();
+}

@@ -1,0 +1,117 @@
+import type { Database } from 'better-sqlite3';
+import { StoreError } from '../store-error.js';
+
+/** One schema step. Step i (0-based) takes the file from `user_version` i to i + 1. Never edit a released step: append. */
+export interface Migration {
+  description: string;
+  up(db: Database): void;
+}
+
+/**
+ * The schema history, oldest first. JSON columns (route_set, flow, accept_types, last_notify, document, history)
+ * hold nested values the store never queries into; bodies are BLOBs so they come back byte-exact.
+ */
+export const migrations: readonly Migration[] = [
+  {
+    description: 'subscriptions, publications, resource states, mailboxes',
+    up(db) {
+      db.exec(`
+        CREATE TABLE subscriptions (
+          id              TEXT PRIMARY KEY,
+          call_id         TEXT NOT NULL,
+          local_tag       TEXT NOT NULL,
+          remote_tag      TEXT NOT NULL,
+          event           TEXT NOT NULL,
+          event_id        TEXT,
+          resource        TEXT NOT NULL,
+          domain          TEXT NOT NULL,
+          account_id      TEXT,
+          watcher_user    TEXT NOT NULL,
+          watcher_domain  TEXT NOT NULL,
+          watcher_uri     TEXT NOT NULL,
+          resource_uri    TEXT NOT NULL,
+          contact         TEXT NOT NULL,
+          route_set       TEXT NOT NULL,
+          flow            TEXT NOT NULL,
+          local_cseq      INTEGER NOT NULL,
+          remote_cseq     INTEGER NOT NULL,
+          version         INTEGER NOT NULL,
+          accept_types    TEXT NOT NULL,
+          granted_expires INTEGER NOT NULL,
+          expires_at      INTEGER NOT NULL,
+          created_at      INTEGER NOT NULL,
+          refreshed_at    INTEGER NOT NULL,
+          strikes         INTEGER NOT NULL,
+          last_notify     TEXT,
+          node            TEXT NOT NULL
+        );
+        CREATE INDEX subscriptions_expires_at ON subscriptions (expires_at);
+        CREATE INDEX subscriptions_resource ON subscriptions (resource, domain, event);
+        CREATE INDEX subscriptions_watcher ON subscriptions (watcher_user, watcher_domain, resource, domain, event);
+        CREATE INDEX subscriptions_domain ON subscriptions (domain, event);
+
+        CREATE TABLE publications (
+          resource     TEXT NOT NULL,
+          event        TEXT NOT NULL,
+          etag         TEXT NOT NULL,
+          seq          INTEGER NOT NULL,
+          content_type TEXT NOT NULL,
+          body         BLOB NOT NULL,
+          document     TEXT,
+          expires_at   INTEGER NOT NULL,
+          updated_at   INTEGER NOT NULL,
+          PRIMARY KEY (resource, event, etag)
+        );
+        CREATE INDEX publications_expires_at ON publications (expires_at);
+
+        CREATE TABLE resource_states (
+          resource     TEXT PRIMARY KEY,
+          manual_state TEXT CHECK (manual_state IN ('early', 'confirmed', 'terminated')),
+          history      TEXT NOT NULL,
+          updated_at   INTEGER NOT NULL
+        );
+
+        CREATE TABLE mailboxes (
+          mailbox      TEXT PRIMARY KEY,
+          new_messages INTEGER NOT NULL,
+          old_messages INTEGER NOT NULL,
+          urgent_new   INTEGER NOT NULL,
+          urgent_old   INTEGER NOT NULL,
+          updated_at   INTEGER NOT NULL
+        );
+      `);
+    },
+  },
+];
+
+export interface MigrationResult {
+  /** user_version found on opening. */
+  from: number;
+  /** user_version now. */
+  to: number;
+}
+
+/**
+ * Brings the file to `steps.length` by running the steps it has not seen, each in its own transaction together
+ * with its `user_version` bump, so a crash mid-way leaves a file at a clean earlier version. A file newer than
+ * this build is refused: its tables may mean something this code would misread or destroy.
+ */
+export function migrate(db: Database, steps: readonly Migration[], location: string): MigrationResult {
+  const from = db.pragma('user_version', { simple: true }) as number;
+  if (!Number.isInteger(from) || from < 0 || from > steps.length) {
+    throw new StoreError(
+      'store_version_too_new',
+      `${location} has schema version ${String(from)}, but this build knows versions up to ${steps.length}; ` +
+        'upgrade Piston or point it at another data directory',
+    );
+  }
+  for (let v = from; v < steps.length; v++) {
+    const step = steps[v]!;
+    db.transaction(() => {
+      step.up(db);
+      // PRAGMA takes no bound parameters; v is an integer we computed, not input.
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return { from, to: steps.length };
+}

@@ -1,0 +1,161 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { cloneRecord } from '../clone.js';
+import { publicationKeyString } from '../keys.js';
+import type { PublicationKey, PublicationRepository } from '../ports.js';
+import type { JsonValue, PublicationRecord } from '../records.js';
+import { upsertSql } from './sql-upsert.js';
+import type { PendingTable, PendingWrite, WriteBehind } from './write-behind.js';
+
+interface PublicationRow {
+  resource: string;
+  event: string;
+  etag: string;
+  seq: number;
+  content_type: string;
+  body: Buffer;
+  document: string | null;
+  expires_at: number;
+  updated_at: number;
+}
+
+const COLUMNS = [
+  'resource', 'event', 'etag', 'seq', 'content_type', 'body', 'document', 'expires_at', 'updated_at',
+] as const satisfies readonly (keyof PublicationRow)[];
+
+function toRow(r: PublicationRecord): PublicationRow {
+  return {
+    resource: r.resource,
+    event: r.event,
+    etag: r.etag,
+    seq: r.seq,
+    content_type: r.contentType,
+    body: r.body,
+    document: r.document === null ? null : JSON.stringify(r.document),
+    expires_at: r.expiresAt,
+    updated_at: r.updatedAt,
+  };
+}
+
+function fromRow(row: PublicationRow): PublicationRecord {
+  return {
+    resource: row.resource,
+    event: row.event,
+    etag: row.etag,
+    seq: row.seq,
+    contentType: row.content_type,
+    body: row.body,
+    document: row.document === null ? null : (JSON.parse(row.document) as JsonValue),
+    expiresAt: row.expires_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Publications in SQLite behind the write buffer; same read rules as the subscription repository. */
+export class SqlitePublicationRepository implements PublicationRepository {
+  private readonly pending: PendingTable<PublicationRecord>;
+  private lastSeq: number;
+  private readonly sql: {
+    upsert: Statement<[PublicationRow]>;
+    delete: Statement<[string, string, string]>;
+    get: Statement<[string, string, string], PublicationRow>;
+    all: Statement<[], PublicationRow>;
+    byResource: Statement<[string], PublicationRow>;
+    byResourceEvent: Statement<[string, string], PublicationRow>;
+    expired: Statement<[number], PublicationRow>;
+    deleteResource: Statement<[string]>;
+    deleteResourceEvent: Statement<[string, string]>;
+    deleteExpired: Statement<[number]>;
+    count: Statement<[], { n: number }>;
+    maxSeq: Statement<[], { n: number }>;
+  };
+
+  constructor(
+    db: Database,
+    private readonly writes: WriteBehind,
+    private readonly assertOpen: () => void,
+  ) {
+    this.sql = {
+      upsert: db.prepare(upsertSql('publications', COLUMNS, ['resource', 'event', 'etag'])),
+      delete: db.prepare('DELETE FROM publications WHERE resource = ? AND event = ? AND etag = ?'),
+      get: db.prepare('SELECT * FROM publications WHERE resource = ? AND event = ? AND etag = ?'),
+      all: db.prepare('SELECT * FROM publications ORDER BY seq'),
+      byResource: db.prepare('SELECT * FROM publications WHERE resource = ? ORDER BY seq'),
+      byResourceEvent: db.prepare('SELECT * FROM publications WHERE resource = ? AND event = ? ORDER BY seq'),
+      expired: db.prepare('SELECT * FROM publications WHERE expires_at <= ? ORDER BY seq'),
+      deleteResource: db.prepare('DELETE FROM publications WHERE resource = ?'),
+      deleteResourceEvent: db.prepare('DELETE FROM publications WHERE resource = ? AND event = ?'),
+      deleteExpired: db.prepare('DELETE FROM publications WHERE expires_at <= ?'),
+      count: db.prepare('SELECT COUNT(*) AS n FROM publications'),
+      maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS n FROM publications'),
+    };
+    this.lastSeq = this.sql.maxSeq.get()!.n;
+    this.pending = writes.table((w: PendingWrite<PublicationRecord>) => {
+      if (w.kind === 'put') this.sql.upsert.run(toRow(w.record));
+      else this.sql.delete.run(...(w.args as [string, string, string]));
+    });
+  }
+
+  loadAll(): PublicationRecord[] {
+    return this.query(() => this.sql.all.all());
+  }
+
+  get(key: PublicationKey): PublicationRecord | undefined {
+    this.assertOpen();
+    const w = this.pending.peek(publicationKeyString(key));
+    if (w) return w.kind === 'put' ? cloneRecord.publication(w.record) : undefined;
+    const row = this.sql.get.get(key.resource, key.event, key.etag);
+    return row && fromRow(row);
+  }
+
+  findByResource(resource: string, event?: string): PublicationRecord[] {
+    return this.query(() =>
+      event === undefined ? this.sql.byResource.all(resource) : this.sql.byResourceEvent.all(resource, event),
+    );
+  }
+
+  findExpired(now: number): PublicationRecord[] {
+    return this.query(() => this.sql.expired.all(now));
+  }
+
+  count(): number {
+    this.syncPoint();
+    return this.sql.count.get()!.n;
+  }
+
+  nextSeq(): number {
+    this.assertOpen();
+    return ++this.lastSeq;
+  }
+
+  put(record: PublicationRecord): void {
+    this.assertOpen();
+    this.pending.put(publicationKeyString(record), cloneRecord.publication(record));
+    if (record.seq > this.lastSeq) this.lastSeq = record.seq;
+  }
+
+  delete(key: PublicationKey): void {
+    this.assertOpen();
+    this.pending.delete(publicationKeyString(key), [key.resource, key.event, key.etag]);
+  }
+
+  deleteResource(resource: string, event?: string): number {
+    this.syncPoint();
+    const run = event === undefined ? this.sql.deleteResource.run(resource) : this.sql.deleteResourceEvent.run(resource, event);
+    return run.changes;
+  }
+
+  deleteExpired(now: number): number {
+    this.syncPoint();
+    return this.sql.deleteExpired.run(now).changes;
+  }
+
+  private syncPoint(): void {
+    this.assertOpen();
+    this.writes.flush();
+  }
+
+  private query(run: () => PublicationRow[]): PublicationRecord[] {
+    this.syncPoint();
+    return run().map(fromRow);
+  }
+}

@@ -1,0 +1,230 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { cloneRecord } from '../clone.js';
+import type { SubscriptionRepository, WatcherKey } from '../ports.js';
+import type { FlowRecord, LastNotifyRecord, SubscriptionRecord } from '../records.js';
+import { upsertSql } from './sql-upsert.js';
+import type { PendingTable, PendingWrite, WriteBehind } from './write-behind.js';
+
+interface SubscriptionRow {
+  id: string;
+  call_id: string;
+  local_tag: string;
+  remote_tag: string;
+  event: string;
+  event_id: string | null;
+  resource: string;
+  domain: string;
+  account_id: string | null;
+  watcher_user: string;
+  watcher_domain: string;
+  watcher_uri: string;
+  resource_uri: string;
+  contact: string;
+  route_set: string;
+  flow: string;
+  local_cseq: number;
+  remote_cseq: number;
+  version: number;
+  accept_types: string;
+  granted_expires: number;
+  expires_at: number;
+  created_at: number;
+  refreshed_at: number;
+  strikes: number;
+  last_notify: string | null;
+  node: string;
+}
+
+const COLUMNS = [
+  'id', 'call_id', 'local_tag', 'remote_tag', 'event', 'event_id', 'resource', 'domain', 'account_id',
+  'watcher_user', 'watcher_domain', 'watcher_uri', 'resource_uri', 'contact', 'route_set', 'flow', 'local_cseq',
+  'remote_cseq', 'version', 'accept_types', 'granted_expires', 'expires_at', 'created_at', 'refreshed_at', 'strikes',
+  'last_notify', 'node',
+] as const satisfies readonly (keyof SubscriptionRow)[];
+
+function toRow(r: SubscriptionRecord): SubscriptionRow {
+  return {
+    id: r.id,
+    call_id: r.callId,
+    local_tag: r.localTag,
+    remote_tag: r.remoteTag,
+    event: r.event,
+    event_id: r.eventId,
+    resource: r.resource,
+    domain: r.domain,
+    account_id: r.accountId,
+    watcher_user: r.watcherUser,
+    watcher_domain: r.watcherDomain,
+    watcher_uri: r.watcherUri,
+    resource_uri: r.resourceUri,
+    contact: r.contact,
+    route_set: JSON.stringify(r.routeSet),
+    flow: JSON.stringify(r.flow),
+    local_cseq: r.localCseq,
+    remote_cseq: r.remoteCseq,
+    version: r.version,
+    accept_types: JSON.stringify(r.acceptTypes),
+    granted_expires: r.grantedExpires,
+    expires_at: r.expiresAt,
+    created_at: r.createdAt,
+    refreshed_at: r.refreshedAt,
+    strikes: r.strikes,
+    last_notify: r.lastNotify === null ? null : JSON.stringify(r.lastNotify),
+    node: r.node,
+  };
+}
+
+function fromRow(row: SubscriptionRow): SubscriptionRecord {
+  return {
+    id: row.id,
+    callId: row.call_id,
+    localTag: row.local_tag,
+    remoteTag: row.remote_tag,
+    event: row.event,
+    eventId: row.event_id,
+    resource: row.resource,
+    domain: row.domain,
+    accountId: row.account_id,
+    watcherUser: row.watcher_user,
+    watcherDomain: row.watcher_domain,
+    watcherUri: row.watcher_uri,
+    resourceUri: row.resource_uri,
+    contact: row.contact,
+    routeSet: JSON.parse(row.route_set) as string[],
+    flow: JSON.parse(row.flow) as FlowRecord,
+    localCseq: row.local_cseq,
+    remoteCseq: row.remote_cseq,
+    version: row.version,
+    acceptTypes: JSON.parse(row.accept_types) as string[],
+    grantedExpires: row.granted_expires,
+    expiresAt: row.expires_at,
+    createdAt: row.created_at,
+    refreshedAt: row.refreshed_at,
+    strikes: row.strikes,
+    lastNotify: row.last_notify === null ? null : (JSON.parse(row.last_notify) as LastNotifyRecord),
+    node: row.node,
+  };
+}
+
+/**
+ * Subscriptions in SQLite behind the write buffer. Lookups by id consult the buffer first; every other query
+ * flushes the buffer and then asks SQLite, so its indexes answer and read-your-writes still holds. Those queries
+ * are start-up, sweep and admin paths, where one small transaction costs nothing that matters.
+ */
+export class SqliteSubscriptionRepository implements SubscriptionRepository {
+  private readonly pending: PendingTable<SubscriptionRecord>;
+  private readonly sql: {
+    upsert: Statement<[SubscriptionRow]>;
+    delete: Statement<[string]>;
+    get: Statement<[string], SubscriptionRow>;
+    all: Statement<[], SubscriptionRow>;
+    byResource: Statement<[string, string], SubscriptionRow>;
+    byResourceEvent: Statement<[string, string, string], SubscriptionRow>;
+    byWatcher: Statement<[string, string, string, string, string], SubscriptionRow>;
+    byDomain: Statement<[string], SubscriptionRow>;
+    byDomainEvent: Statement<[string, string], SubscriptionRow>;
+    expired: Statement<[number], SubscriptionRow>;
+    deleteExpired: Statement<[number]>;
+    count: Statement<[], { n: number }>;
+    countByEvent: Statement<[], { event: string; n: number }>;
+  };
+
+  constructor(
+    db: Database,
+    private readonly writes: WriteBehind,
+    private readonly assertOpen: () => void,
+  ) {
+    this.sql = {
+      upsert: db.prepare(upsertSql('subscriptions', COLUMNS, ['id'])),
+      delete: db.prepare('DELETE FROM subscriptions WHERE id = ?'),
+      get: db.prepare('SELECT * FROM subscriptions WHERE id = ?'),
+      all: db.prepare('SELECT * FROM subscriptions'),
+      byResource: db.prepare('SELECT * FROM subscriptions WHERE resource = ? AND domain = ?'),
+      byResourceEvent: db.prepare('SELECT * FROM subscriptions WHERE resource = ? AND domain = ? AND event = ?'),
+      byWatcher: db.prepare(
+        'SELECT * FROM subscriptions WHERE watcher_user = ? AND watcher_domain = ? AND resource = ? AND domain = ? AND event = ?',
+      ),
+      byDomain: db.prepare('SELECT * FROM subscriptions WHERE domain = ?'),
+      byDomainEvent: db.prepare('SELECT * FROM subscriptions WHERE domain = ? AND event = ?'),
+      expired: db.prepare('SELECT * FROM subscriptions WHERE expires_at <= ?'),
+      deleteExpired: db.prepare('DELETE FROM subscriptions WHERE expires_at <= ?'),
+      count: db.prepare('SELECT COUNT(*) AS n FROM subscriptions'),
+      countByEvent: db.prepare('SELECT event, COUNT(*) AS n FROM subscriptions GROUP BY event'),
+    };
+    this.pending = writes.table((w: PendingWrite<SubscriptionRecord>) => {
+      if (w.kind === 'put') this.sql.upsert.run(toRow(w.record));
+      else this.sql.delete.run(w.args[0] as string);
+    });
+  }
+
+  loadAll(): SubscriptionRecord[] {
+    return this.query(() => this.sql.all.all());
+  }
+
+  get(id: string): SubscriptionRecord | undefined {
+    this.assertOpen();
+    const w = this.pending.peek(id);
+    if (w) return w.kind === 'put' ? cloneRecord.subscription(w.record) : undefined;
+    const row = this.sql.get.get(id);
+    return row && fromRow(row);
+  }
+
+  findByResource(resource: string, domain: string, event?: string): SubscriptionRecord[] {
+    return this.query(() =>
+      event === undefined
+        ? this.sql.byResource.all(resource, domain)
+        : this.sql.byResourceEvent.all(resource, domain, event),
+    );
+  }
+
+  findByWatcher(k: WatcherKey): SubscriptionRecord[] {
+    return this.query(() => this.sql.byWatcher.all(k.watcherUser, k.watcherDomain, k.resource, k.domain, k.event));
+  }
+
+  findByDomain(domain: string, event?: string): SubscriptionRecord[] {
+    return this.query(() =>
+      event === undefined ? this.sql.byDomain.all(domain) : this.sql.byDomainEvent.all(domain, event),
+    );
+  }
+
+  findExpired(now: number): SubscriptionRecord[] {
+    return this.query(() => this.sql.expired.all(now));
+  }
+
+  count(): number {
+    this.syncPoint();
+    return this.sql.count.get()!.n;
+  }
+
+  countByEvent(): Record<string, number> {
+    this.syncPoint();
+    const counts: Record<string, number> = {};
+    for (const { event, n } of this.sql.countByEvent.all()) counts[event] = n;
+    return counts;
+  }
+
+  put(record: SubscriptionRecord): void {
+    this.assertOpen();
+    this.pending.put(record.id, cloneRecord.subscription(record));
+  }
+
+  delete(id: string): void {
+    this.assertOpen();
+    this.pending.delete(id, [id]);
+  }
+
+  deleteExpired(now: number): number {
+    this.syncPoint();
+    return this.sql.deleteExpired.run(now).changes;
+  }
+
+  private syncPoint(): void {
+    this.assertOpen();
+    this.writes.flush();
+  }
+
+  private query(run: () => SubscriptionRow[]): SubscriptionRecord[] {
+    this.syncPoint();
+    return run().map(fromRow);
+  }
+}

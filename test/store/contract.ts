@@ -1,0 +1,418 @@
+/**
+ * The persistence-port contract (src/store/ports.ts), written once and run against every backend:
+ * test/store/memory.test.ts and test/store/sqlite.test.ts call `storeContract` with their own factory.
+ * This file registers tests only when called, so running it alone is a no-op.
+ */
+import fc from 'fast-check';
+import t from 'tap';
+import type { ManualClock } from '../../src/lib/clock.js';
+import type { PresenceStore } from '../../src/store/ports.js';
+import type { SubscriptionRecord } from '../../src/store/records.js';
+import {
+  AWKWARD_BODY,
+  T0,
+  mailboxRecord,
+  publicationRecord,
+  resourceStateRecord,
+  subscriptionRecord,
+} from './helpers/records.js';
+
+export interface StoreHarness {
+  store: PresenceStore;
+  clock: ManualClock;
+  /** Closes `store` and opens the same data again; absent for backends that keep nothing across instances. */
+  reopen?: () => PresenceStore;
+  /** Closes whatever is open and removes temporary files. */
+  cleanup(): void;
+}
+
+export type StoreFactory = () => StoreHarness;
+
+const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const ids = (rs: { id: string }[]): string[] => rs.map((r) => r.id).sort();
+
+export function storeContract(backend: string, open: StoreFactory): void {
+  const harness = (tt: { teardown(fn: () => void): void }): StoreHarness => {
+    const h = open();
+    tt.teardown(() => h.cleanup());
+    return h;
+  };
+
+  t.test(`${backend}: store contract (src/store/ports.ts)`, async (t) => {
+    t.test('a subscription reads back field for field after put (rule 4)', async (t) => {
+      const { store } = harness(t);
+      const rec = subscriptionRecord({ eventId: 'line-3', lastNotify: { cseq: 9, reply: 0, body: 'a\r\nb' } });
+      store.subscriptions.put(rec);
+      t.strictSame(store.subscriptions.get(rec.id), rec);
+      store.flush();
+      t.strictSame(store.subscriptions.get(rec.id), rec);
+      t.strictSame(store.subscriptions.loadAll(), [rec]);
+    });
+
+    t.test('null-able subscription fields read back as null, not undefined or "null"', async (t) => {
+      const { store } = harness(t);
+      const rec = subscriptionRecord({ eventId: null, accountId: null, lastNotify: null, routeSet: [], acceptTypes: [] });
+      rec.flow = { ...rec.flow, protocol: 'tcp', connectionId: 42 };
+      store.subscriptions.put(rec);
+      store.flush();
+      const back = store.subscriptions.get(rec.id)!;
+      t.equal(back.eventId, null);
+      t.equal(back.accountId, null);
+      t.equal(back.lastNotify, null);
+      t.strictSame(back.routeSet, []);
+      t.strictSame(back.flow, { ...rec.flow });
+    });
+
+    t.test('put is an upsert on the dialog id; get of an unknown id is undefined (rule 4)', async (t) => {
+      const { store } = harness(t);
+      const rec = subscriptionRecord();
+      store.subscriptions.put(rec);
+      store.flush();
+      store.subscriptions.put({ ...rec, localCseq: 8, version: 6, strikes: 0 });
+      t.equal(store.subscriptions.count(), 1);
+      t.match(store.subscriptions.get(rec.id), { localCseq: 8, version: 6, strikes: 0 });
+      t.equal(store.subscriptions.get('nope;x;y'), undefined);
+    });
+
+    t.test('delete removes a subscription from every lookup; deleting a missing one is a no-op (rule 4)', async (t) => {
+      const { store } = harness(t);
+      const rec = subscriptionRecord();
+      store.subscriptions.put(rec);
+      store.flush();
+      store.subscriptions.delete(rec.id);
+      t.equal(store.subscriptions.get(rec.id), undefined);
+      t.strictSame(store.subscriptions.findByResource(rec.resource, rec.domain), []);
+      t.strictSame(store.subscriptions.findByWatcher(rec), []);
+      t.strictSame(store.subscriptions.findByDomain(rec.domain), []);
+      t.equal(store.subscriptions.count(), 0);
+      t.doesNotThrow(() => store.subscriptions.delete('missing;a;b'));
+    });
+
+    t.test('records are values: mutating after put or after a read never changes the store (rule 3)', async (t) => {
+      const { store } = harness(t);
+      const rec = subscriptionRecord();
+      const snapshot = structuredClone(rec);
+      store.subscriptions.put(rec);
+      rec.routeSet.push('<sip:evil>');
+      rec.flow.remotePort = 1;
+      rec.lastNotify!.reply = 500;
+      rec.version = 99;
+      t.strictSame(store.subscriptions.get(rec.id), snapshot, 'mutating the written object (buffered)');
+      const read = store.subscriptions.get(rec.id)!;
+      read.acceptTypes.push('x/y');
+      read.flow.localPort = 2;
+      t.strictSame(store.subscriptions.get(rec.id), snapshot, 'mutating a returned object');
+
+      const pub = publicationRecord();
+      store.publications.put(pub);
+      pub.body[0] = 0x00;
+      const got = store.publications.get(pub)!;
+      t.ok(got.body.equals(AWKWARD_BODY), 'body copied on put');
+      got.body[1] = 0x41;
+      t.ok(store.publications.get(pub)!.body.equals(AWKWARD_BODY), 'body copied on read');
+
+      const rs = resourceStateRecord();
+      store.resources.put(rs);
+      (rs.history as { terminated: string[] }).terminated.push('d3');
+      t.strictSame(store.resources.get(rs.resource)!.history, resourceStateRecord().history);
+    });
+
+    t.test('findByResource returns the watchers of one resource, per event or all (RFC 6665 §4.2.2 fan-out)', async (t) => {
+      const { store } = harness(t);
+      const a = subscriptionRecord({ callId: 'a' });
+      const b = subscriptionRecord({ callId: 'b', event: 'presence', watcherUser: '1003' });
+      const otherDomain = subscriptionRecord({ callId: 'c', domain: 'other.example.com' });
+      const otherResource = subscriptionRecord({ callId: 'd', resource: '1009' });
+      for (const r of [a, b, otherDomain, otherResource]) store.subscriptions.put(r);
+      t.strictSame(ids(store.subscriptions.findByResource('1001', 'pbx.example.com')), ids([a, b]));
+      t.strictSame(ids(store.subscriptions.findByResource('1001', 'pbx.example.com', 'dialog')), [a.id]);
+      t.strictSame(ids(store.subscriptions.findByResource('1001', 'pbx.example.com', 'message-summary')), []);
+      t.strictSame(ids(store.subscriptions.findByResource('1001', 'other.example.com')), [otherDomain.id]);
+    });
+
+    t.test('an upsert that moves a subscription to another resource updates the indexes', async (t) => {
+      const { store } = harness(t);
+      const rec = subscriptionRecord();
+      store.subscriptions.put(rec);
+      store.flush();
+      store.subscriptions.put({ ...rec, resource: '2002', event: 'presence' });
+      t.strictSame(store.subscriptions.findByResource('1001', rec.domain), []);
+      t.strictSame(ids(store.subscriptions.findByResource('2002', rec.domain, 'presence')), [rec.id]);
+      t.strictSame(store.subscriptions.findByWatcher(rec), []);
+    });
+
+    t.test('findByWatcher finds the old dialog of a phone that re-subscribes with a new Call-ID', async (t) => {
+      const { store } = harness(t);
+      const old = subscriptionRecord({ callId: 'before-reboot' });
+      const fresh = subscriptionRecord({ callId: 'after-reboot', localTag: 'srv2', remoteTag: 'w2' });
+      const otherWatcher = subscriptionRecord({ callId: 'x', watcherUser: '1003' });
+      const otherWatcherDomain = subscriptionRecord({ callId: 'y', watcherDomain: 'elsewhere.example.com' });
+      const otherEvent = subscriptionRecord({ callId: 'z', event: 'presence' });
+      for (const r of [old, fresh, otherWatcher, otherWatcherDomain, otherEvent]) store.subscriptions.put(r);
+      const key = {
+        watcherUser: '1002',
+        watcherDomain: 'pbx.example.com',
+        resource: '1001',
+        domain: 'pbx.example.com',
+        event: 'dialog',
+      };
+      t.strictSame(ids(store.subscriptions.findByWatcher(key)), ids([old, fresh]));
+    });
+
+    t.test('findByDomain lists an account realm, optionally for one event', async (t) => {
+      const { store } = harness(t);
+      const a = subscriptionRecord({ callId: 'a' });
+      const b = subscriptionRecord({ callId: 'b', event: 'message-summary', resource: '1005' });
+      const c = subscriptionRecord({ callId: 'c', domain: 'other.example.com' });
+      for (const r of [a, b, c]) store.subscriptions.put(r);
+      t.strictSame(ids(store.subscriptions.findByDomain('pbx.example.com')), ids([a, b]));
+      t.strictSame(ids(store.subscriptions.findByDomain('pbx.example.com', 'message-summary')), [b.id]);
+      t.strictSame(ids(store.subscriptions.findByDomain('none.example.com')), []);
+    });
+
+    t.test('a subscription has expired when expiresAt <= now (rule 5); deleteExpired removes exactly those', async (t) => {
+      const { store } = harness(t);
+      const gone = subscriptionRecord({ callId: 'gone', expiresAt: T0 - 1 });
+      const edge = subscriptionRecord({ callId: 'edge', expiresAt: T0 });
+      const live = subscriptionRecord({ callId: 'live', expiresAt: T0 + 1 });
+      for (const r of [gone, edge, live]) store.subscriptions.put(r);
+      t.strictSame(ids(store.subscriptions.findExpired(T0)), ids([gone, edge]));
+      t.equal(store.subscriptions.deleteExpired(T0), 2);
+      t.strictSame(ids(store.subscriptions.loadAll()), [live.id]);
+      t.equal(store.subscriptions.deleteExpired(T0), 0);
+    });
+
+    t.test('count and countByEvent reflect puts and deletes', async (t) => {
+      const { store } = harness(t);
+      t.strictSame(store.subscriptions.countByEvent(), {});
+      store.subscriptions.put(subscriptionRecord({ callId: '1' }));
+      store.subscriptions.put(subscriptionRecord({ callId: '2' }));
+      store.subscriptions.put(subscriptionRecord({ callId: '3', event: 'presence' }));
+      store.subscriptions.put(subscriptionRecord({ callId: '1' })); // upsert, not a new one
+      t.equal(store.subscriptions.count(), 3);
+      t.strictSame(store.subscriptions.countByEvent(), { dialog: 2, presence: 1 });
+      store.subscriptions.delete(subscriptionRecord({ callId: '3' }).id);
+      t.strictSame(store.subscriptions.countByEvent(), { dialog: 2 });
+    });
+
+    t.test('a publication body reads back byte-exact (RFC 3903 §4.2)', async (t) => {
+      const { store } = harness(t);
+      const pub = publicationRecord();
+      store.publications.put(pub);
+      t.ok(store.publications.get(pub)!.body.equals(AWKWARD_BODY), 'buffered');
+      store.flush();
+      const back = store.publications.get(pub)!;
+      t.ok(Buffer.isBuffer(back.body), 'a Buffer, not a bare Uint8Array');
+      t.ok(back.body.equals(AWKWARD_BODY), 'flushed');
+      t.strictSame({ ...back, body: null }, { ...pub, body: null });
+      const empty = publicationRecord({ etag: 'empty', body: Buffer.alloc(0), document: null });
+      store.publications.put(empty);
+      store.flush();
+      t.equal(store.publications.get(empty)!.body.length, 0);
+      t.equal(store.publications.get(empty)!.document, null);
+    });
+
+    t.test('a publication is keyed by (resource, event, etag) (RFC 3903 §4.1)', async (t) => {
+      const { store } = harness(t);
+      const base = publicationRecord();
+      store.publications.put(base);
+      store.publications.put({ ...base, event: 'presence', seq: 2 });
+      store.publications.put({ ...base, resource: '1002@pbx.example.com', seq: 3 });
+      store.publications.put({ ...base, seq: 4, contentType: 'application/dialog-info+xml; replaced' });
+      t.equal(store.publications.count(), 3);
+      t.match(store.publications.get(base), { seq: 4, contentType: 'application/dialog-info+xml; replaced' });
+      t.equal(store.publications.get({ ...base, etag: 'other' }), undefined);
+      store.publications.delete({ ...base, event: 'presence' });
+      t.equal(store.publications.get({ ...base, event: 'presence' }), undefined);
+      t.ok(store.publications.get(base));
+    });
+
+    t.test('publications of a resource come back in arrival (seq) order for aggregation (RFC 3903 §4)', async (t) => {
+      const { store } = harness(t);
+      const r = '1001@pbx.example.com';
+      store.publications.put(publicationRecord({ etag: 'c', seq: 30 }));
+      store.publications.put(publicationRecord({ etag: 'a', seq: 10 }));
+      store.publications.put(publicationRecord({ etag: 'p', seq: 15, event: 'presence' }));
+      store.publications.put(publicationRecord({ etag: 'b', seq: 20 }));
+      t.strictSame(store.publications.findByResource(r, 'dialog').map((p) => p.etag), ['a', 'b', 'c']);
+      t.strictSame(store.publications.findByResource(r).map((p) => p.etag), ['a', 'p', 'b', 'c']);
+      t.strictSame(store.publications.loadAll().map((p) => p.etag), ['a', 'p', 'b', 'c']);
+      t.strictSame(store.publications.findByResource('9@pbx.example.com'), []);
+    });
+
+    t.test('nextSeq rises strictly and stays above every seq the store holds', async (t) => {
+      const { store } = harness(t);
+      const a = store.publications.nextSeq();
+      const b = store.publications.nextSeq();
+      t.ok(b > a);
+      store.publications.put(publicationRecord({ seq: b + 100 }));
+      t.ok(store.publications.nextSeq() > b + 100);
+    });
+
+    t.test('deleteResource drops a resource\'s publications, per event or all, and counts them', async (t) => {
+      const { store } = harness(t);
+      const r = '1001@pbx.example.com';
+      store.publications.put(publicationRecord({ etag: 'a', seq: 1 }));
+      store.publications.put(publicationRecord({ etag: 'b', seq: 2 }));
+      store.publications.put(publicationRecord({ etag: 'c', seq: 3, event: 'presence' }));
+      store.publications.put(publicationRecord({ etag: 'd', seq: 4, resource: '1002@pbx.example.com' }));
+      t.equal(store.publications.deleteResource(r, 'dialog'), 2);
+      t.strictSame(store.publications.findByResource(r).map((p) => p.etag), ['c']);
+      t.equal(store.publications.deleteResource(r), 1);
+      t.equal(store.publications.deleteResource(r), 0);
+      t.equal(store.publications.count(), 1);
+    });
+
+    t.test('a publication has expired when expiresAt <= now; deleteExpired removes exactly those (RFC 3903 §4.1)', async (t) => {
+      const { store } = harness(t);
+      store.publications.put(publicationRecord({ etag: 'gone', seq: 1, expiresAt: T0 - 5 }));
+      store.publications.put(publicationRecord({ etag: 'edge', seq: 2, expiresAt: T0 }));
+      store.publications.put(publicationRecord({ etag: 'live', seq: 3, expiresAt: T0 + 5 }));
+      t.strictSame(store.publications.findExpired(T0).map((p) => p.etag), ['gone', 'edge']);
+      t.equal(store.publications.deleteExpired(T0), 2);
+      t.strictSame(store.publications.loadAll().map((p) => p.etag), ['live']);
+    });
+
+    t.test('resource state keeps manual state and opaque history; null manual state reads back null', async (t) => {
+      const { store } = harness(t);
+      const rs = resourceStateRecord();
+      store.resources.put(rs);
+      t.strictSame(store.resources.get(rs.resource), rs);
+      store.flush();
+      t.strictSame(store.resources.get(rs.resource), rs);
+      const cleared = { ...rs, manualState: null, history: null, updatedAt: T0 + 1 };
+      store.resources.put(cleared);
+      store.flush();
+      t.strictSame(store.resources.get(rs.resource), cleared);
+      t.strictSame(store.resources.loadAll(), [cleared]);
+      store.resources.delete(rs.resource);
+      t.equal(store.resources.get(rs.resource), undefined);
+      t.strictSame(store.resources.loadAll(), []);
+    });
+
+    t.test('mailbox counts round-trip and upsert by mailbox (RFC 3842 §5.2)', async (t) => {
+      const { store } = harness(t);
+      const mb = mailboxRecord();
+      store.mailboxes.put(mb);
+      store.mailboxes.put(mailboxRecord({ mailbox: '1002@pbx.example.com', newMessages: 0 }));
+      store.flush();
+      store.mailboxes.put({ ...mb, newMessages: 3, urgentOld: 4 });
+      t.strictSame(store.mailboxes.get(mb.mailbox), { ...mb, newMessages: 3, urgentOld: 4 });
+      t.equal(store.mailboxes.loadAll().length, 2);
+      store.mailboxes.delete(mb.mailbox);
+      t.equal(store.mailboxes.get(mb.mailbox), undefined);
+      t.equal(store.mailboxes.get('nobody@x'), undefined);
+    });
+
+    t.test('after close every call throws store_closed and close is idempotent (rule 7)', async (t) => {
+      const { store } = harness(t);
+      store.subscriptions.put(subscriptionRecord());
+      store.close();
+      t.doesNotThrow(() => store.close());
+      const calls: [string, () => unknown][] = [
+        ['subscriptions.get', () => store.subscriptions.get('x')],
+        ['subscriptions.put', () => store.subscriptions.put(subscriptionRecord())],
+        ['subscriptions.loadAll', () => store.subscriptions.loadAll()],
+        ['publications.put', () => store.publications.put(publicationRecord())],
+        ['publications.nextSeq', () => store.publications.nextSeq()],
+        ['resources.get', () => store.resources.get('x')],
+        ['mailboxes.put', () => store.mailboxes.put(mailboxRecord())],
+        ['flush', () => store.flush()],
+      ];
+      for (const [name, call] of calls) {
+        t.throws(call, { name: 'StoreError', code: 'store_closed' }, name);
+      }
+    });
+
+    t.test('every read reflects every earlier write, whatever the flush timing (rules 1, 2)', async (t) => {
+      // Model-based: random writes, flushes and clock moves over a small key space, checked against a Map.
+      const callIds = ['c0', 'c1', 'c2', 'c3'];
+      const op = fc.oneof(
+        fc.record({
+          kind: fc.constant('put' as const),
+          key: fc.integer({ min: 0, max: 3 }),
+          resource: fc.constantFrom('1001', '1002'),
+          event: fc.constantFrom('dialog', 'presence'),
+          cseq: fc.integer({ min: 1, max: 1000 }),
+          life: fc.integer({ min: -50, max: 200 }),
+        }),
+        fc.record({ kind: fc.constant('delete' as const), key: fc.integer({ min: 0, max: 3 }) }),
+        fc.record({ kind: fc.constant('flush' as const) }),
+        fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 120 }) }),
+        fc.record({ kind: fc.constant('query' as const) }),
+        fc.record({ kind: fc.constant('sweep' as const) }),
+      );
+      let runs = 0;
+      fc.assert(
+        fc.property(fc.array(op, { maxLength: 30 }), (ops) => {
+          runs++;
+          const h = open();
+          try {
+            let store = h.store;
+            const model = new Map<string, SubscriptionRecord>();
+            const expect = (): void => {
+              for (const c of callIds) {
+                const id = subscriptionRecord({ callId: c }).id;
+                const got = store.subscriptions.get(id);
+                const want = model.get(id);
+                if (JSON.stringify(got) !== JSON.stringify(want)) {
+                  throw new Error(`get(${id}) = ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+                }
+              }
+            };
+            for (const o of ops) {
+              if (o.kind === 'put') {
+                const r = subscriptionRecord({
+                  callId: callIds[o.key]!,
+                  resource: o.resource,
+                  event: o.event,
+                  localCseq: o.cseq,
+                  expiresAt: h.clock.now() + o.life,
+                });
+                store.subscriptions.put(r);
+                model.set(r.id, r);
+              } else if (o.kind === 'delete') {
+                const id = subscriptionRecord({ callId: callIds[o.key]! }).id;
+                store.subscriptions.delete(id);
+                model.delete(id);
+              } else if (o.kind === 'flush') {
+                store.flush();
+              } else if (o.kind === 'advance') {
+                h.clock.advance(o.ms);
+              } else if (o.kind === 'sweep') {
+                const now = h.clock.now();
+                const want = [...model.values()].filter((r) => r.expiresAt <= now).length;
+                const n = store.subscriptions.deleteExpired(now);
+                if (n !== want) throw new Error(`deleteExpired removed ${n}, expected ${want}`);
+                for (const [id, r] of model) if (r.expiresAt <= now) model.delete(id);
+              } else {
+                for (const res of ['1001', '1002']) {
+                  const got = ids(store.subscriptions.findByResource(res, 'pbx.example.com', 'dialog'));
+                  const want = [...model.values()]
+                    .filter((r) => r.resource === res && r.event === 'dialog')
+                    .sort(byId)
+                    .map((r) => r.id);
+                  if (JSON.stringify(got) !== JSON.stringify(want)) {
+                    throw new Error(`findByResource(${res}) = ${got.join()}, expected ${want.join()}`);
+                  }
+                }
+                if (store.subscriptions.count() !== model.size) throw new Error('count differs from model');
+              }
+              expect();
+            }
+            if (h.reopen) {
+              store = h.reopen();
+              const got = JSON.stringify(store.subscriptions.loadAll().sort(byId));
+              const want = JSON.stringify([...model.values()].sort(byId));
+              if (got !== want) throw new Error(`after reopen: ${got}\nexpected: ${want}`);
+            }
+          } finally {
+            h.cleanup();
+          }
+        }),
+        { numRuns: 60, seed: 4235 },
+      );
+      t.equal(runs >= 60, true, 'ran the property');
+    });
+  });
+}
