@@ -27,10 +27,10 @@ module.exports = {
     layer('sip/ua', ['lib', 'sip/message', 'sip/parser', 'sip/transport', 'sip/transaction', 'sip/dialog'], 'the UA core routes requests'),
     layer('events', ['lib'], 'event packages are pure: lib and each other'),
     layer('store', ['lib'], 'the store is a port with its own record types'),
-    layer('presentity', ['lib', 'events', 'store', 'sip/message', 'sip/parser', 'sip/dialog', 'sip/ua'], 'published and manual state'),
+    layer('presentity', ['lib', 'events', 'store', 'accounts', 'sip/message', 'sip/parser', 'sip/dialog', 'sip/ua'], 'published and manual state'),
     layer(
       'subscriptions',
-      ['lib', 'events', 'store', 'presentity', 'sip/message', 'sip/parser', 'sip/dialog', 'sip/ua', 'sip/transaction', 'sip/transport'],
+      ['lib', 'events', 'store', 'accounts', 'presentity', 'sip/message', 'sip/parser', 'sip/dialog', 'sip/ua', 'sip/transaction', 'sip/transport'],
       'the notifier',
     ),
     layer('accounts', ['lib', 'store'], 'accounts, devices and users'),

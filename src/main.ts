@@ -30,7 +30,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     maxBufferedBytes: config.sip.maxBufferedBytes,
     tcpIdleMs: config.sip.tcpIdleMs,
     clock,
-    logger: logger.child({ module: 'sip-transport' }),
+    logger,
   });
   const transactions = new TransactionLayer(transport, {
     clock,

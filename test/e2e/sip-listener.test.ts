@@ -49,6 +49,7 @@ t.test('1,000 OPTIONS over TCP from SIPp all get 200 (RFC 3261 §18.3)', async (
   t.equal(Number(last[header.indexOf('FailedCall(C)')]), 0, 'no failed call');
 });
 
+// Over TCP a client never retransmits (RFC 3261 §17.1.2.2: Timer E only on unreliable transports), so UDP is the case.
 t.test('a retransmitted request gets the identical response from the server transaction (RFC 3261 §17.2.2)', async (t) => {
   const peer = await UdpPeer.open();
   const request = optionsRequest({ transport: 'UDP', port: peer.port, branch: 'z9hG4bKretrans1' });
@@ -60,16 +61,6 @@ t.test('a retransmitted request gets the identical response from the server tran
   t.equal(got.length, 2, 'two responses');
   t.ok(got[0]!.equals(got[1]!), 'byte-identical, To-tag included');
 
-  const tcp = await TcpPeer.open(server.sipPort);
-  const tcpRequest = optionsRequest({ transport: 'TCP', port: 5099, branch: 'z9hG4bKretrans2' });
-  await tcp.write(tcpRequest);
-  await tcp.waitUntil((s) => statusCodes(s).length >= 1);
-  await tcp.write(tcpRequest);
-  const text = await tcp.waitUntil((s) => statusCodes(s).length >= 2);
-  tcp.close();
-  const responses = text.split(/(?=SIP\/2\.0 )/);
-  t.equal(responses.length, 2, 'two responses on the connection');
-  t.equal(responses[0], responses[1], 'identical over TCP too');
 });
 
 t.test('a 70 KB request is refused without harm to other peers (RFC 3261 §18.3, sip-behaviour.md "size limits")', async (t) => {

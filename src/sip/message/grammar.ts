@@ -29,8 +29,12 @@ export const PARAMCHAR = table(UNRESERVED + '%[]/:&+$');
 export const HCHAR = table(UNRESERVED + '%[]/?:+$');
 /** hostname and IPv4 characters; '_' is tolerated because real hosts use it. */
 export const HOST = table('-._');
-/** Characters allowed in a header parameter value: token, or a host (IPv6 reference with brackets and colons). */
-export const GENVALUE = table("-.!%*_+`'~[]:");
+/**
+ * Characters allowed in an unquoted header parameter value: token, or a host (IPv6 reference with brackets and
+ * colons). '@' is tolerated because phones send `Event: dialog;call-id=abc@host` unquoted (RFC 4235 §4.1 wants
+ * it quoted).
+ */
+export const GENVALUE = table("-.!%*_+`'~[]:@");
 /** Characters allowed in the opaque part of an absolute URI of an unknown scheme (RFC 3986 style, no LWS, <, >, "). */
 export const OPAQUE = table("-_.!~*'()%;/?:@&=+$,[]#");
 /** scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */

@@ -1,4 +1,5 @@
-import { headerKey, headerName, LIST_HEADERS } from './header-names.js';
+import { isToken } from './grammar.js';
+import { headerKey, headerName, LIST_HEADERS, type HeaderName } from './header-names.js';
 import { ParseError } from './parse-error.js';
 import { splitList } from './split-list.js';
 
@@ -85,7 +86,7 @@ export class Headers {
 
   /** Replaces every line with this name by one line, at the place of the first (or at the end). */
   set(name: string, value: string): void {
-    const h = headerName(name);
+    const h = wireName(name);
     const v = checkValue(value);
     const first = this.keys.indexOf(h.key);
     if (first === -1) {
@@ -101,18 +102,20 @@ export class Headers {
   }
 
   append(name: string, value: string): void {
-    const h = headerName(name);
+    const h = wireName(name);
+    const v = checkValue(value);
     this.keys.push(h.key);
     this.names.push(h.wire);
-    this.values.push(checkValue(value));
+    this.values.push(v);
     this.revision++;
   }
 
   prepend(name: string, value: string): void {
-    const h = headerName(name);
+    const h = wireName(name);
+    const v = checkValue(value);
     this.keys.unshift(h.key);
     this.names.unshift(h.wire);
-    this.values.unshift(checkValue(value));
+    this.values.unshift(v);
     this.revision++;
   }
 
@@ -172,6 +175,12 @@ export class Headers {
     this.names.splice(i, 1);
     this.values.splice(i, 1);
   }
+}
+
+/** Names given by callers must be tokens (RFC 3261 §7.3.1), or the message written out would not parse. */
+function wireName(name: string): HeaderName {
+  if (!isToken(name)) throw new ParseError(`invalid header name '${name}'`);
+  return headerName(name);
 }
 
 /** A value containing CR or LF would inject header lines when written out. */

@@ -159,19 +159,19 @@ export abstract class SipMessage {
   }
 
   get cseq(): CSeq {
-    return this.memo(S_CSEQ, (m) => parseCSeq(required(m, 'cseq')));
+    return this.memo(S_CSEQ, (m) => parseCSeq(required(m, 'CSeq')));
   }
 
   get from(): NameAddr {
-    return this.memo(S_FROM, (m) => parseNameAddr(required(m, 'from')));
+    return this.memo(S_FROM, (m) => parseNameAddr(required(m, 'From')));
   }
 
   get to(): NameAddr {
-    return this.memo(S_TO, (m) => parseNameAddr(required(m, 'to')));
+    return this.memo(S_TO, (m) => parseNameAddr(required(m, 'To')));
   }
 
   get callId(): string {
-    return this.memo(S_CALLID, (m) => parseCallId(required(m, 'call-id')));
+    return this.memo(S_CALLID, (m) => parseCallId(required(m, 'Call-ID')));
   }
 
   /** Contact values; `*` gives an empty list and `contactStar` true. */

@@ -50,17 +50,14 @@ function hasTag(req: SipRequest, rawTo: string): boolean {
   }
 }
 
-/** True when a response can be built: Via, From, To, Call-ID and CSeq present, top Via parseable (RFC 3261 §8.2.6). */
+/**
+ * True when a response can be built and delivered: the request has at least one Via line. We send every response back
+ * on the flow the request came from (RFC 3261 §18.2.2 with RFC 3581 behaviour), so a malformed Via does not stop us,
+ * and a response copies whatever of From, To, Call-ID and CSeq exists (RFC 4475 §3.1.2.1 and §3.3.1 expect a 400 for
+ * requests with broken Via parameters or missing To/From/Call-ID).
+ */
 export function canRespond(req: SipRequest): boolean {
-  const h = req.headers;
-  if (!h.has('via') || !h.has('from') || !h.has('to') || !h.has('call-id') || !h.has('cseq')) return false;
-  try {
-    void req.topVia;
-    return true;
-  } catch (err) {
-    if (err instanceof ParseError) return false;
-    throw err;
-  }
+  return req.headers.has('via');
 }
 
 /**

@@ -207,17 +207,33 @@ export class SipTransport implements TransportLayer {
     let port = this.requestedPort;
     // With both an IPv4 and an IPv6 address, the IPv6 socket must not also claim IPv4 or the second bind fails.
     const ipv6Only = this.hosts.some((h) => addressFamily(h) === 4);
+    let bound = 0;
     for (const host of this.hosts) {
       if (this.useTcp) {
-        const server = await this.listenTcp(host, port, ipv6Only);
+        let server: Server;
+        try {
+          server = await this.listenTcp(host, port, ipv6Only);
+        } catch (err) {
+          // Hosts without IPv6 (some containers) cannot bind '::': the default list should still start there.
+          if (!this.missingFamily(err, host)) throw err;
+          this.logger.warn({ host, err: (err as Error).message }, 'address family unavailable, not listening there');
+          continue;
+        }
         if (port === 0) port = (server.address() as { port: number }).port;
       }
       if (this.useUdp) {
         const socket = await this.bindUdp(host, port, ipv6Only);
         if (port === 0) port = socket.socket.address().port;
       }
+      bound++;
     }
+    if (bound === 0) throw new TransportError('no-socket', `could not listen on any of ${this.hosts.join(', ')}`);
     this.boundPort = port;
+  }
+
+  private missingFamily(err: unknown, host: string): boolean {
+    const code = (err as NodeJS.ErrnoException).code;
+    return isWildcard(host) && addressFamily(host) === 6 && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL');
   }
 
   private listenTcp(host: string, port: number, ipv6Only: boolean): Promise<Server> {
@@ -439,9 +455,13 @@ export class SipTransport implements TransportLayer {
       try {
         stampVia(msg, flow.remoteAddress, flow.remotePort);
       } catch (err) {
-        // Without a usable top Via no response can be routed (RFC 3261 §8.2.6.2): drop.
+        // A malformed top Via still gets its 400 (RFC 4475 §3.1.2.1): responses go back on the flow, not to sent-by.
         this.stats.parseErrors++;
-        this.logger.debug({ remote: flow.remoteAddress, reason: (err as Error).message }, 'request with unparseable Via dropped');
+        const answer = this.errorResponse(err instanceof ParseError ? new ParseError(err.message, { status: 400, request: msg }) : err, flow);
+        if (answer) {
+          this.stats.parseErrorsAnswered++;
+          this.send(answer, flow).catch((e: Error) => this.logger.debug({ err: e.message }, 'could not send 400'));
+        }
         return;
       }
     }
@@ -470,7 +490,7 @@ export class SipTransport implements TransportLayer {
     try {
       stampVia(req, flow.remoteAddress, flow.remotePort);
     } catch {
-      // canRespond said the top Via parses; nothing more to add if it somehow does not.
+      // the top Via does not parse: the response copies it as it came and goes back on the flow
     }
     this.logger.debug({ remote: formatHostPort(flow.remoteAddress, flow.remotePort), reason: err.message, status: err.status }, 'answering unparseable request');
     return serialize(createResponse(req, err.status || 400));

@@ -37,6 +37,7 @@ export class TcpConnection {
   private readonly opts: TcpConnectionOptions;
   private lastActivity: number;
   private idleTimer: TimerHandle | undefined;
+  private lingerTimer: TimerHandle | undefined;
   private closed = false;
   /** Set once the stream can no longer be framed: later bytes are ignored until the socket closes. */
   private failed = false;
@@ -94,8 +95,8 @@ export class TcpConnection {
     this.failed = true;
     this.opts.logger.debug({ conn: this.id, remote: this.flow.remoteAddress, reason }, 'closing tcp connection');
     this.socket.end(bytes ?? Buffer.alloc(0), () => this.socket.destroy());
-    // If the peer never acknowledges, do not wait for it forever.
-    this.opts.clock.setTimer(5000, () => this.socket.destroy());
+    // If the peer never reads what is left, do not wait for it forever.
+    this.lingerTimer = this.opts.clock.setTimer(5000, () => this.socket.destroy());
   }
 
   destroy(reason: string): void {
@@ -135,6 +136,7 @@ export class TcpConnection {
     if (this.closed) return;
     this.closed = true;
     this.idleTimer?.cancel();
+    this.lingerTimer?.cancel();
     this.opts.onClose(this);
   }
 }

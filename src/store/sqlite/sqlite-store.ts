@@ -13,6 +13,16 @@
  * NOTIFYs behind what was sent, and both must never go back (RFC 3261 §12.2.1.1, RFC 4235 §4.1), so whoever
  * restores subscriptions should add headroom to them rather than trust them as exact.
  *
+ * Reads. Lookups by key consult the buffer first (read-your-writes at no cost); list queries (by resource, by
+ * watcher, expired, counts, loadAll) first flush the buffer and then use SQLite's indexes. Those run at start-up,
+ * on sweeps and for the admin API; the notifier's hot path keeps its own state in memory.
+ *
+ * Start-up cost, measured once (scratch script, not a test): loadAll of 100,000 subscriptions, each with an
+ * 800-byte last NOTIFY body (157 MB file), took 1.3-1.8 s on a shared 2-core VM under load average ~3, and 0.9 s
+ * without bodies. Rows are streamed with `.iterate()` in raw (array) mode and mapped positionally: the first
+ * version (row objects from `.all()`, keys renamed into a second object) took 8.7 s, and raw arrays from `.all()`
+ * 2.6 s, on the same machine. The body dominates: it is most of the 157 MB that must become JS strings.
+ *
  * Schema changes go through migrations.ts, keyed by `PRAGMA user_version`.
  */
 import fs from 'node:fs';

@@ -74,35 +74,41 @@ function toRow(r: SubscriptionRecord): SubscriptionRow {
   };
 }
 
-function fromRow(row: SubscriptionRow): SubscriptionRecord {
+/**
+ * Reads a row fetched in `raw` mode, columns in COLUMNS order. Start-up loads every subscription at once, and
+ * positional arrays spare better-sqlite3 building a 27-key object per row only for us to rename its keys.
+ * The round-trip tests in test/store/contract.ts catch any drift between this and COLUMNS.
+ */
+function fromRaw(v: unknown[]): SubscriptionRecord {
+  const lastNotify = v[25] as string | null;
   return {
-    id: row.id,
-    callId: row.call_id,
-    localTag: row.local_tag,
-    remoteTag: row.remote_tag,
-    event: row.event,
-    eventId: row.event_id,
-    resource: row.resource,
-    domain: row.domain,
-    accountId: row.account_id,
-    watcherUser: row.watcher_user,
-    watcherDomain: row.watcher_domain,
-    watcherUri: row.watcher_uri,
-    resourceUri: row.resource_uri,
-    contact: row.contact,
-    routeSet: JSON.parse(row.route_set) as string[],
-    flow: JSON.parse(row.flow) as FlowRecord,
-    localCseq: row.local_cseq,
-    remoteCseq: row.remote_cseq,
-    version: row.version,
-    acceptTypes: JSON.parse(row.accept_types) as string[],
-    grantedExpires: row.granted_expires,
-    expiresAt: row.expires_at,
-    createdAt: row.created_at,
-    refreshedAt: row.refreshed_at,
-    strikes: row.strikes,
-    lastNotify: row.last_notify === null ? null : (JSON.parse(row.last_notify) as LastNotifyRecord),
-    node: row.node,
+    id: v[0] as string,
+    callId: v[1] as string,
+    localTag: v[2] as string,
+    remoteTag: v[3] as string,
+    event: v[4] as string,
+    eventId: v[5] as string | null,
+    resource: v[6] as string,
+    domain: v[7] as string,
+    accountId: v[8] as string | null,
+    watcherUser: v[9] as string,
+    watcherDomain: v[10] as string,
+    watcherUri: v[11] as string,
+    resourceUri: v[12] as string,
+    contact: v[13] as string,
+    routeSet: JSON.parse(v[14] as string) as string[],
+    flow: JSON.parse(v[15] as string) as FlowRecord,
+    localCseq: v[16] as number,
+    remoteCseq: v[17] as number,
+    version: v[18] as number,
+    acceptTypes: JSON.parse(v[19] as string) as string[],
+    grantedExpires: v[20] as number,
+    expiresAt: v[21] as number,
+    createdAt: v[22] as number,
+    refreshedAt: v[23] as number,
+    strikes: v[24] as number,
+    lastNotify: lastNotify === null ? null : (JSON.parse(lastNotify) as LastNotifyRecord),
+    node: v[26] as string,
   };
 }
 
@@ -116,14 +122,14 @@ export class SqliteSubscriptionRepository implements SubscriptionRepository {
   private readonly sql: {
     upsert: Statement<[SubscriptionRow]>;
     delete: Statement<[string]>;
-    get: Statement<[string], SubscriptionRow>;
-    all: Statement<[], SubscriptionRow>;
-    byResource: Statement<[string, string], SubscriptionRow>;
-    byResourceEvent: Statement<[string, string, string], SubscriptionRow>;
-    byWatcher: Statement<[string, string, string, string, string], SubscriptionRow>;
-    byDomain: Statement<[string], SubscriptionRow>;
-    byDomainEvent: Statement<[string, string], SubscriptionRow>;
-    expired: Statement<[number], SubscriptionRow>;
+    get: Statement<[string], unknown[]>;
+    all: Statement<[], unknown[]>;
+    byResource: Statement<[string, string], unknown[]>;
+    byResourceEvent: Statement<[string, string, string], unknown[]>;
+    byWatcher: Statement<[string, string, string, string, string], unknown[]>;
+    byDomain: Statement<[string], unknown[]>;
+    byDomainEvent: Statement<[string, string], unknown[]>;
+    expired: Statement<[number], unknown[]>;
     deleteExpired: Statement<[number]>;
     count: Statement<[], { n: number }>;
     countByEvent: Statement<[], { event: string; n: number }>;
@@ -134,19 +140,19 @@ export class SqliteSubscriptionRepository implements SubscriptionRepository {
     private readonly writes: WriteBehind,
     private readonly assertOpen: () => void,
   ) {
+    const select = (where: string): Statement<unknown[], unknown[]> =>
+      db.prepare<unknown[], unknown[]>(`SELECT ${COLUMNS.join(', ')} FROM subscriptions ${where}`).raw(true);
     this.sql = {
       upsert: db.prepare(upsertSql('subscriptions', COLUMNS, ['id'])),
       delete: db.prepare('DELETE FROM subscriptions WHERE id = ?'),
-      get: db.prepare('SELECT * FROM subscriptions WHERE id = ?'),
-      all: db.prepare('SELECT * FROM subscriptions'),
-      byResource: db.prepare('SELECT * FROM subscriptions WHERE resource = ? AND domain = ?'),
-      byResourceEvent: db.prepare('SELECT * FROM subscriptions WHERE resource = ? AND domain = ? AND event = ?'),
-      byWatcher: db.prepare(
-        'SELECT * FROM subscriptions WHERE watcher_user = ? AND watcher_domain = ? AND resource = ? AND domain = ? AND event = ?',
-      ),
-      byDomain: db.prepare('SELECT * FROM subscriptions WHERE domain = ?'),
-      byDomainEvent: db.prepare('SELECT * FROM subscriptions WHERE domain = ? AND event = ?'),
-      expired: db.prepare('SELECT * FROM subscriptions WHERE expires_at <= ?'),
+      get: select('WHERE id = ?'),
+      all: select(''),
+      byResource: select('WHERE resource = ? AND domain = ?'),
+      byResourceEvent: select('WHERE resource = ? AND domain = ? AND event = ?'),
+      byWatcher: select('WHERE watcher_user = ? AND watcher_domain = ? AND resource = ? AND domain = ? AND event = ?'),
+      byDomain: select('WHERE domain = ?'),
+      byDomainEvent: select('WHERE domain = ? AND event = ?'),
+      expired: select('WHERE expires_at <= ?'),
       deleteExpired: db.prepare('DELETE FROM subscriptions WHERE expires_at <= ?'),
       count: db.prepare('SELECT COUNT(*) AS n FROM subscriptions'),
       countByEvent: db.prepare('SELECT event, COUNT(*) AS n FROM subscriptions GROUP BY event'),
@@ -158,7 +164,10 @@ export class SqliteSubscriptionRepository implements SubscriptionRepository {
   }
 
   loadAll(): SubscriptionRecord[] {
-    return this.query(() => this.sql.all.all());
+    this.syncPoint();
+    const out: SubscriptionRecord[] = [];
+    for (const v of this.sql.all.iterate()) out.push(fromRaw(v));
+    return out;
   }
 
   get(id: string): SubscriptionRecord | undefined {
@@ -166,7 +175,7 @@ export class SqliteSubscriptionRepository implements SubscriptionRepository {
     const w = this.pending.peek(id);
     if (w) return w.kind === 'put' ? cloneRecord.subscription(w.record) : undefined;
     const row = this.sql.get.get(id);
-    return row && fromRow(row);
+    return row && fromRaw(row);
   }
 
   findByResource(resource: string, domain: string, event?: string): SubscriptionRecord[] {
@@ -223,8 +232,8 @@ export class SqliteSubscriptionRepository implements SubscriptionRepository {
     this.writes.flush();
   }
 
-  private query(run: () => SubscriptionRow[]): SubscriptionRecord[] {
+  private query(run: () => unknown[][]): SubscriptionRecord[] {
     this.syncPoint();
-    return run().map(fromRow);
+    return run().map(fromRaw);
   }
 }

@@ -268,3 +268,26 @@ t.test('T1, T2 and T4 are configurable (RFC 3261 §17.1.2.2)', async (t) => {
   );
   t.equal(layer.clientTransactionCount, 0);
 });
+
+t.test('a response delayed in the network still settles the transaction after retransmissions (RFC 3261 §17.1.2.2)', async (t) => {
+  const r = rig();
+  r.phone.delayMs = 1200;
+  let answered = false;
+  r.phone.onMessage((msg) => {
+    if (msg.isRequest() && !answered) {
+      answered = true;
+      void r.phone.send(response(200), r.phone.flowTo(r.server, 'udp'));
+    }
+  });
+  const box = r.outcome(r.layer.request(notify(), r.flow('udp')));
+  r.clock.advance(1199);
+  await flush();
+  t.equal(box.result, undefined, 'not yet arrived');
+  t.same(r.arrivals(), [0, 500]);
+  r.clock.advance(1);
+  await flush();
+  t.equal(box.result?.kind, 'response');
+  r.clock.advance(10_000);
+  t.same(r.arrivals(), [0, 500], 'no retransmission after the final response');
+  t.equal(r.layer.stats.strayResponses, 0);
+});

@@ -352,6 +352,34 @@ t.test('connections beyond the limit are refused; existing peers are unaffected'
   t.equal((got[1]!.msg as SipRequest).callId, 'again');
 });
 
+t.test('a peer that does not read is dropped once its send buffer passes the limit; the server goes on', async (t) => {
+  const { transport, messages } = await startTransport(t, { maxBufferedBytes: 256 * 1024 });
+  const slow = await tcpClient(t, '127.0.0.1', transport.port);
+  slow.socket.write(subscribe({ via: 'SIP/2.0/TCP 192.0.2.10:5062;branch=z9hG4bKslow' }));
+  const [{ flow }] = await messages(1);
+  slow.socket.pause(); // reads nothing more: the kernel buffers fill, then ours
+  const dropped = new Promise<Flow>((resolve) => transport.onFlowClosed(resolve));
+  const chunk = Buffer.alloc(64 * 1024, 0x41);
+  const outcomes: Promise<string>[] = [];
+  for (let i = 0; i < 2000 && transport.connectionCount > 0; i++) {
+    outcomes.push(transport.send(chunk, flow).then(() => 'sent', (e: { code: string }) => e.code));
+    if (i % 50 === 49) await tick();
+  }
+  const codes = await Promise.all(outcomes);
+  t.ok(codes.includes('limit'), 'a send was refused at the limit');
+  t.equal((await dropped).connectionId, flow.connectionId);
+  t.equal(transport.connectionCount, 0, 'that connection was dropped');
+  const other = await tcpClient(t, '127.0.0.1', transport.port);
+  other.socket.write(subscribe({ callId: 'still', via: 'SIP/2.0/TCP 192.0.2.11:5062;branch=z9hG4bKfine' }));
+  const got = await messages(2);
+  t.equal((got[1]!.msg as SipRequest).callId, 'still', 'other peers are served');
+});
+
+t.test('a message larger than a datagram is refused for UDP (RFC 3261 §18.1.1)', async (t) => {
+  const { transport } = await startTransport(t, { maxDatagramBytes: 1000 });
+  await t.rejects(transport.sendTo(Buffer.alloc(1001, 0x41), { protocol: 'udp', host: '127.0.0.1', port: 9 }), { code: 'too-large' });
+});
+
 t.test('close() stops listening and closes connections', async (t) => {
   const clock = new ManualClock();
   const transport = new SipTransport({ hosts: ['127.0.0.1'], port: 0, clock, logger: silentLogger });

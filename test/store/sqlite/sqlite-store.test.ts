@@ -188,3 +188,16 @@ t.test('a flush blocked by another writer keeps every write and retries on the n
   t.equal(rows('subscriptions'), 1, 'the retry commits once the lock is gone');
   t.equal(clock.pending, 0);
 });
+
+t.test('close() reports a final flush that cannot commit and leaves no retry timer behind', async (t) => {
+  const logger = recordingLogger();
+  const { store, clock, dataDir } = setup(t, { logger, busyTimeoutMs: 0 });
+  const blocker = new Database(dbFile(dataDir));
+  t.teardown(() => blocker.close());
+  blocker.exec('BEGIN IMMEDIATE');
+  store.mailboxes.put(mailboxRecord());
+  t.throws(() => store.close(), { name: 'StoreError', code: 'store_write_failed' });
+  t.equal(clock.pending, 0, 'no timer will touch the closed database');
+  t.throws(() => store.mailboxes.get('x'), { code: 'store_closed' });
+  blocker.exec('ROLLBACK');
+});

@@ -1,0 +1,89 @@
+import type { EventPackageRegistry, ResourceState } from '../events/event-package.js';
+import type { Clock } from '../lib/clock.js';
+import type { ResourceBook } from './resource-book.js';
+import type { ResourceKey } from './resource-key.js';
+
+interface Cached {
+  state: ResourceState;
+  /** Its serialisation: states are JSON-able, so equal text means nothing a watcher sees has changed. */
+  json: string;
+}
+
+/**
+ * Aggregated states per (resource, event), computed by the registry from the book and cached until the resource
+ * changes. Only resources with live state are cached: an idle resource is cheap to aggregate, and with 100k
+ * subscriptions most watched resources are idle most of the time.
+ */
+export class AggregatedStates {
+  private readonly cache = new Map<ResourceKey, Map<string, Cached>>();
+
+  constructor(
+    private readonly book: ResourceBook,
+    private readonly registry: EventPackageRegistry,
+    private readonly clock: Clock,
+  ) {}
+
+  get(resource: ResourceKey, event: string): ResourceState {
+    const hit = this.cache.get(resource)?.get(event);
+    if (hit) return hit.state;
+    const fresh = this.compute(resource, event);
+    if (this.book.hasLiveState(resource)) this.remember(resource, event, fresh);
+    return fresh.state;
+  }
+
+  /** Serialised current states of `events`, to compare with after a change. */
+  snapshot(resource: ResourceKey, events: readonly string[]): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const event of events) {
+      const hit = this.cache.get(resource)?.get(event);
+      out.set(event, (hit ?? this.compute(resource, event)).json);
+    }
+    return out;
+  }
+
+  /**
+   * Recomputes `events` after the book changed and caches the results (or forgets the resource when nothing is
+   * left). Returns the events whose state differs from `before`; every event when there is no `before`.
+   */
+  refresh(resource: ResourceKey, events: readonly string[], before?: ReadonlyMap<string, string>): string[] {
+    const live = this.book.hasLiveState(resource);
+    if (!live) this.cache.delete(resource);
+    else this.cache.get(resource)?.clear();
+    const changed: string[] = [];
+    for (const event of events) {
+      const fresh = this.compute(resource, event);
+      if (live) this.remember(resource, event, fresh);
+      if (!before || before.get(event) !== fresh.json) changed.push(event);
+    }
+    return changed;
+  }
+
+  forget(resource: ResourceKey): void {
+    this.cache.delete(resource);
+  }
+
+  clear(): void {
+    this.cache.clear();
+  }
+
+  /** Number of cached (resource, event) states, for tests and metrics. */
+  get size(): number {
+    let n = 0;
+    for (const m of this.cache.values()) n += m.size;
+    return n;
+  }
+
+  private compute(resource: ResourceKey, event: string): Cached {
+    const state = this.registry.aggregate(event, this.book.aggregateInput(resource, this.clock.now()));
+    return { state, json: JSON.stringify(state) };
+  }
+
+  private remember(resource: ResourceKey, event: string, value: Cached): void {
+    let byEvent = this.cache.get(resource);
+    if (!byEvent) {
+      byEvent = new Map();
+      this.cache.set(resource, byEvent);
+    }
+    byEvent.set(event, value);
+  }
+}

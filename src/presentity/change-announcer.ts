@@ -1,0 +1,50 @@
+import type { Logger } from '../lib/logger.js';
+import type { AggregatedStates } from './aggregated-states.js';
+import type { ResourceChange, ResourceChangeListener } from './resource-change.js';
+import type { ResourceKey } from './resource-key.js';
+
+/** Tells the listeners what a tracked change did; a no-op when no package's state changed. */
+export type Announcement = () => void;
+
+export const NOTHING_TO_ANNOUNCE: Announcement = () => {};
+
+/**
+ * Runs one change to a resource and works out which packages' aggregated states it really changed, so watchers get a
+ * NOTIFY only when what they see differs (RFC 6665 §4.2.2: notify on a change of state). The announcement is
+ * returned rather than sent, so a PUBLISH is answered before its NOTIFYs are queued.
+ */
+export class ChangeAnnouncer {
+  private readonly listeners: ResourceChangeListener[] = [];
+
+  constructor(
+    private readonly states: AggregatedStates,
+    private readonly logger: Logger,
+  ) {}
+
+  onChange(listener: ResourceChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Applies `mutate` (synchronously: nothing may interleave, so changes to a resource apply in arrival order) and
+   * compares the states of `events` before and after. With `force`, every event is announced whatever the states.
+   */
+  track(resource: ResourceKey, events: readonly string[], mutate: () => void, force = false): Announcement {
+    const before = force ? undefined : this.states.snapshot(resource, events);
+    mutate();
+    const changed = this.states.refresh(resource, events, before);
+    if (changed.length === 0) return NOTHING_TO_ANNOUNCE;
+    return () => this.emit({ resource, events: changed, force });
+  }
+
+  private emit(change: ResourceChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (err) {
+        // One failing watcher path must not keep the others from hearing of the change.
+        this.logger.error({ err, resource: change.resource, events: change.events }, 'resource change listener failed');
+      }
+    }
+  }
+}

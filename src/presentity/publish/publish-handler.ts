@@ -1,0 +1,59 @@
+import type { AccountResolver } from '../../accounts/account-resolver.js';
+import type { EventPackageRegistry } from '../../events/event-package.js';
+import type { Logger } from '../../lib/logger.js';
+import type { IncomingRequest } from '../../sip/ua/user-agent-core.js';
+import type { LedgerOutcome, PublicationLedger } from '../publication-ledger.js';
+import { chooseAction, type PublishAction } from './publish-action.js';
+import { readPackage } from './publish-event.js';
+import { grantExpires } from './publish-expires.js';
+import { readPrecondition } from './publish-precondition.js';
+import { PublishRejection, reject } from './publish-rejection.js';
+import { readTarget } from './publish-target.js';
+
+export interface PublishHandlerDeps {
+  registry: EventPackageRegistry;
+  accounts: AccountResolver;
+  ledger: PublicationLedger;
+  logger: Logger;
+}
+
+/**
+ * PUBLISH (RFC 3903 §6), as the ESC processes it: target, event package, precondition, expiry, body, then the change.
+ * Each step either yields what the next needs or a rejection that ends the request. Everything runs synchronously,
+ * so changes to one resource apply one at a time in arrival order. The 200 goes out before the change is announced.
+ */
+export function handlePublish(incoming: IncomingRequest, deps: PublishHandlerDeps): void {
+  const req = incoming.request;
+  const fail = (r: PublishRejection): void => reject(incoming, r, deps.logger);
+
+  const target = readTarget(req, deps.accounts);
+  if (target instanceof PublishRejection) return fail(target);
+  const pkg = readPackage(req, deps.registry);
+  if (pkg instanceof PublishRejection) return fail(pkg);
+  const precondition = readPrecondition(req, target.resource, pkg.name, (r, e, t) => deps.ledger.find(r, e, t));
+  if (precondition instanceof PublishRejection) return fail(precondition);
+  const expires = grantExpires(req, pkg.expires);
+  if (expires instanceof PublishRejection) return fail(expires);
+  const action = chooseAction(req, target.resource, pkg, precondition, expires);
+  if (action instanceof PublishRejection) return fail(action);
+
+  const outcome = perform(action, pkg, deps.ledger);
+  // RFC 3903 §6: the 200 carries the entity-tag to use next and the granted lifetime.
+  incoming.respond(200, { headers: [['SIP-ETag', outcome.etag], ['Expires', String(action.kind === 'remove' ? 0 : action.expires)]] });
+  deps.logger.debug({ resource: target.resource, event: pkg.name, action: action.kind, etag: outcome.etag }, 'PUBLISH accepted');
+  outcome.announce();
+}
+
+function perform(action: PublishAction, pkg: Parameters<PublicationLedger['create']>[1], ledger: PublicationLedger): LedgerOutcome {
+  switch (action.kind) {
+    case 'create':
+      return ledger.create(action.resource, pkg, action.body, action.expires);
+    case 'modify':
+      return ledger.modify(action.existing, pkg, action.body, action.expires);
+    case 'refresh':
+      return ledger.refresh(action.existing, action.expires);
+    case 'remove':
+      // The removed entity-tag is echoed: it names what went, and it no longer matches anything.
+      return { etag: action.existing.etag, announce: ledger.remove(action.existing) };
+  }
+}

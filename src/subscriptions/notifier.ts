@@ -1,0 +1,496 @@
+import type { AccountResolver } from '../accounts/account-resolver.js';
+import type { EventPackageRegistry } from '../events/event-package.js';
+import type { Clock } from '../lib/clock.js';
+import { DeadlineQueue } from '../lib/deadline-queue.js';
+import { PistonError } from '../lib/errors.js';
+import { newTag } from '../lib/ids.js';
+import type { Logger } from '../lib/logger.js';
+import { entityOf, resourceKey, splitResourceKey, type ResourceKey } from '../presentity/resource-key.js';
+import { createUasDialog, remoteTargetOf } from '../sip/dialog/create-uas-dialog.js';
+import { idOfDialog } from '../sip/dialog/dialog-state.js';
+import type { SipRequest } from '../sip/message/message.js';
+import { ParseError } from '../sip/message/parse-error.js';
+import { protocolOf, type ClientResult, type Destination } from '../sip/transaction/non-invite-client-transaction.js';
+import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
+import { cloneRecord } from '../store/clone.js';
+import type { PresenceStore } from '../store/ports.js';
+import type { SubscriptionRecord } from '../store/records.js';
+import type { NotifierEvents, RemovalReason } from './notifier-events.js';
+import { buildNotify, subscriptionStateValue } from './notify-request.js';
+import { judgeNotifyResult, MAX_STRIKES } from './notify-verdict.js';
+import type { PresentityChange, PresentitySource } from './presentity-source.js';
+import { newSubscribeContext, SUBSCRIBE_STEPS, type StepDeps, type SubscribeContext } from './subscribe-steps.js';
+import { dialogOf, flowRecord, localContact, notifyDestination } from './subscription-dialog.js';
+
+/** How NOTIFYs leave; `TransactionLayer` fits. */
+export interface NotifyChannel {
+  request(req: SipRequest, destination: Destination): Promise<ClientResult>;
+}
+
+export interface NotifierOptions {
+  store: PresenceStore;
+  registry: EventPackageRegistry;
+  /** `PresentityService` (notifier-contract.md); only `state` and `onChange` are used. */
+  presentity: PresentitySource;
+  accounts: AccountResolver;
+  channel: NotifyChannel;
+  clock: Clock;
+  logger: Logger;
+  /** Recorded on each subscription as the node holding the dialog (api-contract.md `stalker`). */
+  nodeName: string;
+  /** Dialog package: list every dialog instead of the most interesting one. */
+  allDialogs: boolean;
+  /** Host for our Contact when the flow's local address is a wildcard; default: the watched domain. */
+  publicHost?: string;
+  events?: NotifierEvents;
+}
+
+// What to send once the NOTIFY in flight is answered.
+const NEXT_NONE = 0;
+const NEXT_UPDATE = 1;
+const NEXT_FINAL = 2;
+
+/**
+ * A NOTIFY in flight for one subscription (RFC 6665 §4.2.2 asks for order; we allow one at a time), and what waits
+ * behind it: nothing, the newest full state (any number of changes coalesce into one), or the final NOTIFY.
+ * Exists only while a NOTIFY is out, so an idle subscription costs nothing here.
+ */
+interface Flight {
+  rec: SubscriptionRecord;
+  next: typeof NEXT_NONE | typeof NEXT_UPDATE | typeof NEXT_FINAL;
+  finalReason: string | undefined;
+  protocol: 'udp' | 'tcp';
+}
+
+/** Versions are unsigned 32-bit (RFC 4235 §4.1); wrapping after 2^32 documents is out of reach in practice. */
+const nextVersion = (v: number): number => (v + 1) % 0x1_0000_0000;
+
+/**
+ * The RFC 6665 notifier, generic over event packages: it answers SUBSCRIBE, keeps the subscription dialogs, sends
+ * NOTIFYs with each package's rendering of the presentity state, applies the failure policy and expires what is not
+ * refreshed. Live state is the subscription records themselves (persisted write-behind on every change), one index
+ * by resource, one deadline queue for every expiry, and a flight record only while a NOTIFY is out.
+ */
+export class Notifier {
+  private readonly opts: NotifierOptions;
+  private readonly logger: Logger;
+  private readonly events: NotifierEvents;
+  private readonly subs = new Map<string, SubscriptionRecord>();
+  /** Live subscription ids per watched resource (all events), for fan-out. */
+  private readonly byResource = new Map<ResourceKey, Set<string>>();
+  private readonly flights = new Map<string, Flight>();
+  /** JSON of the state last fanned out per resource+event, so an announced change that changed nothing sends nothing. */
+  private readonly lastFanOut = new Map<string, string>();
+  private readonly expiry: DeadlineQueue<string>;
+  private readonly deps: StepDeps;
+  private disposed = false;
+
+  constructor(opts: NotifierOptions) {
+    this.opts = opts;
+    this.logger = opts.logger.child({ module: 'notifier' });
+    this.events = opts.events ?? {};
+    this.expiry = new DeadlineQueue(opts.clock, (id) => this.onExpiry(id));
+    this.deps = { registry: opts.registry, accounts: opts.accounts, findDialog: (id) => this.subs.get(id) };
+    opts.presentity.onChange((change) => this.onResourceChange(change));
+  }
+
+  /** NOTIFYs in flight (for clean shutdown). */
+  get inFlight(): number {
+    return this.flights.size;
+  }
+
+  count(): number {
+    return this.subs.size;
+  }
+
+  /** Live subscriptions whose watched domain is `domain` (an account's realm), optionally of one event package. */
+  list(domain: string, event?: string): SubscriptionRecord[] {
+    return this.opts.store.subscriptions.findByDomain(domain.toLowerCase(), event);
+  }
+
+  /** Live subscriptions watching one resource (every event package). */
+  watchersOf(resource: ResourceKey): SubscriptionRecord[] {
+    const { user, domain } = splitResourceKey(resource);
+    const ids = this.byResource.get(resourceKey(user, domain));
+    if (!ids) return [];
+    return [...ids].map((id) => cloneRecord.subscription(this.subs.get(id)!));
+  }
+
+  /**
+   * Loads the stored subscriptions: expired ones are deleted, the rest are live again with their expiry armed. CSeq
+   * and version continue from what was stored (it was stored before each NOTIFY left).
+   */
+  restore(): void {
+    const now = this.opts.clock.now();
+    let restored = 0;
+    let dropped = 0;
+    for (const rec of this.opts.store.subscriptions.loadAll()) {
+      if (rec.expiresAt <= now) {
+        this.opts.store.subscriptions.delete(rec.id);
+        dropped++;
+        continue;
+      }
+      if (this.subs.has(rec.id)) continue;
+      this.addLive(rec, false);
+      restored++;
+    }
+    this.logger.info({ restored, dropped }, 'subscriptions restored');
+  }
+
+  /** The UA handler for SUBSCRIBE (RFC 6665 §4.2.1). */
+  handleSubscribe(incoming: IncomingRequest): void {
+    const ctx = newSubscribeContext(incoming.request);
+    try {
+      for (const step of SUBSCRIBE_STEPS) {
+        const rejection = step(ctx, this.deps);
+        if (rejection) {
+          this.logger.debug({ status: rejection.status, why: rejection.why, callId: incoming.request.callId }, 'SUBSCRIBE rejected');
+          incoming.respond(rejection.status, rejection.headers ? { headers: rejection.headers } : {});
+          return;
+        }
+      }
+      if (ctx.existing) {
+        if (ctx.granted === 0) this.unsubscribe(incoming, ctx, ctx.existing);
+        else this.refresh(incoming, ctx, ctx.existing);
+      } else if (ctx.granted === 0) this.fetch(incoming, ctx);
+      else this.create(incoming, ctx);
+    } catch (err) {
+      // Every step and action reads the request before it changes anything, so a malformed header is a clean 400.
+      if (!(err instanceof ParseError)) throw err;
+      this.logger.debug({ why: err.message }, 'SUBSCRIBE rejected: malformed');
+      incoming.respond(400, { reason: 'Bad Request' });
+    }
+  }
+
+  /** Stops the expiry timer and ignores whatever comes later (answers to NOTIFYs in flight, changes). */
+  dispose(): void {
+    this.disposed = true;
+    this.expiry.clear();
+  }
+
+  // ---- SUBSCRIBE actions ----
+
+  /** A new subscription (RFC 6665 §4.2.1.2): 200 with our tag and Contact, then at once a full-state NOTIFY. */
+  private create(incoming: IncomingRequest, ctx: SubscribeContext): void {
+    const rec = this.newRecord(incoming, ctx);
+    this.replaceOlder(rec);
+    this.respondOk(incoming, rec, ctx.granted);
+    this.addLive(rec, true);
+    this.logger.debug({ id: rec.id, event: rec.event, resource: rec.resource, domain: rec.domain, expires: ctx.granted }, 'subscription created');
+    this.sendNotify(rec, false, undefined);
+  }
+
+  /** A fetch (RFC 6665 §4.4.3): Expires 0 outside a dialog gets 200 and one final NOTIFY with the state; nothing is kept. */
+  private fetch(incoming: IncomingRequest, ctx: SubscribeContext): void {
+    const rec = this.newRecord(incoming, ctx);
+    this.respondOk(incoming, rec, 0);
+    this.sendNotify(rec, true, undefined);
+  }
+
+  /** A refresh (RFC 6665 §4.2.1.2): new expiry, the SUBSCRIBE's flow and Contact (a target refresh), a full-state NOTIFY. */
+  private refresh(incoming: IncomingRequest, ctx: SubscribeContext, rec: SubscriptionRecord): void {
+    const req = incoming.request;
+    const contact = req.contact.length > 0 || req.contactStar ? remoteTargetOf(req) : rec.contact;
+    const now = this.opts.clock.now();
+    rec.remoteCseq = req.cseq.seq;
+    rec.contact = contact;
+    rec.flow = flowRecord(incoming.flow);
+    rec.acceptTypes = [...req.accept];
+    rec.grantedExpires = ctx.granted;
+    rec.expiresAt = now + ctx.granted * 1000;
+    rec.refreshedAt = now;
+    this.persist(rec);
+    this.expiry.schedule(rec.id, rec.expiresAt);
+    this.respondOk(incoming, rec, ctx.granted);
+    this.sendNotify(rec, false, undefined);
+  }
+
+  /** Unsubscribe (RFC 6665 §4.2.1.4): 200, a final NOTIFY `terminated`, and the subscription is gone. */
+  private unsubscribe(incoming: IncomingRequest, _ctx: SubscribeContext, rec: SubscriptionRecord): void {
+    rec.remoteCseq = incoming.request.cseq.seq;
+    rec.flow = flowRecord(incoming.flow);
+    this.respondOk(incoming, rec, 0);
+    this.terminate(rec, undefined, 'unsubscribed');
+  }
+
+  private newRecord(incoming: IncomingRequest, ctx: SubscribeContext): SubscriptionRecord {
+    const req = incoming.request;
+    const now = this.opts.clock.now();
+    const dialog = createUasDialog(req, newTag());
+    return {
+      id: idOfDialog(dialog),
+      callId: dialog.callId,
+      localTag: dialog.localTag,
+      remoteTag: dialog.remoteTag,
+      event: ctx.pkg!.name,
+      eventId: ctx.eventId,
+      resource: ctx.resource,
+      domain: ctx.domain,
+      accountId: ctx.accountId,
+      watcherUser: ctx.watcherUser,
+      watcherDomain: ctx.watcherDomain,
+      watcherUri: dialog.remoteUri,
+      resourceUri: dialog.localUri,
+      contact: dialog.remoteTarget,
+      routeSet: dialog.routeSet,
+      flow: flowRecord(incoming.flow),
+      localCseq: dialog.localCseq,
+      remoteCseq: dialog.remoteCseq,
+      version: 0,
+      acceptTypes: [...req.accept],
+      grantedExpires: ctx.granted,
+      expiresAt: now + ctx.granted * 1000,
+      createdAt: now,
+      refreshedAt: now,
+      strikes: 0,
+      lastNotify: null,
+      node: this.opts.nodeName,
+    };
+  }
+
+  /** 200 (not 202: RFC 6665 §8.3.1 deprecates it) with our To tag, our Contact and the granted Expires (§3.1.1). */
+  private respondOk(incoming: IncomingRequest, rec: SubscriptionRecord, granted: number): void {
+    const contact = localContact(incoming.flow, this.opts.publicHost, rec.domain);
+    incoming.respond(200, {
+      toTag: rec.localTag,
+      headers: [
+        ['Contact', `<${contact.uri}>`],
+        ['Expires', String(granted)],
+      ],
+    });
+  }
+
+  /**
+   * A phone that rebooted subscribes again with a new Call-ID: its older subscription to the same resource, event and
+   * event id is dropped without a NOTIFY, so it never receives two streams (sip-behaviour.md, as Kazoo and Kamailio do).
+   */
+  private replaceOlder(rec: SubscriptionRecord): void {
+    const older = this.opts.store.subscriptions.findByWatcher({
+      watcherUser: rec.watcherUser,
+      watcherDomain: rec.watcherDomain,
+      resource: rec.resource,
+      domain: rec.domain,
+      event: rec.event,
+    });
+    for (const old of older) {
+      if (old.id === rec.id || old.eventId !== rec.eventId) continue;
+      const live = this.subs.get(old.id);
+      if (!live) {
+        this.opts.store.subscriptions.delete(old.id);
+        continue;
+      }
+      this.removeLive(live, 'replaced');
+      const flight = this.flights.get(old.id);
+      if (flight) flight.next = NEXT_NONE;
+      this.logger.debug({ id: old.id, by: rec.id }, 'subscription replaced');
+    }
+  }
+
+  // ---- live set ----
+
+  private addLive(rec: SubscriptionRecord, persist: boolean): void {
+    this.subs.set(rec.id, rec);
+    const key = resourceKey(rec.resource, rec.domain);
+    let ids = this.byResource.get(key);
+    if (!ids) this.byResource.set(key, (ids = new Set()));
+    ids.add(rec.id);
+    this.expiry.schedule(rec.id, rec.expiresAt);
+    if (persist) this.persist(rec);
+    this.events.subscriptionAdded?.(rec);
+  }
+
+  /** Takes a subscription out of the live set and the store; false when it was not live. */
+  private removeLive(rec: SubscriptionRecord, reason: RemovalReason): boolean {
+    if (this.subs.get(rec.id) !== rec) return false;
+    this.subs.delete(rec.id);
+    const key = resourceKey(rec.resource, rec.domain);
+    const ids = this.byResource.get(key);
+    if (ids) {
+      ids.delete(rec.id);
+      if (ids.size === 0) {
+        this.byResource.delete(key);
+        for (const name of this.opts.registry.names()) this.lastFanOut.delete(fanOutKey(key, name));
+      }
+    }
+    this.expiry.cancel(rec.id);
+    try {
+      this.opts.store.subscriptions.delete(rec.id);
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message, id: rec.id }, 'could not delete subscription from the store');
+    }
+    this.logger.debug({ id: rec.id, reason }, 'subscription removed');
+    this.events.subscriptionRemoved?.(rec, reason);
+    return true;
+  }
+
+  /** Ends a live subscription with a final NOTIFY (after any NOTIFY in flight). */
+  private terminate(rec: SubscriptionRecord, reason: string | undefined, removal: RemovalReason): void {
+    if (!this.removeLive(rec, removal)) return;
+    this.sendNotify(rec, true, reason);
+  }
+
+  /** RFC 6665 §4.2.2: a subscription not refreshed in time ends with `terminated;reason=timeout`. */
+  private onExpiry(id: string): void {
+    const rec = this.subs.get(id);
+    if (!rec) return;
+    // The deadline may have moved since it was armed; the record is the authority.
+    if (rec.expiresAt > this.opts.clock.now()) {
+      this.expiry.schedule(id, rec.expiresAt);
+      return;
+    }
+    this.terminate(rec, 'timeout', 'expired');
+  }
+
+  private persist(rec: SubscriptionRecord): void {
+    if (this.subs.get(rec.id) !== rec) return;
+    try {
+      this.opts.store.subscriptions.put(rec);
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message, id: rec.id }, 'could not store subscription');
+    }
+  }
+
+  // ---- NOTIFY ----
+
+  /** Fan-out of an announced change: every live watcher of the resource for each changed package. */
+  private onResourceChange(change: PresentityChange): void {
+    if (this.disposed) return;
+    const ids = this.byResource.get(change.resource);
+    if (!ids) return;
+    for (const event of change.events) {
+      const watchers: SubscriptionRecord[] = [];
+      for (const id of ids) {
+        const rec = this.subs.get(id);
+        if (rec && rec.event === event) watchers.push(rec);
+      }
+      if (watchers.length === 0) continue;
+      const key = fanOutKey(change.resource, event);
+      let json: string;
+      try {
+        json = JSON.stringify(this.opts.presentity.state(change.resource, event));
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message, resource: change.resource, event }, 'presentity state failed');
+        continue;
+      }
+      if (!change.force && this.lastFanOut.get(key) === json) continue;
+      this.lastFanOut.set(key, json);
+      for (const rec of watchers) this.sendNotify(rec, false, undefined);
+    }
+  }
+
+  /** Sends now, or queues behind the NOTIFY in flight: updates coalesce into one, a final one supersedes them. */
+  private sendNotify(rec: SubscriptionRecord, final: boolean, reason: string | undefined): void {
+    if (this.disposed) return;
+    const flight = this.flights.get(rec.id);
+    if (flight) {
+      if (final) {
+        flight.next = NEXT_FINAL;
+        flight.finalReason = reason;
+      } else if (flight.next === NEXT_NONE) {
+        flight.next = NEXT_UPDATE;
+      }
+      return;
+    }
+    const fresh: Flight = { rec, next: NEXT_NONE, finalReason: undefined, protocol: rec.flow.protocol };
+    this.flights.set(rec.id, fresh);
+    this.transmit(fresh, final, reason);
+  }
+
+  /**
+   * Renders the current state for this watcher and sends it. CSeq rises by one (RFC 3261 §12.2.1.1) and the document
+   * version by one (RFC 4235 §4.1); both are stored before the NOTIFY leaves, so neither goes back after a restart.
+   */
+  private transmit(flight: Flight, final: boolean, reason: string | undefined): void {
+    const rec = flight.rec;
+    const o = this.opts;
+    let request: SipRequest;
+    let destination: Destination;
+    let bodyText: string;
+    try {
+      const pkg = o.registry.get(rec.event);
+      if (!pkg) throw new PistonError('unknown_event_package', `no event package ${rec.event}`);
+      const key = resourceKey(rec.resource, rec.domain);
+      const body = pkg.render(o.presentity.state(key, rec.event), { entity: entityOf(key), version: rec.version, allDialogs: o.allDialogs });
+      bodyText = body.toString('utf8');
+      const cseq = rec.localCseq + 1;
+      const remaining = Math.max(0, Math.ceil((rec.expiresAt - o.clock.now()) / 1000));
+      const contact = localContact(rec.flow, o.publicHost, rec.domain);
+      destination = notifyDestination(rec);
+      flight.protocol = protocolOf(destination);
+      request = buildNotify({
+        dialog: { ...dialogOf(rec), localCseq: cseq },
+        event: rec.event,
+        eventId: rec.eventId,
+        subscriptionState: subscriptionStateValue(final, reason, remaining),
+        contentType: pkg.contentType,
+        body,
+        contact: contact.uri,
+        protocol: flight.protocol,
+        sentBy: contact.hostPort,
+      });
+      rec.localCseq = cseq;
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message, id: rec.id }, 'NOTIFY could not be built');
+      this.flights.delete(rec.id);
+      return;
+    }
+    rec.version = nextVersion(rec.version);
+    rec.lastNotify = { cseq: rec.localCseq, reply: 0, body: bodyText };
+    this.persist(rec);
+    this.events.notifySent?.(rec, final);
+    let pending: Promise<ClientResult>;
+    try {
+      pending = o.channel.request(request, destination);
+    } catch (err) {
+      pending = Promise.resolve({ kind: 'transport-error', error: err as Error });
+    }
+    pending.then(
+      (result) => this.settle(flight, result),
+      (err: unknown) => this.settle(flight, { kind: 'transport-error', error: err as Error }),
+    );
+  }
+
+  /** Applies the failure policy to a NOTIFY's outcome, then sends what waited behind it. */
+  private settle(flight: Flight, result: ClientResult): void {
+    const rec = flight.rec;
+    if (result.kind === 'response' && rec.lastNotify) rec.lastNotify.reply = result.response.status;
+    const verdict = judgeNotifyResult(result, flight.protocol);
+    if (verdict.kind === 'ok') this.events.notifyAnswered?.(rec, verdict.status);
+    else this.events.notifyFailed?.(rec, verdict.failure);
+    const live = this.subs.get(rec.id) === rec;
+    let removed = false;
+    if (live && !this.disposed) {
+      if (verdict.kind === 'ok') rec.strikes = 0;
+      else if (verdict.kind === 'strike') {
+        rec.strikes++;
+        this.logger.debug({ id: rec.id, failure: verdict.failure, strikes: rec.strikes }, 'NOTIFY failed: strike');
+        if (rec.strikes >= MAX_STRIKES) removed = this.removeLive(rec, 'unreachable');
+      } else {
+        this.logger.debug({ id: rec.id, failure: verdict.failure, reason: verdict.reason }, 'NOTIFY failed: removing');
+        removed = this.removeLive(rec, verdict.reason);
+      }
+      if (!removed) this.persist(rec);
+    }
+    if (this.disposed) {
+      this.flights.delete(rec.id);
+      return;
+    }
+    // A watcher that refused or lost the subscription gets nothing more, not even the final NOTIFY.
+    const giveUp = removed || verdict.kind === 'remove';
+    if (flight.next === NEXT_FINAL && !giveUp) {
+      flight.next = NEXT_NONE;
+      this.transmit(flight, true, flight.finalReason);
+      return;
+    }
+    if (flight.next === NEXT_UPDATE && !giveUp && this.subs.get(rec.id) === rec) {
+      flight.next = NEXT_NONE;
+      this.transmit(flight, false, undefined);
+      return;
+    }
+    this.flights.delete(rec.id);
+  }
+}
+
+function fanOutKey(resource: ResourceKey, event: string): string {
+  return `${resource}\u0000${event}`;
+}

@@ -1,0 +1,32 @@
+import type { ClientResult } from '../sip/transaction/non-invite-client-transaction.js';
+import type { NotifyFailure, RemovalReason } from './notifier-events.js';
+
+/** Consecutive UDP NOTIFY timeouts a subscription survives before removal (sip-behaviour.md, failure policy). */
+export const MAX_STRIKES = 3;
+
+/** What a NOTIFY's outcome means for its subscription. */
+export type NotifyVerdict =
+  | { kind: 'ok'; status: number }
+  | { kind: 'strike'; failure: NotifyFailure }
+  | { kind: 'remove'; reason: RemovalReason; failure: NotifyFailure };
+
+/**
+ * The failure policy (RFC 6665 §4.2.2 and sip-behaviour.md): a 2xx resets the strikes; 481 ends the subscription
+ * (MUST); a 408 or a timeout over UDP is a strike, since datagrams get lost and phones miss NOTIFYs now and then,
+ * while over TCP it means the watcher is gone; any other final failure ends the subscription. A transport error is
+ * treated like a timeout: over UDP it may be passing (ICMP), over TCP the connection and its fallback both failed.
+ */
+export function judgeNotifyResult(result: ClientResult, protocol: 'udp' | 'tcp'): NotifyVerdict {
+  if (result.kind === 'response') {
+    const status = result.response.status;
+    if (status >= 200 && status < 300) return { kind: 'ok', status };
+    if (status === 481) return { kind: 'remove', reason: 'gone', failure: status };
+    if (status === 408) return lost(protocol, status);
+    return { kind: 'remove', reason: 'rejected', failure: status };
+  }
+  return lost(protocol, result.kind);
+}
+
+function lost(protocol: 'udp' | 'tcp', failure: NotifyFailure): NotifyVerdict {
+  return protocol === 'udp' ? { kind: 'strike', failure } : { kind: 'remove', reason: 'unreachable', failure };
+}

@@ -1,0 +1,161 @@
+import type { AccountResolver } from '../accounts/account-resolver.js';
+import type { EventPackage, EventPackageRegistry } from '../events/event-package.js';
+import { dialogId } from '../sip/dialog/dialog-state.js';
+import type { SipRequest } from '../sip/message/message.js';
+import type { SubscriptionRecord } from '../store/records.js';
+
+/**
+ * The checks a SUBSCRIBE passes before the notifier acts on it (RFC 6665 §4.2.1), one small named step each, in
+ * order. A step either fills in part of the context or returns the rejection to answer with.
+ */
+
+/** What the steps learn about a SUBSCRIBE. Fields are filled in step by step; `act` reads them all. */
+export interface SubscribeContext {
+  readonly request: SipRequest;
+  pkg: EventPackage | undefined;
+  /** The Event header's `id` parameter (RFC 6665 §8.2.1), null when absent. */
+  eventId: string | null;
+  /** Lower-cased user part of the watched URI. */
+  resource: string;
+  /** Lower-cased host of the watched URI. */
+  domain: string;
+  accountId: string | null;
+  watcherUser: string;
+  /** Lower-cased. */
+  watcherDomain: string;
+  /** The live subscription this in-dialog SUBSCRIBE belongs to; undefined for a request outside a dialog. */
+  existing: SubscriptionRecord | undefined;
+  /** Granted expiry in seconds; 0 for unsubscribe or fetch. */
+  granted: number;
+}
+
+export interface Rejection {
+  status: number;
+  /** For the log. */
+  why: string;
+  headers?: [string, string][];
+}
+
+export interface StepDeps {
+  registry: EventPackageRegistry;
+  accounts: AccountResolver;
+  /** A live subscription by dialog id. */
+  findDialog(id: string): SubscriptionRecord | undefined;
+}
+
+export type SubscribeStep = (ctx: SubscribeContext, deps: StepDeps) => Rejection | undefined;
+
+export function newSubscribeContext(request: SipRequest): SubscribeContext {
+  return {
+    request,
+    pkg: undefined,
+    eventId: null,
+    resource: '',
+    domain: '',
+    accountId: null,
+    watcherUser: '',
+    watcherDomain: '',
+    existing: undefined,
+    granted: 0,
+  };
+}
+
+/** RFC 6665 §4.2.1.1 / §8.2.2: an event package we do not serve is 489, listing the ones we do. */
+export const checkEventPackage: SubscribeStep = (ctx, deps) => {
+  const event = ctx.request.event;
+  const pkg = event && deps.registry.get(event.package);
+  if (!event || !pkg) {
+    return {
+      status: 489,
+      why: `event package ${event?.package ?? '(none)'} not served`,
+      headers: [['Allow-Events', deps.registry.names().join(', ')]],
+    };
+  }
+  ctx.pkg = pkg;
+  ctx.eventId = event.id ?? null;
+  return undefined;
+};
+
+/** RFC 6665 §3.1.1 (RFC 3261 §21.4.7): an Accept header that leaves out the package's body type is 406. */
+export const checkAccept: SubscribeStep = (ctx, deps) => {
+  const pkg = ctx.pkg!;
+  if (deps.registry.accepts(pkg.name, ctx.request.accept)) return undefined;
+  return { status: 406, why: `Accept does not include ${pkg.contentType}`, headers: [['Accept', pkg.contentType]] };
+};
+
+/**
+ * Who watches whom (notifier-contract.md, keys): the watched user is the Request-URI's user part, or To's when a proxy
+ * left the Request-URI without one; the watcher is From's. Either missing is 400.
+ */
+export const checkParties: SubscribeStep = (ctx) => {
+  const req = ctx.request;
+  const ruri = req.requestUri;
+  const watched = ruri.user ? ruri : req.to.uri;
+  if (!watched.user) return { status: 400, why: 'no user to watch in Request-URI or To' };
+  const from = req.from.uri;
+  if (!from.user) return { status: 400, why: 'no user in From' };
+  ctx.resource = watched.user.toLowerCase();
+  ctx.domain = watched.host.toLowerCase();
+  ctx.watcherUser = from.user;
+  ctx.watcherDomain = from.host.toLowerCase();
+  return undefined;
+};
+
+/** The watched domain selects the account by its realm (sip-behaviour.md); none serves it: 404. */
+export const checkAccount: SubscribeStep = (ctx, deps) => {
+  const match = deps.accounts.resolve(ctx.domain);
+  if (!match) return { status: 404, why: `no account for domain ${ctx.domain}` };
+  ctx.accountId = match.accountId;
+  return undefined;
+};
+
+/**
+ * A SUBSCRIBE with a To tag belongs to a dialog (RFC 6665 §4.2.1.2): unknown, or not the subscription it names (event
+ * and id), is 481 (RFC 3261 §12.2.2); a CSeq that does not rise is 500 (RFC 3261 §12.2.2).
+ */
+export const checkDialog: SubscribeStep = (ctx, deps) => {
+  const req = ctx.request;
+  const toTag = req.to.params.get('tag');
+  if (toTag === undefined) return undefined;
+  const id = dialogId(req.callId, toTag ?? '', req.from.params.get('tag') ?? '');
+  const rec = deps.findDialog(id);
+  if (!rec || rec.event !== ctx.pkg!.name || rec.eventId !== ctx.eventId) {
+    return { status: 481, why: `no subscription ${id} for ${ctx.pkg!.name}${ctx.eventId === null ? '' : ';id=' + ctx.eventId}` };
+  }
+  const cseq = req.cseq.seq;
+  if (cseq <= rec.remoteCseq) return { status: 500, why: `CSeq ${cseq} does not rise above ${rec.remoteCseq}` };
+  ctx.existing = rec;
+  return undefined;
+};
+
+/**
+ * Expires (RFC 6665 §3.1.1, §4.2.1.1): absent takes the package default; above the maximum it is lowered; below the
+ * minimum (but not 0) it is 423 with Min-Expires; 0 ends (or, outside a dialog, fetches). Never more than asked.
+ */
+export const checkExpires: SubscribeStep = (ctx) => {
+  const bounds = ctx.pkg!.expires;
+  const asked = ctx.request.expires;
+  if (asked === undefined) {
+    ctx.granted = bounds.default;
+    return undefined;
+  }
+  if (asked === 0) {
+    ctx.granted = 0;
+    return undefined;
+  }
+  if (asked < bounds.min) {
+    return { status: 423, why: `Expires ${asked} below ${bounds.min}`, headers: [['Min-Expires', String(bounds.min)]] };
+  }
+  ctx.granted = Math.min(asked, bounds.max);
+  return undefined;
+};
+
+/** The pipeline, in the order the checks are made. */
+export const SUBSCRIBE_STEPS: readonly SubscribeStep[] = [
+  checkEventPackage,
+  checkAccept,
+  checkParties,
+  checkAccount,
+  checkDialog,
+  checkExpires,
+];

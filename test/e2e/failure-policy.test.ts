@@ -1,0 +1,162 @@
+import t, { type Test } from 'tap';
+import { removeDir, startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { SipEndpoint } from '../support/sip-watcher.js';
+
+/**
+ * What the notifier does when a watcher answers a NOTIFY with an error or not at all (sip-behaviour.md, "Failure
+ * policy"): 481 removes the subscription (RFC 6665 §4.2.2); over UDP three timeouts in a row remove it and a 2xx
+ * resets the count; over TCP one timeout removes it. Removal is observed from outside: after it, a state change
+ * sends the watcher nothing, while a control watcher of the same resource does get its NOTIFY (so the change
+ * really happened). T1 is 50 ms here, so Timer F (64·T1, RFC 3261 §17.1.2.2) fires after 3.2 s.
+ */
+
+const T1 = 50;
+const TIMER_F = 64 * T1;
+/** Slack after Timer F for the server to act on the timeout before the test looks. */
+const SETTLE = 1500;
+
+let server: ServerProcess;
+let publisher: SipEndpoint;
+const etags = new Map<string, string>();
+let changes = 0;
+
+t.before(async () => {
+  server = await startServerProcess({ env: { PISTON_SIP_T1_MS: String(T1) } });
+  publisher = await SipEndpoint.udp(server.sipPort);
+});
+t.teardown(async () => {
+  await publisher.close();
+  await server.stop();
+  removeDir(server.dataDir);
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
+
+/** Publishes a new confirmed call for the resource, replacing the previous one (RFC 3903 §4.4), so its state changes. */
+async function changeState(t: Test, resource: string): Promise<void> {
+  changes++;
+  const n = changes;
+  const dialog = { id: `d${n}`, callId: `call-${n}`, localTag: `l${n}`, remoteTag: `r${n}`, state: 'confirmed', direction: 'recipient' as const, remote: `caller${n}` };
+  let r = await publisher.publishDialog({ resource, dialog, etag: etags.get(resource), expires: 600 });
+  if (r.response.status === 412) r = await publisher.publishDialog({ resource, dialog, expires: 600 });
+  if (r.response.status !== 200) t.fail(`PUBLISH got ${r.response.status}`);
+  if (r.etag) etags.set(resource, r.etag);
+}
+
+async function subscribed(t: Test, ep: SipEndpoint, resource: string, user: string): Promise<string> {
+  const r = await ep.subscribe({ resource, user, event: 'dialog', expires: 600 });
+  t.equal(r.response.status, 200, `${user} subscribed to ${resource}`);
+  return r.callId;
+}
+
+/** NOTIFY transactions that still reported an active subscription (a final `terminated` one is not counted). */
+function active(ep: SipEndpoint, callId: string): number {
+  return ep.transactions(callId).filter((n) => !/^terminated/i.test(n.subscriptionState)).length;
+}
+
+/** NOTIFY transactions that began at or after `since` (ms epoch). */
+function since(ep: SipEndpoint, callId: string, at: number): number {
+  return ep.transactions(callId).filter((n) => n.at >= at).length;
+}
+
+function logsAbout(callId: string): string[] {
+  return server.lines.filter((l) => l.includes(callId));
+}
+
+t.test('a watcher that answers NOTIFY with 481 is removed (RFC 6665 §4.2.2)', async (t) => {
+  const resource = '4001';
+  const control = await SipEndpoint.udp(server.sipPort);
+  const gone = await SipEndpoint.udp(server.sipPort);
+  gone.defaultPolicy = () => 481;
+  const ctl = await subscribed(t, control, resource, 'ctl4001');
+  const cid = await subscribed(t, gone, resource, 'gone4001');
+  t.ok(await gone.waitUntil(() => gone.transactions(cid).length >= 1, 5000), 'the watcher got its first NOTIFY and answered 481');
+  t.ok(await control.waitUntil(() => control.transactions(ctl).length >= 1, 5000), 'the control watcher got its first NOTIFY');
+  await sleep(300);
+
+  const changedAt = Date.now();
+  await changeState(t, resource);
+  t.ok(await control.waitUntil(() => control.transactions(ctl).length >= 2, 5000), 'the control watcher is told of the change');
+  await sleep(SETTLE);
+  t.equal(active(gone, cid), 1, 'the watcher that answered 481 got only its first NOTIFY');
+  t.equal(since(gone, cid, changedAt), 0, 'and nothing for the later change');
+  t.comment(`server log lines about it: ${logsAbout(cid).length}`);
+  await control.close();
+  await gone.close();
+});
+
+t.test('a UDP watcher that never answers is removed after three NOTIFY transactions time out (Timer F, RFC 3261 §17.1.2.2)', async (t) => {
+  const resource = '4002';
+  const control = await SipEndpoint.udp(server.sipPort);
+  const silent = await SipEndpoint.udp(server.sipPort);
+  silent.defaultPolicy = () => null;
+  const ctl = await subscribed(t, control, resource, 'ctl4002');
+  const cid = await subscribed(t, silent, resource, 'silent4002');
+
+  // Each time a NOTIFY transaction starts, change the state, so a further NOTIFY is queued behind it (one in flight).
+  for (let k = 1; k <= 2; k++) {
+    t.ok(await silent.waitUntil(() => silent.transactions(cid).length >= k, TIMER_F + 5000), `NOTIFY transaction ${k} arrived`);
+    await changeState(t, resource);
+  }
+  t.ok(await silent.waitUntil(() => silent.transactions(cid).length >= 3, TIMER_F + 5000), 'NOTIFY transaction 3 arrived');
+  const third = silent.transactions(cid)[2];
+  t.ok((silent.notifies.get(cid) ?? []).some((n) => n.retransmission), 'the server retransmitted over UDP (Timer E)');
+  if (third) await sleep(Math.max(0, third.at + TIMER_F + SETTLE - Date.now()));
+
+  const before = control.transactions(ctl).length;
+  const changedAt = Date.now();
+  await changeState(t, resource);
+  t.ok(await control.waitUntil(() => control.transactions(ctl).length > before, 5000), 'the control watcher is told of the later change');
+  await sleep(SETTLE);
+  t.equal(active(silent, cid), 3, 'the silent watcher got three NOTIFY transactions and no fourth');
+  t.equal(since(silent, cid, changedAt), 0, 'nothing for the later change');
+  t.comment(`server log lines about it: ${logsAbout(cid).length}`);
+  await control.close();
+  await silent.close();
+});
+
+t.test('a TCP watcher that never answers is removed after one NOTIFY transaction times out (sip-behaviour.md)', async (t) => {
+  const resource = '4003';
+  const control = await SipEndpoint.udp(server.sipPort);
+  const silent = await SipEndpoint.tcp(server.sipPort);
+  silent.defaultPolicy = () => null;
+  const ctl = await subscribed(t, control, resource, 'ctl4003');
+  const cid = await subscribed(t, silent, resource, 'silent4003');
+  t.ok(await silent.waitUntil(() => silent.transactions(cid).length >= 1, 5000), 'the first NOTIFY arrived over TCP');
+  const first = silent.transactions(cid)[0];
+  if (first) await sleep(Math.max(0, first.at + TIMER_F + SETTLE - Date.now()));
+
+  const before = control.transactions(ctl).length;
+  const changedAt = Date.now();
+  await changeState(t, resource);
+  t.ok(await control.waitUntil(() => control.transactions(ctl).length > before, 5000), 'the control watcher is told of the change');
+  await sleep(SETTLE);
+  t.equal(active(silent, cid), 1, 'one NOTIFY transaction only over TCP');
+  t.equal(since(silent, cid, changedAt), 0, 'nothing for the later change');
+  t.equal((silent.notifies.get(cid) ?? []).filter((n) => n.retransmission).length, 0, 'and no retransmission over TCP (RFC 3261 §17.1.2.2)');
+  t.comment(`server log lines about it: ${logsAbout(cid).length}`);
+  await control.close();
+  await silent.close();
+});
+
+t.test('a UDP watcher that misses two NOTIFYs and answers the third keeps its subscription: 2xx resets the strikes', async (t) => {
+  const resource = '4004';
+  const flaky = await SipEndpoint.udp(server.sipPort);
+  // Miss 1 and 2, answer 3, miss 4 and 5, answer 6: without the reset, the timeout of 4 would be the third strike.
+  flaky.defaultPolicy = (_n, k) => (k === 3 || k >= 6 ? 200 : null);
+  const cid = await subscribed(t, flaky, resource, 'flaky4004');
+  for (let k = 1; k <= 5; k++) {
+    const arrived = await flaky.waitUntil(() => flaky.transactions(cid).length >= k, TIMER_F + 5000);
+    t.ok(arrived, `NOTIFY transaction ${k} arrived`);
+    if (!arrived) break;
+    await changeState(t, resource);
+  }
+  t.ok(await flaky.waitUntil(() => flaky.transactions(cid).length >= 6, TIMER_F + 5000), 'NOTIFY transaction 6 arrived: the subscription survived');
+  const got = flaky.transactions(cid);
+  t.same(got.map((n) => n.answeredWith), [null, null, 200, null, null, 200].slice(0, got.length), 'answered as planned');
+  const cseqs = got.map((n) => n.cseq);
+  t.ok(cseqs.every((c, i) => i === 0 || c === cseqs[i - 1]! + 1), `CSeq rises by one per transaction: ${cseqs.join(', ')}`);
+  const versions = got.map((n) => n.version ?? -1);
+  t.ok(versions.every((v, i) => i === 0 || v === versions[i - 1]! + 1), `version rises by one per document: ${versions.join(', ')}`);
+  await flaky.close();
+});
