@@ -6,6 +6,12 @@ import type { Logger } from './lib/logger.js';
 import { SipTransport } from './sip/transport/index.js';
 import { TransactionLayer } from './sip/transaction/index.js';
 import { UserAgentCore } from './sip/ua/user-agent-core.js';
+import { createDefaultRegistry } from './events/default-registry.js';
+import { openSqliteStore } from './store/sqlite/sqlite-store.js';
+import type { PresenceStore } from './store/ports.js';
+import { ListAccountResolver } from './accounts/account-resolver.js';
+import { PresentityService } from './presentity/presentity-service.js';
+import { Notifier } from './subscriptions/notifier.js';
 
 /**
  * The composition root: reads the configuration, builds every service with its concrete dependencies, starts the
@@ -14,6 +20,9 @@ import { UserAgentCore } from './sip/ua/user-agent-core.js';
 
 export interface RunningServer {
   readonly sipPort: number;
+  readonly store: PresenceStore;
+  readonly notifier: Notifier;
+  readonly presentity: PresentityService;
   stop(): Promise<void>;
 }
 
@@ -21,6 +30,16 @@ export interface RunningServer {
 const DRAIN_LIMIT_MS = 5000;
 
 export async function startServer(config: Config, logger: Logger, clock: Clock = new SystemClock()): Promise<RunningServer> {
+  const store = openSqliteStore({ dataDir: config.dataDir, clock, logger: logger.child({ module: 'store' }) });
+  logger.info({ store: store.ready }, 'store open');
+  const expiry = {
+    min: config.subscriptions.minExpires,
+    max: config.subscriptions.maxExpires,
+    default: config.subscriptions.defaultExpires,
+  };
+  const registry = createDefaultRegistry({ expires: { dialog: expiry, presence: expiry, 'message-summary': expiry } });
+  const accounts = new ListAccountResolver(() => [], config.accounts.defaultAccountForUnknownDomains);
+
   const transport = new SipTransport({
     hosts: config.sip.hosts,
     port: config.sip.port,
@@ -37,14 +56,35 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     logger,
     timers: { t1: config.sip.t1, t2: config.sip.t2, t4: config.sip.t4 },
   });
+  const presentity = new PresentityService({ store, registry, accounts, clock, logger, minPublishExpires: config.publications.minExpires });
+  const notifier = new Notifier({
+    store,
+    registry,
+    presentity,
+    accounts,
+    channel: transactions,
+    clock,
+    logger,
+    nodeName: config.nodeName,
+    allDialogs: config.subscriptions.allDialogs,
+    ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}),
+  });
   const ua = new UserAgentCore({
     logger: logger.child({ module: 'sip-ua' }),
-    allowEvents: () => ['dialog', 'presence', 'message-summary'],
-    accept: () => ['application/dialog-info+xml', 'application/pidf+xml', 'application/simple-message-summary'],
+    allowEvents: () => registry.names(),
+    accept: () => registry.contentTypes(),
   });
+  ua.register('SUBSCRIBE', (incoming) => notifier.handleSubscribe(incoming));
+  ua.register('PUBLISH', (incoming) => presentity.handlePublish(incoming));
+
+  const started = clock.now();
+  presentity.restore();
+  notifier.restore();
+  logger.info({ subscriptions: notifier.count(), ms: clock.now() - started }, 'state restored');
+
   let accepting = true;
   transactions.onRequest((req, tx) => {
-    if (!accepting) return; // shutting down: peers retransmit to another node or after restart
+    if (!accepting) return; // shutting down: the peer retransmits, and reaches us again after the restart
     ua.receive(req, tx.flow, { respond: (res) => void tx.respond(res) });
   });
   await transport.start();
@@ -52,14 +92,20 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
 
   return {
     sipPort: transport.port,
+    store,
+    notifier,
+    presentity,
     async stop() {
       accepting = false;
       const deadline = clock.now() + DRAIN_LIMIT_MS;
-      while (transactions.clientTransactionCount > 0 && clock.now() < deadline) {
+      while ((notifier.inFlight > 0 || transactions.clientTransactionCount > 0) && clock.now() < deadline) {
         await new Promise<void>((res) => clock.setTimer(50, res));
       }
+      notifier.dispose();
+      presentity.dispose();
       transactions.close();
       await transport.close();
+      store.close();
       logger.info({}, 'stopped');
     },
   };

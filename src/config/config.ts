@@ -37,6 +37,8 @@ const envSchema = z.object({
   PISTON_SUBSCRIBE_MIN_EXPIRES: positiveInt.default(60),
   PISTON_SUBSCRIBE_MAX_EXPIRES: positiveInt.default(3600),
   PISTON_SUBSCRIBE_DEFAULT_EXPIRES: positiveInt.default(3600),
+  // Kamailio's pua_dialoginfo publishes the end of a call with Expires 11: a PUBLISH minimum of 60 would refuse it.
+  PISTON_PUBLISH_MIN_EXPIRES: positiveInt.default(5),
   PISTON_DEFAULT_ACCOUNT_FOR_UNKNOWN_DOMAINS: bool.default(true),
   PISTON_DIALOG_ALL_DIALOGS: bool.default(false),
   PISTON_BOOTSTRAP_API_KEY: z
@@ -63,6 +65,7 @@ export interface Config {
   sip: SipConfig;
   api: { host: string; port: number; bootstrapApiKey?: string };
   subscriptions: { minExpires: number; maxExpires: number; defaultExpires: number; allDialogs: boolean };
+  publications: { minExpires: number };
   accounts: { defaultAccountForUnknownDomains: boolean };
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['PISTON_LOG_LEVEL'];
@@ -126,6 +129,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       defaultExpires: e.PISTON_SUBSCRIBE_DEFAULT_EXPIRES,
       allDialogs: e.PISTON_DIALOG_ALL_DIALOGS,
     },
+    publications: { minExpires: e.PISTON_PUBLISH_MIN_EXPIRES },
     accounts: { defaultAccountForUnknownDomains: e.PISTON_DEFAULT_ACCOUNT_FOR_UNKNOWN_DOMAINS },
     dataDir: e.PISTON_DATA_DIR,
     logLevel: e.PISTON_LOG_LEVEL,

@@ -158,7 +158,7 @@ export class PublicationLedger {
           updatedAt: now,
         }),
       );
-      if (applied.history !== undefined || previousHistory !== undefined) this.writer.saveResourceState(resource, this.book.get(resource));
+      if (entry.history[pkg.name] !== previousHistory) this.writer.saveResourceState(resource, this.book.get(resource));
     });
     return { etag, announce };
   }
@@ -189,6 +189,16 @@ export class PublicationLedger {
 }
 
 function setHistory(entry: ResourceEntry, pkg: string, history: unknown): void {
-  if (history === undefined) delete entry.history[pkg];
+  // A history that holds no data (e.g. `{ended: []}`) is not kept: packages accept a missing one, and an idle
+  // resource should cost no memory or store record.
+  if (holdsNothing(history)) delete entry.history[pkg];
   else entry.history[pkg] = history;
+}
+
+/** True for undefined, null, and arrays or objects made only of such values. */
+function holdsNothing(value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  if (typeof value === 'object') return Object.values(value).every(holdsNothing);
+  return false;
 }

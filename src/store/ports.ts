@@ -16,10 +16,21 @@
  * 7. After `close()` every method except `close()` (idempotent) throws a StoreError with code `store_closed`.
  * 8. One process owns a store at a time; backends need not guard against concurrent writers.
  *
- * Room for later: accounts, devices, users, API keys and tokens get their own repository interfaces, added to
- * `PresenceStore` beside these four when the admin API lands.
+ * The admin API's repositories (accounts, devices, users, API keys, auth tokens) follow the same rules. Their data is
+ * small and changes rarely, so backends may write it through at once; uniqueness (realms, SIP user names) and
+ * referential checks are the accounts services' job, as normalisation is the caller's.
  */
-import type { MailboxRecord, PublicationRecord, ResourceStateRecord, SubscriptionRecord } from './records.js';
+import type {
+  AccountRecord,
+  ApiKeyRecord,
+  AuthTokenRecord,
+  DeviceRecord,
+  MailboxRecord,
+  PublicationRecord,
+  ResourceStateRecord,
+  SubscriptionRecord,
+  UserRecord,
+} from './records.js';
 
 /** Who watches what, for the "a re-subscribing phone replaces its old subscription" rule (sip-behaviour.md). */
 export interface WatcherKey {
@@ -96,6 +107,58 @@ export interface MailboxRepository {
   delete(mailbox: string): void;
 }
 
+export interface AccountRepository {
+  /** Every account, oldest first (`createdAt`, then `id`): the first one serves unknown domains when so configured. */
+  loadAll(): AccountRecord[];
+  get(id: string): AccountRecord | undefined;
+  /** Exact match on the stored (lower-cased) realm. */
+  findByRealm(realm: string): AccountRecord | undefined;
+  /** Accounts whose `parentId` is `parentId`. */
+  findChildren(parentId: string): AccountRecord[];
+  count(): number;
+  /** Upsert by `record.id`. */
+  put(record: AccountRecord): void;
+  delete(id: string): void;
+}
+
+export interface DeviceRepository {
+  get(id: string): DeviceRecord | undefined;
+  findByAccount(accountId: string): DeviceRecord[];
+  /** Upsert by `record.id`. */
+  put(record: DeviceRecord): void;
+  delete(id: string): void;
+  /** Removes every device of the account; returns how many went. */
+  deleteByAccount(accountId: string): number;
+}
+
+export interface UserRepository {
+  get(id: string): UserRecord | undefined;
+  findByAccount(accountId: string): UserRecord[];
+  /** Upsert by `record.id`. */
+  put(record: UserRecord): void;
+  delete(id: string): void;
+  deleteByAccount(accountId: string): number;
+}
+
+export interface ApiKeyRepository {
+  get(keyHash: string): ApiKeyRecord | undefined;
+  findByAccount(accountId: string): ApiKeyRecord[];
+  /** Upsert by `record.keyHash`. */
+  put(record: ApiKeyRecord): void;
+  delete(keyHash: string): void;
+  deleteByAccount(accountId: string): number;
+}
+
+export interface AuthTokenRepository {
+  get(tokenHash: string): AuthTokenRecord | undefined;
+  /** Upsert by `record.tokenHash`. */
+  put(record: AuthTokenRecord): void;
+  delete(tokenHash: string): void;
+  deleteByAccount(accountId: string): number;
+  /** Removes every token last used at or before `lastUsedAtOrBefore`; returns how many went. */
+  deleteIdle(lastUsedAtOrBefore: number): number;
+}
+
 /** What was opened, for the start-up log line and the health endpoint. */
 export interface StoreReadyInfo {
   backend: 'memory' | 'sqlite';
@@ -113,6 +176,11 @@ export interface PresenceStore {
   readonly publications: PublicationRepository;
   readonly resources: ResourceStateRepository;
   readonly mailboxes: MailboxRepository;
+  readonly accounts: AccountRepository;
+  readonly devices: DeviceRepository;
+  readonly users: UserRepository;
+  readonly apiKeys: ApiKeyRepository;
+  readonly authTokens: AuthTokenRepository;
   /** Writes everything pending now; durable when it returns. */
   flush(): void;
   /** Flushes, then releases the backend. Idempotent. */

@@ -6,8 +6,8 @@
  * Normalisation is the caller's job: the store compares strings exactly. The notifier lower-cases `resource`,
  * `domain` and `watcherDomain` before it writes (hosts are case-insensitive, RFC 3261 §19.1.4).
  *
- * Accounts, devices, users, API keys and tokens arrive later with the admin API as their own record types and
- * repositories (ports.ts leaves room for them); nothing here anticipates their shape.
+ * Accounts, devices, users, API keys and tokens (the admin API's records) are at the end of this file. Secrets never
+ * appear in them in the clear: passwords, API keys and tokens are stored only as hashes.
  */
 
 /** Any value JSON can carry. Used for data the event packages own and the store treats as opaque. */
@@ -142,4 +142,78 @@ export interface MailboxRecord {
   urgentOld: number;
   /** ms epoch. */
   updatedAt: number;
+}
+
+/**
+ * An account (api-contract.md): the tenant that owns a SIP realm. Accounts form a tree through `parentId`; a token
+ * sees its own account and every descendant.
+ */
+export interface AccountRecord {
+  /** 32 lower-case hex. */
+  id: string;
+  name: string;
+  /** The SIP domain the account serves, lower-cased by the caller; unique (the accounts service enforces it). */
+  realm: string;
+  /** Null for a root account (the first, "master", one). */
+  parentId: string | null;
+  /** ms epoch. */
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A SIP device of an account. Its resource for presence is `presenceId` (without any `@realm`), else `sipUsername`. */
+export interface DeviceRecord {
+  id: string;
+  accountId: string;
+  name: string;
+  /** As entered; unique within the account, compared lower-cased (by the devices service). */
+  sipUsername: string;
+  /** scrypt hash of the SIP password (`scrypt$N$r$p$salt$hash`); the password itself is never stored. */
+  sipPasswordHash: string;
+  presenceId: string | null;
+  /** A user of the same account. */
+  ownerId: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A user of an account; `username`/password let it log in with `PUT /v2/user_auth`. */
+export interface UserRecord {
+  id: string;
+  accountId: string;
+  firstName: string;
+  lastName: string;
+  presenceId: string | null;
+  /** As entered; unique within the account, compared lower-cased. Null when the user cannot log in. */
+  username: string | null;
+  /** scrypt hash of the password; null with `username`. */
+  passwordHash: string | null;
+  /** Hash of the user_auth credentials `md5(lower(username):password)` (see the auth service); null with `username`. */
+  credentialsHash: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** An API key of an account, known only by its SHA-256 (the key is 256 random bits, so a fast hash suffices). */
+export interface ApiKeyRecord {
+  /** Hex SHA-256 of the key. */
+  keyHash: string;
+  accountId: string;
+  createdAt: number;
+}
+
+/** How an auth token was obtained. */
+export type AuthMethod = 'api_key' | 'credentials';
+
+/** An issued auth token, known only by its SHA-256. It lapses after an idle period counted from `lastUsedAt`. */
+export interface AuthTokenRecord {
+  /** Hex SHA-256 of the token. */
+  tokenHash: string;
+  accountId: string;
+  /** The user that logged in, or null for an API key. */
+  ownerId: string | null;
+  method: AuthMethod;
+  createdAt: number;
+  /** ms epoch of the last request that used it. */
+  lastUsedAt: number;
 }

@@ -363,8 +363,12 @@ export class Notifier {
         const rec = this.subs.get(id);
         if (rec && rec.event === event) watchers.push(rec);
       }
-      if (watchers.length === 0) continue;
       const key = fanOutKey(change.resource, event);
+      if (watchers.length === 0) {
+        // Nobody saw this change: forget the last fan-out, or a later return to that state would look like no change.
+        this.lastFanOut.delete(key);
+        continue;
+      }
       let json: string;
       try {
         json = JSON.stringify(this.opts.presentity.state(change.resource, event));

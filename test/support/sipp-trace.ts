@@ -14,11 +14,11 @@ export function parseSippTrace(text: string): TracedMessage[] {
   const out: TracedMessage[] = [];
   const blocks = text.split(/^-{20,} [^\n]*\n/m);
   for (const block of blocks) {
-    const m = /^(\w+) message (sent|received) [([](\d+)[)\]] bytes ?:\n\n/.exec(block);
+    const m = /^(\w+) message (sent|received) (?:\((\d+) bytes\)|\[(\d+)\] bytes) ?:\n\n/.exec(block);
     if (!m) continue;
     const start = m[0].length;
     // The byte count is exact: take that many bytes, not the blank lines SIPp adds after the message.
-    const raw = Buffer.from(block.slice(start), 'utf8').subarray(0, Number(m[3])).toString('utf8');
+    const raw = Buffer.from(block.slice(start), 'utf8').subarray(0, Number(m[3] ?? m[4])).toString('utf8');
     out.push({ ...parseWire(raw), direction: m[2] as 'sent' | 'received', transport: m[1]! });
   }
   return out;

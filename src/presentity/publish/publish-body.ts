@@ -22,7 +22,8 @@ export function readBody(req: SipRequest, pkg: EventPackage): AcceptedBody | Pub
     return new PublishRejection(415, `${what} is not accepted for ${pkg.name} (RFC 3903 §6 step 5)`, [accept]);
   }
   try {
-    return { doc: pkg.parsePublication(req.body, contentType), body: req.body, contentType };
+    // A copy: the request body may be a view into the whole datagram, which should not stay in memory with it.
+    return { doc: pkg.parsePublication(req.body, contentType), body: Buffer.from(req.body), contentType };
   } catch (err) {
     if (!(err instanceof EventBodyError)) throw err;
     return new PublishRejection(err.status, `unreadable ${pkg.name} body: ${err.message}`, err.status === 415 ? [accept] : []);

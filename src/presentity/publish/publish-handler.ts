@@ -1,5 +1,5 @@
 import type { AccountResolver } from '../../accounts/account-resolver.js';
-import type { EventPackageRegistry } from '../../events/event-package.js';
+import type { EventPackage, EventPackageRegistry } from '../../events/event-package.js';
 import type { Logger } from '../../lib/logger.js';
 import type { IncomingRequest } from '../../sip/ua/user-agent-core.js';
 import type { LedgerOutcome, PublicationLedger } from '../publication-ledger.js';
@@ -15,6 +15,8 @@ export interface PublishHandlerDeps {
   accounts: AccountResolver;
   ledger: PublicationLedger;
   logger: Logger;
+  /** Overrides every package's minimum PUBLISH lifetime (seconds). */
+  minExpires?: number;
 }
 
 /**
@@ -32,7 +34,8 @@ export function handlePublish(incoming: IncomingRequest, deps: PublishHandlerDep
   if (pkg instanceof PublishRejection) return fail(pkg);
   const precondition = readPrecondition(req, target.resource, pkg.name, (r, e, t) => deps.ledger.find(r, e, t));
   if (precondition instanceof PublishRejection) return fail(precondition);
-  const expires = grantExpires(req, pkg.expires);
+  const bounds = deps.minExpires === undefined ? pkg.expires : { ...pkg.expires, min: Math.min(deps.minExpires, pkg.expires.default) };
+  const expires = grantExpires(req, bounds);
   if (expires instanceof PublishRejection) return fail(expires);
   const action = chooseAction(req, target.resource, pkg, precondition, expires);
   if (action instanceof PublishRejection) return fail(action);
@@ -44,7 +47,7 @@ export function handlePublish(incoming: IncomingRequest, deps: PublishHandlerDep
   outcome.announce();
 }
 
-function perform(action: PublishAction, pkg: Parameters<PublicationLedger['create']>[1], ledger: PublicationLedger): LedgerOutcome {
+function perform(action: PublishAction, pkg: EventPackage, ledger: PublicationLedger): LedgerOutcome {
   switch (action.kind) {
     case 'create':
       return ledger.create(action.resource, pkg, action.body, action.expires);

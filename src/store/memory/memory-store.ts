@@ -1,12 +1,24 @@
 import { cloneRecord } from '../clone.js';
 import type {
+  AccountRepository,
+  ApiKeyRepository,
+  AuthTokenRepository,
+  DeviceRepository,
   MailboxRepository,
   PresenceStore,
   ResourceStateRepository,
   StoreReadyInfo,
+  UserRepository,
 } from '../ports.js';
 import type { MailboxRecord, ResourceStateRecord } from '../records.js';
 import { StoreError } from '../store-error.js';
+import {
+  MemoryAccountRepository,
+  MemoryApiKeyRepository,
+  MemoryAuthTokenRepository,
+  MemoryDeviceRepository,
+  MemoryUserRepository,
+} from './memory-admin.js';
 import { MemoryKeyedRepository } from './memory-keyed.js';
 import { MemoryPublicationRepository } from './memory-publications.js';
 import { MemorySubscriptionRepository } from './memory-subscriptions.js';
@@ -21,6 +33,11 @@ export class MemoryStore implements PresenceStore {
   readonly publications: MemoryPublicationRepository;
   readonly resources: ResourceStateRepository;
   readonly mailboxes: MailboxRepository;
+  readonly accounts: AccountRepository;
+  readonly devices: DeviceRepository;
+  readonly users: UserRepository;
+  readonly apiKeys: ApiKeyRepository;
+  readonly authTokens: AuthTokenRepository;
   private closed = false;
 
   constructor() {
@@ -35,6 +52,11 @@ export class MemoryStore implements PresenceStore {
       assertOpen,
     );
     this.mailboxes = new MemoryKeyedRepository<MailboxRecord>((r) => r.mailbox, cloneRecord.mailbox, assertOpen);
+    this.accounts = new MemoryAccountRepository(assertOpen);
+    this.devices = new MemoryDeviceRepository(assertOpen);
+    this.users = new MemoryUserRepository(assertOpen);
+    this.apiKeys = new MemoryApiKeyRepository(assertOpen);
+    this.authTokens = new MemoryAuthTokenRepository(assertOpen);
   }
 
   flush(): void {

@@ -82,6 +82,70 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    description: 'accounts, devices, users, API keys, auth tokens (admin API)',
+    up(db) {
+      // No UNIQUE constraints: the accounts services enforce realm and SIP user name uniqueness case-insensitively,
+      // and the memory backend behaves the same way.
+      db.exec(`
+        CREATE TABLE accounts (
+          id         TEXT PRIMARY KEY,
+          name       TEXT NOT NULL,
+          realm      TEXT NOT NULL,
+          parent_id  TEXT,
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX accounts_realm ON accounts (realm);
+        CREATE INDEX accounts_parent ON accounts (parent_id);
+
+        CREATE TABLE devices (
+          id                TEXT PRIMARY KEY,
+          account_id        TEXT NOT NULL,
+          name              TEXT NOT NULL,
+          sip_username      TEXT NOT NULL,
+          sip_password_hash TEXT NOT NULL,
+          presence_id       TEXT,
+          owner_id          TEXT,
+          created_at        INTEGER NOT NULL,
+          updated_at        INTEGER NOT NULL
+        );
+        CREATE INDEX devices_account ON devices (account_id);
+
+        CREATE TABLE users (
+          id               TEXT PRIMARY KEY,
+          account_id       TEXT NOT NULL,
+          first_name       TEXT NOT NULL,
+          last_name        TEXT NOT NULL,
+          presence_id      TEXT,
+          username         TEXT,
+          password_hash    TEXT,
+          credentials_hash TEXT,
+          created_at       INTEGER NOT NULL,
+          updated_at       INTEGER NOT NULL
+        );
+        CREATE INDEX users_account ON users (account_id);
+
+        CREATE TABLE api_keys (
+          key_hash   TEXT PRIMARY KEY,
+          account_id TEXT NOT NULL,
+          created_at INTEGER NOT NULL
+        );
+        CREATE INDEX api_keys_account ON api_keys (account_id);
+
+        CREATE TABLE auth_tokens (
+          token_hash   TEXT PRIMARY KEY,
+          account_id   TEXT NOT NULL,
+          owner_id     TEXT,
+          method       TEXT NOT NULL CHECK (method IN ('api_key', 'credentials')),
+          created_at   INTEGER NOT NULL,
+          last_used_at INTEGER NOT NULL
+        );
+        CREATE INDEX auth_tokens_account ON auth_tokens (account_id);
+        CREATE INDEX auth_tokens_last_used ON auth_tokens (last_used_at);
+      `);
+    },
+  },
 ];
 
 export interface MigrationResult {

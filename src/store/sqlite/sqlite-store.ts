@@ -23,6 +23,9 @@
  * version (row objects from `.all()`, keys renamed into a second object) took 8.7 s, and raw arrays from `.all()`
  * 2.6 s, on the same machine. The body dominates: it is most of the 157 MB that must become JS strings.
  *
+ * The admin tables (accounts, devices, users, API keys, auth tokens; sqlite-admin.ts) bypass the buffer and are written
+ * through at once: they change rarely, and a 201 for a new account must not be lost to a crash a moment later.
+ *
  * Schema changes go through migrations.ts, keyed by `PRAGMA user_version`.
  */
 import fs from 'node:fs';
@@ -30,11 +33,28 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Clock } from '../../lib/clock.js';
 import { silentLogger, type Logger } from '../../lib/logger.js';
-import type { MailboxRepository, PresenceStore, ResourceStateRepository, StoreReadyInfo } from '../ports.js';
+import type {
+  AccountRepository,
+  ApiKeyRepository,
+  AuthTokenRepository,
+  DeviceRepository,
+  MailboxRepository,
+  PresenceStore,
+  ResourceStateRepository,
+  StoreReadyInfo,
+  UserRepository,
+} from '../ports.js';
 import { StoreError } from '../store-error.js';
 import { mailboxesTable } from './mailboxes-table.js';
 import { migrate, migrations, type Migration } from './migrations.js';
 import { resourceStatesTable } from './resource-states-table.js';
+import {
+  SqliteAccountRepository,
+  SqliteApiKeyRepository,
+  SqliteAuthTokenRepository,
+  SqliteDeviceRepository,
+  SqliteUserRepository,
+} from './sqlite-admin.js';
 import { SqliteKeyedRepository } from './sqlite-keyed.js';
 import { SqlitePublicationRepository } from './sqlite-publications.js';
 import { SqliteSubscriptionRepository } from './sqlite-subscriptions.js';
@@ -66,6 +86,11 @@ export class SqliteStore implements PresenceStore {
   readonly publications: SqlitePublicationRepository;
   readonly resources: ResourceStateRepository;
   readonly mailboxes: MailboxRepository;
+  readonly accounts: AccountRepository;
+  readonly devices: DeviceRepository;
+  readonly users: UserRepository;
+  readonly apiKeys: ApiKeyRepository;
+  readonly authTokens: AuthTokenRepository;
   private readonly writes: WriteBehind;
   private closed = false;
 
@@ -89,6 +114,11 @@ export class SqliteStore implements PresenceStore {
     this.publications = new SqlitePublicationRepository(db, this.writes, assertOpen);
     this.resources = new SqliteKeyedRepository(db, resourceStatesTable, this.writes, assertOpen);
     this.mailboxes = new SqliteKeyedRepository(db, mailboxesTable, this.writes, assertOpen);
+    this.accounts = new SqliteAccountRepository(db, assertOpen);
+    this.devices = new SqliteDeviceRepository(db, assertOpen);
+    this.users = new SqliteUserRepository(db, assertOpen);
+    this.apiKeys = new SqliteApiKeyRepository(db, assertOpen);
+    this.authTokens = new SqliteAuthTokenRepository(db, assertOpen);
   }
 
   static open(opts: SqliteStoreOptions): SqliteStore {

@@ -45,7 +45,10 @@ t.test('a v0 file is migrated to the latest schema and user_version records it',
   store.mailboxes.put(mailboxRecord());
   store.close();
   t.equal(userVersion(dataDir), migrations.length);
-  t.strictSame(tables(dataDir), ['mailboxes', 'publications', 'resource_states', 'subscriptions', 'unrelated']);
+  t.strictSame(tables(dataDir), [
+    'accounts', 'api_keys', 'auth_tokens', 'devices', 'mailboxes', 'publications', 'resource_states', 'subscriptions',
+    'unrelated', 'users',
+  ]);
   t.equal(
     onDisk(dataDir, (db) => (db.prepare('SELECT x FROM unrelated').get() as { x: number }).x),
     1,

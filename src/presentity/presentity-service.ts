@@ -1,0 +1,185 @@
+import type { AccountResolver } from '../accounts/account-resolver.js';
+import { MANUAL_STATES, type EventPackageRegistry, type MailboxCounts, type ManualState, type ResourceState } from '../events/event-package.js';
+import type { Clock } from '../lib/clock.js';
+import { PistonError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
+import type { PresenceStore } from '../store/ports.js';
+import { AggregatedStates } from './aggregated-states.js';
+import { ChangeAnnouncer } from './change-announcer.js';
+import { restorePresentity } from './presentity-restore.js';
+import { PresentityWriter } from './presentity-writer.js';
+import { PublicationLedger } from './publication-ledger.js';
+import { handlePublish } from './publish/publish-handler.js';
+import { ResourceBook } from './resource-book.js';
+import type { ResourceChangeListener } from './resource-change.js';
+import { describeResource, type ResourceDescription } from './resource-description.js';
+import type { ResourceKey } from './resource-key.js';
+
+export type { ResourceChange, ResourceChangeListener } from './resource-change.js';
+export type { ResourceDescription, PublicationSummary } from './resource-description.js';
+
+export interface PresentityOptions {
+  store: PresenceStore;
+  registry: EventPackageRegistry;
+  accounts: AccountResolver;
+  clock: Clock;
+  logger: Logger;
+  /**
+   * Minimum PUBLISH lifetime in seconds for every package, below which PUBLISH gets 423 (RFC 3903 §6). Default: each
+   * package's own minimum (the SUBSCRIBE one). Kamailio's pua_dialoginfo publishes `terminated` with Expires 11, so a
+   * deployment behind Kamailio wants this low.
+   */
+  minPublishExpires?: number;
+}
+
+/** The package whose watchers see the manual state first; its dependents (presence) follow through `affectedBy`. */
+const MANUAL_STATE_PACKAGE = 'dialog';
+/** The package that reads mailbox counts (RFC 3842). */
+const MAILBOX_PACKAGE = 'message-summary';
+
+/**
+ * Published and manual state of every resource (the ESC of RFC 3903, plus the admin API's manual state and mailbox
+ * counts). It answers PUBLISH, keeps the state in memory and in the store, expires publications, aggregates per
+ * event package and announces every change that alters what watchers see. All of it runs synchronously, so changes
+ * to one resource apply one at a time, in arrival order.
+ */
+export class PresentityService {
+  private readonly store: PresenceStore;
+  private readonly registry: EventPackageRegistry;
+  private readonly accounts: AccountResolver;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly book = new ResourceBook();
+  private readonly states: AggregatedStates;
+  private readonly announcer: ChangeAnnouncer;
+  private readonly writer: PresentityWriter;
+  private readonly ledger: PublicationLedger;
+  private readonly minPublishExpires: number | undefined;
+
+  constructor(opts: PresentityOptions) {
+    this.store = opts.store;
+    this.registry = opts.registry;
+    this.accounts = opts.accounts;
+    this.clock = opts.clock;
+    this.logger = opts.logger.child({ module: 'presentity' });
+    this.minPublishExpires = opts.minPublishExpires;
+    this.states = new AggregatedStates(this.book, this.registry, this.clock);
+    this.announcer = new ChangeAnnouncer(this.states, this.logger);
+    this.writer = new PresentityWriter(this.store, this.clock);
+    this.ledger = new PublicationLedger({
+      book: this.book,
+      writer: this.writer,
+      announcer: this.announcer,
+      registry: this.registry,
+      seqSource: this.store.publications,
+      clock: this.clock,
+      logger: this.logger,
+    });
+  }
+
+  /** Loads publications, resource states (manual state + history) and mailboxes; drops expired publications; arms expiry. */
+  restore(): void {
+    this.ledger.clear();
+    this.book.clear();
+    this.states.clear();
+    const summary = restorePresentity({
+      store: this.store,
+      registry: this.registry,
+      book: this.book,
+      ledger: this.ledger,
+      clock: this.clock,
+      logger: this.logger,
+    });
+    this.logger.info({ ...summary }, 'presentity state restored');
+  }
+
+  onChange(listener: ResourceChangeListener): void {
+    this.announcer.onChange(listener);
+  }
+
+  /** Aggregated state of one resource for one package (cached per resource+event until the next change). */
+  state(resource: ResourceKey, event: string): ResourceState {
+    return this.states.get(resource, event);
+  }
+
+  /** The UA handler for PUBLISH (RFC 3903): answers by itself through incoming.respond. */
+  handlePublish(incoming: IncomingRequest): void {
+    handlePublish(incoming, {
+      registry: this.registry,
+      accounts: this.accounts,
+      ledger: this.ledger,
+      logger: this.logger,
+      ...(this.minPublishExpires !== undefined ? { minExpires: this.minPublishExpires } : {}),
+    });
+  }
+
+  /** Manual state from the admin API: stored, announced (dialog and presence watchers), replayed to new subscribers. */
+  setManualState(resource: ResourceKey, state: ManualState): void {
+    if (!MANUAL_STATES.includes(state)) throw new PistonError('bad_manual_state', `manual state must be one of ${MANUAL_STATES.join(', ')}`);
+    const announce = this.announcer.track(resource, this.registry.affectedBy(MANUAL_STATE_PACKAGE), () => {
+      this.book.ensure(resource).manualState = state;
+      this.writer.saveResourceState(resource, this.book.get(resource));
+    });
+    announce();
+  }
+
+  /** Clears publications, manual state and history of the resource (mailbox counts stay); announces with force=true for every package. */
+  reset(resource: ResourceKey): void {
+    const announce = this.announcer.track(
+      resource,
+      this.registry.names(),
+      () => {
+        this.ledger.dropAllOf(resource);
+        const entry = this.book.get(resource);
+        if (entry) {
+          entry.history = {};
+          entry.manualState = undefined;
+          this.book.prune(resource);
+        }
+        this.writer.saveResourceState(resource, this.book.get(resource));
+      },
+      true,
+    );
+    announce();
+  }
+
+  /** Message-waiting counts; null clears them. Announces a message-summary change. */
+  setMailbox(mailbox: ResourceKey, counts: MailboxCounts | null): void {
+    const clean = counts === null ? undefined : checkedCounts(counts);
+    const announce = this.announcer.track(mailbox, this.registry.affectedBy(MAILBOX_PACKAGE), () => {
+      if (clean) this.book.ensure(mailbox).mailbox = clean;
+      else {
+        const entry = this.book.get(mailbox);
+        if (entry) entry.mailbox = undefined;
+        this.book.prune(mailbox);
+      }
+      this.writer.saveMailbox(mailbox, clean);
+    });
+    announce();
+  }
+
+  /** For support staff (admin API): manual state, live publications (event, etag, expiresAt, contentType, seq), mailbox. */
+  describe(resource: ResourceKey): ResourceDescription {
+    return describeResource(this.book, resource);
+  }
+
+  /** Sizes for metrics and memory checks: resources held, live publications, cached aggregated states. */
+  stats(): { resources: number; publications: number; cachedStates: number } {
+    return { resources: this.book.size, publications: this.ledger.pendingExpiries, cachedStates: this.states.size };
+  }
+
+  /** Cancels timers. */
+  dispose(): void {
+    this.ledger.clear();
+  }
+}
+
+/** RFC 3842 §5.2 counts are non-negative integers; a copy is kept so the caller's object can change freely. */
+function checkedCounts(c: MailboxCounts): MailboxCounts {
+  const out = { newMessages: c.newMessages, oldMessages: c.oldMessages, urgentNew: c.urgentNew, urgentOld: c.urgentOld };
+  for (const [k, v] of Object.entries(out)) {
+    if (!Number.isSafeInteger(v) || v < 0) throw new PistonError('bad_mailbox_counts', `${k} must be a non-negative integer`);
+  }
+  return out;
+}

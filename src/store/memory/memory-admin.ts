@@ -1,0 +1,177 @@
+import type {
+  AccountRepository,
+  ApiKeyRepository,
+  AuthTokenRepository,
+  DeviceRepository,
+  UserRepository,
+} from '../ports.js';
+import type { AccountRecord, ApiKeyRecord, AuthTokenRecord, DeviceRecord, UserRecord } from '../records.js';
+
+/**
+ * The admin API's records in Maps. Admin data is small (accounts, devices and users number in the thousands at
+ * most) and read rarely, so secondary lookups scan instead of keeping indexes. Every record is flat, so a spread
+ * copy keeps it a value (ports.ts rule 3).
+ */
+class MemoryTable<R extends object> {
+  readonly map = new Map<string, R>();
+
+  constructor(
+    private readonly keyOf: (r: R) => string,
+    private readonly assertOpen: () => void,
+  ) {}
+
+  get(key: string): R | undefined {
+    this.assertOpen();
+    const r = this.map.get(key);
+    return r === undefined ? undefined : { ...r };
+  }
+
+  where(pred: (r: R) => boolean): R[] {
+    this.assertOpen();
+    const out: R[] = [];
+    for (const r of this.map.values()) if (pred(r)) out.push({ ...r });
+    return out;
+  }
+
+  put(record: R): void {
+    this.assertOpen();
+    const copy = { ...record };
+    this.map.set(this.keyOf(copy), copy);
+  }
+
+  delete(key: string): void {
+    this.assertOpen();
+    this.map.delete(key);
+  }
+
+  deleteWhere(pred: (r: R) => boolean): number {
+    this.assertOpen();
+    let n = 0;
+    for (const [key, r] of [...this.map]) {
+      if (pred(r)) {
+        this.map.delete(key);
+        n++;
+      }
+    }
+    return n;
+  }
+}
+
+const oldestFirst = (a: AccountRecord, b: AccountRecord): number =>
+  a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+export class MemoryAccountRepository implements AccountRepository {
+  private readonly t: MemoryTable<AccountRecord>;
+  constructor(assertOpen: () => void) {
+    this.t = new MemoryTable((r) => r.id, assertOpen);
+  }
+  loadAll(): AccountRecord[] {
+    return this.t.where(() => true).sort(oldestFirst);
+  }
+  get(id: string): AccountRecord | undefined {
+    return this.t.get(id);
+  }
+  findByRealm(realm: string): AccountRecord | undefined {
+    return this.t.where((r) => r.realm === realm).sort(oldestFirst)[0];
+  }
+  findChildren(parentId: string): AccountRecord[] {
+    return this.t.where((r) => r.parentId === parentId);
+  }
+  count(): number {
+    return this.t.where(() => true).length;
+  }
+  put(record: AccountRecord): void {
+    this.t.put(record);
+  }
+  delete(id: string): void {
+    this.t.delete(id);
+  }
+}
+
+export class MemoryDeviceRepository implements DeviceRepository {
+  private readonly t: MemoryTable<DeviceRecord>;
+  constructor(assertOpen: () => void) {
+    this.t = new MemoryTable((r) => r.id, assertOpen);
+  }
+  get(id: string): DeviceRecord | undefined {
+    return this.t.get(id);
+  }
+  findByAccount(accountId: string): DeviceRecord[] {
+    return this.t.where((r) => r.accountId === accountId);
+  }
+  put(record: DeviceRecord): void {
+    this.t.put(record);
+  }
+  delete(id: string): void {
+    this.t.delete(id);
+  }
+  deleteByAccount(accountId: string): number {
+    return this.t.deleteWhere((r) => r.accountId === accountId);
+  }
+}
+
+export class MemoryUserRepository implements UserRepository {
+  private readonly t: MemoryTable<UserRecord>;
+  constructor(assertOpen: () => void) {
+    this.t = new MemoryTable((r) => r.id, assertOpen);
+  }
+  get(id: string): UserRecord | undefined {
+    return this.t.get(id);
+  }
+  findByAccount(accountId: string): UserRecord[] {
+    return this.t.where((r) => r.accountId === accountId);
+  }
+  put(record: UserRecord): void {
+    this.t.put(record);
+  }
+  delete(id: string): void {
+    this.t.delete(id);
+  }
+  deleteByAccount(accountId: string): number {
+    return this.t.deleteWhere((r) => r.accountId === accountId);
+  }
+}
+
+export class MemoryApiKeyRepository implements ApiKeyRepository {
+  private readonly t: MemoryTable<ApiKeyRecord>;
+  constructor(assertOpen: () => void) {
+    this.t = new MemoryTable((r) => r.keyHash, assertOpen);
+  }
+  get(keyHash: string): ApiKeyRecord | undefined {
+    return this.t.get(keyHash);
+  }
+  findByAccount(accountId: string): ApiKeyRecord[] {
+    return this.t.where((r) => r.accountId === accountId);
+  }
+  put(record: ApiKeyRecord): void {
+    this.t.put(record);
+  }
+  delete(keyHash: string): void {
+    this.t.delete(keyHash);
+  }
+  deleteByAccount(accountId: string): number {
+    return this.t.deleteWhere((r) => r.accountId === accountId);
+  }
+}
+
+export class MemoryAuthTokenRepository implements AuthTokenRepository {
+  private readonly t: MemoryTable<AuthTokenRecord>;
+  constructor(assertOpen: () => void) {
+    this.t = new MemoryTable((r) => r.tokenHash, assertOpen);
+  }
+  get(tokenHash: string): AuthTokenRecord | undefined {
+    return this.t.get(tokenHash);
+  }
+  put(record: AuthTokenRecord): void {
+    this.t.put(record);
+  }
+  delete(tokenHash: string): void {
+    this.t.delete(tokenHash);
+  }
+  deleteByAccount(accountId: string): number {
+    return this.t.deleteWhere((r) => r.accountId === accountId);
+  }
+  deleteIdle(lastUsedAtOrBefore: number): number {
+    return this.t.deleteWhere((r) => r.lastUsedAt <= lastUsedAtOrBefore);
+  }
+}

@@ -1,0 +1,371 @@
+import t, { type Test } from 'tap';
+import { ListAccountResolver } from '../../src/accounts/account-resolver.js';
+import { FakePresentity } from './helpers/fake-presentity.js';
+import { DOMAIN, NotifierHarness, PHONE_ADDRESS, PHONE_PORT, bodyText, dialogVersion } from './helpers/notifier-harness.js';
+
+const RESOURCE = `1001@${DOMAIN}`;
+
+function setup(t: Test, opts: ConstructorParameters<typeof NotifierHarness>[0] = {}): NotifierHarness {
+  const h = new NotifierHarness(opts);
+  t.teardown(() => h.dispose());
+  return h;
+}
+
+t.test('a new subscription gets 200 with our To-tag, our Contact and the granted Expires (RFC 6665 §4.2.1.2, §3.1.1)', async (t) => {
+  const h = setup(t);
+  const d = await h.subscribe({ expires: 1800 });
+  t.equal(d.response.status, 200, '200, not 202 (RFC 6665 §8.3.1)');
+  t.match(d.toTag, /^[0-9a-f]{8,}$/, 'a To tag of ours');
+  t.equal(d.response.headers.get('contact'), '<sip:10.0.0.1:5060>', 'our Contact from the flow');
+  t.equal(d.response.headers.get('expires'), '1800', 'granted what was asked');
+  t.equal(h.notifier.count(), 1);
+});
+
+t.test('a new subscription is followed at once by a NOTIFY with the full state, version 0, idle dummy dialog (RFC 6665 §4.2.1.2, RFC 4235 §4.1)', async (t) => {
+  const h = setup(t);
+  const d = await h.subscribe();
+  t.equal(h.notifies.length, 1, 'exactly one NOTIFY');
+  const n = h.notifies[0]!;
+  t.equal(n.uri, `sip:2001@${PHONE_ADDRESS}:${PHONE_PORT}`, 'Request-URI is the remote target (RFC 3261 §12.2.1.1)');
+  t.equal(n.callId, d.callId, 'same Call-ID');
+  t.equal(n.from.params.get('tag'), d.toTag, 'our tag in From');
+  t.equal(n.to.params.get('tag'), d.fromTag, 'theirs in To');
+  t.equal(n.from.uri.user, '1001');
+  t.equal(n.headers.get('contact'), '<sip:10.0.0.1:5060>', 'our Contact');
+  t.equal(n.headers.get('event'), 'dialog');
+  t.equal(n.headers.get('subscription-state'), 'active;expires=3600');
+  t.equal(n.headers.get('content-type'), 'application/dialog-info+xml', 'exact Content-Type, no charset');
+  t.equal(n.cseq.seq, 1);
+  t.equal(dialogVersion(n), 0);
+  const body = bodyText(n);
+  t.match(body, /state="full"/);
+  t.match(body, /entity="sip:1001@example\.com"/);
+  t.match(body, /<dialog id="[^"]+">\s*<state>terminated<\/state>/, 'one terminated dialog with an id when idle');
+});
+
+t.test('an unknown event package is 489 with Allow-Events (RFC 6665 §4.2.1.1, §8.2.2)', async (t) => {
+  const h = setup(t);
+  const res = await h.send({ event: 'conference' });
+  t.equal(res.status, 489);
+  t.equal(res.headers.get('allow-events'), 'dialog, presence, message-summary');
+  const noEvent = await h.send({ event: null });
+  t.equal(noEvent.status, 489, 'no Event header at all');
+  t.equal(h.notifier.count(), 0);
+  t.equal(h.notifies.length, 0);
+});
+
+t.test('an Accept header without the package type is 406; absent Accept takes the default (RFC 6665 §3.1.1)', async (t) => {
+  const h = setup(t);
+  const res = await h.send({ accept: 'application/pidf+xml' });
+  t.equal(res.status, 406);
+  t.equal(h.notifier.count(), 0);
+  const ok = await h.subscribe({ accept: 'application/dialog-info+xml, application/rlmi+xml' });
+  t.equal(ok.response.status, 200, 'listing the type is fine');
+  const none = await h.subscribe({ fromUser: '2002' });
+  t.equal(none.response.status, 200, 'no Accept is fine');
+});
+
+t.test('Expires between 1 and the minimum is 423 with Min-Expires (RFC 6665 §4.2.1.1)', async (t) => {
+  const h = setup(t);
+  const res = await h.send({ expires: 30 });
+  t.equal(res.status, 423);
+  t.equal(res.headers.get('min-expires'), '60');
+  t.equal(h.notifier.count(), 0);
+});
+
+t.test('Expires above the maximum is lowered, and absent Expires takes the package default (RFC 6665 §3.1.1)', async (t) => {
+  const h = setup(t);
+  const high = await h.subscribe({ expires: 86400 });
+  t.equal(high.response.headers.get('expires'), '3600', 'lowered to the maximum');
+  t.equal(h.notifies[0]!.headers.get('subscription-state'), 'active;expires=3600');
+  const none = await h.subscribe({ fromUser: '2002', expires: null });
+  t.equal(none.response.headers.get('expires'), '3600', 'default');
+  t.equal(h.record(high.callId)!.grantedExpires, 3600);
+});
+
+t.test('a SUBSCRIBE in an unknown dialog is 481 (RFC 6665 §4.2.1.2, RFC 3261 §12.2.2)', async (t) => {
+  const h = setup(t);
+  const res = await h.send({ toTag: 'nosuchtag', callId: 'stale@phone' });
+  t.equal(res.status, 481);
+  t.equal(h.notifies.length, 0);
+});
+
+t.test('a SUBSCRIBE in the dialog whose CSeq does not rise is 500 (RFC 3261 §12.2.2)', async (t) => {
+  const h = setup(t);
+  const d = await h.subscribe({ cseq: 5 });
+  const res = await h.send({ ...d.spec, toTag: d.toTag, cseq: 5 });
+  t.equal(res.status, 500);
+  const lower = await h.send({ ...d.spec, toTag: d.toTag, cseq: 4 });
+  t.equal(lower.status, 500);
+  t.equal(h.notifies.length, 1, 'no NOTIFY for the rejected refreshes');
+  t.equal(h.notifier.count(), 1, 'the subscription stays');
+});
+
+t.test('a SUBSCRIBE without a user to watch, or from no user, is 400 (sip-behaviour.md)', async (t) => {
+  const h = setup(t);
+  const noUser = await h.send({ requestUri: `sip:${DOMAIN}`, user: '' });
+  t.equal(noUser.status, 400, 'neither Request-URI nor To has a user');
+  const noFrom = await h.send({ fromUser: '' });
+  t.equal(noFrom.status, 400, 'From has no user');
+  t.equal(h.notifier.count(), 0);
+});
+
+t.test('the watched user falls back to To when the Request-URI has none (notifier-contract.md)', async (t) => {
+  const h = setup(t);
+  const d = await h.subscribe({ requestUri: `sip:${DOMAIN}` });
+  t.equal(d.response.status, 200);
+  t.equal(h.record()!.resource, '1001');
+});
+
+t.test('a domain no account serves is 404 (sip-behaviour.md)', async (t) => {
+  const h = setup(t, { accounts: new ListAccountResolver(() => [{ id: 'b'.repeat(32), realm: 'other.example' }], false) });
+  const res = await h.send({});
+  t.equal(res.status, 404);
+  t.equal(h.notifier.count(), 0);
+});
+
+t.test('a new subscription without Contact is 400 (RFC 3261 §8.1.1.8)', async (t) => {
+  const h = setup(t);
+  const res = await h.send({ contact: null });
+  t.equal(res.status, 400);
+  t.equal(h.notifier.count(), 0);
+});
+
+t.test('Expires 0 outside a dialog is a fetch: 200 and one terminated NOTIFY with the state, nothing kept (RFC 6665 §4.4.3)', async (t) => {
+  const h = setup(t);
+  h.presentity.setManualState(RESOURCE, 'confirmed');
+  const d = await h.subscribe({ expires: 0 });
+  t.equal(d.response.status, 200);
+  t.equal(d.response.headers.get('expires'), '0');
+  t.equal(h.notifies.length, 1);
+  const n = h.notifies[0]!;
+  t.equal(n.headers.get('subscription-state'), 'terminated');
+  t.match(bodyText(n), /<state>confirmed<\/state>/, 'the current state');
+  t.equal(h.notifier.count(), 0, 'nothing kept');
+  t.equal(h.store.subscriptions.count(), 0, 'nothing stored');
+  h.presentity.setManualState(RESOURCE, 'early');
+  await h.tick();
+  t.equal(h.notifies.length, 1, 'no later NOTIFY');
+});
+
+t.test('Expires 0 in the dialog unsubscribes: 200, a final NOTIFY "terminated" with CSeq+1, removal (RFC 6665 §4.2.1.4)', async (t) => {
+  const h = setup(t);
+  const d = await h.subscribe();
+  const res = await h.resubscribe(d, { expires: 0 });
+  t.equal(res.status, 200);
+  t.equal(res.headers.get('expires'), '0');
+  t.equal(h.notifies.length, 2);
+  const last = h.notifies[1]!;
+  t.equal(last.headers.get('subscription-state'), 'terminated', 'plain terminated for an unsubscribe');
+  t.equal(last.cseq.seq, 2, 'the final NOTIFY takes the next CSeq');
+  t.equal(dialogVersion(last), 1);
+  t.equal(h.notifier.count(), 0);
+  t.equal(h.store.subscriptions.count(), 0);
+  t.same(h.removed.map((r) => r.reason), ['unsubscribed']);
+  const again = await h.resubscribe(d);
+  t.equal(again.status, 481, 'the dialog is gone');
+});
+
+t.test('an unrefreshed subscription ends with a NOTIFY "terminated;reason=timeout", then removal (RFC 6665 §4.2.2)', async (t) => {
+  const h = setup(t);
+  await h.subscribe({ expires: 120 });
+  await h.tick(119_000);
+  t.equal(h.notifier.count(), 1, 'still there a second before');
+  await h.tick(1_000);
+  t.equal(h.notifies.length, 2);
+  t.equal(h.notifies[1]!.headers.get('subscription-state'), 'terminated;reason=timeout');
+  t.equal(h.notifier.count(), 0);
+  t.equal(h.store.subscriptions.count(), 0);
+  t.same(h.removed.map((r) => r.reason), ['expired']);
+});
+
+t.test('a refresh gets 200 and a full-state NOTIFY, and moves the expiry (RFC 6665 §4.2.1.2)', async (t) => {
+  const h = setup(t);
+  const d = await h.subscribe({ expires: 120 });
+  await h.tick(100_000);
+  const res = await h.resubscribe(d, { expires: 120 });
+  t.equal(res.status, 200);
+  t.equal(res.headers.get('expires'), '120');
+  t.equal(h.notifies.length, 2);
+  t.equal(h.notifies[1]!.headers.get('subscription-state'), 'active;expires=120');
+  t.equal(h.notifies[1]!.cseq.seq, 2);
+  t.equal(dialogVersion(h.notifies[1]!), 1);
+  await h.tick(100_000);
+  t.equal(h.notifier.count(), 1, 'the old deadline did not end it');
+  await h.tick(20_000);
+  t.equal(h.notifier.count(), 0, 'the new one did');
+});
+
+t.test('a re-subscription from the same watcher with a new Call-ID replaces the old one silently (sip-behaviour.md)', async (t) => {
+  const h = setup(t);
+  const first = await h.subscribe();
+  const second = await h.subscribe();
+  t.not(first.callId, second.callId);
+  t.equal(h.notifier.count(), 1, 'one subscription');
+  t.equal(h.record()!.callId, second.callId, 'the new one');
+  t.equal(h.notifies.length, 2, 'no NOTIFY to the old dialog');
+  t.same(h.removed.map((r) => r.reason), ['replaced']);
+  h.presentity.setManualState(RESOURCE, 'early');
+  await h.tick();
+  t.equal(h.notifies.length, 3, 'one NOTIFY stream');
+  t.equal(h.notifies[2]!.callId, second.callId);
+  const other = await h.subscribe({ fromUser: '2002' });
+  t.equal(other.response.status, 200);
+  t.equal(h.notifier.count(), 2, 'another watcher is another subscription');
+  const presence = await h.subscribe({ event: 'presence' });
+  t.equal(presence.response.status, 200);
+  t.equal(h.notifier.count(), 3, 'another event is another subscription');
+});
+
+t.test('the Event id parameter is echoed in every NOTIFY (RFC 6665 §8.2.1)', async (t) => {
+  const h = setup(t);
+  const d = await h.subscribe({ event: 'dialog;id=blf7' });
+  h.presentity.setManualState(RESOURCE, 'confirmed');
+  await h.tick();
+  await h.resubscribe(d, { expires: 0 });
+  t.equal(h.notifies.length, 3);
+  for (const n of h.notifies) t.equal(n.headers.get('event'), 'dialog;id=blf7');
+  t.equal(h.notifies[2]!.headers.get('subscription-state'), 'terminated');
+});
+
+t.test('a refresh naming another event id is not this subscription: 481 (RFC 6665 §4.2.1.2)', async (t) => {
+  const h = setup(t);
+  const d = await h.subscribe({ event: 'dialog;id=1' });
+  const res = await h.resubscribe(d, { event: 'dialog;id=2' });
+  t.equal(res.status, 481);
+});
+
+t.test('a state change sends a NOTIFY with version+1 and CSeq+1 to every watcher of that resource and event (RFC 6665 §4.2.2, RFC 4235 §4.1)', async (t) => {
+  const h = setup(t);
+  await h.subscribe();
+  await h.subscribe({ fromUser: '2002' });
+  await h.subscribe({ user: '1002' });
+  t.equal(h.notifies.length, 3);
+  h.presentity.setManualState(RESOURCE, 'early');
+  await h.tick();
+  const after = h.notifies.slice(3);
+  t.equal(after.length, 2, 'both watchers of 1001, not the watcher of 1002');
+  for (const n of after) {
+    t.equal(n.cseq.seq, 2);
+    t.equal(dialogVersion(n), 1);
+    t.match(bodyText(n), /<state>early<\/state>/);
+  }
+  h.presentity.setManualState(RESOURCE, 'confirmed');
+  await h.tick();
+  t.same(h.notifies.slice(5).map((n) => [n.cseq.seq, dialogVersion(n)]), [[3, 2], [3, 2]]);
+  t.equal(h.record(h.notifies[5]!.callId)!.version, 3, 'the next version is stored');
+});
+
+t.test('a change that leaves the aggregated state as it was sends nothing, unless forced by a reset (notifier-contract.md)', async (t) => {
+  const h = setup(t, { presentity: 'fake' });
+  const fake = h.presentity as FakePresentity;
+  await h.subscribe();
+  h.presentity.setManualState(RESOURCE, 'early');
+  await h.tick();
+  t.equal(h.notifies.length, 2);
+  fake.announce({ resource: RESOURCE, events: ['dialog'], force: false });
+  await h.tick();
+  t.equal(h.notifies.length, 2, 'same state: no NOTIFY');
+  fake.announce({ resource: RESOURCE, events: ['dialog'], force: true });
+  await h.tick();
+  t.equal(h.notifies.length, 3, 'forced: a full-state NOTIFY');
+});
+
+t.test('a change nobody watched is not mistaken for no change when a later watcher sees the state go back (RFC 6665 §4.2.2)', async (t) => {
+  const h = setup(t, { presentity: 'fake' });
+  const fake = h.presentity as FakePresentity;
+  const first = await h.subscribe();
+  await h.subscribe({ event: 'presence', fromUser: '2002' });
+  fake.setManualState(RESOURCE, 'confirmed');
+  await h.tick();
+  await h.resubscribe(first, { expires: 0 });
+  const sent = h.notifies.length;
+  fake.setManualState(RESOURCE, 'early');
+  await h.tick();
+  t.equal(h.notifies.length, sent + 1, 'only the presence watcher heard of early');
+  await h.subscribe();
+  t.match(bodyText(h.notifies.at(-1)!), /<state>early<\/state>/, 'a new dialog watcher starts from early');
+  fake.setManualState(RESOURCE, 'confirmed');
+  await h.tick();
+  const last = h.notifies.at(-2)!.headers.get('event') === 'dialog' ? h.notifies.at(-2)! : h.notifies.at(-1)!;
+  t.equal(h.notifies.length, sent + 4, 'both watchers hear of confirmed again');
+  t.match(bodyText(last), /<state>confirmed<\/state>/);
+});
+
+t.test('changes while a NOTIFY is in flight coalesce into exactly one more NOTIFY with the newest state (RFC 6665 §4.2.2)', async (t) => {
+  const h = setup(t);
+  await h.subscribe();
+  // The phone holds back its answer to the next NOTIFY.
+  h.answer = () => 'ignore';
+  h.presentity.setManualState(RESOURCE, 'early');
+  await h.tick();
+  t.equal(h.notifies.length, 2, 'the first change went out');
+  t.equal(h.notifier.inFlight, 1);
+  h.presentity.setManualState(RESOURCE, 'confirmed');
+  h.presentity.setManualState(RESOURCE, 'early');
+  h.presentity.setManualState(RESOURCE, 'terminated');
+  await h.tick(1_000);
+  t.equal(h.notifies.length, 2, 'nothing more while one is in flight');
+  h.answer = () => 200;
+  await h.reply(h.notifies[1]!, 200);
+  t.equal(h.notifies.length, 3, 'exactly one more NOTIFY');
+  const last = h.notifies[2]!;
+  t.match(bodyText(last), /<state>terminated<\/state>/, 'carrying the newest state');
+  t.notMatch(bodyText(last), /early|confirmed/);
+  t.equal(last.cseq.seq, 3);
+  t.equal(dialogVersion(last), 2);
+  await h.tick(60_000);
+  t.equal(h.notifies.length, 3, 'and nothing after it');
+  t.equal(h.notifier.inFlight, 0);
+});
+
+t.test('presence and message-summary watchers get their own package bodies through the same notifier (RFC 6665 §7)', async (t) => {
+  const h = setup(t);
+  await h.subscribe({ event: 'presence' });
+  await h.subscribe({ event: 'message-summary', fromUser: '2002' });
+  t.equal(h.notifies[0]!.headers.get('content-type'), 'application/pidf+xml');
+  t.equal(h.notifies[1]!.headers.get('content-type'), 'application/simple-message-summary');
+  h.presentity.setMailbox(RESOURCE, { newMessages: 2, oldMessages: 1, urgentNew: 0, urgentOld: 0 });
+  await h.tick();
+  t.equal(h.notifies.length, 3, 'only the message-summary watcher');
+  t.match(bodyText(h.notifies[2]!), /Messages-Waiting: yes/);
+  h.presentity.setManualState(RESOURCE, 'confirmed');
+  await h.tick();
+  t.equal(h.notifies.length, 4, 'dialog state reaches the presence watcher');
+  t.equal(h.notifies[3]!.headers.get('event'), 'presence');
+});
+
+t.test('list, watchersOf and count describe the live subscriptions (api-contract.md, Presence)', async (t) => {
+  const h = setup(t);
+  await h.subscribe();
+  await h.subscribe({ event: 'presence' });
+  await h.subscribe({ user: '1002' });
+  t.equal(h.notifier.count(), 3);
+  t.equal(h.notifier.list(DOMAIN).length, 3);
+  t.equal(h.notifier.list('EXAMPLE.com', 'presence').length, 1, 'domain case does not matter');
+  t.equal(h.notifier.list('other.example').length, 0);
+  const watchers = h.notifier.watchersOf(RESOURCE);
+  t.same(watchers.map((w) => w.event).sort(), ['dialog', 'presence']);
+  const rec = watchers.find((w) => w.event === 'dialog')!;
+  t.equal(rec.watcherUser, '2001');
+  t.equal(rec.watcherDomain, DOMAIN);
+  t.equal(rec.node, 'piston@test');
+  t.equal(rec.accountId, 'a'.repeat(32));
+  t.equal(rec.lastNotify!.cseq, 1);
+  t.equal(rec.lastNotify!.reply, 200);
+  t.match(rec.lastNotify!.body, /<dialog-info/);
+  watchers[0]!.strikes = 99;
+  t.equal(h.notifier.watchersOf(RESOURCE)[0]!.strikes, 0, 'copies, not the live records');
+});
+
+t.test('the NOTIFY follows the route set: Route headers and the first Route as destination (RFC 3261 §12.1.1, §12.2.1.1)', async (t) => {
+  const h = setup(t);
+  const proxy = h.net.endpoint('10.0.0.9', 5060);
+  const got: string[] = [];
+  proxy.onMessage((msg) => {
+    if (msg.isRequest()) got.push(msg.headers.getAll('route').join(' | ') + ' -> ' + msg.uri);
+  });
+  await h.subscribe({ recordRoute: ['<sip:10.0.0.9;lr>', '<sip:edge.example.com;lr>'] });
+  t.same(got, [`<sip:10.0.0.9;lr> | <sip:edge.example.com;lr> -> sip:2001@${PHONE_ADDRESS}:${PHONE_PORT}`]);
+  t.equal(h.notifies.length, 0, 'not sent to the phone directly');
+});
