@@ -1,4 +1,6 @@
 import { pathToFileURL } from 'node:url';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig, ConfigError, type Config } from './config/config.js';
 import { SystemClock, type Clock } from './lib/clock.js';
@@ -26,12 +28,24 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/**
+ * Sequence headroom after a crash: the store writes behind by up to ~100 ms, so the last CSeq/version of a busy
+ * subscription may be lost with a kill -9. One NOTIFY per subscription is in flight at a time, so 100 ms cannot hold
+ * more than a handful; 32 is ample and small enough that a phone sees only a version gap and refreshes.
+ */
+const CRASH_HEADROOM = 32;
+const CLEAN_MARK = 'clean-shutdown';
+
 /** How long a clean shutdown waits for transactions in flight (a NOTIFY's Timer F is 32 s; we do not wait that long). */
 const DRAIN_LIMIT_MS = 5000;
 
 export async function startServer(config: Config, logger: Logger, clock: Clock = new SystemClock()): Promise<RunningServer> {
   const store = openSqliteStore({ dataDir: config.dataDir, clock, logger: logger.child({ module: 'store' }) });
-  logger.info({ store: store.ready }, 'store open');
+  // A clean stop leaves a mark; its absence next to an existing database means the last run crashed.
+  const cleanMark = join(config.dataDir, CLEAN_MARK);
+  const crashed = !existsSync(cleanMark) && store.subscriptions.count() > 0;
+  rmSync(cleanMark, { force: true });
+  logger.info({ store: store.ready, crashed }, 'store open');
   const expiry = {
     min: config.subscriptions.minExpires,
     max: config.subscriptions.maxExpires,
@@ -79,7 +93,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
 
   const started = clock.now();
   presentity.restore();
-  notifier.restore();
+  notifier.restore({ headroom: crashed ? CRASH_HEADROOM : 0 });
   logger.info({ subscriptions: notifier.count(), ms: clock.now() - started }, 'state restored');
 
   let accepting = true;
@@ -106,6 +120,8 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
       transactions.close();
       await transport.close();
       store.close();
+      mkdirSync(config.dataDir, { recursive: true });
+      writeFileSync(cleanMark, new Date(clock.now()).toISOString() + '\n');
       logger.info({}, 'stopped');
     },
   };

@@ -118,9 +118,12 @@ export class Notifier {
 
   /**
    * Loads the stored subscriptions: expired ones are deleted, the rest are live again with their expiry armed. CSeq
-   * and version continue from what was stored (it was stored before each NOTIFY left).
+   * and version continue from what was stored (it was stored before each NOTIFY left). After a crash the store may
+   * have lost its last unflushed writes (about 100 ms), so the caller passes a `headroom` that both jump by: CSeq and
+   * version must never go back (RFC 3261 §12.2.1.1, RFC 4235 §4.1); a gap only makes a phone refresh.
    */
-  restore(): void {
+  restore(options: { headroom?: number } = {}): void {
+    const headroom = options.headroom ?? 0;
     const now = this.opts.clock.now();
     let restored = 0;
     let dropped = 0;
@@ -131,6 +134,11 @@ export class Notifier {
         continue;
       }
       if (this.subs.has(rec.id)) continue;
+      if (headroom > 0) {
+        rec.localCseq += headroom;
+        rec.version = (rec.version + headroom) >>> 0;
+        this.opts.store.subscriptions.put(rec);
+      }
       this.addLive(rec, false);
       restored++;
     }
