@@ -42,11 +42,11 @@ function describe(issue: z.core.$ZodIssue, value: unknown): [string, FieldError]
       return ['minLength', { message: `Value must be at least ${String(issue.minimum)} characters`, target: String(issue.minimum) }];
     case 'too_big':
       return ['maxLength', { message: `Value must be at most ${String(issue.maximum)} characters`, target: String(issue.maximum) }];
-    case 'invalid_format':
-      return [
-        'pattern',
-        { message: 'Value does not match the expected format', target: 'pattern' in issue && issue.pattern ? String(issue.pattern) : issue.format },
-      ];
+    case 'invalid_format': {
+      // The target is the pattern as JSON schema (and the OpenAPI document) write it: the bare regex source.
+      const pattern = 'pattern' in issue && issue.pattern ? String(issue.pattern).replace(/^\/(.*)\/[a-z]*$/s, '$1') : issue.format;
+      return ['pattern', { message: 'Value does not match the expected format', target: pattern }];
+    }
     case 'invalid_value':
       return ['enum', { message: `Value must be one of ${issue.values.map(String).join(', ')}`, target: issue.values.map(String).join('|') }];
     default:

@@ -1,0 +1,44 @@
+import type { AccountServices } from '../accounts/account-services.js';
+import type { ManualState } from '../events/event-package.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import type { ResourceDescription } from '../presentity/resource-description.js';
+import type { ResourceKey } from '../presentity/resource-key.js';
+import type { SubscriptionRecord } from '../store/records.js';
+import type { ApiMetrics } from './metrics.js';
+
+/** What the presence routes need from the presentity service; `PresentityService` satisfies it. */
+export interface PresenceControl {
+  reset(resource: ResourceKey): void;
+  setManualState(resource: ResourceKey, state: ManualState): void;
+  describe(resource: ResourceKey): ResourceDescription;
+}
+
+/** What the presence routes need from the notifier; `Notifier` satisfies it. */
+export interface SubscriptionView {
+  list(domain: string, event?: string): SubscriptionRecord[];
+  watchersOf(resource: ResourceKey): SubscriptionRecord[];
+}
+
+/** Readiness probes for `GET /healthz`. */
+export interface HealthProbes {
+  /** The SIP listener is bound and accepting. */
+  sip(): boolean;
+  /** The store is open and writable (e.g. its last flush succeeded). */
+  store(): boolean;
+}
+
+export interface ApiDeps {
+  services: AccountServices;
+  presentity: PresenceControl;
+  notifier: SubscriptionView;
+  clock: Clock;
+  logger: Logger;
+  health: HealthProbes;
+  /** From `createApiMetrics`; serves `GET /metrics` and times requests. Without it `/metrics` answers 404. */
+  metrics?: ApiMetrics;
+  /** Event packages accepted by `?event=`. Default: dialog, presence, message-summary. */
+  events?: readonly string[];
+  /** Largest accepted request body in bytes (413 beyond). Default 64 KiB. */
+  bodyLimitBytes?: number;
+}

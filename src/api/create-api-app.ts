@@ -1,0 +1,109 @@
+import { performance } from 'node:perf_hooks';
+import Router from '@koa/router';
+import Koa, { type Middleware } from 'koa';
+import { accountScope, requireToken } from './account-scope.js';
+import type { ApiDeps } from './api-deps.js';
+import { apiErrors } from './api-error.js';
+import type { ApiState } from './api-state.js';
+import { jsonBody } from './body-parser.js';
+import { errorEnvelope, successEnvelope } from './envelope.js';
+import { buildOpenApi } from './openapi.js';
+import { PresenceAdmin } from './presence-admin.js';
+import { mount, type RouteSpec } from './route-spec.js';
+import { accountRoutes } from './routes/account-routes.js';
+import { authRoutes } from './routes/auth-routes.js';
+import { deviceRoutes } from './routes/device-routes.js';
+import { opsRoutes } from './routes/ops-routes.js';
+import { presenceRoutes } from './routes/presence-routes.js';
+import { userRoutes } from './routes/user-routes.js';
+
+export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
+const DEFAULT_EVENTS = ['dialog', 'presence', 'message-summary'] as const;
+
+/** One router per resource, with the specs each was built from (the OpenAPI document and its test read them). */
+export interface ApiRouters {
+  routers: { name: string; router: Router<ApiState>; specs: RouteSpec[] }[];
+  specs: RouteSpec[];
+}
+
+export function buildRouters(deps: ApiDeps): ApiRouters {
+  const { services } = deps;
+  const events = deps.events ?? DEFAULT_EVENTS;
+  const presence = new PresenceAdmin({
+    services,
+    presentity: deps.presentity,
+    notifier: deps.notifier,
+    clock: deps.clock,
+    logger: deps.logger,
+    events,
+  });
+  const guards = { none: [], token: [requireToken(services)], account: accountScope(services) };
+  let document: unknown;
+  const groups: [string, RouteSpec[]][] = [
+    ['auth', authRoutes(services)],
+    ['accounts', accountRoutes(services)],
+    ['devices', deviceRoutes(services)],
+    ['users', userRoutes(services)],
+    ['presence', presenceRoutes(presence, events)],
+    ['operations', opsRoutes(deps.health, deps.metrics, () => document)],
+  ];
+  const specs = groups.flatMap(([, s]) => s);
+  document = buildOpenApi(specs);
+  const routers = groups.map(([name, group]) => {
+    const router = new Router<ApiState>();
+    mount(router, group, guards);
+    return { name, router, specs: group };
+  });
+  return { routers, specs };
+}
+
+/** Times each request under its route template (not its raw path, which would explode the label set). */
+function timing(deps: ApiDeps): Middleware<ApiState> {
+  return async (ctx, next) => {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const route = (ctx as unknown as { _matchedRoute?: unknown })._matchedRoute;
+      deps.metrics?.observeRequest(
+        ctx.method,
+        typeof route === 'string' ? route : 'unmatched',
+        ctx.status,
+        (performance.now() - started) / 1000,
+      );
+    }
+  };
+}
+
+/** 404 `not_found` when no route answered (after the 405 check, which sits inside this). */
+const notFound: Middleware<ApiState> = async (ctx, next) => {
+  await next();
+  if (ctx.state.reply === undefined && ctx.body == null && (ctx.status === 404 || !ctx.status)) throw apiErrors.notFound();
+};
+
+/**
+ * The admin API as a Koa app. Middleware order realises the contract's order of checks: body parse (400) → verb
+ * (405, the routers' allowedMethods) → account id format (404) → token (401) → access (403) → resource (404) →
+ * validation (400) → action; the last four run inside each route (account-scope.ts, the services).
+ */
+export function createApiApp(deps: ApiDeps): Koa<ApiState> {
+  const app = new Koa<ApiState>();
+  app.proxy = false;
+  // Every failure is answered by errorEnvelope; what still reaches Koa (a socket that died mid-answer) is logged here.
+  app.on('error', (err: unknown) => deps.logger.debug({ err }, 'admin API connection error'));
+  const { routers } = buildRouters(deps);
+  app.use(errorEnvelope(deps.logger));
+  app.use(timing(deps));
+  app.use(successEnvelope());
+  app.use(jsonBody(deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
+  app.use(notFound);
+  app.use(
+    routers[0]!.router.allowedMethods({
+      throw: true,
+      methodNotAllowed: () => apiErrors.methodNotAllowed(),
+      notImplemented: () => apiErrors.methodNotAllowed(),
+    }),
+  );
+  for (const { router } of routers) app.use(router.routes());
+  return app;
+}

@@ -1,0 +1,107 @@
+import type { AccountServices } from '../accounts/account-services.js';
+import { ValidationError } from '../accounts/account-errors.js';
+import { deviceResources, userResources } from '../accounts/presence-resources.js';
+import { SIP_USER_PATTERN } from '../accounts/schemas.js';
+import { MANUAL_STATES, type ManualState } from '../events/event-package.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import { resourceKey } from '../presentity/resource-key.js';
+import type { AccountRecord } from '../store/records.js';
+import type { PresenceControl, SubscriptionView } from './api-deps.js';
+import { resourceView, subscriptionTree } from './presence-view.js';
+
+export interface PresenceAdminOptions {
+  services: AccountServices;
+  presentity: PresenceControl;
+  notifier: SubscriptionView;
+  clock: Clock;
+  logger: Logger;
+  events: readonly string[];
+}
+
+type Command = { action: 'reset' } | { action: 'set'; state: ManualState };
+
+const badAction = (): ValidationError =>
+  ValidationError.one('action', 'invalid', 'Field must be set to a valid action', 'invalid');
+const badState = (): ValidationError =>
+  ValidationError.one('state', 'invalid', 'Field must be set to a valid state', 'invalid');
+
+/**
+ * The presence side of the admin API (api-contract.md, presence): listing live subscriptions of an account's realm,
+ * and reset / set commands on extensions, devices and users, turned into presentity calls on `user@realm`.
+ */
+export class PresenceAdmin {
+  private readonly logger: Logger;
+
+  constructor(private readonly opts: PresenceAdminOptions) {
+    this.logger = opts.logger.child({ module: 'presence-admin' });
+  }
+
+  list(account: AccountRecord, event: string | undefined): unknown {
+    if (event !== undefined && !this.opts.events.includes(event)) {
+      throw ValidationError.one('event', 'enum', `Value must be one of ${this.opts.events.join(', ')}`, this.opts.events.join('|'));
+    }
+    return { subscriptions: subscriptionTree(this.opts.notifier.list(account.realm, event)) };
+  }
+
+  describe(account: AccountRecord, extension: string): unknown {
+    const key = resourceKey(checkedExtension(extension), account.realm);
+    return resourceView(this.opts.presentity.describe(key), this.opts.notifier.watchersOf(key), this.opts.clock.now());
+  }
+
+  /** `POST …/presence/{EXTENSION}`: a reset (the body needs no action); `set` works here too. */
+  extension(account: AccountRecord, extension: string, data: unknown): string {
+    const user = checkedExtension(extension);
+    const action = field(data, 'action');
+    const cmd: Command = action === undefined ? { action: 'reset' } : parseCommand(data);
+    this.apply(account, [user], cmd);
+    return cmd.action === 'reset' ? `reset command sent for extension ${extension}` : 'command sent';
+  }
+
+  device(account: AccountRecord, deviceId: string, data: unknown): string {
+    const device = this.opts.services.devices.get(account.id, deviceId);
+    const cmd = parseCommand(data);
+    this.apply(account, deviceResources(device), cmd);
+    return 'command sent';
+  }
+
+  user(account: AccountRecord, userId: string, data: unknown): string {
+    const user = this.opts.services.users.get(account.id, userId);
+    const cmd = parseCommand(data);
+    const resources = userResources(user, this.opts.services.devices.ownedBy(account.id, userId));
+    if (resources.length === 0) return 'nothing to send command to';
+    this.apply(account, resources, cmd);
+    return 'command sent';
+  }
+
+  private apply(account: AccountRecord, users: readonly string[], cmd: Command): void {
+    for (const user of users) {
+      const key = resourceKey(user, account.realm);
+      if (cmd.action === 'reset') this.opts.presentity.reset(key);
+      else this.opts.presentity.setManualState(key, cmd.state);
+      this.logger.info({ account: account.id, resource: key, ...cmd }, 'presence command');
+    }
+  }
+}
+
+function field(data: unknown, name: string): unknown {
+  return data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>)[name] : undefined;
+}
+
+/** Actions and states are exact and case-sensitive (api-contract.md). */
+function parseCommand(data: unknown): Command {
+  const action = field(data, 'action');
+  if (action === 'reset') return { action: 'reset' };
+  if (action !== 'set') throw badAction();
+  const state = field(data, 'state');
+  if (typeof state !== 'string' || !(MANUAL_STATES as readonly string[]).includes(state)) throw badState();
+  return { action: 'set', state: state as ManualState };
+}
+
+/** An extension is a SIP user part (`*3101`, `110011`); anything else could never name a resource. */
+function checkedExtension(extension: string): string {
+  if (!SIP_USER_PATTERN.test(extension)) {
+    throw ValidationError.one('extension', 'pattern', 'Value must be a SIP user part (1-64 characters)', 'pattern');
+  }
+  return extension;
+}

@@ -1,0 +1,72 @@
+import type { ResourceDescription } from '../presentity/resource-description.js';
+import type { SubscriptionRecord } from '../store/records.js';
+
+/** Seconds from 0000-01-01 (proleptic Gregorian) to the Unix epoch: the platform's timestamps count from there. */
+export const GREGORIAN_UNIX_OFFSET = 62167219200;
+
+export function gregorianSeconds(msEpoch: number): number {
+  return Math.floor(msEpoch / 1000) + GREGORIAN_UNIX_OFFSET;
+}
+
+/** One subscription as `GET …/presence` lists it (api-contract.md, every field from the live record). */
+export function subscriptionView(rec: SubscriptionRecord): Record<string, unknown> {
+  return {
+    expires: rec.grantedExpires,
+    from: `${rec.watcherUser}@${rec.watcherDomain}`,
+    notify: {
+      body: rec.lastNotify?.body ?? 'undefined',
+      reply: rec.lastNotify?.reply ?? 0,
+      sequence: rec.lastNotify?.cseq ?? 0,
+    },
+    stalker: rec.node,
+    timestamp: gregorianSeconds(rec.refreshedAt),
+    version: rec.version,
+  };
+}
+
+/** `{resource: {event: {call_id: record}}}` */
+export function subscriptionTree(recs: readonly SubscriptionRecord[]): Record<string, Record<string, Record<string, unknown>>> {
+  const tree: Record<string, Record<string, Record<string, unknown>>> = {};
+  for (const rec of recs) {
+    const byEvent = (tree[rec.resource] ??= {});
+    (byEvent[rec.event] ??= {})[rec.callId] = subscriptionView(rec);
+  }
+  return tree;
+}
+
+/** `GET …/presence/{EXTENSION}`: what support staff need to see why a lamp shows what it shows. */
+export function resourceView(
+  desc: ResourceDescription,
+  watchers: readonly SubscriptionRecord[],
+  nowMs: number,
+): Record<string, unknown> {
+  const byEvent: Record<string, Record<string, unknown>> = {};
+  for (const rec of watchers) {
+    (byEvent[rec.event] ??= {})[rec.callId] = {
+      ...subscriptionView(rec),
+      contact: rec.contact,
+      expires_in: Math.max(0, Math.ceil((rec.expiresAt - nowMs) / 1000)),
+    };
+  }
+  return {
+    mailbox:
+      desc.mailbox === null
+        ? null
+        : {
+            new_messages: desc.mailbox.newMessages,
+            old_messages: desc.mailbox.oldMessages,
+            urgent_new: desc.mailbox.urgentNew,
+            urgent_old: desc.mailbox.urgentOld,
+          },
+    manual_state: desc.manualState,
+    publications: desc.publications.map((p) => ({
+      content_type: p.contentType,
+      etag: p.etag,
+      event: p.event,
+      expires_in: Math.max(0, Math.ceil((p.expiresAt - nowMs) / 1000)),
+      updated: gregorianSeconds(p.updatedAt),
+    })),
+    resource: desc.resource,
+    watchers: byEvent,
+  };
+}

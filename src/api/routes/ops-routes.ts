@@ -1,0 +1,63 @@
+import type { HealthProbes } from '../api-deps.js';
+import type { ApiMetrics } from '../metrics.js';
+import { apiErrors } from '../api-error.js';
+import type { RouteSpec } from '../route-spec.js';
+
+/** Probes that throw count as not ready: a health check must answer, whatever state the process is in. */
+function probe(fn: () => boolean): boolean {
+  try {
+    return fn();
+  } catch {
+    return false;
+  }
+}
+
+/** Operations: health (no auth), Prometheus metrics, the OpenAPI document. */
+export function opsRoutes(health: HealthProbes, metrics: ApiMetrics | undefined, openapi: () => unknown): RouteSpec[] {
+  return [
+    {
+      method: 'get',
+      path: '/healthz',
+      summary: 'Readiness: 200 when SIP and the store are ready, else 503',
+      tag: 'operations',
+      auth: 'none',
+      output: 'raw',
+      success: 200,
+      handle: (ctx) => {
+        const sip = probe(() => health.sip());
+        const store = probe(() => health.store());
+        ctx.status = sip && store ? 200 : 503;
+        ctx.body = { sip: sip ? 'ready' : 'not_ready', status: sip && store ? 'ok' : 'unavailable', store: store ? 'ready' : 'not_ready' };
+      },
+    },
+    {
+      method: 'get',
+      path: '/metrics',
+      summary: 'Prometheus metrics (text exposition format)',
+      tag: 'operations',
+      auth: 'none',
+      output: 'raw',
+      success: 200,
+      handle: async (ctx) => {
+        if (!metrics) throw apiErrors.notFound();
+        const text = await metrics.registry.metrics();
+        ctx.status = 200;
+        ctx.type = metrics.registry.contentType;
+        ctx.body = text;
+      },
+    },
+    {
+      method: 'get',
+      path: '/v2/openapi.json',
+      summary: 'This OpenAPI 3.1 document',
+      tag: 'operations',
+      auth: 'none',
+      output: 'raw',
+      success: 200,
+      handle: (ctx) => {
+        ctx.status = 200;
+        ctx.body = openapi();
+      },
+    },
+  ];
+}

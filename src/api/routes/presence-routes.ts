@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { MANUAL_STATES } from '../../events/event-package.js';
+import { reply } from '../envelope.js';
+import type { PresenceAdmin } from '../presence-admin.js';
+import type { RouteSpec } from '../route-spec.js';
+import { param, requestData } from './request-data.js';
+
+const states = MANUAL_STATES as unknown as [string, ...string[]];
+
+/** Documentation of the command bodies (the checks themselves are PresenceAdmin's, with the contract's messages). */
+const commandSchema = z.object({
+  action: z.enum(['reset', 'set']),
+  state: z.enum(states).optional().describe('Required with set: early = ringing, confirmed = busy, terminated = idle'),
+});
+const extensionCommandSchema = commandSchema.partial().describe('No action means reset');
+
+/** Presence (api-contract.md): list, inspect, reset and set. */
+export function presenceRoutes(presence: PresenceAdmin, events: readonly string[]): RouteSpec[] {
+  const base = '/v2/accounts/:accountId';
+  return [
+    {
+      method: 'get',
+      path: `${base}/presence`,
+      summary: "List live subscriptions to the account's realm: subscriptions.{resource}.{event}.{call_id}",
+      tag: 'presence',
+      auth: 'account',
+      query: [{ name: 'event', description: 'Only this event package', enum: events }],
+      success: 200,
+      handle: (ctx) => {
+        const event = typeof ctx.query.event === 'string' ? ctx.query.event : undefined;
+        reply(ctx, 200, presence.list(ctx.state.account!, event));
+      },
+    },
+    {
+      method: 'get',
+      path: `${base}/presence/:extension`,
+      summary: 'One resource: manual state, live publications, mailbox counts and watchers (for support staff)',
+      tag: 'presence',
+      auth: 'account',
+      success: 200,
+      handle: (ctx) => reply(ctx, 200, presence.describe(ctx.state.account!, param(ctx, 'extension'))),
+    },
+    {
+      method: 'post',
+      path: `${base}/presence/:extension`,
+      summary: 'Reset an arbitrary resource (park slot, extension): watchers get a full-state idle NOTIFY',
+      tag: 'presence',
+      auth: 'account',
+      body: extensionCommandSchema,
+      success: 200,
+      handle: (ctx) => reply(ctx, 200, presence.extension(ctx.state.account!, param(ctx, 'extension'), requestData(ctx))),
+    },
+    {
+      method: 'post',
+      path: `${base}/devices/:deviceId/presence`,
+      summary: "Reset or set the presence of a device's presence_id, else its SIP user name",
+      tag: 'presence',
+      auth: 'account',
+      body: commandSchema,
+      success: 200,
+      handle: (ctx) => reply(ctx, 200, presence.device(ctx.state.account!, param(ctx, 'deviceId'), requestData(ctx))),
+    },
+    {
+      method: 'post',
+      path: `${base}/users/:userId/presence`,
+      summary: "Reset or set the presence of a user's presence_id, else of every device it owns",
+      tag: 'presence',
+      auth: 'account',
+      body: commandSchema,
+      success: 200,
+      handle: (ctx) => reply(ctx, 200, presence.user(ctx.state.account!, param(ctx, 'userId'), requestData(ctx))),
+    },
+  ];
+}
