@@ -13,9 +13,13 @@ export function jsonBody(limitBytes: number): Middleware<ApiState> {
     enableTypes: ['json'],
     detectJSON: () => true,
     jsonLimit: limitBytes,
-    onError: (err) => {
+    onError: (err, ctx) => {
       const status = (err as { status?: unknown }).status;
-      if (status === 413) throw apiErrors.tooLarge(limitBytes);
+      if (status === 413) {
+        // Read and drop the rest, so the client (still sending) can read the 413 instead of meeting a reset.
+        ctx.req.resume();
+        throw apiErrors.tooLarge(limitBytes);
+      }
       throw apiErrors.invalidJson(err.message || 'malformed JSON');
     },
   });

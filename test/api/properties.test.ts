@@ -14,7 +14,18 @@ interface Raw {
 function raw(h: ApiHarness, method: string, path: string, body: string | undefined, token: string): Promise<Raw> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port: h.port, method, path, headers: { 'X-Auth-Token': token, 'Content-Type': 'application/json' } },
+      {
+        host: '127.0.0.1',
+        port: h.port,
+        method,
+        path,
+        headers: {
+          'X-Auth-Token': token,
+          'Content-Type': 'application/json',
+          // Framed explicitly: Node's client sends unframed bodies for DELETE, which no server can read.
+          ...(body === undefined ? {} : { 'Content-Length': String(Buffer.byteLength(body)) }),
+        },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

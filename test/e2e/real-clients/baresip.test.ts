@@ -29,9 +29,10 @@ t.test('baresip is installed (.ci/run installs baresip-core)', async (t) => {
 t.test('baresip sees a watched extension turn Busy while a published call is up and Online once it is removed (RFC 3856 §6.6, RFC 3903 §4.1, §4.5)', { skip: !onPath('baresip') && 'baresip is not installed' }, async (t) => {
   const baresip = await startBaresip({ serverPort: server.sipPort, user: '1001', watched: '1002' });
   t.teardown(() => baresip.close());
+  const tail = (found: unknown): string => (found ? '' : baresip.process.output().slice(-2000));
 
   const first = await baresip.waitForContacts(/Online\s+Ext 1002/, 10_000);
-  t.match(first, /Online\s+Ext 1002 <sip:1002@127\.0\.0\.1:\d+>/, `baresip lists Ext 1002 as Online after the first NOTIFY:\n${first}`);
+  t.match(first, /Online\s+Ext 1002 <sip:1002@127\.0\.0\.1:\d+>/, 'baresip lists Ext 1002 as Online after the first NOTIFY', { contacts: first });
 
   const published = await publishState(server.sipPort, {
     resource: '1002',
@@ -44,13 +45,13 @@ t.test('baresip sees a watched extension turn Busy while a published call is up 
   t.ok(published.etag, 'with a SIP-ETag');
 
   const busy = await baresip.process.waitForOutput(/<sip:1002@127\.0\.0\.1:\d+> changed status from Online to Busy/, 10_000);
-  t.ok(busy, `baresip reports "changed status from Online to Busy" (output tail:\n${busy ? '' : baresip.process.output().slice(-1500)})`);
+  t.ok(busy, 'baresip reports "changed status from Online to Busy"', { output: tail(busy) });
   t.match(await baresip.waitForContacts(/Busy\s+Ext 1002/, 3000), /Busy\s+Ext 1002/, 'and lists the contact as Busy');
 
   const removed = await publishState(server.sipPort, { resource: '1002', event: 'dialog', expires: 0, ifMatch: published.etag! });
   t.equal(removed.status, 200, 'the publication is removed (Expires 0 with SIP-If-Match)');
   const online = await baresip.process.waitForOutput(/<sip:1002@127\.0\.0\.1:\d+> changed status from Busy to Online/, 10_000, busy ? busy.index : 0);
-  t.ok(online, `baresip reports "changed status from Busy to Online" (output tail:\n${online ? '' : baresip.process.output().slice(-1500)})`);
+  t.ok(online, 'baresip reports "changed status from Busy to Online"', { output: tail(online) });
 });
 
 t.test('baresip shows the message counts published for its mailbox, then the cleared box (RFC 3842 §3.5, §5.2, RFC 3903 §4.1)', { skip: !onPath('baresip') && 'baresip is not installed' }, async (t) => {
@@ -60,13 +61,14 @@ t.test('baresip shows the message counts published for its mailbox, then the cle
   t.teardown(() => relay.close());
   const baresip = await startBaresip({ serverPort: server.sipPort, user: '1001' });
   t.teardown(() => baresip.close());
+  const tail = (found: unknown): string => (found ? '' : baresip.process.output().slice(-2000));
 
   const added = await baresip.addMwiAccount('1004', relay.port);
-  t.ok(added.ok, `baresip accepted the MWI account: ${added.data.trim()}`);
+  t.ok(added.ok, 'baresip accepted the MWI account (ctrl_tcp uanew)', { reply: added.data });
 
   const firstBlock = await baresip.process.waitForOutput(MWI_BLOCK, 10_000);
   t.ok(relay.registers.length >= 1, 'baresip registered (to the relay) before subscribing');
-  t.ok(firstBlock, `baresip prints an MWI block for the empty mailbox (relayed: ${relay.relayed.join(' | ')}; output tail:\n${firstBlock ? '' : baresip.process.output().slice(-1500)})`);
+  t.ok(firstBlock, 'baresip prints an MWI block for the empty mailbox', { relayed: relay.relayed, output: tail(firstBlock) });
   if (!firstBlock) return;
   t.match(firstBlock[1], /^Messages-Waiting: no\r?$/m, 'Messages-Waiting: no before anything is published');
   t.match(firstBlock[1], /^Voice-Message: 0\/0 \(0\/0\)\r?$/m, 'Voice-Message 0/0 (0/0)');
@@ -82,7 +84,7 @@ t.test('baresip shows the message counts published for its mailbox, then the cle
   t.equal(published.status, 200, 'the message summary is accepted by the server');
 
   const waiting = await baresip.process.waitForOutput(MWI_BLOCK, 10_000, afterFirst);
-  t.ok(waiting, 'baresip prints a second MWI block after the PUBLISH');
+  t.ok(waiting, 'baresip prints a second MWI block after the PUBLISH', { output: tail(waiting) });
   if (!waiting) return;
   t.match(waiting[1], /^Messages-Waiting: yes\r?$/m, 'Messages-Waiting: yes');
   t.match(waiting[1], /^Voice-Message: 3\/1 \(1\/0\)\r?$/m, 'Voice-Message 3/1 (1/0), urgent counts included');
@@ -91,6 +93,6 @@ t.test('baresip shows the message counts published for its mailbox, then the cle
   const removed = await publishState(server.sipPort, { resource: '1004', event: 'message-summary', expires: 0, ifMatch: published.etag! });
   t.equal(removed.status, 200, 'the summary publication is removed');
   const cleared = await baresip.process.waitForOutput(MWI_BLOCK, 10_000, afterSecond);
-  t.ok(cleared, 'baresip prints a third MWI block after the removal');
+  t.ok(cleared, 'baresip prints a third MWI block after the removal', { output: tail(cleared) });
   if (cleared) t.match(cleared[1], /^Messages-Waiting: no\r?$/m, 'Messages-Waiting: no again');
 });

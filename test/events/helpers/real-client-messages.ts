@@ -1,48 +1,26 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { loadCapture } from '../../support/sip-fixtures.js';
 
-/**
- * One captured request: its headers (lower-case names) and body text. The captures are copied unchanged from the
- * shared real-client fixtures into test/events/fixtures/real-clients, so the tests do not depend on files outside the repo.
- */
+/** One captured request from the shared real-client fixtures: start line, headers (lower-case names), body text. */
 export interface CapturedMessage {
   startLine: string;
   headers: Map<string, string>;
   body: string;
 }
 
-const FIXTURES = fileURLToPath(new URL('../fixtures/real-clients/', import.meta.url));
-
-/**
- * Splits a fixture file into its messages: '#' lines are comments between messages (files use LF line ends).
- * The body is everything after the blank line up to the next comment, without trailing blank lines.
- */
+/** The requests of one capture file, split by the shared splitter (test/support/sip-fixtures.ts). */
 export function readCapturedMessages(file: string): CapturedMessage[] {
-  const lines = readFileSync(FIXTURES + file, 'utf8').split('\n');
   const out: CapturedMessage[] = [];
-  let current: { startLine: string; headers: Map<string, string>; body: string[]; inBody: boolean } | undefined;
-  const flush = (): void => {
-    if (!current) return;
-    while (current.body.length > 0 && current.body[current.body.length - 1]!.trim() === '') current.body.pop();
-    out.push({ startLine: current.startLine, headers: current.headers, body: current.body.join('\n') });
-    current = undefined;
-  };
-  for (const line of lines) {
-    if (line.startsWith('#')) {
-      flush();
-      continue;
-    }
-    if (!current) {
-      if (/^[A-Z]+ \S+ SIP\/2\.0$/.test(line)) current = { startLine: line, headers: new Map(), body: [], inBody: false };
-      continue;
-    }
-    if (current.inBody) current.body.push(line);
-    else if (line.trim() === '') current.inBody = true;
-    else {
+  for (const { bytes } of loadCapture(file).messages) {
+    const text = bytes.toString('utf8');
+    const end = text.indexOf('\r\n\r\n');
+    const [startLine, ...lines] = text.slice(0, end).split('\r\n');
+    if (!startLine || startLine.startsWith('SIP/')) continue;
+    const headers = new Map<string, string>();
+    for (const line of lines) {
       const colon = line.indexOf(':');
-      current.headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+      headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
     }
+    out.push({ startLine, headers, body: text.slice(end + 4) });
   }
-  flush();
   return out;
 }
