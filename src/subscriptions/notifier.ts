@@ -79,8 +79,6 @@ export class Notifier {
   /** Live subscription ids per watched resource (all events), for fan-out. */
   private readonly byResource = new Map<ResourceKey, Set<string>>();
   private readonly flights = new Map<string, Flight>();
-  /** JSON of the state last fanned out per resource+event, so an announced change that changed nothing sends nothing. */
-  private readonly lastFanOut = new Map<string, string>();
   private readonly expiry: DeadlineQueue<string>;
   private readonly deps: StepDeps;
   private disposed = false;
@@ -315,10 +313,7 @@ export class Notifier {
     const ids = this.byResource.get(key);
     if (ids) {
       ids.delete(rec.id);
-      if (ids.size === 0) {
-        this.byResource.delete(key);
-        for (const name of this.opts.registry.names()) this.lastFanOut.delete(fanOutKey(key, name));
-      }
+      if (ids.size === 0) this.byResource.delete(key);
     }
     this.expiry.cancel(rec.id);
     try {
@@ -360,33 +355,17 @@ export class Notifier {
 
   // ---- NOTIFY ----
 
-  /** Fan-out of an announced change: every live watcher of the resource for each changed package. */
+  /**
+   * Fan-out of an announced change: every live watcher of the resource for each changed package. The presentity
+   * service announces only packages whose aggregated state really changed (or a forced reset), so no second check here.
+   */
   private onResourceChange(change: PresentityChange): void {
     if (this.disposed) return;
     const ids = this.byResource.get(change.resource);
     if (!ids) return;
-    for (const event of change.events) {
-      const watchers: SubscriptionRecord[] = [];
-      for (const id of ids) {
-        const rec = this.subs.get(id);
-        if (rec && rec.event === event) watchers.push(rec);
-      }
-      const key = fanOutKey(change.resource, event);
-      if (watchers.length === 0) {
-        // Nobody saw this change: forget the last fan-out, or a later return to that state would look like no change.
-        this.lastFanOut.delete(key);
-        continue;
-      }
-      let json: string;
-      try {
-        json = JSON.stringify(this.opts.presentity.state(change.resource, event));
-      } catch (err) {
-        this.logger.error({ err: (err as Error).message, resource: change.resource, event }, 'presentity state failed');
-        continue;
-      }
-      if (!change.force && this.lastFanOut.get(key) === json) continue;
-      this.lastFanOut.set(key, json);
-      for (const rec of watchers) this.sendNotify(rec, false, undefined);
+    for (const id of ids) {
+      const rec = this.subs.get(id);
+      if (rec && change.events.includes(rec.event)) this.sendNotify(rec, false, undefined);
     }
   }
 
@@ -501,8 +480,4 @@ export class Notifier {
     }
     this.flights.delete(rec.id);
   }
-}
-
-function fanOutKey(resource: ResourceKey, event: string): string {
-  return `${resource}\u0000${event}`;
 }
