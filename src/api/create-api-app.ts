@@ -75,10 +75,18 @@ function timing(deps: ApiDeps): Middleware<ApiState> {
   };
 }
 
-/** 404 `not_found` when no route answered (after the 405 check, which sits inside this). */
-const notFound: Middleware<ApiState> = async (ctx, next) => {
+/**
+ * Turns what the routers left unanswered into envelopes: 405 (allowedMethods found the path under other verbs and
+ * set the Allow header; 501 for verbs no route uses) or 404 `not_found` (no route has the path).
+ */
+const unrouted: Middleware<ApiState> = async (ctx, next) => {
   await next();
-  if (ctx.state.reply === undefined && ctx.body == null && (ctx.status === 404 || !ctx.status)) throw apiErrors.notFound();
+  if (ctx.state.reply !== undefined) return;
+  if (ctx.status === 405 || ctx.status === 501) {
+    const allow = ctx.response.get('Allow');
+    throw apiErrors.methodNotAllowed(allow === '' ? [] : allow.split(/,\s*/));
+  }
+  if (ctx.body == null && (ctx.status === 404 || !ctx.status)) throw apiErrors.notFound();
 };
 
 /**
@@ -96,14 +104,8 @@ export function createApiApp(deps: ApiDeps): Koa<ApiState> {
   app.use(timing(deps));
   app.use(successEnvelope());
   app.use(jsonBody(deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
-  app.use(notFound);
-  app.use(
-    routers[0]!.router.allowedMethods({
-      throw: true,
-      methodNotAllowed: () => apiErrors.methodNotAllowed(),
-      notImplemented: () => apiErrors.methodNotAllowed(),
-    }),
-  );
+  app.use(unrouted);
+  app.use(routers[0]!.router.allowedMethods());
   for (const { router } of routers) app.use(router.routes());
   return app;
 }

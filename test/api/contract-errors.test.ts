@@ -109,6 +109,7 @@ t.test('wrong verb: 405 method_not_allowed', async (t) => {
   ] as const) {
     const res = await h.request(method, path);
     t.equal(res.status, 405, `${method} ${path}`);
+    t.ok(res.headers.get('allow'), 'with an Allow header');
     t.strictSame(stable(res.json), {
       auth_token: '',
       data: { message: 'method not allowed' },
@@ -204,7 +205,9 @@ t.test('order of checks: body parse 400 comes before verb 405 and unknown route 
 
 t.test('order of checks: verb 405 before account id format 404', async (t) => {
   const h = await apiHarness(t);
-  t.equal((await h.request('PUT', '/v2/accounts/not-hex')).status, 405);
+  const res = await h.request('PUT', '/v2/accounts/not-hex');
+  t.equal(res.status, 405);
+  t.equal(res.headers.get('allow'), 'HEAD, GET, POST, DELETE');
 });
 
 t.test('order of checks: account id format 404 before token 401', async (t) => {

@@ -1,0 +1,203 @@
+/**
+ * Command-line options of the load runner (`npm run bench -- [options]`). Every count and duration that a step uses
+ * lives here, so `--quick` can shrink them all in one place.
+ */
+
+export type StepName = 'rate' | 'fanout' | 'memory' | 'restart' | 'storm';
+export type Transport = 'udp' | 'tcp';
+export const ALL_STEPS: StepName[] = ['rate', 'fanout', 'memory', 'restart', 'storm'];
+
+export interface TargetSpec {
+  kind: 'piston' | 'kamailio' | 'external';
+  /** host:port for an external target. */
+  address?: { host: string; port: number };
+}
+
+export interface BenchOptions {
+  target: TargetSpec;
+  vs?: TargetSpec;
+  steps: StepName[];
+  transports: Transport[];
+  reps: number;
+  quick: boolean;
+  outDir?: string;
+  /** Rate search: seconds per step, first step, largest step, bisection resolution (subs/s). */
+  rateDurationS: number;
+  rateStart: number;
+  rateMax: number;
+  rateResolution: number;
+  /** Fan-out: subscriptions, resources, PUBLISH rates (calls/s, each call = 2 PUBLISHes), gap between them (ms). */
+  fanSubs: number;
+  fanResources: number;
+  fanPublishRates: number[];
+  fanFillRate: number;
+  publishGapMs: number;
+  /** Saturating burst: watchers per resource (over fanResources), PUBLISH rate, gap between the waves. */
+  burstWatchers: number;
+  burstPublishRate: number;
+  burstGapMs: number;
+  burstFillRate: number;
+  /** Memory sampling points (active subscriptions), fill rate, settle time before each sample. */
+  memoryPoints: number[];
+  memoryFillRate: number;
+  memorySettleS: number;
+  /** Restart: stored subscriptions, fill rate when the memory step did not leave a filled server behind. */
+  restartSubs: number;
+  restartFillRate: number;
+  /** Reboot storm: watchers, re-subscribe window (s), fill rate, publisher calls/s during the storm. */
+  stormWatchers: number;
+  stormWindowS: number;
+  stormFillRate: number;
+  stormPublishRate: number;
+  /** Noise gate: wait at most this long for other processes to use no more than noiseMaxCores. */
+  noiseWaitS: number;
+  noiseMaxCores: number;
+  /** Stop a rate step at its first failure or retransmission. */
+  rateAbort: boolean;
+}
+
+const USAGE = `usage: npm run bench -- [options]
+  --target host:port   measure a running server (default: start our own from dist/src/main.js)
+  --vs host:port|kamailio   run the same steps against a reference in the same invocation and print ratios
+  --only rate,fanout,memory,restart,storm   run a subset (default: all)
+  --transports udp,tcp rate and fan-out transports (default: both)
+  --quick              small counts and short steps: a smoke run of the whole pipeline (~3 min)
+  --reps N             repeat every step N times, report medians (default 1)
+  --out DIR            keep raw output here (default: a new folder under the system temp dir)
+  --rate-duration S  --rate-start R  --rate-max R  --rate-res R
+  --fan-subs N  --fan-resources N  --fan-rates 1000,100  --burst-watchers N
+  --memory-points 10000,50000,100000  --restart-subs N  --storm-watchers N  --storm-window S
+  --noise-wait S       noise gate (0 disables)`;
+
+function parseAddress(s: string): { host: string; port: number } {
+  const m = /^(127\.\d+\.\d+\.\d+|localhost):(\d+)$/.exec(s);
+  if (!m) throw new Error(`expected a loopback host:port (127.x.x.x:port), got "${s}"`);
+  return { host: m[1] === 'localhost' ? '127.0.0.1' : m[1]!, port: Number(m[2]) };
+}
+
+function numberList(s: string): number[] {
+  const out = s.split(',').map((x) => Number(x.trim()));
+  if (out.some((n) => !Number.isFinite(n) || n <= 0)) throw new Error(`expected a list of positive numbers, got "${s}"`);
+  return out;
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const quick = argv.includes('--quick');
+  const o: BenchOptions = {
+    target: { kind: 'piston' },
+    steps: [...ALL_STEPS],
+    transports: ['udp', 'tcp'],
+    reps: 1,
+    quick,
+    rateDurationS: quick ? 4 : 20,
+    rateStart: quick ? 500 : 500,
+    rateMax: quick ? 1000 : 32000,
+    rateResolution: 250,
+    fanSubs: quick ? 1000 : 10000,
+    fanResources: quick ? 100 : 1000,
+    fanPublishRates: quick ? [100] : [1000, 100],
+    fanFillRate: 1000,
+    publishGapMs: quick ? 1500 : 3000,
+    burstWatchers: quick ? 20 : 100,
+    burstPublishRate: 10000,
+    burstGapMs: quick ? 4000 : 20000,
+    burstFillRate: quick ? 1000 : 2000,
+    memoryPoints: quick ? [2000, 5000] : [10000, 50000, 100000],
+    memoryFillRate: 1000,
+    memorySettleS: quick ? 3 : 8,
+    restartSubs: quick ? 5000 : 100000,
+    restartFillRate: quick ? 1000 : 2000,
+    stormWatchers: quick ? 2000 : 20000,
+    stormWindowS: quick ? 10 : 60,
+    stormFillRate: 1000,
+    stormPublishRate: quick ? 10 : 20,
+    noiseWaitS: quick ? 0 : 5,
+    noiseMaxCores: 0.3,
+    rateAbort: true,
+  };
+  const need = (i: number): string => {
+    const v = argv[i + 1];
+    if (v === undefined) throw new Error(`${argv[i]} needs a value\n${USAGE}`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    switch (a) {
+      case '--quick':
+        break;
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE + '\n');
+        process.exit(0);
+        break;
+      case '--target':
+        o.target = { kind: 'external', address: parseAddress(need(i++)) };
+        break;
+      case '--vs': {
+        const v = need(i++);
+        o.vs = v === 'kamailio' ? { kind: 'kamailio' } : { kind: 'external', address: parseAddress(v) };
+        break;
+      }
+      case '--only': {
+        const names = need(i++).split(',').map((s) => s.trim());
+        for (const n of names) if (!ALL_STEPS.includes(n as StepName)) throw new Error(`unknown step "${n}"\n${USAGE}`);
+        o.steps = ALL_STEPS.filter((s) => names.includes(s));
+        break;
+      }
+      case '--transports': {
+        const names = need(i++).split(',').map((s) => s.trim());
+        if (names.some((n) => n !== 'udp' && n !== 'tcp')) throw new Error(`transports are udp and tcp\n${USAGE}`);
+        o.transports = names as Transport[];
+        break;
+      }
+      case '--reps':
+        o.reps = Math.max(1, Math.floor(Number(need(i++))));
+        break;
+      case '--out':
+        o.outDir = need(i++);
+        break;
+      case '--rate-duration':
+        o.rateDurationS = Number(need(i++));
+        break;
+      case '--rate-start':
+        o.rateStart = Number(need(i++));
+        break;
+      case '--rate-max':
+        o.rateMax = Number(need(i++));
+        break;
+      case '--rate-res':
+        o.rateResolution = Number(need(i++));
+        break;
+      case '--fan-subs':
+        o.fanSubs = Number(need(i++));
+        break;
+      case '--fan-resources':
+        o.fanResources = Number(need(i++));
+        break;
+      case '--fan-rates':
+        o.fanPublishRates = numberList(need(i++));
+        break;
+      case '--burst-watchers':
+        o.burstWatchers = Number(need(i++));
+        break;
+      case '--memory-points':
+        o.memoryPoints = numberList(need(i++)).sort((x, y) => x - y);
+        break;
+      case '--restart-subs':
+        o.restartSubs = Number(need(i++));
+        break;
+      case '--storm-watchers':
+        o.stormWatchers = Number(need(i++));
+        break;
+      case '--storm-window':
+        o.stormWindowS = Number(need(i++));
+        break;
+      case '--noise-wait':
+        o.noiseWaitS = Number(need(i++));
+        break;
+      default:
+        throw new Error(`unknown option "${a}"\n${USAGE}`);
+    }
+  }
+  return o;
+}

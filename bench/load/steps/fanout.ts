@@ -1,0 +1,125 @@
+import type { Transport } from '../options.js';
+import { CpuWindow, round, type RunContext } from '../run-context.js';
+import { extensionsCsv } from '../sipp-run.js';
+import { analyseFanout, type WaveFigures } from '../fanout-analysis.js';
+import { udpDrops } from '../proc-stats.js';
+import type { Target } from '../targets.js';
+import { sleep } from '../sleep.js';
+
+/**
+ * Fan-out: a fresh server gets `subs` subscriptions (watch-two.xml) spread evenly over `resources` extensions, then
+ * publish.xml runs one call per extension at `publishRate` calls/s: PUBLISH confirmed, a gap, PUBLISH terminated.
+ * Every watcher must get exactly two NOTIFYs; latency is PUBLISH send time -> NOTIFY arrival at the watcher. The
+ * server CPU of the whole publish phase is divided by the NOTIFYs expected (2 x subs).
+ */
+
+export interface FanoutResult {
+  target: string;
+  transport: Transport;
+  rep: number;
+  label: string;
+  subs: number;
+  resources: number;
+  publishRate: number;
+  established: number;
+  expectedNotifies: number;
+  receivedNotifies: number;
+  lostNotifies: number;
+  /** NOTIFYs the server re-sent (seen by the watchers) and PUBLISHes sipp re-sent. */
+  notifyRetrans: number;
+  publishRetrans: number;
+  failedCalls: number;
+  serverSocketDrops: number;
+  watcherSocketDrops: number;
+  serverCpuS: number;
+  cpuUsPerNotify: number | null;
+  otherCores: number;
+  memKiBAtSubs: number | null;
+  waves: Record<'confirmed' | 'terminated', WaveFigures>;
+  /** NOTIFY/s of the busier wave (first PUBLISH -> last NOTIFY of that wave). */
+  notifyPerS: number | null;
+  clean: boolean;
+}
+
+export interface FanoutPlan {
+  label: string;
+  subs: number;
+  resources: number;
+  publishRate: number;
+  fillRate: number;
+  gapMs: number;
+}
+
+export async function fanoutRun(ctx: RunContext, target: Target, transport: Transport, rep: number, plan: FanoutPlan): Promise<FanoutResult> {
+  const csv = extensionsCsv(ctx.outDir, plan.resources);
+  const tag = `fanout-${plan.label}-${transport}-rep${rep}`;
+  await ctx.noiseGate();
+  await target.start(tag);
+  try {
+    const fillS = Math.ceil(plan.subs / plan.fillRate);
+    // Every watcher waits for its NOTIFYs: the fill, the publish window, the gap and a margin.
+    const waitMs = (fillS + 60) * 1000 + plan.gapMs + Math.ceil((plan.resources / plan.publishRate) * 1000) + 60_000;
+    const watchers = await ctx.sipp(target, `${tag}-watch`, 'watch-two.xml', transport, [
+      '-inf', csv, '-key', 'wp', 'f',
+      '-m', String(plan.subs), '-r', String(plan.fillRate), '-l', String(plan.subs + 100),
+      '-recv_timeout', String(waitMs), '-timeout', `${Math.ceil(waitMs / 1000) + 60}s`, '-trace_logs',
+    ]);
+    const fillDeadline = Date.now() + (fillS * 3 + 30) * 1000;
+    let established = 0;
+    while (Date.now() < fillDeadline && watchers.alive()) {
+      established = watchers.countLog('SUB');
+      if (established >= plan.subs) break;
+      await sleep(500);
+    }
+    established = watchers.countLog('SUB');
+    ctx.log(`  ${target.label} fan-out ${plan.label} ${transport}: ${established}/${plan.subs} subscriptions established`);
+    await sleep(3000);
+    const memKiBAtSubs = target.memoryKiB().value;
+    const drops0 = transport === 'udp' ? udpDrops(target.port) : 0;
+    const wdrops0 = transport === 'udp' ? udpDrops(watchers.localPort) : 0;
+    const cpu = new CpuWindow(target);
+    const pub = await ctx.sipp(target, `${tag}-pub`, 'publish.xml', transport, [
+      '-inf', csv, '-m', String(plan.resources), '-r', String(plan.publishRate), '-l', String(plan.resources),
+      '-d', String(plan.gapMs), '-recv_timeout', '30000', '-timeout', '300s', '-trace_logs',
+    ]);
+    const pubOut = await pub.wait(320_000);
+    const expected = 2 * established;
+    const drainDeadline = Date.now() + 120_000;
+    while (Date.now() < drainDeadline && watchers.alive() && watchers.countLog('NOT') < expected) await sleep(250);
+    const c = cpu.end(pubOut.cpuS);
+    const drops = transport === 'udp' ? udpDrops(target.port) - drops0 : 0;
+    const wdrops = transport === 'udp' ? udpDrops(watchers.localPort) - wdrops0 : 0;
+    const wOut = await watchers.wait(30_000);
+    const received = watchers.countLog('NOT');
+    const waves = analyseFanout(pub.logFile()!, watchers.logFile()!, plan.subs / plan.resources);
+    const ws = wOut.stats;
+    const ps = pubOut.stats;
+    const rates = [waves.confirmed.notifyPerS, waves.terminated.notifyPerS].filter((x): x is number => x !== null);
+    const res: FanoutResult = {
+      target: target.label, transport, rep, label: plan.label, subs: plan.subs, resources: plan.resources,
+      publishRate: plan.publishRate, established,
+      expectedNotifies: 2 * plan.subs, receivedNotifies: received, lostNotifies: Math.max(0, 2 * plan.subs - received),
+      notifyRetrans: ws.retransRecv + ws.deadCall + ws.autoAnswered,
+      publishRetrans: Math.max(ps.retransSent, ps.retransStat),
+      failedCalls: ws.failed + ps.failed,
+      serverSocketDrops: drops, watcherSocketDrops: wdrops,
+      serverCpuS: c.serverS,
+      cpuUsPerNotify: received > 0 ? round((c.serverS * 1e6) / (2 * plan.subs), 1) : null,
+      otherCores: c.otherCores, memKiBAtSubs, waves,
+      notifyPerS: rates.length ? Math.max(...rates) : null,
+      clean: false,
+    };
+    res.clean = res.lostNotifies === 0 && res.notifyRetrans === 0 && res.publishRetrans === 0 && res.failedCalls === 0 && established === plan.subs;
+    ctx.record({ test: 'fanout', ...res });
+    const w = (x: WaveFigures): string => `n=${x.notifies}/${x.expected} span=${x.spanMs}ms ${x.notifyPerS}/s p50/p99/max=${x.p50Ms}/${x.p99Ms}/${x.maxMs}ms`;
+    ctx.log(
+      `  ${target.label} fan-out ${plan.label} ${transport}: confirmed ${w(waves.confirmed)}; terminated ${w(waves.terminated)}; ` +
+        `lost=${res.lostNotifies} notify-rtx=${res.notifyRetrans} publish-rtx=${res.publishRetrans} failed=${res.failedCalls} ` +
+        `drops srv/watchers=${drops}/${wdrops} cpu=${c.serverS}s (${res.cpuUsPerNotify} us/NOTIFY) noise=${c.otherCores}`,
+    );
+    return res;
+  } finally {
+    await target.stop();
+  }
+}
+

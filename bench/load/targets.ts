@@ -1,0 +1,302 @@
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, truncateSync, createWriteStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ProcessRegistry } from './process-registry.js';
+import { cpuTicks, descendants, isAlive, pidOfUdpPort, pssRssKiB, rssKiB } from './proc-stats.js';
+import { freePort, waitForSip } from './net-probe.js';
+import type { TargetSpec } from './options.js';
+import { sleep } from './sleep.js';
+
+/**
+ * The servers under test. Ours and Kamailio are started fresh by the runner (a new data dir / db_text copy and a
+ * free port each time) and stopped by PID; an external host:port is only measured, never started or stopped.
+ */
+
+export const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
+export const kamailioDir = resolve(repoRoot, '..', 'shared', 'bench', 'kamailio', 'kamailio');
+
+export interface StartOptions {
+  /** Reuse this data directory (restart step); otherwise a fresh one. */
+  dataDir?: string;
+  logLevel?: string;
+  /** Extra arguments for node in front of the script (e.g. --cpu-prof). */
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+}
+
+export interface StartInfo {
+  /** ms from spawn to the "ready" log line (ours at log level info) and to the first OPTIONS answer. */
+  readyLogMs: number | null;
+  sipAnswerMs: number | null;
+  /** Parsed JSON of our "state restored" line, when seen. */
+  restoredLine?: Record<string, unknown>;
+}
+
+export interface Target {
+  readonly label: string;
+  readonly kind: TargetSpec['kind'];
+  readonly host: string;
+  port: number;
+  /** Whether start() really gives a fresh server (false for an external one: its state builds up). */
+  readonly managed: boolean;
+  readonly canRestart: boolean;
+  dataDir: string | null;
+  start(tag: string, opts?: StartOptions): Promise<StartInfo>;
+  stop(): Promise<{ exitCode: number | null; stopMs: number }>;
+  /** Server process and its descendants (empty when unknown). */
+  pids(): number[];
+  cpuTicks(): number;
+  /** The figure compared across servers: RSS for ours (one process), PSS summed over processes for Kamailio. */
+  memoryKiB(): { value: number | null; what: string; rssSumKiB: number | null };
+}
+
+abstract class ManagedTarget implements Target {
+  abstract readonly label: string;
+  abstract readonly kind: TargetSpec['kind'];
+  readonly host = '127.0.0.1';
+  port = 0;
+  readonly managed = true;
+  abstract readonly canRestart: boolean;
+  dataDir: string | null = null;
+  protected pid: number | null = null;
+  protected kids: number[] = [];
+
+  constructor(
+    protected readonly registry: ProcessRegistry,
+    protected readonly outDir: string,
+  ) {}
+
+  abstract start(tag: string, opts?: StartOptions): Promise<StartInfo>;
+
+  pids(): number[] {
+    if (this.pid === null || !isAlive(this.pid)) return [];
+    const d = descendants(this.pid);
+    return [this.pid, ...d];
+  }
+
+  cpuTicks(): number {
+    return cpuTicks(this.pids());
+  }
+
+  abstract memoryKiB(): { value: number | null; what: string; rssSumKiB: number | null };
+
+  async stop(): Promise<{ exitCode: number | null; stopMs: number }> {
+    if (this.pid === null) return { exitCode: null, stopMs: 0 };
+    const pid = this.pid;
+    this.registry.recordChildren(pid, descendants(pid));
+    const t0 = Date.now();
+    await this.registry.stop(pid, 'SIGTERM', 20_000);
+    const stopMs = Date.now() - t0;
+    this.pid = null;
+    await sleep(300);
+    return { exitCode: null, stopMs };
+  }
+}
+
+export class PistonTarget extends ManagedTarget {
+  readonly label = 'piston';
+  readonly kind = 'piston' as const;
+  readonly canRestart = true;
+  private readonly entry = join(repoRoot, 'dist', 'src', 'main.js');
+
+  async start(tag: string, opts: StartOptions = {}): Promise<StartInfo> {
+    if (!existsSync(this.entry)) throw new Error(`${this.entry} is missing: run "npm run build" first`);
+    const dir = join(this.outDir, 'server', tag);
+    mkdirSync(dir, { recursive: true });
+    this.dataDir = opts.dataDir ?? join(dir, 'data');
+    mkdirSync(this.dataDir, { recursive: true });
+    this.port = await freePort();
+    const apiPort = await freePort();
+    const log = createWriteStream(join(dir, 'server.log'));
+    const t0 = Date.now();
+    const { child, exited } = this.registry.spawn(
+      process.execPath,
+      [...(opts.nodeArgs ?? []), this.entry],
+      {
+        cwd: dir,
+        env: {
+          PATH: process.env.PATH ?? '',
+          PISTON_SIP_HOST: '127.0.0.1',
+          PISTON_SIP_PORT: String(this.port),
+          PISTON_API_HOST: '127.0.0.1',
+          PISTON_API_PORT: String(apiPort),
+          PISTON_DATA_DIR: this.dataDir,
+          PISTON_LOG_LEVEL: opts.logLevel ?? 'warn',
+          PISTON_NODE_NAME: 'piston@bench',
+          PISTON_SUBSCRIBE_MAX_EXPIRES: '3600',
+          PISTON_SUBSCRIBE_DEFAULT_EXPIRES: '3600',
+          ...opts.env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+      'main.js',
+    );
+    this.pid = child.pid!;
+    let readyLogMs: number | null = null;
+    let restoredLine: Record<string, unknown> | undefined;
+    let pending = '';
+    const onText = (chunk: Buffer): void => {
+      log.write(chunk);
+      pending += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        if (readyLogMs === null && line.includes('"msg":"ready"')) readyLogMs = Date.now() - t0;
+        if (restoredLine === undefined && line.includes('"msg":"state restored"')) {
+          try {
+            restoredLine = JSON.parse(line) as Record<string, unknown>;
+          } catch {
+            restoredLine = { line };
+          }
+        }
+      }
+    };
+    child.stdout!.on('data', onText);
+    child.stderr!.on('data', onText);
+    void exited.then(() => log.end());
+    const ok = await waitForSip(this.host, this.port, 120_000, () => isAlive(child.pid!));
+    if (!ok) throw new Error(`our server did not answer OPTIONS on ${this.port}; see ${join(dir, 'server.log')}`);
+    const sipAnswerMs = Date.now() - t0;
+    if (opts.logLevel === 'info' || opts.logLevel === 'debug') {
+      const deadline = Date.now() + 10_000;
+      while (readyLogMs === null && Date.now() < deadline) await sleep(5);
+    }
+    await sleep(300);
+    return { readyLogMs, sipAnswerMs, ...(restoredLine ? { restoredLine } : {}) };
+  }
+
+  memoryKiB(): { value: number | null; what: string; rssSumKiB: number | null } {
+    const v = this.pid === null ? null : rssKiB(this.pid);
+    return { value: v, what: 'VmRSS', rssSumKiB: v };
+  }
+}
+
+/** Kamailio 5.6 with the shared presence configuration, started the way ../shared/bench/kamailio/bench.sh does. */
+export class KamailioTarget extends ManagedTarget {
+  readonly label = 'kamailio';
+  readonly kind = 'kamailio' as const;
+  readonly canRestart = false;
+
+  async start(tag: string): Promise<StartInfo> {
+    const dir = join(this.outDir, 'server', `kam-${tag}`);
+    mkdirSync(dir, { recursive: true });
+    const db = join(dir, 'dbtext');
+    cpSync(join(kamailioDir, 'dbtext'), db, { recursive: true });
+    chmodSync(db, 0o755);
+    for (const f of readdirSync(db)) chmodSync(join(db, f), 0o644);
+    this.dataDir = db;
+    this.port = await freePort();
+    const log = createWriteStream(join(dir, 'kamailio.log'));
+    const t0 = Date.now();
+    const { child, exited } = this.registry.spawn(
+      'kamailio',
+      ['-f', join(kamailioDir, 'kamailio.cfg'), '-DD', '-E', '-m', '4096', '-M', '16', '-n', '4'],
+      {
+        cwd: dir,
+        env: {
+          PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+          KAM_DBURL: `text://${db}`,
+          KAM_CTLSOCK: `unix:${join(dir, 'ctl')}`,
+          KAM_TCP_CHILDREN: '4',
+          KAM_LISTEN_UDP: `udp:127.0.0.1:${this.port}`,
+          KAM_LISTEN_TCP: `tcp:127.0.0.1:${this.port}`,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+      'kamailio',
+    );
+    this.pid = child.pid!;
+    // Overload makes Kamailio log "out of mem" in a loop: keep only the first MiB of its log.
+    let written = 0;
+    const onText = (chunk: Buffer): void => {
+      if (written < 1 << 20) log.write(chunk);
+      written += chunk.length;
+    };
+    child.stdout!.on('data', onText);
+    child.stderr!.on('data', onText);
+    void exited.then(() => log.end());
+    const ok = await waitForSip(this.host, this.port, 30_000, () => isAlive(child.pid!));
+    if (!ok) throw new Error(`kamailio did not answer OPTIONS on ${this.port}; see ${join(dir, 'kamailio.log')}`);
+    const sipAnswerMs = Date.now() - t0;
+    await sleep(500);
+    this.registry.recordChildren(this.pid, descendants(this.pid));
+    return { readyLogMs: null, sipAnswerMs };
+  }
+
+  memoryKiB(): { value: number | null; what: string; rssSumKiB: number | null } {
+    const pids = this.pids();
+    if (pids.length === 0) return { value: null, what: 'PSS sum', rssSumKiB: null };
+    const m = pssRssKiB(pids);
+    return { value: m.pssKiB, what: 'PSS sum', rssSumKiB: m.rssKiB };
+  }
+
+  override async stop(): Promise<{ exitCode: number | null; stopMs: number }> {
+    const r = await super.stop();
+    const log = join(this.outDir, 'server');
+    for (const d of readdirSync(log)) {
+      const f = join(log, d, 'kamailio.log');
+      if (existsSync(f) && statSync(f).size > 1 << 20) truncateSync(f, 1 << 20);
+    }
+    return r;
+  }
+}
+
+/** A server someone else runs: measured through the PID that holds its UDP port, never started or stopped. */
+export class ExternalTarget implements Target {
+  readonly kind = 'external' as const;
+  readonly managed = false;
+  readonly canRestart = false;
+  dataDir: string | null = null;
+  readonly label: string;
+  readonly host: string;
+  port: number;
+  private pid: number | null = null;
+
+  constructor(address: { host: string; port: number }) {
+    this.host = address.host;
+    this.port = address.port;
+    this.label = `${address.host}:${address.port}`;
+  }
+
+  async start(): Promise<StartInfo> {
+    const t0 = Date.now();
+    const ok = await waitForSip(this.host, this.port, 10_000);
+    if (!ok) throw new Error(`${this.label} does not answer OPTIONS over UDP`);
+    this.pid = pidOfUdpPort(this.port);
+    return { readyLogMs: null, sipAnswerMs: Date.now() - t0 };
+  }
+
+  async stop(): Promise<{ exitCode: number | null; stopMs: number }> {
+    return { exitCode: null, stopMs: 0 };
+  }
+
+  pids(): number[] {
+    if (this.pid === null || !isAlive(this.pid)) return [];
+    return [this.pid, ...descendants(this.pid)];
+  }
+
+  cpuTicks(): number {
+    return cpuTicks(this.pids());
+  }
+
+  memoryKiB(): { value: number | null; what: string; rssSumKiB: number | null } {
+    const pids = this.pids();
+    if (pids.length === 0) return { value: null, what: 'unknown PID', rssSumKiB: null };
+    if (pids.length === 1) {
+      const v = rssKiB(pids[0]!);
+      return { value: v, what: 'VmRSS', rssSumKiB: v };
+    }
+    const m = pssRssKiB(pids);
+    return { value: m.pssKiB, what: 'PSS sum', rssSumKiB: m.rssKiB };
+  }
+}
+
+export function makeTarget(spec: TargetSpec, registry: ProcessRegistry, outDir: string): Target {
+  if (spec.kind === 'piston') return new PistonTarget(registry, outDir);
+  if (spec.kind === 'kamailio') return new KamailioTarget(registry, outDir);
+  return new ExternalTarget(spec.address!);
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
