@@ -11,7 +11,9 @@ import { UserAgentCore } from './sip/ua/user-agent-core.js';
 import { createDefaultRegistry } from './events/default-registry.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { PresenceStore } from './store/ports.js';
-import { ListAccountResolver } from './accounts/account-resolver.js';
+import { bootstrap, createAccountServices, firstStartMessage } from './accounts/index.js';
+import { createApiApp, createApiMetrics, startApi } from './api/index.js';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { PresentityService } from './presentity/presentity-service.js';
 import { Notifier } from './subscriptions/notifier.js';
 
@@ -22,6 +24,7 @@ import { Notifier } from './subscriptions/notifier.js';
 
 export interface RunningServer {
   readonly sipPort: number;
+  readonly apiPort: number;
   readonly store: PresenceStore;
   readonly notifier: Notifier;
   readonly presentity: PresentityService;
@@ -52,7 +55,21 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     default: config.subscriptions.defaultExpires,
   };
   const registry = createDefaultRegistry({ expires: { dialog: expiry, presence: expiry, 'message-summary': expiry } });
-  const accounts = new ListAccountResolver(() => [], config.accounts.defaultAccountForUnknownDomains);
+  // First start: the master account and its API key, so a fresh install is usable at once (api-contract.md).
+  const boot = bootstrap(store, {
+    clock,
+    ...(config.api.bootstrapRealm ? { realm: config.api.bootstrapRealm } : {}),
+    ...(config.api.bootstrapApiKey ? { apiKey: config.api.bootstrapApiKey } : {}),
+  });
+  const accountServices = createAccountServices({
+    store,
+    clock,
+    defaultAccountForUnknownDomains: config.accounts.defaultAccountForUnknownDomains,
+  });
+  const accounts = accountServices.resolver;
+  const metricsRegistry = new Registry();
+  collectDefaultMetrics({ register: metricsRegistry });
+  const metrics = createApiMetrics({ registry: metricsRegistry, subscriptionsByEvent: () => store.subscriptions.countByEvent() });
 
   const transport = new SipTransport({
     hosts: config.sip.hosts,
@@ -81,6 +98,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     logger,
     nodeName: config.nodeName,
     allDialogs: config.subscriptions.allDialogs,
+    events: metrics.notifierEvents,
     ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}),
   });
   const ua = new UserAgentCore({
@@ -89,7 +107,15 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     accept: () => registry.contentTypes(),
   });
   ua.register('SUBSCRIBE', (incoming) => notifier.handleSubscribe(incoming));
-  ua.register('PUBLISH', (incoming) => presentity.handlePublish(incoming));
+  ua.register('PUBLISH', (incoming) =>
+    presentity.handlePublish({
+      ...incoming,
+      respond: (status, options) => {
+        metrics.publishReceived(eventLabel(incoming.request, registry.names()), status);
+        return incoming.respond(status, options);
+      },
+    }),
+  );
 
   const started = clock.now();
   presentity.restore();
@@ -102,15 +128,31 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     ua.receive(req, tx.flow, { respond: (res) => void tx.respond(res) });
   });
   await transport.start();
-  logger.info({ sip: { hosts: config.sip.hosts, port: transport.port }, node: config.nodeName }, 'ready');
+  let sipListening = true;
+  let storeOpen = true;
+  const app = createApiApp({
+    services: accountServices,
+    presentity,
+    notifier,
+    clock,
+    logger: logger.child({ module: 'api' }),
+    metrics,
+    health: { sip: () => sipListening, store: () => storeOpen },
+  });
+  const api = await startApi(app, { host: config.api.host, port: config.api.port });
+  if (boot.created) logger.info({ accountId: boot.accountId }, firstStartMessage(boot, { host: config.api.host, port: api.port }));
+  logger.info({ sip: { hosts: config.sip.hosts, port: transport.port }, api: { host: config.api.host, port: api.port }, node: config.nodeName }, 'ready');
 
   return {
     sipPort: transport.port,
+    apiPort: api.port,
     store,
     notifier,
     presentity,
     async stop() {
       accepting = false;
+      sipListening = false;
+      await api.close();
       const deadline = clock.now() + DRAIN_LIMIT_MS;
       while ((notifier.inFlight > 0 || transactions.clientTransactionCount > 0) && clock.now() < deadline) {
         await new Promise<void>((res) => clock.setTimer(50, res));
@@ -120,11 +162,22 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
       transactions.close();
       await transport.close();
       store.close();
+      storeOpen = false;
       mkdirSync(config.dataDir, { recursive: true });
       writeFileSync(cleanMark, new Date(clock.now()).toISOString() + '\n');
       logger.info({}, 'stopped');
     },
   };
+}
+
+/** A metrics label for a request's Event package: one of ours, else "other", so peers cannot grow the label set. */
+function eventLabel(req: { event: { package: string } | undefined }, known: readonly string[]): string {
+  try {
+    const name = req.event?.package;
+    return name !== undefined && known.includes(name) ? name : 'other';
+  } catch {
+    return 'other';
+  }
 }
 
 async function main(): Promise<void> {

@@ -41,6 +41,7 @@ const envSchema = z.object({
   PISTON_PUBLISH_MIN_EXPIRES: positiveInt.default(5),
   PISTON_DEFAULT_ACCOUNT_FOR_UNKNOWN_DOMAINS: bool.default(true),
   PISTON_DIALOG_ALL_DIALOGS: bool.default(false),
+  PISTON_BOOTSTRAP_REALM: z.string().min(1).max(253).optional(),
   PISTON_BOOTSTRAP_API_KEY: z
     .string()
     .regex(/^[0-9a-f]{64}$/i, 'must be 64 hexadecimal characters')
@@ -63,7 +64,7 @@ export interface SipConfig {
 
 export interface Config {
   sip: SipConfig;
-  api: { host: string; port: number; bootstrapApiKey?: string };
+  api: { host: string; port: number; bootstrapApiKey?: string; bootstrapRealm?: string };
   subscriptions: { minExpires: number; maxExpires: number; defaultExpires: number; allDialogs: boolean };
   publications: { minExpires: number };
   accounts: { defaultAccountForUnknownDomains: boolean };
@@ -122,6 +123,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       host: e.PISTON_API_HOST,
       port: e.PISTON_API_PORT,
       ...(e.PISTON_BOOTSTRAP_API_KEY ? { bootstrapApiKey: e.PISTON_BOOTSTRAP_API_KEY.toLowerCase() } : {}),
+      ...(e.PISTON_BOOTSTRAP_REALM ? { bootstrapRealm: e.PISTON_BOOTSTRAP_REALM.toLowerCase() } : {}),
     },
     subscriptions: {
       minExpires: e.PISTON_SUBSCRIBE_MIN_EXPIRES,

@@ -42,7 +42,7 @@ export async function memoryRun(ctx: RunContext, target: Target, rep: number, ke
   const { opts } = ctx;
   await ctx.noiseGate();
   await target.start(`memory-rep${rep}`);
-  let running = true;
+  let done = false;
   try {
     await sleep(opts.memorySettleS * 1000);
     const m0 = target.memoryKiB();
@@ -71,16 +71,9 @@ export async function memoryRun(ctx: RunContext, target: Target, rep: number, ke
     };
     ctx.record({ test: 'memory', ...result });
     ctx.log(`${target.label} memory: ${result.bytesPerSubFromZero} B/sub from 0, ${result.bytesPerSubSlope} B/sub between ${first?.subs} and ${last.subs}`);
-    if (!keepRunning) {
-      await target.stop();
-      running = false;
-    }
-    return { result, running, filled: have };
-  } catch (err) {
-    await target.stop();
-    running = false;
-    throw err;
+    done = true;
+    return { result, running: keepRunning, filled: have };
   } finally {
-    if (running && !keepRunning) await target.stop();
+    if (!done || !keepRunning) await target.stop();
   }
 }

@@ -136,3 +136,20 @@ export function quote(s: string): string {
   }
   return out + '"';
 }
+
+/**
+ * Reads the decimal `port` that starts at `i` (RFC 3261 §25.1: 1 to 5 digits, at most 65535). Returns the port and
+ * the index after it, or undefined when there is no valid port there.
+ */
+export function scanPort(s: string, i: number): { port: number; end: number } | undefined {
+  const start = i;
+  let port = 0;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    port = port * 10 + (c - 48);
+    i++;
+  }
+  if (i === start || i - start > 5 || port > 65535) return undefined;
+  return { port, end: i };
+}

@@ -1,4 +1,4 @@
-import { HCHAR, HOST, OPAQUE, PARAMCHAR, PASSWORD, SCHEME, USER, allIn, escapesValid } from './grammar.js';
+import { HCHAR, HOST, OPAQUE, PARAMCHAR, PASSWORD, SCHEME, USER, allIn, escapesValid, scanPort } from './grammar.js';
 import { ParseError } from './parse-error.js';
 
 /**
@@ -78,17 +78,9 @@ function parseSipUri(s: string, start: number, scheme: string): SipUri {
   uri.host = s.slice(hostStart, i);
   // port
   if (i < n && s.charCodeAt(i) === 58) {
-    i++;
-    const ps = i;
-    let port = 0;
-    while (i < n) {
-      const c = s.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      port = port * 10 + (c - 48);
-      i++;
-    }
-    if (i === ps || i - ps > 5 || port > 65535) fail(s, 'bad port');
-    uri.port = port;
+    const scanned = scanPort(s, i + 1) ?? fail(s, 'bad port');
+    uri.port = scanned.port;
+    i = scanned.end;
   }
   // uri-parameters
   while (i < n && s.charCodeAt(i) === 59) {

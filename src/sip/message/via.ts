@@ -1,4 +1,4 @@
-import { HOST, TOKEN, isDigits, isWs } from './grammar.js';
+import { HOST, TOKEN, isDigits, isWs, scanPort } from './grammar.js';
 import { formatParams, parseParams } from './header-params.js';
 import { ParseError } from './parse-error.js';
 import { splitList } from './split-list.js';
@@ -92,17 +92,9 @@ function parseViaParm(s: string): Via {
   };
   i = skipWs(s, i);
   if (i < n && s.charCodeAt(i) === 58) {
-    i = skipWs(s, i + 1);
-    const ps = i;
-    let port = 0;
-    while (i < n) {
-      const c = s.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      port = port * 10 + (c - 48);
-      i++;
-    }
-    if (i === ps || i - ps > 5 || port > 65535) fail(s, 'bad port');
-    via.port = port;
+    const scanned = scanPort(s, skipWs(s, i + 1)) ?? fail(s, 'bad port');
+    via.port = scanned.port;
+    i = scanned.end;
   }
   via.params = parseParams(s, i, 'Via');
   // RFC 3581 §3 / RFC 3261 §25.1: rport and ttl are numbers when they have a value; received is an address.
