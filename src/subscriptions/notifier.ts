@@ -271,21 +271,15 @@ export class Notifier {
    * event id is dropped without a NOTIFY, so it never receives two streams (sip-behaviour.md, as Kazoo and Kamailio do).
    */
   private replaceOlder(rec: SubscriptionRecord): void {
-    const older = this.opts.store.subscriptions.findByWatcher({
-      watcherUser: rec.watcherUser,
-      watcherDomain: rec.watcherDomain,
-      resource: rec.resource,
-      domain: rec.domain,
-      event: rec.event,
-    });
-    for (const old of older) {
-      if (old.id === rec.id || old.eventId !== rec.eventId) continue;
-      const live = this.subs.get(old.id);
-      if (!live) {
-        this.opts.store.subscriptions.delete(old.id);
-        continue;
-      }
-      this.removeLive(live, 'replaced');
+    // The live set holds every subscription that has not expired (restore() loads them all), so it is searched in
+    // memory: a store query here would cost a flush and a SQLite read on every new SUBSCRIBE.
+    const ids = this.byResource.get(resourceKey(rec.resource, rec.domain));
+    if (!ids) return;
+    for (const id of [...ids]) {
+      const old = this.subs.get(id);
+      if (!old || old.id === rec.id || old.event !== rec.event || old.eventId !== rec.eventId) continue;
+      if (old.watcherUser !== rec.watcherUser || old.watcherDomain !== rec.watcherDomain) continue;
+      this.removeLive(old, 'replaced');
       const flight = this.flights.get(old.id);
       if (flight) flight.next = NEXT_NONE;
       this.logger.debug({ id: old.id, by: rec.id }, 'subscription replaced');
