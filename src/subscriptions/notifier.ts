@@ -43,6 +43,8 @@ export interface NotifierOptions {
   /** Host for our Contact when the flow's local address is a wildcard; default: the watched domain. */
   publicHost?: string;
   events?: NotifierEvents;
+  /** NOTIFY transactions in flight at once (default DEFAULT_NOTIFY_WINDOW). */
+  notifyWindow?: number;
 }
 
 // What to send once the NOTIFY in flight is answered.
@@ -60,7 +62,16 @@ interface Flight {
   next: typeof NEXT_NONE | typeof NEXT_UPDATE | typeof NEXT_FINAL;
   finalReason: string | undefined;
   protocol: 'udp' | 'tcp';
+  /** Set while the first NOTIFY waits for room in the send window. */
+  deferred?: { final: boolean; reason: string | undefined } | undefined;
 }
+
+/**
+ * NOTIFY transactions in flight at once, all subscriptions together. A fan-out of 10,000 NOTIFYs sent at once over
+ * UDP overruns socket buffers and Timer E (500 ms) fires before the answers are read, so retransmissions pile onto
+ * the load; a window keeps each answer inside T1 and the rest wait in order, coalescing as they wait.
+ */
+export const DEFAULT_NOTIFY_WINDOW = 512;
 
 /** Versions are unsigned 32-bit (RFC 4235 §4.1); wrapping after 2^32 documents is out of reach in practice. */
 const nextVersion = (v: number): number => (v + 1) % 0x1_0000_0000;
@@ -79,11 +90,17 @@ export class Notifier {
   /** Live subscription ids per watched resource (all events), for fan-out. */
   private readonly byResource = new Map<ResourceKey, Set<string>>();
   private readonly flights = new Map<string, Flight>();
+  /** NOTIFYs handed to the transaction layer and not yet settled. */
+  private active = 0;
+  /** First NOTIFYs waiting for room in the window, oldest first. */
+  private readonly waiting: Flight[] = [];
+  private readonly window: number;
   private readonly expiry: DeadlineQueue<string>;
   private readonly deps: StepDeps;
   private disposed = false;
 
   constructor(opts: NotifierOptions) {
+    this.window = opts.notifyWindow ?? DEFAULT_NOTIFY_WINDOW;
     this.opts = opts;
     this.logger = opts.logger.child({ module: 'notifier' });
     this.events = opts.events ?? {};
@@ -378,7 +395,22 @@ export class Notifier {
     }
     const fresh: Flight = { rec, next: NEXT_NONE, finalReason: undefined, protocol: rec.flow.protocol };
     this.flights.set(rec.id, fresh);
+    if (this.active >= this.window) {
+      fresh.deferred = { final, reason };
+      this.waiting.push(fresh);
+      return;
+    }
     this.transmit(fresh, final, reason);
+  }
+
+  /** Sends waiting first NOTIFYs while the window has room. */
+  private pump(): void {
+    while (this.active < this.window && this.waiting.length > 0 && !this.disposed) {
+      const flight = this.waiting.shift()!;
+      const deferred = flight.deferred!;
+      flight.deferred = undefined;
+      this.transmit(flight, deferred.final, deferred.reason);
+    }
   }
 
   /**
@@ -424,6 +456,7 @@ export class Notifier {
     this.persist(rec);
     this.events.notifySent?.(rec, final);
     let pending: Promise<ClientResult>;
+    this.active++;
     try {
       pending = o.channel.request(request, destination);
     } catch (err) {
@@ -435,8 +468,15 @@ export class Notifier {
     );
   }
 
-  /** Applies the failure policy to a NOTIFY's outcome, then sends what waited behind it. */
+  /** A NOTIFY transaction ended: its slot in the window goes to the next waiting NOTIFY. */
   private settle(flight: Flight, result: ClientResult): void {
+    this.active--;
+    this.finish(flight, result);
+    this.pump();
+  }
+
+  /** Applies the failure policy to a NOTIFY's outcome, then sends what waited behind it. */
+  private finish(flight: Flight, result: ClientResult): void {
     const rec = flight.rec;
     if (result.kind === 'response' && rec.lastNotify) rec.lastNotify.reply = result.response.status;
     const verdict = judgeNotifyResult(result, flight.protocol);

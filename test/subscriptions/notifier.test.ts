@@ -296,6 +296,33 @@ t.test('changes while a NOTIFY is in flight coalesce into exactly one more NOTIF
   t.equal(h.notifier.inFlight, 0);
 });
 
+t.test('a fan-out keeps at most the send window of NOTIFYs in flight and delivers the rest in order as answers come (RFC 3261 §17.1.2.2 Timer E)', async (t) => {
+  const h = setup(t, { notifyWindow: 2 });
+  const watchers = [];
+  for (const user of ['3001', '3002', '3003', '3004', '3005']) watchers.push(await h.subscribe({ fromUser: user }));
+  t.equal(h.notifies.length, 5, 'initial NOTIFYs, each answered at once');
+  h.answer = () => 'ignore';
+  h.presentity.setManualState(RESOURCE, 'confirmed');
+  await h.tick();
+  t.equal(h.notifies.length, 7, 'two NOTIFYs leave, three wait for the window');
+  t.equal(h.notifier.inFlight, 5, 'all five are pending');
+  h.presentity.setManualState(RESOURCE, 'early');
+  await h.tick();
+  t.equal(h.notifies.length, 7, 'a newer change does not overtake the window');
+  h.answer = () => 200;
+  await h.reply(h.notifies[5]!, 200);
+  await h.reply(h.notifies[6]!, 200);
+  await h.tick();
+  const waited = h.notifies.slice(7);
+  t.ok(waited.length >= 3, `the waiting watchers are served once answers free the window (${waited.length})`);
+  for (const n of waited.slice(0, 3)) t.match(bodyText(n), /<state>early<\/state>/, 'a waiting watcher gets the newest state, coalesced');
+  await h.tick(60_000);
+  t.equal(h.notifier.inFlight, 0, 'everything settles');
+  const perWatcher = new Map<string, number[]>();
+  for (const n of h.notifies) perWatcher.set(n.callId, [...(perWatcher.get(n.callId) ?? []), n.cseq.seq]);
+  for (const [, seqs] of perWatcher) t.same(seqs, seqs.map((_, i) => i + 1), 'CSeq rises by one per watcher');
+});
+
 t.test('presence and message-summary watchers get their own package bodies through the same notifier (RFC 6665 §7)', async (t) => {
   const h = setup(t);
   await h.subscribe({ event: 'presence' });

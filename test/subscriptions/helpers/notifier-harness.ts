@@ -92,6 +92,8 @@ export interface HarnessOptions {
   registry?: EventPackageRegistry;
   /** The real PresentityService (default) or the in-memory fake, which can also announce a change that changed nothing. */
   presentity?: 'real' | 'fake';
+  /** NOTIFY transactions in flight at once (the notifier's send window). */
+  notifyWindow?: number;
 }
 
 /** The presentity methods tests drive. */
@@ -168,6 +170,7 @@ export class NotifierHarness {
       nodeName: 'piston@test',
       allDialogs: false,
       events: { subscriptionRemoved: (rec, reason) => this.removed.push({ id: rec.id, reason }) },
+      ...(opts.notifyWindow === undefined ? {} : { notifyWindow: opts.notifyWindow }),
     });
     this.ua.register('SUBSCRIBE', (incoming) => this.notifier.handleSubscribe(incoming));
     this.phone.onMessage((msg, flow) => {
