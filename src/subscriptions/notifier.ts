@@ -120,7 +120,13 @@ export class Notifier {
 
   /** Live subscriptions whose watched domain is `domain` (an account's realm), optionally of one event package. */
   list(domain: string, event?: string): SubscriptionRecord[] {
-    return this.opts.store.subscriptions.findByDomain(domain.toLowerCase(), event);
+    // From the live set, which carries the last NOTIFY's answer even before it is written behind to the store.
+    const d = domain.toLowerCase();
+    const out: SubscriptionRecord[] = [];
+    for (const rec of this.subs.values()) {
+      if (rec.domain === d && (event === undefined || rec.event === event)) out.push(cloneRecord.subscription(rec));
+    }
+    return out;
   }
 
   /** Live subscriptions watching one resource (every event package). */
@@ -485,6 +491,7 @@ export class Notifier {
     const live = this.subs.get(rec.id) === rec;
     let removed = false;
     if (live && !this.disposed) {
+      const strikesBefore = rec.strikes;
       if (verdict.kind === 'ok') rec.strikes = 0;
       else if (verdict.kind === 'strike') {
         rec.strikes++;
@@ -494,7 +501,9 @@ export class Notifier {
         this.logger.debug({ id: rec.id, failure: verdict.failure, reason: verdict.reason }, 'NOTIFY failed: removing');
         removed = this.removeLive(rec, verdict.reason);
       }
-      if (!removed) this.persist(rec);
+      // The answer's status is kept in memory (the admin API lists the live set) and reaches the store with the next
+      // write; only a change of strikes is written now, so a NOTIFY costs one store write, not two.
+      if (!removed && rec.strikes !== strikesBefore) this.persist(rec);
     }
     if (this.disposed) {
       this.flights.delete(rec.id);
