@@ -54,6 +54,10 @@ export interface BenchOptions {
   noiseMaxCores: number;
   /** Stop a rate step at its first failure or retransmission. */
   rateAbort: boolean;
+  /** Extra sample at the last memory point after this many more seconds (transactions kept by the stack expire). */
+  memoryLateS: number;
+  /** Run our server with node --cpu-prof, profiles written here (one per server start). */
+  cpuProfDir?: string;
 }
 
 const USAGE = `usage: npm run bench -- [options]
@@ -67,6 +71,9 @@ const USAGE = `usage: npm run bench -- [options]
   --rate-duration S  --rate-start R  --rate-max R  --rate-res R
   --fan-subs N  --fan-resources N  --fan-rates 1000,100  --burst-watchers N
   --memory-points 10000,50000,100000  --restart-subs N  --storm-watchers N  --storm-window S
+  --fill-rate R        subscribe rate used to fill servers before fan-out, memory, restart and storm
+  --burst-fill-rate R  --memory-late S (extra memory sample S seconds after the last fill)
+  --cpu-prof DIR       run our server under node --cpu-prof (profiles in DIR; see bench/profile-top.ts)
   --noise-wait S       noise gate (0 disables)`;
 
 function parseAddress(s: string): { host: string; port: number } {
@@ -114,6 +121,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     noiseWaitS: quick ? 0 : 5,
     noiseMaxCores: 0.3,
     rateAbort: true,
+    memoryLateS: quick ? 0 : 35,
   };
   const need = (i: number): string => {
     const v = argv[i + 1];
@@ -191,6 +199,18 @@ export function parseOptions(argv: string[]): BenchOptions {
         break;
       case '--storm-window':
         o.stormWindowS = Number(need(i++));
+        break;
+      case '--fill-rate':
+        o.fanFillRate = o.burstFillRate = o.memoryFillRate = o.stormFillRate = o.restartFillRate = Number(need(i++));
+        break;
+      case '--burst-fill-rate':
+        o.burstFillRate = Number(need(i++));
+        break;
+      case '--memory-late':
+        o.memoryLateS = Number(need(i++));
+        break;
+      case '--cpu-prof':
+        o.cpuProfDir = need(i++);
         break;
       case '--noise-wait':
         o.noiseWaitS = Number(need(i++));

@@ -99,9 +99,13 @@ export function buildReport(opts: BenchOptions, res: AllResults, oursLabel: stri
     const [ca, cb] = both(res.fanout, (r) => r.cpuUsPerNotify, f);
     rows.push({ what: `  server CPU per NOTIFY`, ours: ca, ref: cb, unit: 'us',
       ...(!burst ? { goal: { ratio: 0.8, better: 'lower' as Better, text: '<= 0.8x reference' } } : {}) });
-    const [la, lb] = both(res.fanout, (r) => r.lostNotifies + r.notifyRetrans + r.publishRetrans + r.failedCalls, f);
-    rows.push({ what: `  lost NOTIFYs + retransmissions + failed calls`, ours: la, ref: lb, unit: '',
+    const [la, lb] = both(res.fanout, (r) => r.lostNotifies + r.failedCalls + (r.subs - r.established), f);
+    rows.push({ what: `  lost NOTIFYs + failed calls`, ours: la, ref: lb, unit: '', goal: { absolute: 0, better: 'lower', text: '0' } });
+    const [ra, rb] = both(res.fanout, (r) => r.notifyRetrans + r.publishRetrans, f);
+    rows.push({ what: `  retransmissions in the publish phase (NOTIFY by server, PUBLISH by sipp)`, ours: ra, ref: rb, unit: '',
       goal: { absolute: 0, better: 'lower', text: '0' } });
+    const [fa, fb] = both(res.fanout, (r) => r.fillRetrans, f);
+    rows.push({ what: `  retransmissions while subscribing (fill at ${any.subs >= 50000 ? 'burst fill rate' : 'fill rate'})`, ours: fa, ref: fb, unit: '' });
   }
 
   if (res.memory.length) {
@@ -117,6 +121,12 @@ export function buildReport(opts: BenchOptions, res: AllResults, oursLabel: stri
     const [g, h] = both(res.memory, (r) => r.bytesPerSubFromZero);
     rows.push({ what: `  growth per subscription (0 -> last point)`, ours: g, ref: h, unit: 'B',
       goal: { absolute: 2048, better: 'lower', text: '<= 2048 B' } });
+    const [la, lb] = both(res.memory, (r) => r.late?.bytesPerSub);
+    if (la !== null || lb !== null) {
+      const after = res.memory.find((r) => r.late)?.late?.afterS;
+      rows.push({ what: `  growth per subscription (0 -> last point, sampled ${after} s after the fill)`, ours: la, ref: lb, unit: 'B',
+        goal: { absolute: 2048, better: 'lower', text: '<= 2048 B' } });
+    }
     const [s, t] = both(res.memory, (r) => r.bytesPerSubSlope);
     rows.push({ what: `  growth per subscription (first -> last filled point)`, ours: s, ref: t, unit: 'B' });
     const [u, v] = both(res.memory, (r) => r.points[r.points.length - 1]!.subs);
@@ -134,7 +144,11 @@ export function buildReport(opts: BenchOptions, res: AllResults, oursLabel: stri
     const [fa, fb] = both(res.storm, (r) => r.failedCalls + r.publishFailed);
     rows.push({ what: `  failed calls (SUBSCRIBE + PUBLISH)`, ours: fa, ref: fb, unit: '', goal: { absolute: 0, better: 'lower', text: '0' } });
     const [ra, rb] = both(res.storm, (r) => r.subscribeRetrans + r.notifyRetrans + r.publishRetrans);
-    rows.push({ what: `  retransmissions (SUBSCRIBE, NOTIFY, PUBLISH)`, ours: ra, ref: rb, unit: '', goal: { absolute: 0, better: 'lower', text: '0' } });
+    rows.push({ what: `  retransmissions during the storm (SUBSCRIBE, NOTIFY, PUBLISH)`, ours: ra, ref: rb, unit: '', goal: { absolute: 0, better: 'lower', text: '0' } });
+    const [pa, pb] = both(res.storm, (r) => r.fillPhaseRetrans);
+    rows.push({ what: `  retransmissions while the first ${any.watchers} subscribed (before the storm)`, ours: pa, ref: pb, unit: '' });
+    const [da, db] = both(res.storm, (r) => r.serverSocketDrops);
+    rows.push({ what: `  datagrams dropped at the server socket during the storm`, ours: da, ref: db, unit: '' });
     const [xa, xb] = both(res.storm, (r) => r.staleWatchers);
     rows.push({ what: `  watchers not showing the last state afterwards`, ours: xa, ref: xb, unit: '', goal: { absolute: 0, better: 'lower', text: '0' } });
     const [na, nb] = both(res.storm, (r) => r.notifiesDuringStorm);

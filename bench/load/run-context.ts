@@ -32,7 +32,7 @@ export class RunContext {
 
   async sipp(target: Target, name: string, scenario: string, transport: Transport, args: string[]): Promise<SippRun> {
     const spec: SippSpec = {
-      name: `${target.label.replace(/[^a-z0-9]/gi, '_')}-${name}`,
+      name: `${target.label}-${name}`.replace(/[^a-z0-9.-]+/gi, '_'),
       scenario,
       host: target.host,
       port: target.port,

@@ -24,6 +24,8 @@ export interface SippStats {
   retransRecv: number;
   timeouts: number;
   unexpected: number;
+  /** Non-zero -trace_counts cells: scenario index, message (method or status), column (Sent, Recv, Retrans, ...). */
+  messages: { idx: number; name: string; kind: string; value: number }[];
 }
 
 function epoch(field: string | undefined): number {
@@ -45,7 +47,7 @@ function lastRow(file: string): Map<string, string> | null {
 export function readSippStats(dir: string): SippStats {
   const s: SippStats = {
     found: false, created: 0, success: 0, failed: 0, retransStat: 0, outOfCall: 0, deadCall: 0, autoAnswered: 0,
-    durationS: 0, retransSent: 0, retransRecv: 0, timeouts: 0, unexpected: 0,
+    durationS: 0, retransSent: 0, retransRecv: 0, timeouts: 0, unexpected: 0, messages: [],
   };
   const stat = lastRow(join(dir, 'stat.csv'));
   if (!stat) return s;
@@ -65,6 +67,8 @@ export function readSippStats(dir: string): SippStats {
     for (const [k, v] of counts) {
       const val = Number(v);
       if (!/^\d+_/.test(k) || !Number.isFinite(val) || val === 0) continue;
+      const parts = /^(\d+)_(.+)_([A-Za-z]+)$/.exec(k);
+      if (parts) s.messages.push({ idx: Number(parts[1]), name: parts[2]!, kind: parts[3]!, value: val });
       if (k.endsWith('_Retrans')) {
         const base = k.slice(0, -'_Retrans'.length);
         const what = base.slice(base.indexOf('_') + 1);
@@ -97,4 +101,23 @@ export function troubles(s: SippStats): Record<string, number> {
   add('out_of_call', s.outOfCall);
   add('dead_call', s.deadCall);
   return t;
+}
+
+/**
+ * Retransmissions seen on the recv of the last `n` NOTIFYs of a scenario (the fan-out NOTIFYs of watch-two.xml),
+ * and everything else (the subscribe phase). Retrans counts of the 200s we send only echo those, so they are skipped.
+ */
+export function splitNotifyRetrans(s: SippStats, n: number): { lastNotifies: number; rest: number } {
+  const notifyIdx = [...new Set(s.messages.filter((m) => m.name === 'NOTIFY' && m.kind === 'Recv').map((m) => m.idx))].sort((a, b) => a - b);
+  const tail = new Set(notifyIdx.slice(-n));
+  let lastNotifies = 0;
+  let rest = 0;
+  for (const m of s.messages) {
+    if (m.kind !== 'Retrans') continue;
+    const sent = s.messages.some((x) => x.idx === m.idx && x.kind === 'Sent');
+    if (sent && /^\d+$/.test(m.name)) continue;
+    if (tail.has(m.idx)) lastNotifies += m.value;
+    else rest += m.value;
+  }
+  return { lastNotifies, rest };
 }

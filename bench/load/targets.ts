@@ -97,6 +97,8 @@ export class PistonTarget extends ManagedTarget {
   readonly kind = 'piston' as const;
   readonly canRestart = true;
   private readonly entry = join(repoRoot, 'dist', 'src', 'main.js');
+  /** Arguments for node in front of main.js on every start (e.g. --cpu-prof). */
+  nodeArgs: string[] = [];
 
   async start(tag: string, opts: StartOptions = {}): Promise<StartInfo> {
     if (!existsSync(this.entry)) throw new Error(`${this.entry} is missing: run "npm run build" first`);
@@ -110,7 +112,7 @@ export class PistonTarget extends ManagedTarget {
     const t0 = Date.now();
     const { child, exited } = this.registry.spawn(
       process.execPath,
-      [...(opts.nodeArgs ?? []), this.entry],
+      [...this.nodeArgs, ...(opts.nodeArgs ?? []), this.entry],
       {
         cwd: dir,
         env: {
@@ -291,8 +293,12 @@ export class ExternalTarget implements Target {
   }
 }
 
-export function makeTarget(spec: TargetSpec, registry: ProcessRegistry, outDir: string): Target {
-  if (spec.kind === 'piston') return new PistonTarget(registry, outDir);
+export function makeTarget(spec: TargetSpec, registry: ProcessRegistry, outDir: string, cpuProfDir?: string): Target {
+  if (spec.kind === 'piston') {
+    const t = new PistonTarget(registry, outDir);
+    if (cpuProfDir) t.nodeArgs = ['--cpu-prof', '--cpu-prof-dir', resolve(cpuProfDir)];
+    return t;
+  }
   if (spec.kind === 'kamailio') return new KamailioTarget(registry, outDir);
   return new ExternalTarget(spec.address!);
 }

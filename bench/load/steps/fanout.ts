@@ -1,6 +1,7 @@
 import type { Transport } from '../options.js';
 import { CpuWindow, round, type RunContext } from '../run-context.js';
 import { extensionsCsv } from '../sipp-run.js';
+import { splitNotifyRetrans } from '../sipp-stats.js';
 import { analyseFanout, type WaveFigures } from '../fanout-analysis.js';
 import { udpDrops } from '../proc-stats.js';
 import type { Target } from '../targets.js';
@@ -25,8 +26,10 @@ export interface FanoutResult {
   expectedNotifies: number;
   receivedNotifies: number;
   lostNotifies: number;
-  /** NOTIFYs the server re-sent (seen by the watchers) and PUBLISHes sipp re-sent. */
+  /** Fan-out phase: NOTIFYs the server re-sent (seen by the watchers, in or after the call) and PUBLISHes sipp re-sent. */
   notifyRetrans: number;
+  /** Subscribe (fill) phase: SUBSCRIBEs re-sent by sipp plus initial NOTIFYs re-sent by the server. */
+  fillRetrans: number;
   publishRetrans: number;
   failedCalls: number;
   serverSocketDrops: number;
@@ -52,7 +55,7 @@ export interface FanoutPlan {
 
 export async function fanoutRun(ctx: RunContext, target: Target, transport: Transport, rep: number, plan: FanoutPlan): Promise<FanoutResult> {
   const csv = extensionsCsv(ctx.outDir, plan.resources);
-  const tag = `fanout-${plan.label}-${transport}-rep${rep}`;
+  const tag = `fanout-${plan.label.replace(/[^a-z0-9]+/gi, "")}-${transport}-rep${rep}`;
   await ctx.noiseGate();
   await target.start(tag);
   try {
@@ -94,12 +97,14 @@ export async function fanoutRun(ctx: RunContext, target: Target, transport: Tran
     const waves = analyseFanout(pub.logFile()!, watchers.logFile()!, plan.subs / plan.resources);
     const ws = wOut.stats;
     const ps = pubOut.stats;
+    const split = splitNotifyRetrans(ws, 2);
     const rates = [waves.confirmed.notifyPerS, waves.terminated.notifyPerS].filter((x): x is number => x !== null);
     const res: FanoutResult = {
       target: target.label, transport, rep, label: plan.label, subs: plan.subs, resources: plan.resources,
       publishRate: plan.publishRate, established,
       expectedNotifies: 2 * plan.subs, receivedNotifies: received, lostNotifies: Math.max(0, 2 * plan.subs - received),
-      notifyRetrans: ws.retransRecv + ws.deadCall + ws.autoAnswered,
+      notifyRetrans: split.lastNotifies + ws.deadCall + ws.autoAnswered,
+      fillRetrans: split.rest,
       publishRetrans: Math.max(ps.retransSent, ps.retransStat),
       failedCalls: ws.failed + ps.failed,
       serverSocketDrops: drops, watcherSocketDrops: wdrops,
@@ -114,7 +119,7 @@ export async function fanoutRun(ctx: RunContext, target: Target, transport: Tran
     const w = (x: WaveFigures): string => `n=${x.notifies}/${x.expected} span=${x.spanMs}ms ${x.notifyPerS}/s p50/p99/max=${x.p50Ms}/${x.p99Ms}/${x.maxMs}ms`;
     ctx.log(
       `  ${target.label} fan-out ${plan.label} ${transport}: confirmed ${w(waves.confirmed)}; terminated ${w(waves.terminated)}; ` +
-        `lost=${res.lostNotifies} notify-rtx=${res.notifyRetrans} publish-rtx=${res.publishRetrans} failed=${res.failedCalls} ` +
+        `lost=${res.lostNotifies} notify-rtx=${res.notifyRetrans} fill-rtx=${res.fillRetrans} publish-rtx=${res.publishRetrans} failed=${res.failedCalls} ` +
         `drops srv/watchers=${drops}/${wdrops} cpu=${c.serverS}s (${res.cpuUsPerNotify} us/NOTIFY) noise=${c.otherCores}`,
     );
     return res;

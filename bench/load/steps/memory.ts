@@ -24,6 +24,8 @@ export interface MemoryResult {
   /** (memory at the last point - memory at 0) / subscriptions, and the slope between the first and last filled point. */
   bytesPerSubFromZero: number | null;
   bytesPerSubSlope: number | null;
+  /** The last point sampled again memoryLateS seconds later, and growth per subscription from 0 to it. */
+  late: { afterS: number; kib: number | null; bytesPerSub: number | null } | null;
 }
 
 export async function fillSubscriptions(
@@ -68,7 +70,15 @@ export async function memoryRun(ctx: RunContext, target: Target, rep: number, ke
       target: target.label, rep, what: m0.what, points,
       bytesPerSubFromZero: per(points[0], last),
       bytesPerSubSlope: first && first !== last ? per(first, last) : null,
+      late: null,
     };
+    if (opts.memoryLateS > 0) {
+      await sleep(opts.memoryLateS * 1000);
+      const m = target.memoryKiB();
+      const p = { subs: last.subs, kib: m.value, rssSumKiB: m.rssSumKiB, fillFailed: 0 };
+      result.late = { afterS: opts.memorySettleS + opts.memoryLateS, kib: m.value, bytesPerSub: per(points[0], p) };
+      ctx.log(`  ${target.label} memory @${last.subs} after ${result.late.afterS}s: ${m.value} KiB (${result.late.bytesPerSub} B/sub from 0)`);
+    }
     ctx.record({ test: 'memory', ...result });
     ctx.log(`${target.label} memory: ${result.bytesPerSubFromZero} B/sub from 0, ${result.bytesPerSubSlope} B/sub between ${first?.subs} and ${last.subs}`);
     done = true;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CpuWindow, round, type RunContext } from '../run-context.js';
 import { extensionsCsv, type SippOutcome } from '../sipp-run.js';
+import { readSippStats } from '../sipp-stats.js';
 import { udpDrops } from '../proc-stats.js';
 import type { Target } from '../targets.js';
 import { sleep } from '../sleep.js';
@@ -25,11 +26,15 @@ export interface StormResult {
   failedCalls: number;
   subscribeRetrans: number;
   notifyRetrans: number;
+  /** Before the storm: SUBSCRIBEs re-sent and initial NOTIFYs re-sent while the first subscriptions were made. */
+  fillPhaseRetrans: number;
   strayMessages: number;
   publishes: number;
   publishFailed: number;
   publishRetrans: number;
+  /** NOTIFYs logged by both watcher runs from the first storm PUBLISH on, and PUBLISHes x watchers per resource. */
   notifiesDuringStorm: number;
+  notifiesExpectedIfReplaced: number;
   staleWatchers: number;
   serverSocketDrops: number;
   watcherSocketDrops: number;
@@ -79,15 +84,17 @@ export async function stormRun(ctx: RunContext, target: Target, rep: number): Pr
     const filled = fill.countLog('SUB');
     ctx.log(`  ${target.label} storm: ${filled}/${n} watchers subscribed`);
     await sleep(2000);
+    // Retransmissions of the fill itself are reported apart from those during the storm.
+    const fillBefore = readSippStats(fill.dir);
     const drops0 = udpDrops(target.port);
     const cpu = new CpuWindow(target);
+    const notBefore = fill.countLog('NOT');
     const pubCalls = Math.ceil(opts.stormPublishRate * (opts.stormWindowS + 10));
     const pub = await ctx.sipp(target, `${tag}-pub`, 'publish.xml', 'udp', [
       '-inf', csv, '-m', String(pubCalls), '-r', String(opts.stormPublishRate), '-l', String(pubCalls),
       '-d', '1000', '-recv_timeout', '30000', '-timeout', `${opts.stormWindowS + 120}s`,
     ]);
     await sleep(5000);
-    const notBefore = fill.countLog('NOT');
     const storm = await ctx.sipp(target, `${tag}-resub`, 'watch-loop.xml', 'udp', watchArgs(n, Math.max(1, Math.round(n / opts.stormWindowS))));
     const stormDeadline = Date.now() + (opts.stormWindowS * 2 + 30) * 1000;
     while (Date.now() < stormDeadline && storm.alive() && storm.countLog('SUB') < n) await sleep(500);
@@ -122,13 +129,15 @@ export async function stormRun(ctx: RunContext, target: Target, rep: number): Pr
       target: target.label, rep, watchers: n, windowS: opts.stormWindowS, filled, resubscribed,
       stormSpanS: times.length > 1 ? round(Math.max(...times) - Math.min(...times), 2) : null,
       failedCalls: all.reduce((a, o) => a + (o?.stats.failed ?? 0), 0),
-      subscribeRetrans: runs.fill.stats.retransSent + runs.storm.stats.retransSent,
-      notifyRetrans: runs.fill.stats.retransRecv + runs.storm.stats.retransRecv,
+      subscribeRetrans: runs.storm.stats.retransSent + runs.fill.stats.retransSent - fillBefore.retransSent,
+      notifyRetrans: runs.storm.stats.retransRecv + runs.fill.stats.retransRecv - fillBefore.retransRecv,
+      fillPhaseRetrans: fillBefore.retransSent + fillBefore.retransRecv,
       strayMessages: all.reduce((a, o) => a + (o ? o.stats.outOfCall + o.stats.deadCall + o.stats.autoAnswered + o.stats.unexpected : 0), 0),
       publishes: 2 * (runs.pub?.stats.success ?? 0) + (runs.mark?.stats.success ?? 0),
       publishFailed: (runs.pub?.stats.failed ?? 0) + (runs.mark?.stats.failed ?? 0) + (pubCalls - (runs.pub?.stats.success ?? 0)) + (resources - (runs.mark?.stats.success ?? 0)),
       publishRetrans: (runs.pub?.stats.retransSent ?? 0) + (runs.mark?.stats.retransSent ?? 0),
       notifiesDuringStorm: notifies,
+      notifiesExpectedIfReplaced: (2 * (runs.pub?.stats.success ?? 0) + (runs.mark?.stats.success ?? 0)) * (n / resources),
       staleWatchers: stale,
       serverSocketDrops: drops,
       watcherSocketDrops: watcherDrops,
@@ -141,8 +150,8 @@ export async function stormRun(ctx: RunContext, target: Target, rep: number): Pr
     ctx.record({ test: 'storm', ...res });
     ctx.log(
       `${target.label} storm: ${resubscribed}/${n} re-subscribed over ${res.stormSpanS}s; failed=${res.failedCalls} sub-rtx=${res.subscribeRetrans} ` +
-        `notify-rtx=${res.notifyRetrans} stray=${res.strayMessages} publishes=${res.publishes} (failed ${res.publishFailed}, rtx ${res.publishRetrans}) ` +
-        `NOTIFYs=${notifies} stale=${stale} drops srv/watchers=${drops}/${watcherDrops} cpu=${c.serverS}s noise=${c.otherCores}`,
+        `notify-rtx=${res.notifyRetrans} fill-phase-rtx=${res.fillPhaseRetrans} stray=${res.strayMessages} publishes=${res.publishes} (failed ${res.publishFailed}, rtx ${res.publishRetrans}) ` +
+        `NOTIFYs=${notifies} (${res.notifiesExpectedIfReplaced} if each watcher holds one subscription) stale=${stale} drops srv/watchers=${drops}/${watcherDrops} cpu=${c.serverS}s noise=${c.otherCores}`,
     );
     return res;
   } finally {
