@@ -78,6 +78,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     maxMessageBytes: config.sip.maxMessageBytes,
     maxConnections: config.sip.maxConnections,
     maxBufferedBytes: config.sip.maxBufferedBytes,
+    udpBufferBytes: config.sip.udpBufferBytes,
     tcpIdleMs: config.sip.tcpIdleMs,
     clock,
     logger,

@@ -34,6 +34,7 @@ const envSchema = z.object({
   PISTON_SIP_MAX_CONNECTIONS: positiveInt.default(10000),
   PISTON_SIP_TCP_IDLE_S: positiveInt.default(3600),
   PISTON_SIP_MAX_BUFFERED_BYTES: positiveInt.default(256 * 1024),
+  PISTON_SIP_UDP_BUFFER_BYTES: positiveInt.default(4 * 1024 * 1024),
   PISTON_SUBSCRIBE_MIN_EXPIRES: positiveInt.default(60),
   PISTON_SUBSCRIBE_MAX_EXPIRES: positiveInt.default(3600),
   PISTON_SUBSCRIBE_DEFAULT_EXPIRES: positiveInt.default(3600),
@@ -60,6 +61,7 @@ export interface SipConfig {
   maxConnections: number;
   tcpIdleMs: number;
   maxBufferedBytes: number;
+  udpBufferBytes: number;
 }
 
 export interface Config {
@@ -118,6 +120,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxConnections: e.PISTON_SIP_MAX_CONNECTIONS,
       tcpIdleMs: e.PISTON_SIP_TCP_IDLE_S * 1000,
       maxBufferedBytes: e.PISTON_SIP_MAX_BUFFERED_BYTES,
+      udpBufferBytes: e.PISTON_SIP_UDP_BUFFER_BYTES,
     },
     api: {
       host: e.PISTON_API_HOST,

@@ -64,6 +64,8 @@ interface Flight {
   protocol: 'udp' | 'tcp';
   /** Set while the first NOTIFY waits for room in the send window. */
   deferred?: { final: boolean; reason: string | undefined } | undefined;
+  /** True while the NOTIFY out holds a slot of the send window. */
+  holdsSlot: boolean;
 }
 
 /**
@@ -72,6 +74,12 @@ interface Flight {
  * the load; a window keeps each answer inside T1 and the rest wait in order, coalescing as they wait.
  */
 export const DEFAULT_NOTIFY_WINDOW = 512;
+
+/**
+ * A NOTIFY unanswered after this long gives its window slot back (it stays in flight, with its own timers): a dead
+ * watcher's NOTIFY waits up to Timer F (32 s) and must not hold back the live watchers behind it.
+ */
+export const NOTIFY_SLOT_HOLD_MS = 1000;
 
 /** Versions are unsigned 32-bit (RFC 4235 §4.1); wrapping after 2^32 documents is out of reach in practice. */
 const nextVersion = (v: number): number => (v + 1) % 0x1_0000_0000;
@@ -95,6 +103,8 @@ export class Notifier {
   /** First NOTIFYs waiting for room in the window, oldest first. */
   private readonly waiting: Flight[] = [];
   private readonly window: number;
+  /** When each slot-holding NOTIFY gives its slot back if still unanswered. */
+  private readonly slotRelease: DeadlineQueue<Flight>;
   private readonly expiry: DeadlineQueue<string>;
   private readonly deps: StepDeps;
   private disposed = false;
@@ -105,6 +115,10 @@ export class Notifier {
     this.logger = opts.logger.child({ module: 'notifier' });
     this.events = opts.events ?? {};
     this.expiry = new DeadlineQueue(opts.clock, (id) => this.onExpiry(id));
+    this.slotRelease = new DeadlineQueue(opts.clock, (flight) => {
+      this.releaseSlot(flight);
+      this.pump();
+    });
     this.deps = { registry: opts.registry, accounts: opts.accounts, findDialog: (id) => this.subs.get(id) };
     opts.presentity.onChange((change) => this.onResourceChange(change));
   }
@@ -195,6 +209,7 @@ export class Notifier {
   dispose(): void {
     this.disposed = true;
     this.expiry.clear();
+    this.slotRelease.clear();
   }
 
   // ---- SUBSCRIBE actions ----
@@ -399,7 +414,7 @@ export class Notifier {
       }
       return;
     }
-    const fresh: Flight = { rec, next: NEXT_NONE, finalReason: undefined, protocol: rec.flow.protocol };
+    const fresh: Flight = { rec, next: NEXT_NONE, finalReason: undefined, protocol: rec.flow.protocol, holdsSlot: false };
     this.flights.set(rec.id, fresh);
     if (this.active >= this.window) {
       fresh.deferred = { final, reason };
@@ -463,6 +478,8 @@ export class Notifier {
     this.events.notifySent?.(rec, final);
     let pending: Promise<ClientResult>;
     this.active++;
+    flight.holdsSlot = true;
+    this.slotRelease.schedule(flight, o.clock.now() + NOTIFY_SLOT_HOLD_MS);
     try {
       pending = o.channel.request(request, destination);
     } catch (err) {
@@ -476,9 +493,16 @@ export class Notifier {
 
   /** A NOTIFY transaction ended: its slot in the window goes to the next waiting NOTIFY. */
   private settle(flight: Flight, result: ClientResult): void {
-    this.active--;
+    this.releaseSlot(flight);
     this.finish(flight, result);
     this.pump();
+  }
+
+  private releaseSlot(flight: Flight): void {
+    if (!flight.holdsSlot) return;
+    flight.holdsSlot = false;
+    this.active--;
+    this.slotRelease.cancel(flight);
   }
 
   /** Applies the failure policy to a NOTIFY's outcome, then sends what waited behind it. */

@@ -323,6 +323,21 @@ t.test('a fan-out keeps at most the send window of NOTIFYs in flight and deliver
   for (const [, seqs] of perWatcher) t.same(seqs, seqs.map((_, i) => i + 1), 'CSeq rises by one per watcher');
 });
 
+t.test('an unanswered NOTIFY gives its window slot back after a second, so a dead watcher does not stall live ones (RFC 6665 §4.2.2)', async (t) => {
+  const h = setup(t, { notifyWindow: 1 });
+  await h.subscribe({ fromUser: '3001' });
+  await h.subscribe({ fromUser: '3002' });
+  t.equal(h.notifies.length, 2);
+  h.answer = () => 'ignore';
+  h.presentity.setManualState(RESOURCE, 'confirmed');
+  await h.tick();
+  t.equal(h.notifies.length, 3, 'one NOTIFY out, the other waits for the only slot');
+  await h.tick(999);
+  t.equal(h.notifies.length, 3, 'still waiting just before the slot is released');
+  await h.tick(1);
+  t.equal(h.notifies.length, 4, 'the second watcher is served once the first NOTIFY has gone unanswered for 1 s');
+});
+
 t.test('presence and message-summary watchers get their own package bodies through the same notifier (RFC 6665 §7)', async (t) => {
   const h = setup(t);
   await h.subscribe({ event: 'presence' });

@@ -40,6 +40,11 @@ export interface SipTransportOptions {
   port?: number;
   udp?: boolean;
   tcp?: boolean;
+  /**
+   * Kernel buffer asked for each UDP socket, receive and send (default 4 MiB). Node's 208 KiB default drops
+   * datagrams in a fan-out burst; the kernel caps the request at net.core.rmem_max / wmem_max.
+   */
+  udpBufferBytes?: number;
   /** Largest datagram accepted or sent (default 65 535). */
   maxDatagramBytes?: number;
   /** Largest message one TCP connection may buffer while framing it (default 65 536). */
@@ -100,6 +105,7 @@ export class SipTransport implements TransportLayer {
   private readonly maxBufferedBytes: number;
   private readonly tcpIdleMs: number;
   private readonly connectTimeoutMs: number;
+  private readonly udpBufferBytes: number;
   private readonly clock: Clock;
   private readonly logger: Logger;
 
@@ -127,6 +133,7 @@ export class SipTransport implements TransportLayer {
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 1024 * 1024;
     this.tcpIdleMs = opts.tcpIdleMs ?? 3_600_000;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+    this.udpBufferBytes = opts.udpBufferBytes ?? 4 * 1024 * 1024;
     this.clock = opts.clock;
     this.logger = opts.logger.child({ module: 'sip-transport' });
   }
@@ -256,7 +263,13 @@ export class SipTransport implements TransportLayer {
   private bindUdp(host: string, port: number, ipv6Only: boolean): Promise<UdpListener> {
     return new Promise((resolve, reject) => {
       const family = addressFamily(host) === 6 ? 6 : 4;
-      const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 && ipv6Only });
+      const buffer = this.udpBufferBytes;
+      const socket = createSocket({
+        type: family === 6 ? 'udp6' : 'udp4',
+        ipv6Only: family === 6 && ipv6Only,
+        recvBufferSize: buffer,
+        sendBufferSize: buffer,
+      });
       const onError = (err: Error): void => {
         socket.close();
         reject(err);
@@ -265,6 +278,8 @@ export class SipTransport implements TransportLayer {
       socket.bind({ address: host, port }, () => {
         socket.off('error', onError);
         socket.on('error', (err) => this.logger.error({ err: err.message, host }, 'udp socket error'));
+        // Linux reports twice what it grants; a figure far below the request means net.core.rmem_max caps it.
+        this.logger.debug({ host, asked: buffer, receive: socket.getRecvBufferSize(), send: socket.getSendBufferSize() }, 'udp socket buffers');
         const listener: UdpListener = { socket, address: host, family };
         socket.on('message', (buf, rinfo) => this.onDatagram(listener, buf, rinfo));
         this.udp.push(listener);
