@@ -1,7 +1,7 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { freePort, removeDir, startServerProcess, type ServerProcess } from '../support/server-process.js';
-import { startSipp } from '../support/sipp-live.js';
+import { freePort, startServerForFile } from '../support/server-process.js';
+import { startSipp } from '../support/sipp.js';
 import { distinctNotifies, parseSippTrace } from '../support/sipp-trace.js';
 
 /**
@@ -11,18 +11,9 @@ import { distinctNotifies, parseSippTrace } from '../support/sipp-trace.js';
  */
 
 const API_KEY = 'a1'.repeat(32);
-let server: ServerProcess;
-let api: string;
-
-t.before(async () => {
-  // The master account's realm is the domain the phones use (here the loopback address they dial).
-  server = await startServerProcess({ env: { PISTON_BOOTSTRAP_API_KEY: API_KEY, PISTON_BOOTSTRAP_REALM: '127.0.0.1' } });
-  api = `http://127.0.0.1:${server.apiPort}`;
-});
-t.teardown(async () => {
-  await server.stop();
-  removeDir(server.dataDir);
-});
+// The master account's realm is the domain the phones use (here the loopback address they dial).
+const server = await startServerForFile(t, { env: { PISTON_BOOTSTRAP_API_KEY: API_KEY, PISTON_BOOTSTRAP_REALM: '127.0.0.1' } });
+const api = `http://127.0.0.1:${server.apiPort}`;
 
 interface Envelope {
   status: string;

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { removeDir, startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { startServerForFile } from '../support/server-process.js';
 import { SipEndpoint } from '../support/sip-watcher.js';
 
 /**
@@ -15,20 +15,12 @@ const TIMER_F = 64 * T1;
 /** Slack after Timer F for the server to act on the timeout before the test looks. */
 const SETTLE = 1500;
 
-let server: ServerProcess;
-let publisher: SipEndpoint;
 const etags = new Map<string, string>();
 let changes = 0;
 
-t.before(async () => {
-  server = await startServerProcess({ env: { PISTON_SIP_T1_MS: String(T1), PISTON_LOG_LEVEL: 'debug' } });
-  publisher = await SipEndpoint.udp(server.sipPort);
-});
-t.teardown(async () => {
-  await publisher.close();
-  await server.stop();
-  removeDir(server.dataDir);
-});
+const server = await startServerForFile(t, { env: { PISTON_SIP_T1_MS: String(T1), PISTON_LOG_LEVEL: 'debug' } });
+const publisher = await SipEndpoint.udp(server.sipPort);
+t.teardown(() => publisher.close());
 
 const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { removeDir, startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { startServerForFile } from '../support/server-process.js';
 import { SipEndpoint, mapLimit } from '../support/sip-watcher.js';
 
 /**
@@ -17,14 +17,7 @@ const LIMIT_MS = 90_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
 
-let server: ServerProcess;
-t.before(async () => {
-  server = await startServerProcess();
-});
-t.teardown(async () => {
-  await server.stop();
-  removeDir(server.dataDir);
-});
+const server = await startServerForFile(t);
 
 t.test('10,000 watchers of 1,000 resources all get the state of 1,000 PUBLISHes, in order (RFC 6665 §4.2.2, RFC 4235 §4.1)', async (t) => {
   const phones = await Promise.all(Array.from({ length: PHONES }, () => SipEndpoint.udp(server.sipPort)));

@@ -1,8 +1,6 @@
 import t, { type Test } from 'tap';
-import { freePort, removeDir, startServerProcess, type ServerProcess } from '../support/server-process.js';
-import { runSipp } from '../support/sipp.js';
-import type { SippResult } from '../support/sipp.js';
-import { startSipp } from '../support/sipp-live.js';
+import { freePort, startServerForFile } from '../support/server-process.js';
+import { runSipp, startSipp, type SippResult } from '../support/sipp.js';
 import { distinctNotifies, parseSippTrace, type TracedMessage } from '../support/sipp-trace.js';
 import { dialogInfoVersion } from '../support/sip-wire.js';
 
@@ -12,14 +10,7 @@ import { dialogInfoVersion } from '../support/sip-wire.js';
  * what needs exact values (tags, CSeq order, versions, content types).
  */
 
-let server: ServerProcess;
-t.before(async () => {
-  server = await startServerProcess();
-});
-t.teardown(async () => {
-  await server.stop();
-  removeDir(server.dataDir);
-});
+const server = await startServerForFile(t);
 
 type Transport = 'udp' | 'tcp';
 

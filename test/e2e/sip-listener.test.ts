@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startServerProcess, removeDir, type ServerProcess } from '../support/server-process.js';
+import { startServerForFile } from '../support/server-process.js';
 import { runSipp } from '../support/sipp.js';
 import { UdpPeer, TcpPeer, statusCodes, optionsRequest } from '../support/sip-client.js';
 import { RFC4475_EXPECTED } from '../support/rfc4475-expected.js';
@@ -10,14 +10,7 @@ import { RFC4475_EXPECTED } from '../support/rfc4475-expected.js';
 
 const rfc4475Dir = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'rfc4475');
 
-let server: ServerProcess;
-t.before(async () => {
-  server = await startServerProcess();
-});
-t.teardown(async () => {
-  await server.stop();
-  removeDir(server.dataDir);
-});
+const server = await startServerForFile(t);
 
 async function stillAnswers(t: Test, why: string): Promise<void> {
   const peer = await UdpPeer.open();

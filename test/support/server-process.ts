@@ -140,3 +140,16 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
+
+/**
+ * The server for one test file: started now (tap runs ESM test files with top-level await) and stopped, with its
+ * temporary data directory removed, when the file's tests are done.
+ */
+export async function startServerForFile(t: { teardown(fn: () => Promise<void>): void }, options: StartOptions = {}): Promise<ServerProcess> {
+  const server = await startServerProcess(options);
+  t.teardown(async () => {
+    await server.stop();
+    if (options.dataDir === undefined) removeDir(server.dataDir);
+  });
+  return server;
+}

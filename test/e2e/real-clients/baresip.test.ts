@@ -1,5 +1,5 @@
 import t from 'tap';
-import { removeDir, startServerProcess, type ServerProcess } from '../../support/server-process.js';
+import { startServerForFile } from '../../support/server-process.js';
 import { startBaresip } from '../../support/real-clients/baresip.js';
 import { onPath } from '../../support/real-clients/client-process.js';
 import { dialogInfoBody, messageSummaryBody, publishState } from '../../support/real-clients/publish-state.js';
@@ -11,14 +11,7 @@ import { startRegistrarRelay } from '../../support/real-clients/registrar-relay.
  * itself reports: its "changed status" lines and contact list, and the "MWI for" blocks its menu module prints.
  */
 
-let server: ServerProcess;
-t.before(async () => {
-  server = await startServerProcess();
-});
-t.teardown(async () => {
-  await server.stop();
-  removeDir(server.dataDir);
-});
+const server = await startServerForFile(t);
 
 // The menu module prints the header line, then the NOTIFY body and an empty line: requiring that empty line means a
 // block is only read once baresip has printed all of it.

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { freePort, removeDir, startServerProcess, type ServerProcess } from '../../support/server-process.js';
+import { freePort, startServerForFile } from '../../support/server-process.js';
 import { distinctNotifies, parseSippTrace } from '../../support/sipp-trace.js';
 import { onPath } from '../../support/real-clients/client-process.js';
 import { startKamailioPua } from '../../support/real-clients/kamailio-pua.js';
@@ -11,14 +11,7 @@ import { startSippClient } from '../../support/real-clients/sipp-client.js';
  * the call go early → confirmed → terminated, in that order, in the NOTIFYs the server sends it.
  */
 
-let server: ServerProcess;
-t.before(async () => {
-  server = await startServerProcess();
-});
-t.teardown(async () => {
-  await server.stop();
-  removeDir(server.dataDir);
-});
+const server = await startServerForFile(t);
 
 interface DialogSeen {
   callId: string | undefined;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { removeDir, startServerProcess, type ServerProcess } from '../../support/server-process.js';
+import { startServerForFile } from '../../support/server-process.js';
 import { onPath } from '../../support/real-clients/client-process.js';
 import { startLinphonec } from '../../support/real-clients/linphonec.js';
 import { dialogInfoBody, publishState } from '../../support/real-clients/publish-state.js';
@@ -10,14 +10,7 @@ import { dialogInfoBody, publishState } from '../../support/real-clients/publish
  * linphonec itself prints.
  */
 
-let server: ServerProcess;
-t.before(async () => {
-  server = await startServerProcess();
-});
-t.teardown(async () => {
-  await server.stop();
-  removeDir(server.dataDir);
-});
+const server = await startServerForFile(t);
 
 const FRIEND = (status: string): RegExp => new RegExp(`Friend "Ext 1002" <sip:1002@127\\.0\\.0\\.1> is ${status}`);
 
