@@ -69,7 +69,8 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   const accounts = accountServices.resolver;
   const metricsRegistry = new Registry();
   collectDefaultMetrics({ register: metricsRegistry });
-  const metrics = createApiMetrics({ registry: metricsRegistry, subscriptionsByEvent: () => store.subscriptions.countByEvent() });
+  // Read at scrape time from the notifier's live set (a store count would flush the write-behind buffer first).
+  const metrics = createApiMetrics({ registry: metricsRegistry, subscriptionsByEvent: () => notifier.countByEvent() });
 
   const transport = new SipTransport({
     hosts: config.sip.hosts,

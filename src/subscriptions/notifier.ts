@@ -132,6 +132,13 @@ export class Notifier {
     return this.subs.size;
   }
 
+  /** Live subscriptions per event package (packages with none are absent), for metrics. */
+  countByEvent(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const rec of this.subs.values()) counts[rec.event] = (counts[rec.event] ?? 0) + 1;
+    return counts;
+  }
+
   /** Live subscriptions whose watched domain is `domain` (an account's realm), optionally of one event package. */
   list(domain: string, event?: string): SubscriptionRecord[] {
     // From the live set, which carries the last NOTIFY's answer even before it is written behind to the store.

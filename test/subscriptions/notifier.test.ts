@@ -360,6 +360,7 @@ t.test('list, watchersOf and count describe the live subscriptions (api-contract
   await h.subscribe({ event: 'presence' });
   await h.subscribe({ user: '1002' });
   t.equal(h.notifier.count(), 3);
+  t.same(h.notifier.countByEvent(), { dialog: 2, presence: 1 }, 'per event package, for metrics');
   t.equal(h.notifier.list(DOMAIN).length, 3);
   t.equal(h.notifier.list('EXAMPLE.com', 'presence').length, 1, 'domain case does not matter');
   t.equal(h.notifier.list('other.example').length, 0);
