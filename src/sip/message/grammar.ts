@@ -153,3 +153,13 @@ export function scanPort(s: string, i: number): { port: number; end: number } | 
   if (i === start || i - start > 5 || port > 65535) return undefined;
   return { port, end: i };
 }
+
+/** The index just past the host name or IPv4 address that starts at `i` (RFC 3261 §25.1 `hostname`, `IPv4address`). */
+export function scanHostName(s: string, i: number): number {
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || HOST[c] !== 1) break;
+    i++;
+  }
+  return i;
+}

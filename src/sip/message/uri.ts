@@ -1,4 +1,4 @@
-import { HCHAR, HOST, OPAQUE, PARAMCHAR, PASSWORD, SCHEME, USER, allIn, escapesValid, scanPort } from './grammar.js';
+import { HCHAR, OPAQUE, PARAMCHAR, PASSWORD, SCHEME, USER, allIn, escapesValid, scanHostName, scanPort } from './grammar.js';
 import { ParseError } from './parse-error.js';
 
 /**
@@ -68,11 +68,7 @@ function parseSipUri(s: string, start: number, scheme: string): SipUri {
     if (close === i + 1) fail(s, 'empty IPv6 reference');
     i = close + 1;
   } else {
-    while (i < n) {
-      const c = s.charCodeAt(i);
-      if (c >= 128 || HOST[c] !== 1) break;
-      i++;
-    }
+    i = scanHostName(s, i);
     if (i === hostStart) fail(s, 'missing host');
   }
   uri.host = s.slice(hostStart, i);

@@ -1,4 +1,4 @@
-import { HOST, TOKEN, isDigits, isWs, scanPort } from './grammar.js';
+import { TOKEN, isDigits, isWs, scanHostName, scanPort } from './grammar.js';
 import { formatParams, parseParams } from './header-params.js';
 import { ParseError } from './parse-error.js';
 import { splitList } from './split-list.js';
@@ -76,11 +76,7 @@ function parseViaParm(s: string): Via {
     if (close === -1) fail(s, 'unterminated IPv6 reference');
     i = close + 1;
   } else {
-    while (i < n) {
-      const c = s.charCodeAt(i);
-      if (c >= 128 || HOST[c] !== 1) break;
-      i++;
-    }
+    i = scanHostName(s, i);
   }
   if (i === hs) fail(s, 'missing sent-by host');
   const host = s.slice(hs, i);
