@@ -15,7 +15,7 @@ import { bootstrap, createAccountServices, firstStartMessage } from './accounts/
 import { createApiApp, createApiMetrics, startApi } from './api/index.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { PresentityService } from './presentity/presentity-service.js';
-import { Notifier } from './subscriptions/notifier.js';
+import { Notifier, SEQUENCE_LEASE } from './subscriptions/notifier.js';
 
 /**
  * The composition root: reads the configuration, builds every service with its concrete dependencies, starts the
@@ -32,11 +32,12 @@ export interface RunningServer {
 }
 
 /**
- * Sequence headroom after a crash: the store writes behind by up to ~100 ms, so the last CSeq/version of a busy
- * subscription may be lost with a kill -9. One NOTIFY per subscription is in flight at a time, so 100 ms cannot hold
- * more than a handful; 32 is ample and small enough that a phone sees only a version gap and refreshes.
+ * Sequence headroom after a crash: the store holds CSeq/version at most SEQUENCE_LEASE NOTIFYs behind, and its
+ * write-behind buffer (up to ~100 ms) may be lost with a kill -9. One NOTIFY per subscription is in flight at a time,
+ * so 100 ms cannot hold more than a handful more; four leases are ample and small enough that a phone sees only a
+ * version gap and refreshes.
  */
-const CRASH_HEADROOM = 32;
+const CRASH_HEADROOM = 4 * SEQUENCE_LEASE;
 const CLEAN_MARK = 'clean-shutdown';
 
 /** How long a clean shutdown waits for transactions in flight (a NOTIFY's Timer F is 32 s; we do not wait that long). */
@@ -160,6 +161,8 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
         await new Promise<void>((res) => clock.setTimer(50, res));
       }
       notifier.dispose();
+      // CSeq/version exactly as last sent, so the next start continues without a gap.
+      notifier.checkpoint();
       presentity.dispose();
       transactions.close();
       await transport.close();

@@ -9,13 +9,18 @@ interface Cached {
   json: string;
 }
 
+/** Idle (resource, event) states kept at most; the oldest go first. */
+export const IDLE_STATE_LIMIT = 16_384;
+
 /**
  * Aggregated states per (resource, event), computed by the registry from the book and cached until the resource
- * changes. Only resources with live state are cached: an idle resource is cheap to aggregate, and with 100k
- * subscriptions most watched resources are idle most of the time.
+ * changes. Resources with live state are always cached; idle ones in a bounded map: with 100k subscriptions most
+ * watched resources are idle, and every watcher of one must get the same state object, so that the packages'
+ * per-state render caches serve the whole fan-out and the notifier can keep a reference instead of a body.
  */
 export class AggregatedStates {
   private readonly cache = new Map<ResourceKey, Map<string, Cached>>();
+  private readonly idle = new Map<string, Cached>();
 
   constructor(
     private readonly book: ResourceBook,
@@ -26,8 +31,15 @@ export class AggregatedStates {
   get(resource: ResourceKey, event: string): ResourceState {
     const hit = this.cache.get(resource)?.get(event);
     if (hit) return hit.state;
+    const live = this.book.hasLiveState(resource);
+    const idleKey = `${event} ${resource}`;
+    if (!live) {
+      const idle = this.idle.get(idleKey);
+      if (idle) return idle.state;
+    }
     const fresh = this.compute(resource, event);
-    if (this.book.hasLiveState(resource)) this.remember(resource, event, fresh);
+    if (live) this.remember(resource, event, fresh);
+    else this.rememberIdle(idleKey, fresh);
     return fresh.state;
   }
 
@@ -49,6 +61,7 @@ export class AggregatedStates {
     const live = this.book.hasLiveState(resource);
     if (!live) this.cache.delete(resource);
     else this.cache.get(resource)?.clear();
+    this.forgetIdle(resource);
     const changed: string[] = [];
     for (const event of events) {
       const fresh = this.compute(resource, event);
@@ -60,10 +73,12 @@ export class AggregatedStates {
 
   forget(resource: ResourceKey): void {
     this.cache.delete(resource);
+    this.forgetIdle(resource);
   }
 
   clear(): void {
     this.cache.clear();
+    this.idle.clear();
   }
 
   /** Number of cached (resource, event) states, for tests and metrics. */
@@ -71,6 +86,16 @@ export class AggregatedStates {
     let n = 0;
     for (const m of this.cache.values()) n += m.size;
     return n;
+  }
+
+  private rememberIdle(key: string, value: Cached): void {
+    if (this.idle.size >= IDLE_STATE_LIMIT) this.idle.delete(this.idle.keys().next().value!);
+    this.idle.set(key, value);
+  }
+
+  private forgetIdle(resource: ResourceKey): void {
+    if (this.idle.size === 0) return;
+    for (const event of this.registry.names()) this.idle.delete(`${event} ${resource}`);
   }
 
   private compute(resource: ResourceKey, event: string): Cached {

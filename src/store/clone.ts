@@ -11,7 +11,8 @@ export const cloneRecord = {
       routeSet: [...r.routeSet],
       flow: { ...r.flow },
       acceptTypes: [...r.acceptTypes],
-      lastNotify: r.lastNotify === null ? null : { ...r.lastNotify },
+      // Field by field: a live record's lastNotify may compute its body on read (subscriptions/sent-notify.ts).
+      lastNotify: r.lastNotify === null ? null : { cseq: r.lastNotify.cseq, reply: r.lastNotify.reply, body: r.lastNotify.body },
     };
   },
 

@@ -5,6 +5,7 @@ import { DeadlineQueue } from '../lib/deadline-queue.js';
 import { PistonError } from '../lib/errors.js';
 import { newTag } from '../lib/ids.js';
 import type { Logger } from '../lib/logger.js';
+import { detach, StringPool } from '../lib/strings.js';
 import { entityOf, resourceKey, splitResourceKey, type ResourceKey } from '../presentity/resource-key.js';
 import { createUasDialog, remoteTargetOf } from '../sip/dialog/create-uas-dialog.js';
 import { idOfDialog } from '../sip/dialog/dialog-state.js';
@@ -16,9 +17,11 @@ import { cloneRecord } from '../store/clone.js';
 import type { PresenceStore } from '../store/ports.js';
 import type { SubscriptionRecord } from '../store/records.js';
 import type { NotifierEvents, RemovalReason } from './notifier-events.js';
+import { compactFlow, compactRecord } from './compact-record.js';
 import { buildNotify, subscriptionStateValue } from './notify-request.js';
 import { judgeNotifyResult, MAX_STRIKES } from './notify-verdict.js';
 import type { PresentityChange, PresentitySource } from './presentity-source.js';
+import { SentNotify } from './sent-notify.js';
 import { newSubscribeContext, SUBSCRIBE_STEPS, type StepDeps, type SubscribeContext } from './subscribe-steps.js';
 import { dialogOf, flowRecord, localContact, notifyDestination } from './subscription-dialog.js';
 
@@ -58,7 +61,7 @@ const NEXT_FINAL = 2;
  * Exists only while a NOTIFY is out, so an idle subscription costs nothing here.
  */
 interface Flight {
-  rec: SubscriptionRecord;
+  rec: LiveSubscription;
   next: typeof NEXT_NONE | typeof NEXT_UPDATE | typeof NEXT_FINAL;
   finalReason: string | undefined;
   protocol: 'udp' | 'tcp';
@@ -81,6 +84,19 @@ export const DEFAULT_NOTIFY_WINDOW = 512;
  */
 export const NOTIFY_SLOT_HOLD_MS = 1000;
 
+/**
+ * A live subscription: the stored record plus the CSeq the store last received for it. CSeq and version rise by one
+ * per NOTIFY; writing the record for every NOTIFY made the store the largest cost of a fan-out, so it is written when
+ * CSeq has run SEQUENCE_LEASE ahead of what is stored (and at a clean stop). After a crash the stored values may lag
+ * by less than that plus the write-behind window; the caller's restore headroom covers it (main.ts).
+ */
+export interface LiveSubscription extends SubscriptionRecord {
+  storedCseq: number;
+}
+
+/** NOTIFYs a subscription may send before its CSeq/version are written again; the crash headroom must exceed it. */
+export const SEQUENCE_LEASE = 16;
+
 /** Versions are unsigned 32-bit (RFC 4235 §4.1); wrapping after 2^32 documents is out of reach in practice. */
 const nextVersion = (v: number): number => (v + 1) % 0x1_0000_0000;
 
@@ -94,7 +110,9 @@ export class Notifier {
   private readonly opts: NotifierOptions;
   private readonly logger: Logger;
   private readonly events: NotifierEvents;
-  private readonly subs = new Map<string, SubscriptionRecord>();
+  private readonly subs = new Map<string, LiveSubscription>();
+  /** One copy of the values many subscriptions share (domains, addresses, media types). */
+  private readonly strings = new StringPool();
   /** Live subscription ids per watched resource (all events), for fan-out. */
   private readonly byResource = new Map<ResourceKey, Set<string>>();
   private readonly flights = new Map<string, Flight>();
@@ -160,22 +178,24 @@ export class Notifier {
 
   /**
    * Loads the stored subscriptions: expired ones are deleted, the rest are live again with their expiry armed. CSeq
-   * and version continue from what was stored (it was stored before each NOTIFY left). After a crash the store may
-   * have lost its last unflushed writes (about 100 ms), so the caller passes a `headroom` that both jump by: CSeq and
-   * version must never go back (RFC 3261 §12.2.1.1, RFC 4235 §4.1); a gap only makes a phone refresh.
+   * and version continue from what was stored, which is exact after a clean stop (`checkpoint`). After a crash the
+   * store lags by up to SEQUENCE_LEASE NOTIFYs plus its unflushed writes (about 100 ms), so the caller passes a
+   * `headroom` that both jump by: CSeq and version must never go back (RFC 3261 §12.2.1.1, RFC 4235 §4.1); a gap only
+   * makes a phone refresh.
    */
   restore(options: { headroom?: number } = {}): void {
     const headroom = options.headroom ?? 0;
     const now = this.opts.clock.now();
     let restored = 0;
     let dropped = 0;
-    for (const rec of this.opts.store.subscriptions.loadAll()) {
-      if (rec.expiresAt <= now) {
-        this.opts.store.subscriptions.delete(rec.id);
+    for (const stored of this.opts.store.subscriptions.loadAll()) {
+      if (stored.expiresAt <= now) {
+        this.opts.store.subscriptions.delete(stored.id);
         dropped++;
         continue;
       }
-      if (this.subs.has(rec.id)) continue;
+      if (this.subs.has(stored.id)) continue;
+      const rec: LiveSubscription = compactRecord({ ...stored, storedCseq: stored.localCseq }, this.strings);
       if (headroom > 0) {
         rec.localCseq += headroom;
         rec.version = (rec.version + headroom) >>> 0;
@@ -185,6 +205,20 @@ export class Notifier {
       restored++;
     }
     this.logger.info({ restored, dropped }, 'subscriptions restored');
+  }
+
+  /**
+   * Writes CSeq and version of every subscription that has run ahead of the store, so that a start after a clean
+   * stop continues exactly. Returns how many were written.
+   */
+  checkpoint(): number {
+    let written = 0;
+    for (const rec of this.subs.values()) {
+      if (rec.localCseq === rec.storedCseq) continue;
+      this.persist(rec);
+      written++;
+    }
+    return written;
   }
 
   /** The UA handler for SUBSCRIBE (RFC 6665 §4.2.1). */
@@ -199,9 +233,11 @@ export class Notifier {
           return;
         }
       }
-      if (ctx.existing) {
-        if (ctx.granted === 0) this.unsubscribe(incoming, ctx, ctx.existing);
-        else this.refresh(incoming, ctx, ctx.existing);
+      // findDialog answers from the live set, so an existing dialog is a LiveSubscription.
+      const existing = ctx.existing as LiveSubscription | undefined;
+      if (existing) {
+        if (ctx.granted === 0) this.unsubscribe(incoming, ctx, existing);
+        else this.refresh(incoming, ctx, existing);
       } else if (ctx.granted === 0) this.fetch(incoming, ctx);
       else this.create(incoming, ctx);
     } catch (err) {
@@ -226,9 +262,11 @@ export class Notifier {
     const rec = this.newRecord(incoming, ctx);
     this.replaceOlder(rec);
     this.respondOk(incoming, rec, ctx.granted);
-    this.addLive(rec, true);
+    this.addLive(rec, false);
     this.logger.debug({ id: rec.id, event: rec.event, resource: rec.resource, domain: rec.domain, expires: ctx.granted }, 'subscription created');
     this.sendNotify(rec, false, undefined);
+    // One store write, after the first NOTIFY has taken its CSeq.
+    this.persist(rec);
   }
 
   /** A fetch (RFC 6665 §4.4.3): Expires 0 outside a dialog gets 200 and one final NOTIFY with the state; nothing is kept. */
@@ -239,14 +277,14 @@ export class Notifier {
   }
 
   /** A refresh (RFC 6665 §4.2.1.2): new expiry, the SUBSCRIBE's flow and Contact (a target refresh), a full-state NOTIFY. */
-  private refresh(incoming: IncomingRequest, ctx: SubscribeContext, rec: SubscriptionRecord): void {
+  private refresh(incoming: IncomingRequest, ctx: SubscribeContext, rec: LiveSubscription): void {
     const req = incoming.request;
-    const contact = req.contact.length > 0 || req.contactStar ? remoteTargetOf(req) : rec.contact;
+    const contact = req.contact.length > 0 || req.contactStar ? detach(remoteTargetOf(req)) : rec.contact;
     const now = this.opts.clock.now();
     rec.remoteCseq = req.cseq.seq;
     rec.contact = contact;
-    rec.flow = flowRecord(incoming.flow);
-    rec.acceptTypes = [...req.accept];
+    rec.flow = compactFlow(flowRecord(incoming.flow), this.strings);
+    rec.acceptTypes = req.accept.map((a) => this.strings.intern(a));
     rec.grantedExpires = ctx.granted;
     rec.expiresAt = now + ctx.granted * 1000;
     rec.refreshedAt = now;
@@ -257,18 +295,18 @@ export class Notifier {
   }
 
   /** Unsubscribe (RFC 6665 §4.2.1.4): 200, a final NOTIFY `terminated`, and the subscription is gone. */
-  private unsubscribe(incoming: IncomingRequest, _ctx: SubscribeContext, rec: SubscriptionRecord): void {
+  private unsubscribe(incoming: IncomingRequest, _ctx: SubscribeContext, rec: LiveSubscription): void {
     rec.remoteCseq = incoming.request.cseq.seq;
     rec.flow = flowRecord(incoming.flow);
     this.respondOk(incoming, rec, 0);
     this.terminate(rec, undefined, 'unsubscribed');
   }
 
-  private newRecord(incoming: IncomingRequest, ctx: SubscribeContext): SubscriptionRecord {
+  private newRecord(incoming: IncomingRequest, ctx: SubscribeContext): LiveSubscription {
     const req = incoming.request;
     const now = this.opts.clock.now();
     const dialog = createUasDialog(req, newTag());
-    return {
+    return compactRecord({
       id: idOfDialog(dialog),
       callId: dialog.callId,
       localTag: dialog.localTag,
@@ -296,7 +334,8 @@ export class Notifier {
       strikes: 0,
       lastNotify: null,
       node: this.opts.nodeName,
-    };
+      storedCseq: dialog.localCseq,
+    }, this.strings);
   }
 
   /** 200 (not 202: RFC 6665 §8.3.1 deprecates it) with our To tag, our Contact and the granted Expires (§3.1.1). */
@@ -333,7 +372,7 @@ export class Notifier {
 
   // ---- live set ----
 
-  private addLive(rec: SubscriptionRecord, persist: boolean): void {
+  private addLive(rec: LiveSubscription, persist: boolean): void {
     this.subs.set(rec.id, rec);
     const key = resourceKey(rec.resource, rec.domain);
     let ids = this.byResource.get(key);
@@ -366,7 +405,7 @@ export class Notifier {
   }
 
   /** Ends a live subscription with a final NOTIFY (after any NOTIFY in flight). */
-  private terminate(rec: SubscriptionRecord, reason: string | undefined, removal: RemovalReason): void {
+  private terminate(rec: LiveSubscription, reason: string | undefined, removal: RemovalReason): void {
     if (!this.removeLive(rec, removal)) return;
     this.sendNotify(rec, true, reason);
   }
@@ -383,10 +422,11 @@ export class Notifier {
     this.terminate(rec, 'timeout', 'expired');
   }
 
-  private persist(rec: SubscriptionRecord): void {
+  private persist(rec: LiveSubscription): void {
     if (this.subs.get(rec.id) !== rec) return;
     try {
       this.opts.store.subscriptions.put(rec);
+      rec.storedCseq = rec.localCseq;
     } catch (err) {
       this.logger.error({ err: (err as Error).message, id: rec.id }, 'could not store subscription');
     }
@@ -409,7 +449,7 @@ export class Notifier {
   }
 
   /** Sends now, or queues behind the NOTIFY in flight: updates coalesce into one, a final one supersedes them. */
-  private sendNotify(rec: SubscriptionRecord, final: boolean, reason: string | undefined): void {
+  private sendNotify(rec: LiveSubscription, final: boolean, reason: string | undefined): void {
     if (this.disposed) return;
     const flight = this.flights.get(rec.id);
     if (flight) {
@@ -443,20 +483,21 @@ export class Notifier {
 
   /**
    * Renders the current state for this watcher and sends it. CSeq rises by one (RFC 3261 §12.2.1.1) and the document
-   * version by one (RFC 4235 §4.1); both are stored before the NOTIFY leaves, so neither goes back after a restart.
+   * version by one (RFC 4235 §4.1); the store is written when they run SEQUENCE_LEASE ahead of it (see LiveSubscription).
    */
   private transmit(flight: Flight, final: boolean, reason: string | undefined): void {
     const rec = flight.rec;
     const o = this.opts;
     let request: SipRequest;
     let destination: Destination;
-    let bodyText: string;
+    let sent: SentNotify;
     try {
       const pkg = o.registry.get(rec.event);
       if (!pkg) throw new PistonError('unknown_event_package', `no event package ${rec.event}`);
       const key = resourceKey(rec.resource, rec.domain);
-      const body = pkg.render(o.presentity.state(key, rec.event), { entity: entityOf(key), version: rec.version, allDialogs: o.allDialogs });
-      bodyText = body.toString('utf8');
+      const state = o.presentity.state(key, rec.event);
+      const entity = this.strings.intern(entityOf(key));
+      const body = pkg.render(state, { entity, version: rec.version, allDialogs: o.allDialogs });
       const cseq = rec.localCseq + 1;
       const remaining = Math.max(0, Math.ceil((rec.expiresAt - o.clock.now()) / 1000));
       const contact = localContact(rec.flow, o.publicHost, rec.domain);
@@ -474,14 +515,15 @@ export class Notifier {
         sentBy: contact.hostPort,
       });
       rec.localCseq = cseq;
+      sent = new SentNotify(cseq, pkg, state, entity, rec.version, o.allDialogs);
     } catch (err) {
       this.logger.error({ err: (err as Error).message, id: rec.id }, 'NOTIFY could not be built');
       this.flights.delete(rec.id);
       return;
     }
     rec.version = nextVersion(rec.version);
-    rec.lastNotify = { cseq: rec.localCseq, reply: 0, body: bodyText };
-    this.persist(rec);
+    rec.lastNotify = sent;
+    if (rec.localCseq - rec.storedCseq >= SEQUENCE_LEASE) this.persist(rec);
     this.events.notifySent?.(rec, final);
     let pending: Promise<ClientResult>;
     this.active++;

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { ManualClock } from '../../src/lib/clock.js';
 import { MemoryStore } from '../../src/store/memory/memory-store.js';
+import { SEQUENCE_LEASE } from '../../src/subscriptions/notifier.js';
 import { DOMAIN, NotifierHarness, dialogVersion } from './helpers/notifier-harness.js';
 
 const RESOURCE = `1001@${DOMAIN}`;
@@ -13,7 +14,9 @@ t.test('after a restart CSeq and version continue from the store and expiry is r
   before.presentity.setManualState(RESOURCE, 'early');
   await before.tick();
   t.equal(before.notifies.length, 2);
+  // A clean stop (main.ts): the checkpoint writes CSeq/version exactly as last sent.
   before.dispose();
+  before.notifier.checkpoint();
 
   await before.tick(60_000);
   const after = new NotifierHarness({ store, clock });
@@ -63,4 +66,49 @@ t.test('a refresh after a restart is accepted in the restored dialog (RFC 6665 �
   const res = await after.resubscribe(d);
   t.equal(res.status, 200);
   t.equal(after.notifies[0]!.cseq.seq, 2);
+});
+
+t.test('NOTIFYs write CSeq/version to the store only once they run SEQUENCE_LEASE ahead of it (RFC 3261 §12.2.1.1)', async (t) => {
+  const store = new MemoryStore();
+  const h = new NotifierHarness({ store, clock: new ManualClock() });
+  t.teardown(() => h.dispose());
+  await h.subscribe();
+  const stored = (): number => store.subscriptions.loadAll()[0]!.localCseq;
+  t.equal(stored(), 1, 'a new subscription is stored with the CSeq of its first NOTIFY');
+  const states = ['early', 'confirmed', 'terminated'] as const;
+  for (let i = 0; i < SEQUENCE_LEASE - 1; i++) {
+    h.presentity.setManualState(RESOURCE, states[i % 3]!);
+    await h.tick();
+  }
+  t.equal(h.notifies.at(-1)!.cseq.seq, SEQUENCE_LEASE);
+  t.equal(stored(), 1, 'not written while within the lease');
+  h.presentity.setManualState(RESOURCE, states[(SEQUENCE_LEASE - 1) % 3]!);
+  await h.tick();
+  t.equal(h.notifies.at(-1)!.cseq.seq, SEQUENCE_LEASE + 1);
+  t.equal(stored(), SEQUENCE_LEASE + 1, 'written when the lease ran out');
+  t.equal(store.subscriptions.loadAll()[0]!.version, SEQUENCE_LEASE + 1, 'version with it');
+});
+
+t.test('after a crash (no checkpoint) a restore with headroom never sends a CSeq or version already used (RFC 3261 §12.2.1.1, RFC 4235 §4.1)', async (t) => {
+  const store = new MemoryStore();
+  const clock = new ManualClock();
+  const before = new NotifierHarness({ store, clock });
+  await before.subscribe();
+  const states = ['early', 'confirmed', 'terminated'] as const;
+  for (let i = 0; i < 2 * SEQUENCE_LEASE - 1; i++) {
+    before.presentity.setManualState(RESOURCE, states[i % 3]!);
+    await before.tick();
+  }
+  const lastCseq = before.notifies.at(-1)!.cseq.seq;
+  const lastVersion = dialogVersion(before.notifies.at(-1)!);
+  t.ok(store.subscriptions.loadAll()[0]!.localCseq < lastCseq, 'the store lags behind what was sent');
+  before.dispose(); // no checkpoint: the process died
+
+  const after = new NotifierHarness({ store, clock });
+  t.teardown(() => after.dispose());
+  after.notifier.restore({ headroom: 4 * SEQUENCE_LEASE });
+  after.presentity.setManualState(RESOURCE, 'confirmed');
+  await after.tick();
+  t.ok(after.notifies[0]!.cseq.seq > lastCseq, 'CSeq goes up');
+  t.ok(dialogVersion(after.notifies[0]!) > lastVersion, 'version goes up');
 });

@@ -137,10 +137,10 @@ t.test('the last NOTIFY is recorded: its CSeq, the reply (0 until answered) and 
   h.answer = () => 'ignore';
   await change(h);
   const pending = h.record()!;
-  t.equal(pending.lastNotify!.cseq, 2, 'stored before the answer');
+  t.equal(pending.lastNotify!.cseq, 2, 'recorded before the answer');
   t.equal(pending.lastNotify!.reply, 0, 'no answer yet');
   t.equal(pending.lastNotify!.body, h.notifies[1]!.body.toString('utf8'));
-  t.equal(pending.localCseq, 2, 'CSeq stored before the NOTIFY left');
+  t.equal(pending.localCseq, 2, 'CSeq counted before the NOTIFY left');
   t.equal(pending.version, 2);
   await h.reply(h.notifies[1]!, 202);
   t.equal(h.record()!.lastNotify!.reply, 202, 'any 2xx is recorded and accepted');

@@ -1,0 +1,39 @@
+import { detach, type StringPool } from '../lib/strings.js';
+import type { FlowRecord, SubscriptionRecord } from '../store/records.js';
+
+/**
+ * Gives a subscription record its own copies of every string, so that a record kept for hours holds neither the
+ * SUBSCRIBE it came from (its header values are views into the message text) nor a copy of values that thousands of
+ * subscriptions share: domains, addresses, media types and the like come from `pool`. Mutates and returns `rec`.
+ */
+export function compactRecord<R extends SubscriptionRecord>(rec: R, pool: StringPool): R {
+  rec.id = detach(rec.id);
+  rec.callId = detach(rec.callId);
+  rec.localTag = detach(rec.localTag);
+  rec.remoteTag = detach(rec.remoteTag);
+  rec.event = pool.intern(rec.event);
+  rec.eventId = rec.eventId === null ? null : pool.intern(rec.eventId);
+  rec.resource = detach(rec.resource);
+  rec.domain = pool.intern(rec.domain);
+  rec.accountId = rec.accountId === null ? null : pool.intern(rec.accountId);
+  rec.watcherUser = detach(rec.watcherUser);
+  rec.watcherDomain = pool.intern(rec.watcherDomain);
+  rec.watcherUri = detach(rec.watcherUri);
+  rec.resourceUri = detach(rec.resourceUri);
+  rec.contact = detach(rec.contact);
+  rec.routeSet = rec.routeSet.length === 0 ? EMPTY : rec.routeSet.map(detach);
+  rec.flow = compactFlow(rec.flow, pool);
+  rec.acceptTypes = rec.acceptTypes.length === 0 ? EMPTY : rec.acceptTypes.map((a) => pool.intern(a));
+  rec.node = pool.intern(rec.node);
+  return rec;
+}
+
+export function compactFlow(flow: FlowRecord, pool: StringPool): FlowRecord {
+  flow.localAddress = pool.intern(flow.localAddress);
+  flow.remoteAddress = pool.intern(flow.remoteAddress);
+  return flow;
+}
+
+// Shared by every record without a route set or Accept; nothing mutates these arrays in place (records are replaced
+// field by field), and the store copies arrays when it clones.
+const EMPTY = Object.freeze([]) as unknown as string[];
