@@ -126,10 +126,10 @@ function memory(): { heap: number; external: number } {
 
 /** N SUBSCRIBEs, each answered 200 by the handler at once; measured while all sit in Timer J. */
 async function serverRound(n: number): Promise<Figures> {
+  const before = memory();
   let reqs: SipRequest[] | undefined = Array.from({ length: n }, (_, i) => subscribe(i));
   let flows: Flow[] | undefined = Array.from({ length: n }, (_, i) => phoneFlow(i));
   for (const r of reqs) void r.topVia; // the transport's Via stamping parses the top Via before the layer sees it
-  const before = memory();
   const transport = new NullTransport();
   const layer = new TransactionLayer(transport, { clock: new SystemClock(), logger: silentLogger });
   layer.onRequest((req, tx) => {
@@ -152,11 +152,11 @@ async function serverRound(n: number): Promise<Figures> {
 
 /** N NOTIFYs, each answered 200 by the far end; the caller consumes each result; measured while all sit in Timer K. */
 async function clientRound(n: number): Promise<Figures> {
+  const before = memory();
   let reqs: SipRequest[] | undefined = Array.from({ length: n }, (_, i) => notify(i));
   let resps: SipResponse[] | undefined = reqs.map(okFor);
   let flows: Flow[] | undefined = Array.from({ length: n }, (_, i) => phoneFlow(i));
   for (const r of resps) void r.topVia;
-  const before = memory();
   const transport = new NullTransport();
   const layer = new TransactionLayer(transport, { clock: new SystemClock(), logger: silentLogger, sentBy: { host: '10.0.0.5', port: 5060 } });
   let ok = 0;
@@ -228,7 +228,7 @@ async function main(): Promise<void> {
   const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ') + ' |';
   process.stdout.write(
     [line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)].join('\n') +
-      `\n(N = ${N} per round; heap = heapUsed after gc while the completed transactions wait, minus before; node ${process.version})\n`,
+      `\n(N = ${N} per round; heap/external = memoryUsage() after gc while the completed transactions wait, minus before the messages were made; node ${process.version})\n`,
   );
 }
 
