@@ -1,11 +1,9 @@
-import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { PistonError } from '../../lib/errors.js';
-import type { Logger } from '../../lib/logger.js';
 import type { SipRequest, SipResponse } from '../message/message.js';
 import { isFlow, type Flow, type Target } from '../transport/flow.js';
 import { TransportError } from '../transport/transport-error.js';
-import type { TransportLayer } from '../transport/transport.js';
-import type { TransactionTimers } from './transaction-timers.js';
+import type { TimerEntry, TimerTarget } from './timer-queue.js';
+import type { TransactionContext } from './transaction-context.js';
 
 /** RFC 3261 §17.1.2.2 / Figure 6. */
 export const ClientTransactionState = {
@@ -35,50 +33,61 @@ export type ClientResult =
   | { kind: 'timeout' }
   | { kind: 'transport-error'; error: Error };
 
-export interface NonInviteClientTransactionOptions {
-  key: string;
-  request: SipRequest;
-  bytes: Buffer;
-  destination: Destination;
-  transport: TransportLayer;
-  clock: Clock;
-  logger: Logger;
-  timers: TransactionTimers;
-  onProvisional?: (res: SipResponse) => void;
-  /** Told each time the request is sent again by Timer E. */
-  onRetransmit(): void;
-  onTerminated(tx: NonInviteClientTransaction): void;
-}
+const TIMER_E = 0;
+const TIMER_F = 1;
+const TIMER_K = 2;
 
 /**
  * Non-INVITE client transaction (RFC 3261 §17.1.2). On UDP, Timer E retransmits from T1, doubling up to T2 (and at
  * T2 once a provisional arrived); Timer F (64·T1) gives up with a timeout on any transport; Timer K (T4 on UDP, 0 on
  * TCP) absorbs retransmitted final responses after Completed.
+ *
+ * In Completed only the key and the state are needed to absorb retransmitted responses (§17.1.2.2), so the request,
+ * its bytes, the destination and the caller's callbacks are let go there.
  */
-export class NonInviteClientTransaction {
+export class NonInviteClientTransaction implements TimerTarget {
   readonly key: string;
-  readonly request: SipRequest;
-  readonly result: Promise<ClientResult>;
   private currentState: ClientTransactionState = ClientTransactionState.Trying;
-  private readonly opts: NonInviteClientTransactionOptions;
+  private readonly ctx: TransactionContext;
   private readonly reliable: boolean;
+  private req: SipRequest | undefined;
+  private bytes: Buffer | undefined;
+  private destination: Destination | undefined;
+  private onProvisional: ((res: SipResponse) => void) | undefined;
+  private settle: ((r: ClientResult) => void) | undefined;
   private flow: Flow | undefined;
-  private timerE: TimerHandle | undefined;
-  private timerF: TimerHandle | undefined;
-  private timerK: TimerHandle | undefined;
+  private timerE: TimerEntry | undefined;
+  private timerF: TimerEntry | undefined;
+  private timerK: TimerEntry | undefined;
   private intervalE: number;
-  private settle!: (r: ClientResult) => void;
-  private settled = false;
 
-  constructor(opts: NonInviteClientTransactionOptions) {
-    this.opts = opts;
-    this.key = opts.key;
-    this.request = opts.request;
-    this.reliable = protocolOf(opts.destination) !== 'udp';
-    this.intervalE = opts.timers.t1;
-    this.result = new Promise((resolve) => {
-      this.settle = resolve;
-    });
+  /** `settle` is told the outcome once (RFC 3261 §17.1.4: timeouts and transport errors go to the transaction user). */
+  constructor(
+    ctx: TransactionContext,
+    key: string,
+    request: SipRequest,
+    bytes: Buffer,
+    destination: Destination,
+    settle: (r: ClientResult) => void,
+    onProvisional?: (res: SipResponse) => void,
+  ) {
+    this.ctx = ctx;
+    this.key = key;
+    this.req = request;
+    this.bytes = bytes;
+    this.destination = destination;
+    this.settle = settle;
+    this.onProvisional = onProvisional;
+    this.reliable = protocolOf(destination) !== 'udp';
+    this.intervalE = ctx.timers.t1;
+  }
+
+  /** The request, until a final response, timeout or transport error ends the Trying/Proceeding states. */
+  get request(): SipRequest {
+    if (this.req === undefined) {
+      throw new PistonError('transaction-state', `the request of ${this.key} was released when the transaction completed`);
+    }
+    return this.req;
   }
 
   get state(): ClientTransactionState {
@@ -87,18 +96,32 @@ export class NonInviteClientTransaction {
 
   /** Sends the request and starts Timers E (UDP only) and F. */
   start(): void {
-    const { clock, timers } = this.opts;
-    this.timerF = clock.setTimer(64 * timers.t1, () => this.onTimerF());
-    if (!this.reliable) this.timerE = clock.setTimer(this.intervalE, () => this.onTimerE());
+    const { queues, timers } = this.ctx;
+    this.timerF = queues.schedule(64 * timers.t1, this, TIMER_F);
+    if (!this.reliable) this.timerE = queues.schedule(this.intervalE, this, TIMER_E);
     // With a flow in hand, retransmissions can use it at once; a target's flow is known once sendTo resolves.
-    const d = this.opts.destination;
-    this.flow = isDestinationWithFallback(d) ? d.flow : isFlow(d) ? d : undefined;
-    this.sendFirst().then(
-      (flow) => {
-        this.flow = flow;
-      },
-      (err: Error) => this.onTransportError(err),
-    );
+    const d = this.destination!;
+    const bytes = this.bytes!;
+    const { transport } = this.ctx;
+    try {
+      if (isDestinationWithFallback(d)) {
+        this.flow = d.flow;
+        transport.send(bytes, d.flow).then(undefined, (err: unknown) => this.onFlowSendFailed(err, bytes, d.fallback));
+      } else if (isFlow(d)) {
+        this.flow = d;
+        transport.send(bytes, d).then(undefined, (err: Error) => this.onTransportError(err));
+      } else {
+        transport.sendTo(bytes, d).then(
+          (flow) => {
+            if (this.settle !== undefined) this.flow = flow;
+          },
+          (err: Error) => this.onTransportError(err),
+        );
+      }
+    } catch (err) {
+      // A transport that throws instead of rejecting is reported the same way, after start() returns.
+      queueMicrotask(() => this.onTransportError(err as Error));
+    }
   }
 
   /** A response matched this transaction (RFC 3261 §17.1.3). */
@@ -108,13 +131,13 @@ export class NonInviteClientTransaction {
     if (res.status < 200) {
       if (s === ClientTransactionState.Trying) this.transition(ClientTransactionState.Proceeding);
       try {
-        this.opts.onProvisional?.(res);
+        this.onProvisional?.(res);
       } catch (err) {
-        this.opts.logger.error({ err: (err as Error).message }, 'provisional response callback threw');
+        this.ctx.logger.error({ err: (err as Error).message }, 'provisional response callback threw');
       }
       return;
     }
-    this.finish({ kind: 'response', response: res, flow: this.flow ?? fallbackFlow(this.opts.destination) });
+    this.finish({ kind: 'response', response: res, flow: this.flow ?? fallbackFlow(this.destination!) });
     this.transition(ClientTransactionState.Completed);
   }
 
@@ -122,6 +145,16 @@ export class NonInviteClientTransaction {
   dispose(): void {
     this.finish({ kind: 'transport-error', error: new TransportError('closed', 'transaction layer closed') });
     if (this.currentState !== ClientTransactionState.Terminated) this.transition(ClientTransactionState.Terminated);
+  }
+
+  /** @internal Called by the layer's timer queues when Timer E, F or K falls due. */
+  onTimer(kind: number): void {
+    if (kind === TIMER_E) this.onTimerE();
+    else if (kind === TIMER_F) this.onTimerF();
+    else {
+      this.timerK = undefined;
+      if (this.currentState === ClientTransactionState.Completed) this.transition(ClientTransactionState.Terminated);
+    }
   }
 
   private transition(to: ClientTransactionState): void {
@@ -132,84 +165,99 @@ export class NonInviteClientTransaction {
     this.currentState = to;
     switch (to) {
       case ClientTransactionState.Completed: {
-        this.cancel('E');
-        this.cancel('F');
-        const k = this.reliable ? 0 : this.opts.timers.t4;
+        this.cancelTimers();
+        this.release();
+        const k = this.reliable ? 0 : this.ctx.timers.t4;
         if (k === 0) this.transition(ClientTransactionState.Terminated);
-        else this.timerK = this.opts.clock.setTimer(k, () => this.transition(ClientTransactionState.Terminated));
+        else this.timerK = this.ctx.queues.schedule(k, this, TIMER_K);
         return;
       }
       case ClientTransactionState.Terminated:
-        this.cancel('E');
-        this.cancel('F');
-        this.cancel('K');
-        this.opts.onTerminated(this);
+        this.cancelTimers();
+        this.release();
+        this.ctx.clientEnded(this.key, this);
         return;
       default:
         return;
     }
   }
 
+  /** Completed and Terminated need none of what sending took (RFC 3261 §17.1.2.2). */
+  private release(): void {
+    this.req = undefined;
+    this.bytes = undefined;
+    this.destination = undefined;
+    this.onProvisional = undefined;
+    this.flow = undefined;
+  }
+
   private onTimerE(): void {
     this.timerE = undefined;
     const s = this.currentState;
     if (s !== ClientTransactionState.Trying && s !== ClientTransactionState.Proceeding) return;
+    const { timers, transport, queues } = this.ctx;
     // RFC 3261 §17.1.2.2: in Trying the interval doubles up to T2; in Proceeding it is T2.
-    this.intervalE = s === ClientTransactionState.Trying ? Math.min(2 * this.intervalE, this.opts.timers.t2) : this.opts.timers.t2;
+    this.intervalE = s === ClientTransactionState.Trying ? Math.min(2 * this.intervalE, timers.t2) : timers.t2;
     if (this.flow) {
-      this.opts.onRetransmit();
-      this.opts.transport.send(this.opts.bytes, this.flow).catch((err: Error) => this.onTransportError(err));
+      this.ctx.stats.requestRetransmissions++;
+      transport.send(this.bytes!, this.flow).catch((err: Error) => this.onTransportError(err));
     }
-    this.timerE = this.opts.clock.setTimer(this.intervalE, () => this.onTimerE());
+    this.timerE = queues.schedule(this.intervalE, this, TIMER_E);
   }
 
   private onTimerF(): void {
     this.timerF = undefined;
     const s = this.currentState;
     if (s !== ClientTransactionState.Trying && s !== ClientTransactionState.Proceeding) return;
-    this.opts.logger.debug({ key: this.key, method: this.request.method }, 'Timer F fired: no final response');
+    this.ctx.logger.debug({ key: this.key, method: this.req?.method }, 'Timer F fired: no final response');
+    this.ctx.stats.timeouts++;
     this.finish({ kind: 'timeout' });
     this.transition(ClientTransactionState.Terminated);
+  }
+
+  /** The dialog's connection is gone: open a new one to the remote target (RFC 3261 §18.1.1). */
+  private onFlowSendFailed(err: unknown, bytes: Buffer, fallback: Target): void {
+    if (!(err instanceof TransportError && err.code === 'flow-closed')) {
+      this.onTransportError(err as Error);
+      return;
+    }
+    const s = this.currentState;
+    if (s !== ClientTransactionState.Trying && s !== ClientTransactionState.Proceeding) return;
+    try {
+      this.ctx.transport.sendTo(bytes, fallback).then(
+        (flow) => {
+          if (this.settle !== undefined) this.flow = flow;
+        },
+        (e: Error) => this.onTransportError(e),
+      );
+    } catch (e) {
+      this.onTransportError(e as Error);
+    }
   }
 
   /** RFC 3261 §17.1.4: a transport failure ends the transaction and is reported to the transaction user. */
   private onTransportError(err: Error): void {
     const s = this.currentState;
     if (s !== ClientTransactionState.Trying && s !== ClientTransactionState.Proceeding) return;
-    this.opts.logger.debug({ key: this.key, err: err.message }, 'request could not be sent');
+    this.ctx.logger.debug({ key: this.key, err: err.message }, 'request could not be sent');
     this.finish({ kind: 'transport-error', error: err });
     this.transition(ClientTransactionState.Terminated);
   }
 
-  private async sendFirst(): Promise<Flow> {
-    const { transport, bytes, destination } = this.opts;
-    if (isDestinationWithFallback(destination)) {
-      try {
-        await transport.send(bytes, destination.flow);
-        return destination.flow;
-      } catch (err) {
-        if (!(err instanceof TransportError && err.code === 'flow-closed')) throw err;
-        // The dialog's connection is gone: open a new one to the remote target (RFC 3261 §18.1.1).
-        return transport.sendTo(bytes, destination.fallback);
-      }
-    }
-    if (isFlow(destination)) {
-      await transport.send(bytes, destination);
-      return destination;
-    }
-    return transport.sendTo(bytes, destination);
-  }
-
   private finish(result: ClientResult): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.settle(result);
+    const settle = this.settle;
+    if (settle === undefined) return;
+    this.settle = undefined;
+    settle(result);
   }
 
-  private cancel(which: 'E' | 'F' | 'K'): void {
-    const key = `timer${which}` as const;
-    this[key]?.cancel();
-    this[key] = undefined;
+  private cancelTimers(): void {
+    if (this.timerE) this.timerE.queue.cancel(this.timerE);
+    if (this.timerF) this.timerF.queue.cancel(this.timerF);
+    if (this.timerK) this.timerK.queue.cancel(this.timerK);
+    this.timerE = undefined;
+    this.timerF = undefined;
+    this.timerK = undefined;
   }
 }
 

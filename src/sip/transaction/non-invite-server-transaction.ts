@@ -1,13 +1,11 @@
-import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { PistonError } from '../../lib/errors.js';
-import type { Logger } from '../../lib/logger.js';
 import type { SipRequest, SipResponse } from '../message/message.js';
 import { serialize } from '../message/serialize.js';
 import { formatHostPort, type Flow } from '../transport/flow.js';
 import { TransportError } from '../transport/transport-error.js';
-import type { TransportLayer } from '../transport/transport.js';
 import type { ServerTransaction } from './server-transaction.js';
-import type { TransactionTimers } from './transaction-timers.js';
+import type { TimerEntry, TimerTarget } from './timer-queue.js';
+import type { TransactionContext } from './transaction-context.js';
 
 /** RFC 3261 §17.2.2 / Figure 8. */
 export const ServerTransactionState = {
@@ -25,52 +23,47 @@ const ALLOWED: Record<ServerTransactionState, readonly ServerTransactionState[]>
   terminated: [],
 };
 
-export interface NonInviteServerTransactionOptions {
-  key: string;
-  request: SipRequest;
-  flow: Flow;
-  transport: TransportLayer;
-  clock: Clock;
-  logger: Logger;
-  timers: TransactionTimers;
-  /** Told each time a response is sent again for a retransmitted request. */
-  onResponseRetransmitted(): void;
-  /** Told each time a retransmitted request is absorbed without a response to repeat. */
-  onRequestAbsorbed(): void;
-  onTerminated(tx: NonInviteServerTransaction): void;
-}
+const GUARD = 0;
+const TIMER_J = 1;
+
+const returnTrue = (): boolean => true;
 
 /**
  * Non-INVITE server transaction (RFC 3261 §17.2.2). Retransmitted requests are absorbed: in Trying silently, in
  * Proceeding and Completed by sending the last response again. Timer J (64·T1 on UDP, 0 on TCP) ends Completed.
  *
+ * In Completed the transaction needs only its key, the final response's bytes and the flow to send them on
+ * (§17.2.2), so it lets go of the request there: thousands of transactions sit in Timer J under load.
+ *
  * Not from the RFC: a guard timer of 64·T1 ends a transaction whose handler never sent a final response, so a
  * forgotten request cannot hold memory forever; by then the client's Timer F has given up anyway.
  */
-export class NonInviteServerTransaction implements ServerTransaction {
+export class NonInviteServerTransaction implements ServerTransaction, TimerTarget {
   readonly key: string;
-  readonly request: SipRequest;
+  private req: SipRequest | undefined;
   private currentFlow: Flow;
   private currentState: ServerTransactionState = ServerTransactionState.Trying;
   private lastResponse: Buffer | undefined;
-  private timerJ: TimerHandle | undefined;
-  private guard: TimerHandle | undefined;
-  private readonly opts: NonInviteServerTransactionOptions;
+  /** The guard timer until the final response, then Timer J. */
+  private timer: TimerEntry | undefined;
+  private readonly ctx: TransactionContext;
   private readonly reliable: boolean;
 
-  constructor(opts: NonInviteServerTransactionOptions) {
-    this.opts = opts;
-    this.key = opts.key;
-    this.request = opts.request;
-    this.currentFlow = opts.flow;
-    this.reliable = opts.flow.protocol !== 'udp';
-    this.guard = opts.clock.setTimer(64 * opts.timers.t1, () => {
-      this.guard = undefined;
-      if (this.currentState === ServerTransactionState.Trying || this.currentState === ServerTransactionState.Proceeding) {
-        opts.logger.debug({ method: this.request.method, key: this.key }, 'no final response sent in 64*T1, transaction ended');
-        this.transition(ServerTransactionState.Terminated);
-      }
-    });
+  constructor(ctx: TransactionContext, key: string, request: SipRequest, flow: Flow) {
+    this.ctx = ctx;
+    this.reliable = flow.protocol !== 'udp';
+    this.key = key;
+    this.req = request;
+    this.currentFlow = flow;
+    this.timer = ctx.queues.schedule(64 * ctx.timers.t1, this, GUARD);
+  }
+
+  /** The request, until the final response is sent; after that only the response is kept (RFC 3261 §17.2.2). */
+  get request(): SipRequest {
+    if (this.req === undefined) {
+      throw new PistonError('transaction-state', `the request of ${this.key} was released after the final response`);
+    }
+    return this.req;
   }
 
   get state(): ServerTransactionState {
@@ -83,11 +76,11 @@ export class NonInviteServerTransaction implements ServerTransaction {
 
   respond(res: SipResponse): Promise<boolean> {
     if (this.currentState === ServerTransactionState.Terminated) {
-      this.opts.logger.debug({ status: res.status, key: this.key }, 'response after transaction end dropped');
+      this.ctx.logger.debug({ status: res.status, key: this.key }, 'response after transaction end dropped');
       return Promise.resolve(false);
     }
     if (this.currentState === ServerTransactionState.Completed) {
-      throw new PistonError('transaction-state', `a final response was already sent for ${this.request.method}`);
+      throw new PistonError('transaction-state', `a final response was already sent for ${this.key}`);
     }
     const bytes = serialize(res);
     this.lastResponse = bytes;
@@ -101,14 +94,14 @@ export class NonInviteServerTransaction implements ServerTransaction {
   receiveRetransmission(flow: Flow): void {
     switch (this.currentState) {
       case ServerTransactionState.Trying:
-        this.opts.onRequestAbsorbed();
+        this.ctx.stats.requestsAbsorbed++;
         return;
       case ServerTransactionState.Proceeding:
       case ServerTransactionState.Completed:
         // The retransmission shows the freshest path back to the client (its NAT binding may have moved).
         this.currentFlow = flow;
         if (this.lastResponse) {
-          this.opts.onResponseRetransmitted();
+          this.ctx.stats.responseRetransmissions++;
           void this.deliver(this.lastResponse);
         }
         return;
@@ -122,6 +115,20 @@ export class NonInviteServerTransaction implements ServerTransaction {
     if (this.currentState !== ServerTransactionState.Terminated) this.transition(ServerTransactionState.Terminated);
   }
 
+  /** @internal Called by the layer's timer queue: the guard timer or Timer J fell due. */
+  onTimer(kind: number): void {
+    this.timer = undefined;
+    const s = this.currentState;
+    if (kind === TIMER_J) {
+      if (s === ServerTransactionState.Completed) this.transition(ServerTransactionState.Terminated);
+      return;
+    }
+    if (s === ServerTransactionState.Trying || s === ServerTransactionState.Proceeding) {
+      this.ctx.logger.debug({ method: this.req?.method, key: this.key }, 'no final response sent in 64*T1, transaction ended');
+      this.transition(ServerTransactionState.Terminated);
+    }
+  }
+
   private transition(to: ServerTransactionState): void {
     const from = this.currentState;
     if (!ALLOWED[from].includes(to)) {
@@ -130,23 +137,28 @@ export class NonInviteServerTransaction implements ServerTransaction {
     this.currentState = to;
     switch (to) {
       case ServerTransactionState.Completed: {
-        this.guard?.cancel();
-        this.guard = undefined;
+        this.cancelTimer();
+        this.req = undefined;
         // Timer J keeps the final response for retransmitted requests; a reliable transport has none (RFC 3261 §17.2.2).
-        const j = this.reliable ? 0 : 64 * this.opts.timers.t1;
-        if (j === 0) this.transition(ServerTransactionState.Terminated);
-        else this.timerJ = this.opts.clock.setTimer(j, () => this.transition(ServerTransactionState.Terminated));
+        if (this.reliable) this.transition(ServerTransactionState.Terminated);
+        else this.timer = this.ctx.queues.schedule(64 * this.ctx.timers.t1, this, TIMER_J);
         return;
       }
       case ServerTransactionState.Terminated:
-        this.guard?.cancel();
-        this.timerJ?.cancel();
-        this.guard = undefined;
-        this.timerJ = undefined;
-        this.opts.onTerminated(this);
+        this.cancelTimer();
+        this.req = undefined;
+        this.lastResponse = undefined;
+        this.ctx.serverEnded(this.key, this);
         return;
       default:
         return;
+    }
+  }
+
+  private cancelTimer(): void {
+    if (this.timer) {
+      this.timer.queue.cancel(this.timer);
+      this.timer = undefined;
     }
   }
 
@@ -154,29 +166,41 @@ export class NonInviteServerTransaction implements ServerTransaction {
    * Hands bytes to the transport on the request's flow. A TCP connection that is gone is replaced by a new one to the
    * Via `received` address (or sent-by host) and sent-by port (RFC 3261 §18.2.2). A failure ends the transaction (§17.2.4).
    */
-  private async deliver(bytes: Buffer): Promise<boolean> {
+  private deliver(bytes: Buffer): Promise<boolean> {
     const flow = this.currentFlow;
+    // Only the TCP retry needs the request (for its Via); captured now because Completed releases it.
+    const req = flow.protocol === 'tcp' ? this.req : undefined;
+    let sending: Promise<void>;
     try {
-      await this.opts.transport.send(bytes, flow);
-      return true;
+      sending = this.ctx.transport.send(bytes, flow);
     } catch (err) {
-      if (flow.protocol === 'tcp' && err instanceof TransportError && err.code === 'flow-closed') {
-        try {
-          const via = this.request.topVia;
-          const host = via.params.get('received') || via.host;
-          const target = { protocol: 'tcp' as const, host, port: via.port ?? 5060 };
-          this.currentFlow = await this.opts.transport.sendTo(bytes, target);
-          return true;
-        } catch (retryErr) {
-          return this.failed(retryErr);
-        }
-      }
+      return Promise.resolve(this.sendFailed(err, bytes, flow, req));
+    }
+    return sending.then(returnTrue, (err: unknown) => this.sendFailed(err, bytes, flow, req));
+  }
+
+  private sendFailed(err: unknown, bytes: Buffer, flow: Flow, req: SipRequest | undefined): boolean | Promise<boolean> {
+    if (req === undefined || !(flow.protocol === 'tcp' && err instanceof TransportError && err.code === 'flow-closed')) {
       return this.failed(err);
+    }
+    try {
+      const via = req.topVia;
+      const host = via.params.get('received') || via.host;
+      const target = { protocol: 'tcp' as const, host, port: via.port ?? 5060 };
+      return this.ctx.transport.sendTo(bytes, target).then(
+        (newFlow) => {
+          this.currentFlow = newFlow;
+          return true;
+        },
+        (retryErr: unknown) => this.failed(retryErr),
+      );
+    } catch (retryErr) {
+      return this.failed(retryErr);
     }
   }
 
   private failed(err: unknown): false {
-    this.opts.logger.debug(
+    this.ctx.logger.debug(
       { key: this.key, remote: formatHostPort(this.currentFlow.remoteAddress, this.currentFlow.remotePort), err: (err as Error).message },
       'response could not be sent, transaction ended',
     );

@@ -9,7 +9,9 @@ import { viaBranch, viaSentBy } from '../message/via.js';
 
 /** Key of a client transaction: branch + sent-by + CSeq method (RFC 3261 §17.1.3). */
 export function clientTransactionKey(branch: string, sentBy: string, method: string): string {
-  return `${branch}|${sentBy.toLowerCase()}|${method}`;
+  // join builds one flat string; a template literal would make a rope holding substrings of the whole message
+  // text, which a transaction waiting in Timer J or K would then keep alive through its key.
+  return [branch, sentBy.toLowerCase(), method].join('|');
 }
 
 /** The client transaction a response belongs to, from its top Via and CSeq (RFC 3261 §17.1.3). */
@@ -30,7 +32,7 @@ export function serverTransactionKey(req: SipRequest): string {
   const branch = viaBranch(via) ?? '';
   const method = req.method === 'ACK' ? 'INVITE' : req.method;
   if (branch.startsWith(BRANCH_COOKIE) && branch.length > BRANCH_COOKIE.length) {
-    return `3261|${clientTransactionKey(branch, viaSentBy(via), method)}`;
+    return ['3261', branch, viaSentBy(via).toLowerCase(), method].join('|');
   }
   const cseq = req.cseq;
   return [

@@ -36,8 +36,12 @@ import {
 import { NonInviteServerTransaction } from './non-invite-server-transaction.js';
 import type { ServerTransaction } from './server-transaction.js';
 import { StatelessResponder } from './stateless-responder.js';
+import { TimerQueues } from './timer-queue.js';
+import type { TransactionContext, TransactionStats } from './transaction-context.js';
 import { clientTransactionKey, responseTransactionKey, serverTransactionKey } from './transaction-key.js';
 import { DEFAULT_TRANSACTION_TIMERS, type TransactionTimers } from './transaction-timers.js';
+
+export type { TransactionStats } from './transaction-context.js';
 
 export type RequestHandler = (req: SipRequest, tx: ServerTransaction) => void;
 
@@ -54,19 +58,6 @@ export interface RequestOptions {
   onProvisional?: (res: SipResponse) => void;
 }
 
-export interface TransactionStats {
-  /** Requests sent again by Timer E. */
-  requestRetransmissions: number;
-  /** Responses sent again because their request was retransmitted. */
-  responseRetransmissions: number;
-  /** Retransmitted requests absorbed while no response existed yet. */
-  requestsAbsorbed: number;
-  /** Responses that matched no client transaction. */
-  strayResponses: number;
-  /** Client transactions ended by Timer F. */
-  timeouts: number;
-}
-
 export class TransactionLayer {
   readonly stats: TransactionStats = {
     requestRetransmissions: 0,
@@ -81,6 +72,8 @@ export class TransactionLayer {
   private readonly logger: Logger;
   private readonly timers: TransactionTimers;
   private readonly sentBy: { host: string; port: number } | undefined;
+  /** Shared by every transaction of this layer, so none needs an options object or closures of its own. */
+  private readonly ctx: TransactionContext;
   private readonly servers = new Map<string, NonInviteServerTransaction>();
   private readonly clients = new Map<string, NonInviteClientTransaction>();
   private handler: RequestHandler | undefined;
@@ -91,6 +84,22 @@ export class TransactionLayer {
     this.logger = opts.logger.child({ module: 'sip-transaction' });
     this.timers = { ...DEFAULT_TRANSACTION_TIMERS, ...opts.timers };
     this.sentBy = opts.sentBy;
+    const servers = this.servers;
+    const clients = this.clients;
+    this.ctx = {
+      transport,
+      clock: this.clock,
+      logger: this.logger,
+      timers: this.timers,
+      queues: new TimerQueues(this.clock, this.logger),
+      stats: this.stats,
+      serverEnded(key, tx) {
+        if (servers.get(key) === tx) servers.delete(key);
+      },
+      clientEnded(key, tx) {
+        if (clients.get(key) === tx) clients.delete(key);
+      },
+    };
     transport.onMessage((msg, flow) => this.onMessage(msg, flow));
   }
 
@@ -115,7 +124,7 @@ export class TransactionLayer {
    * Starts a non-INVITE client transaction. Throws PistonError synchronously for a request that cannot form one
    * (no Via and no `sentBy`, a Via without branch, a transaction with that key already running).
    */
-  request(req: SipRequest, destination: Destination, opts: RequestOptions = {}): Promise<ClientResult> {
+  request(req: SipRequest, destination: Destination, opts?: RequestOptions): Promise<ClientResult> {
     if (req.method === 'INVITE' || req.method === 'ACK') {
       throw new PistonError('unsupported-method', `${req.method} client transactions are not supported`);
     }
@@ -125,27 +134,14 @@ export class TransactionLayer {
     if (!branch) throw new PistonError('no-branch', 'the top Via of a request we send must carry a branch');
     const key = clientTransactionKey(branch, viaSentBy(via), req.method);
     if (this.clients.has(key)) throw new PistonError('duplicate-transaction', `a client transaction ${key} is running`);
-    const tx = new NonInviteClientTransaction({
-      key,
-      request: req,
-      bytes: serialize(req),
-      destination,
-      transport: this.transport,
-      clock: this.clock,
-      logger: this.logger,
-      timers: this.timers,
-      ...(opts.onProvisional ? { onProvisional: opts.onProvisional } : {}),
-      onRetransmit: () => this.stats.requestRetransmissions++,
-      onTerminated: (t) => {
-        if (this.clients.get(t.key) === t) this.clients.delete(t.key);
-      },
+    let settle!: (r: ClientResult) => void;
+    const result = new Promise<ClientResult>((resolve) => {
+      settle = resolve;
     });
+    const tx = new NonInviteClientTransaction(this.ctx, key, req, serialize(req), destination, settle, opts?.onProvisional);
     this.clients.set(key, tx);
     tx.start();
-    return tx.result.then((r) => {
-      if (r.kind === 'timeout') this.stats.timeouts++;
-      return r;
-    });
+    return result;
   }
 
   /** Ends every transaction and cancels its timers; pending requests resolve as transport errors. */
@@ -176,20 +172,7 @@ export class TransactionLayer {
       existing.receiveRetransmission(flow);
       return;
     }
-    const tx = new NonInviteServerTransaction({
-      key,
-      request: req,
-      flow,
-      transport: this.transport,
-      clock: this.clock,
-      logger: this.logger,
-      timers: this.timers,
-      onResponseRetransmitted: () => this.stats.responseRetransmissions++,
-      onRequestAbsorbed: () => this.stats.requestsAbsorbed++,
-      onTerminated: (t) => {
-        if (this.servers.get(t.key) === t) this.servers.delete(t.key);
-      },
-    });
+    const tx = new NonInviteServerTransaction(this.ctx, key, req, flow);
     this.servers.set(key, tx);
     this.dispatch(req, tx);
   }

@@ -291,3 +291,50 @@ t.test('a response delayed in the network still settles the transaction after re
   t.same(r.arrivals(), [0, 500], 'no retransmission after the final response');
   t.equal(r.layer.stats.strayResponses, 0);
 });
+
+t.test('a completed client transaction lets go of its request and absorbs retransmitted responses until Timer K (RFC 3261 §17.1.2.2)', async (t) => {
+  const r = rig();
+  const req = notify();
+  const box = r.outcome(r.layer.request(req, r.flow('udp')));
+  r.reply(response(200));
+  await flush();
+  t.equal(box.result?.kind, 'response');
+  t.equal(r.clock.pending, 1, 'only Timer K is armed: Timers E and F were cancelled');
+  r.reply(response(200));
+  r.reply(response(200));
+  t.equal(r.layer.stats.strayResponses, 0, 'absorbed in Completed');
+  r.clock.advance(5000);
+  t.equal(r.layer.clientTransactionCount, 0);
+  t.equal(r.clock.pending, 0);
+});
+
+t.test('Timer F of each transaction counts from its own start (RFC 3261 §17.1.2.2)', async (t) => {
+  const r = rig();
+  const a = r.outcome(r.layer.request(notify(), r.flow('udp')));
+  r.clock.advance(700);
+  const second = notify();
+  second.headers.set('Via', 'SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKnotify2');
+  const b = r.outcome(r.layer.request(second, r.flow('udp')));
+  r.clock.advance(31_300);
+  await flush();
+  t.same(a.result, { kind: 'timeout' });
+  t.equal(b.result, undefined, 'the later one is still running');
+  r.clock.advance(699);
+  await flush();
+  t.equal(b.result, undefined);
+  r.clock.advance(1);
+  await flush();
+  t.same(b.result, { kind: 'timeout' });
+  t.equal(r.layer.stats.timeouts, 2);
+});
+
+t.test('a cancelled transaction\'s queued Timer F does not fire (RFC 3261 §17.1.2.2)', async (t) => {
+  const r = rig();
+  const box = r.outcome(r.layer.request(notify(), r.flow('udp')));
+  r.reply(response(200)); // cancels E and F
+  r.clock.advance(40_000);
+  await flush();
+  t.equal(box.result?.kind, 'response');
+  t.equal(r.layer.stats.timeouts, 0);
+  t.same(r.arrivals(), [0], 'no retransmission after the final response');
+});

@@ -227,3 +227,80 @@ t.test('T1 is configurable and Timer J follows it (RFC 3261 §17.2.2)', async (t
   clock.advance(1);
   t.equal(layer.serverTransactionCount, 0);
 });
+
+t.test('a retransmission during Timer J gets the identical final response on its newest flow (RFC 3261 §17.2.2, §18.2.2)', async (t) => {
+  const r = rig();
+  r.sendFromPhone(request());
+  const { req, tx } = r.requests[0]!;
+  await tx.respond(createResponse(req, 200, undefined, { toTag: 'j' }));
+  r.clock.advance(10_000);
+  // The phone's NAT binding moved: the retransmission comes from another source port.
+  const moved = r.phone.flowTo(r.server, 'udp');
+  void r.phone.send(request(), { ...moved, localPort: 40000 });
+  r.clock.advance(0);
+  t.equal(r.requests.length, 1, 'absorbed');
+  t.equal(r.server.sent.length, 2);
+  t.ok(r.server.sent[1]!.bytes.equals(r.server.sent[0]!.bytes), 'the same bytes');
+  t.equal(r.server.sent[1]!.flow.remotePort, 40000, 'sent on the flow of the newest retransmission');
+  t.equal(r.server.sent[0]!.flow.remotePort, 5062);
+});
+
+t.test('a completed server transaction lets go of its request; only the response stays for Timer J (RFC 3261 §17.2.2)', async (t) => {
+  const r = rig();
+  r.sendFromPhone(request());
+  const { req, tx } = r.requests[0]!;
+  t.equal(tx.request, req, 'the request is there until the final response');
+  await tx.respond(createResponse(req, 100));
+  t.equal(tx.request, req, 'a provisional response keeps it');
+  await tx.respond(createResponse(req, 200, undefined, { toTag: 'x' }));
+  t.throws(() => tx.request, { code: 'transaction-state' }, 'released with the final response');
+  t.equal(r.layer.serverTransactionCount, 1, 'the transaction itself waits in Timer J');
+  r.clock.advance(32_000);
+  t.equal(r.layer.serverTransactionCount, 0);
+  t.equal(r.clock.pending, 0, 'no timer left behind');
+});
+
+t.test('the guard timer of an unanswered transaction is cancelled by its final response (RFC 3261 §17.2.2)', async (t) => {
+  const r = rig();
+  r.sendFromPhone(request());
+  r.clock.advance(20_000);
+  const { req, tx } = r.requests[0]!;
+  await tx.respond(createResponse(req, 200, undefined, { toTag: 'x' }));
+  r.clock.advance(12_000); // the guard's 64*T1 from arrival has passed; Timer J (from the response) has not
+  t.equal(r.layer.serverTransactionCount, 1, 'still Completed: the guard did not end it');
+  r.sendFromPhone(request());
+  t.equal(r.layer.stats.responseRetransmissions, 1);
+  r.clock.advance(20_000);
+  t.equal(r.layer.serverTransactionCount, 0, 'Timer J ended it 64*T1 after the response');
+});
+
+t.test('transactions answered at different times each end at their own Timer J (RFC 3261 §17.2.2)', async (t) => {
+  const r = rig();
+  r.sendFromPhone(request({ branch: 'z9hG4bKone' }));
+  r.sendFromPhone(request({ branch: 'z9hG4bKtwo' }));
+  const [first, second] = r.requests;
+  void first!.tx.respond(createResponse(first!.req, 200, undefined, { toTag: 'x' }));
+  r.clock.advance(1000);
+  void second!.tx.respond(createResponse(second!.req, 200, undefined, { toTag: 'y' }));
+  r.clock.advance(30_999);
+  t.equal(r.layer.serverTransactionCount, 2, 'both Completed 1 ms before the first Timer J');
+  r.clock.advance(1);
+  t.equal(r.layer.serverTransactionCount, 1, 'the first ended 64*T1 after its response');
+  r.clock.advance(999);
+  t.equal(r.layer.serverTransactionCount, 1);
+  r.clock.advance(1);
+  t.equal(r.layer.serverTransactionCount, 0, 'the second 64*T1 after its own');
+});
+
+t.test('closing the layer ends completed transactions and leaves no queued timer (RFC 3261 §17.2.2)', async (t) => {
+  const r = rig();
+  r.sendFromPhone(request({ branch: 'z9hG4bKone' }));
+  r.sendFromPhone(request({ branch: 'z9hG4bKtwo' }));
+  const { req, tx } = r.requests[0]!;
+  await tx.respond(createResponse(req, 200, undefined, { toTag: 'x' }));
+  r.clock.advance(0); // delivers the response
+  t.equal(r.clock.pending, 1, 'one clock timer serves the guard and Timer J queue');
+  r.layer.close();
+  t.equal(r.layer.serverTransactionCount, 0);
+  t.equal(r.clock.pending, 0);
+});

@@ -1,0 +1,114 @@
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+
+/** What a queued timer calls when it falls due: the transaction itself, told which of its timers it was. */
+export interface TimerTarget {
+  onTimer(kind: number): void;
+}
+
+/** One scheduled timer: a node of its queue's doubly linked list, so cancelling is O(1) and leaves nothing behind. */
+export class TimerEntry {
+  prev: TimerEntry | undefined = undefined;
+  next: TimerEntry | undefined = undefined;
+  constructor(
+    readonly at: number,
+    readonly target: TimerTarget,
+    readonly kind: number,
+    readonly queue: TimerQueue,
+  ) {}
+}
+
+/**
+ * Timers that all share one duration. Every deadline is now + the same duration, so they fall due in the order they
+ * were scheduled: a FIFO list with one clock timer armed for its head replaces one clock timer (and closure) per
+ * transaction. RFC 3261 Timers F, J and K and the server guard each have a fixed duration per layer; Timer E has a
+ * few (T1, 2·T1, … T2), one queue each. Time comes only from the injected Clock.
+ */
+export class TimerQueue {
+  private head: TimerEntry | undefined;
+  private tail: TimerEntry | undefined;
+  private armed: TimerHandle | undefined;
+  private readonly fire = (): void => this.onClock();
+
+  constructor(
+    readonly ms: number,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  schedule(target: TimerTarget, kind: number): TimerEntry {
+    const now = this.clock.now();
+    // A wall clock that stepped back must not put a deadline before its predecessor's: FIFO order is the invariant.
+    const at = this.tail !== undefined && this.tail.at > now + this.ms ? this.tail.at : now + this.ms;
+    const entry = new TimerEntry(at, target, kind, this);
+    if (this.tail === undefined) {
+      this.head = entry;
+      this.tail = entry;
+      this.arm(now);
+    } else {
+      entry.prev = this.tail;
+      this.tail.next = entry;
+      this.tail = entry;
+    }
+    return entry;
+  }
+
+  /** Removes a timer that has not fired yet; a queue left empty disarms its clock timer. */
+  cancel(entry: TimerEntry): void {
+    if (entry.prev === undefined && this.head !== entry) return; // fired or cancelled already
+    this.unlink(entry);
+    if (this.head === undefined && this.armed !== undefined) {
+      this.armed.cancel();
+      this.armed = undefined;
+    }
+  }
+
+  private unlink(e: TimerEntry): void {
+    if (e.prev) e.prev.next = e.next;
+    else this.head = e.next;
+    if (e.next) e.next.prev = e.prev;
+    else this.tail = e.prev;
+    e.prev = undefined;
+    e.next = undefined;
+  }
+
+  private arm(now: number): void {
+    this.armed = this.clock.setTimer(Math.max(0, this.head!.at - now), this.fire);
+  }
+
+  /** Fires every entry that is due; entries scheduled by those callbacks wait for a later turn. */
+  private onClock(): void {
+    this.armed = undefined;
+    const now = this.clock.now();
+    const last = this.tail;
+    for (let e = this.head; e !== undefined && e.at <= now; e = this.head) {
+      this.unlink(e);
+      try {
+        e.target.onTimer(e.kind);
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message, stack: (err as Error).stack }, 'transaction timer callback threw');
+      }
+      if (e === last) break;
+    }
+    if (this.head !== undefined && this.armed === undefined) this.arm(now);
+  }
+}
+
+/** The layer's queues, one per duration, made on first use. */
+export class TimerQueues {
+  private readonly queues = new Map<number, TimerQueue>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  schedule(ms: number, target: TimerTarget, kind: number): TimerEntry {
+    let q = this.queues.get(ms);
+    if (q === undefined) {
+      q = new TimerQueue(ms, this.clock, this.logger);
+      this.queues.set(ms, q);
+    }
+    return q.schedule(target, kind);
+  }
+}
