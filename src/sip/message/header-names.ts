@@ -80,6 +80,33 @@ for (const [compact, long] of COMPACT) {
   byExact.set(compact.toUpperCase(), h);
 }
 
+/** Exact spellings grouped by length and first character, to resolve a name inside a larger string without slicing it. */
+const byShape = new Map<number, [string, HeaderName][]>();
+for (const [spelling, h] of byExact) {
+  const shape = spelling.length * 128 + spelling.charCodeAt(0);
+  let list = byShape.get(shape);
+  if (!list) byShape.set(shape, (list = []));
+  list.push([spelling, h]);
+}
+
+/**
+ * Resolves the header name `text[start, end)` as headerName does, but without cutting a string for the names in
+ * their usual spellings (the parser meets a dozen per message).
+ */
+export function headerNameAt(text: string, start: number, end: number): HeaderName {
+  const c = text.charCodeAt(start);
+  if (c < 128) {
+    const list = byShape.get((end - start) * 128 + c);
+    if (list !== undefined) {
+      for (let k = 0; k < list.length; k++) {
+        const entry = list[k] as [string, HeaderName];
+        if (text.startsWith(entry[0], start)) return entry[1];
+      }
+    }
+  }
+  return headerName(text.slice(start, end));
+}
+
 /** Resolves a header name as written (any case, compact or long) to its key and wire spelling. */
 export function headerName(name: string): HeaderName {
   const exact = byExact.get(name);

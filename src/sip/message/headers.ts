@@ -80,7 +80,8 @@ export class Headers {
   count(name: string): number {
     const key = headerKey(name);
     let c = 0;
-    for (const k of this.keys) if (k === key) c++;
+    const keys = this.keys;
+    for (let i = 0; i < keys.length; i++) if (keys[i] === key) c++;
     return c;
   }
 
@@ -136,7 +137,9 @@ export class Headers {
       this.append(name, value);
       return;
     }
-    const rest = splitList(this.values[i] as string, false).slice(1);
+    const line = this.values[i] as string;
+    // Without a comma the line holds one value (splitList splits at commas only): no need to split it.
+    const rest = line.indexOf(',') === -1 ? [] : splitList(line, false).slice(1);
     this.values[i] = checkValue(rest.length === 0 ? value : [value, ...rest].join(', '));
     this.revision++;
   }

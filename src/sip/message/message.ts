@@ -51,6 +51,7 @@ const S_ALLOWEV = 19;
 const S_ROUTE = 20;
 const S_RROUTE = 21;
 const S_SUPPORTED = 22;
+const SLOTS = 23;
 
 interface ContactList {
   star: boolean;
@@ -97,6 +98,35 @@ const computeContact = (m: SipMessage): ContactList => {
   return { star, list };
 };
 
+// The getters' parsers as module-level functions: an arrow written inside a getter would be a new closure per call.
+const computeCSeq = (m: SipMessage): CSeq => parseCSeq(required(m, 'CSeq'));
+const computeFrom = (m: SipMessage): NameAddr => parseNameAddr(required(m, 'From'));
+const computeTo = (m: SipMessage): NameAddr => parseNameAddr(required(m, 'To'));
+const computeCallId = (m: SipMessage): string => parseCallId(required(m, 'Call-ID'));
+const parseExpiresValue = (v: string): number => parseDeltaSeconds(v, 'Expires');
+const computeExpires = (m: SipMessage): number | undefined => optional(m, 'expires', parseExpiresValue);
+const parseMinExpiresValue = (v: string): number => parseDeltaSeconds(v, 'Min-Expires');
+const computeMinExpires = (m: SipMessage): number | undefined => optional(m, 'min-expires', parseMinExpiresValue);
+const computeMaxForwards = (m: SipMessage): number | undefined => optional(m, 'max-forwards', parseMaxForwards);
+const computeContentLength = (m: SipMessage): number | undefined => optional(m, 'content-length', parseContentLength);
+const parseContentTypeValue = (v: string): string => parseMediaType(v, 'Content-Type');
+const computeContentType = (m: SipMessage): string | undefined => optional(m, 'content-type', parseContentTypeValue);
+const computeEvent = (m: SipMessage): EventHeader | undefined => optional(m, 'event', parseEvent);
+const computeSubscriptionState = (m: SipMessage): SubscriptionState | undefined =>
+  optional(m, 'subscription-state', parseSubscriptionState);
+const computeAccept = (m: SipMessage): string[] => parseAccept(m.headers.lines('accept'));
+const computeRequire = (m: SipMessage): string[] => parseTokenList(m.headers.lines('require'), 'Require');
+const computeProxyRequire = (m: SipMessage): string[] => parseTokenList(m.headers.lines('proxy-require'), 'Proxy-Require');
+const computeSupported = (m: SipMessage): string[] => parseTokenList(m.headers.lines('supported'), 'Supported');
+const computeAllowEvents = (m: SipMessage): string[] => parseTokenList(m.headers.lines('allow-events'), 'Allow-Events');
+const parseIfMatchValue = (v: string): string => parseEntityTag(v, 'SIP-If-Match');
+const computeSipIfMatch = (m: SipMessage): string | undefined => optional(m, 'sip-if-match', parseIfMatchValue);
+const parseETagValue = (v: string): string => parseEntityTag(v, 'SIP-ETag');
+const computeSipETag = (m: SipMessage): string | undefined => optional(m, 'sip-etag', parseETagValue);
+const computeAuthorization = (m: SipMessage): Authorization | undefined => optional(m, 'authorization', parseAuthorization);
+const computeRoute = (m: SipMessage): NameAddr[] => nameAddrList(m, 'route');
+const computeRecordRoute = (m: SipMessage): NameAddr[] => nameAddrList(m, 'record-route');
+
 /**
  * A SIP message (RFC 3261 §7): start line, headers, body bytes. Typed getters parse their header on first use
  * and cache the result until `headers` changes; each throws ParseError when its header is malformed (or, for
@@ -129,7 +159,8 @@ export abstract class SipMessage {
   private memo<T>(slot: number, compute: (m: SipMessage) => T): T {
     const h = this.headers;
     if (this.cacheHeaders !== h || this.cacheRev !== h.rev || this.cacheVals === undefined) {
-      this.cacheVals = [];
+      // Sized once: growing an empty array to the slot index reallocates its backing store on each message.
+      this.cacheVals = new Array(SLOTS);
       this.cacheHas = 0;
       this.cacheHeaders = h;
       this.cacheRev = h.rev;
@@ -155,23 +186,35 @@ export abstract class SipMessage {
 
   /** Rewrites the first Via value, e.g. with received/rport (RFC 3581 §4). */
   setTopVia(v: Via): void {
-    this.headers.setFirstValue('via', formatVia(v));
+    const h = this.headers;
+    const current = this.cacheVals !== undefined && this.cacheHeaders === h && this.cacheRev === h.rev;
+    h.setFirstValue('via', formatVia(v));
+    if (!current) return;
+    // Only Via changed, so the other cached values stay valid; the Via list is the old one with `v` on top, which
+    // spares the transaction layer a second parse of every incoming request's Via (RFC 3581 §4 stamping).
+    this.cacheRev = h.rev;
+    if ((this.cacheHas & (1 << S_VIA)) !== 0) {
+      const old = (this.cacheVals as unknown[])[S_VIA] as Via[];
+      const list = old.slice();
+      list[0] = v;
+      (this.cacheVals as unknown[])[S_VIA] = list;
+    }
   }
 
   get cseq(): CSeq {
-    return this.memo(S_CSEQ, (m) => parseCSeq(required(m, 'CSeq')));
+    return this.memo(S_CSEQ, computeCSeq);
   }
 
   get from(): NameAddr {
-    return this.memo(S_FROM, (m) => parseNameAddr(required(m, 'From')));
+    return this.memo(S_FROM, computeFrom);
   }
 
   get to(): NameAddr {
-    return this.memo(S_TO, (m) => parseNameAddr(required(m, 'To')));
+    return this.memo(S_TO, computeTo);
   }
 
   get callId(): string {
-    return this.memo(S_CALLID, (m) => parseCallId(required(m, 'Call-ID')));
+    return this.memo(S_CALLID, computeCallId);
   }
 
   /** Contact values; `*` gives an empty list and `contactStar` true. */
@@ -184,73 +227,73 @@ export abstract class SipMessage {
   }
 
   get expires(): number | undefined {
-    return this.memo(S_EXPIRES, (m) => optional(m, 'expires', (v) => parseDeltaSeconds(v, 'Expires')));
+    return this.memo(S_EXPIRES, computeExpires);
   }
 
   get minExpires(): number | undefined {
-    return this.memo(S_MINEXP, (m) => optional(m, 'min-expires', (v) => parseDeltaSeconds(v, 'Min-Expires')));
+    return this.memo(S_MINEXP, computeMinExpires);
   }
 
   get maxForwards(): number | undefined {
-    return this.memo(S_MAXFWD, (m) => optional(m, 'max-forwards', parseMaxForwards));
+    return this.memo(S_MAXFWD, computeMaxForwards);
   }
 
   get contentLength(): number | undefined {
-    return this.memo(S_CLEN, (m) => optional(m, 'content-length', parseContentLength));
+    return this.memo(S_CLEN, computeContentLength);
   }
 
   /** Lower-cased `type/subtype` without parameters. */
   get contentType(): string | undefined {
-    return this.memo(S_CTYPE, (m) => optional(m, 'content-type', (v) => parseMediaType(v, 'Content-Type')));
+    return this.memo(S_CTYPE, computeContentType);
   }
 
   get event(): EventHeader | undefined {
-    return this.memo(S_EVENT, (m) => optional(m, 'event', parseEvent));
+    return this.memo(S_EVENT, computeEvent);
   }
 
   get subscriptionState(): SubscriptionState | undefined {
-    return this.memo(S_SUBSTATE, (m) => optional(m, 'subscription-state', parseSubscriptionState));
+    return this.memo(S_SUBSTATE, computeSubscriptionState);
   }
 
   /** Lower-cased media ranges of every Accept line; empty when there is no Accept header. */
   get accept(): string[] {
-    return this.memo(S_ACCEPT, (m) => parseAccept(m.headers.lines('accept')));
+    return this.memo(S_ACCEPT, computeAccept);
   }
 
   get require(): string[] {
-    return this.memo(S_REQUIRE, (m) => parseTokenList(m.headers.lines('require'), 'Require'));
+    return this.memo(S_REQUIRE, computeRequire);
   }
 
   get proxyRequire(): string[] {
-    return this.memo(S_PREQUIRE, (m) => parseTokenList(m.headers.lines('proxy-require'), 'Proxy-Require'));
+    return this.memo(S_PREQUIRE, computeProxyRequire);
   }
 
   get supported(): string[] {
-    return this.memo(S_SUPPORTED, (m) => parseTokenList(m.headers.lines('supported'), 'Supported'));
+    return this.memo(S_SUPPORTED, computeSupported);
   }
 
   get allowEvents(): string[] {
-    return this.memo(S_ALLOWEV, (m) => parseTokenList(m.headers.lines('allow-events'), 'Allow-Events'));
+    return this.memo(S_ALLOWEV, computeAllowEvents);
   }
 
   get sipIfMatch(): string | undefined {
-    return this.memo(S_IFMATCH, (m) => optional(m, 'sip-if-match', (v) => parseEntityTag(v, 'SIP-If-Match')));
+    return this.memo(S_IFMATCH, computeSipIfMatch);
   }
 
   get sipETag(): string | undefined {
-    return this.memo(S_ETAG, (m) => optional(m, 'sip-etag', (v) => parseEntityTag(v, 'SIP-ETag')));
+    return this.memo(S_ETAG, computeSipETag);
   }
 
   get authorization(): Authorization | undefined {
-    return this.memo(S_AUTH, (m) => optional(m, 'authorization', (v) => parseAuthorization(v)));
+    return this.memo(S_AUTH, computeAuthorization);
   }
 
   get route(): NameAddr[] {
-    return this.memo(S_ROUTE, (m) => nameAddrList(m, 'route'));
+    return this.memo(S_ROUTE, computeRoute);
   }
 
   get recordRoute(): NameAddr[] {
-    return this.memo(S_RROUTE, (m) => nameAddrList(m, 'record-route'));
+    return this.memo(S_RROUTE, computeRecordRoute);
   }
 }
 

@@ -2,6 +2,8 @@ import { Headers } from './headers.js';
 import { SipResponse, type SipRequest } from './message.js';
 import { ParseError } from './parse-error.js';
 
+const EMPTY = Buffer.alloc(0);
+
 /** Default reason phrases (RFC 3261 §21, RFC 3265/6665, RFC 3903, RFC 4028, RFC 6086...). */
 export const REASON_PHRASES: ReadonlyMap<number, string> = new Map([
   [100, 'Trying'], [180, 'Ringing'], [181, 'Call Is Being Forwarded'], [182, 'Queued'],
@@ -73,26 +75,35 @@ export function createResponse(
 ): SipResponse {
   const h = new Headers();
   const src = req.headers;
+  // The copied lines come from a Headers, whose values are already trimmed and free of CR/LF (the parser and the
+  // mutators guarantee it), so they go in as they are, with the canonical wire names, in one pass over the request.
+  let from: string | undefined;
+  let to: string | undefined;
+  let callId: string | undefined;
+  let cseq: string | undefined;
+  let ts: string | undefined;
   for (let i = 0; i < src.size; i++) {
     const key = src.keyAt(i);
-    if (key === 'via') h.append('Via', src.valueAt(i));
+    if (key === 'via') h.pushParsed('via', 'Via', src.valueAt(i));
+    else if (key === 'from') from ??= src.valueAt(i);
+    else if (key === 'to') to ??= src.valueAt(i);
+    else if (key === 'call-id') callId ??= src.valueAt(i);
+    else if (key === 'cseq') cseq ??= src.valueAt(i);
+    else if (key === 'timestamp') ts ??= src.valueAt(i);
   }
-  const from = src.get('from');
-  if (from !== undefined) h.append('From', from);
-  const to = src.get('to');
+  if (from !== undefined) h.pushParsed('from', 'From', from);
   if (to !== undefined) {
-    const tagged = opts?.toTag !== undefined && !hasTag(req, to) ? `${to};tag=${opts.toTag}` : to;
-    h.append('To', tagged);
+    const toTag = opts?.toTag;
+    if (toTag !== undefined && !hasTag(req, to)) {
+      // The tag is ours (a token); checked anyway so a bad one cannot inject header lines.
+      h.append('To', `${to};tag=${toTag}`);
+    } else h.pushParsed('to', 'To', to);
   }
-  const callId = src.get('call-id');
-  if (callId !== undefined) h.append('Call-ID', callId);
-  const cseq = src.get('cseq');
-  if (cseq !== undefined) h.append('CSeq', cseq);
-  if (status === 100) {
-    const ts = src.get('timestamp');
-    if (ts !== undefined) h.append('Timestamp', ts);
-  }
-  for (const [name, value] of opts?.headers ?? []) h.append(name, value);
+  if (callId !== undefined) h.pushParsed('call-id', 'Call-ID', callId);
+  if (cseq !== undefined) h.pushParsed('cseq', 'CSeq', cseq);
+  if (status === 100 && ts !== undefined) h.pushParsed('timestamp', 'Timestamp', ts);
+  const extra = opts?.headers;
+  if (extra !== undefined) for (let i = 0; i < extra.length; i++) h.append((extra[i] as [string, string])[0], (extra[i] as [string, string])[1]);
   if (opts?.contentType !== undefined) h.set('Content-Type', opts.contentType);
-  return new SipResponse(status, reason ?? defaultReason(status), h, opts?.body ?? Buffer.alloc(0));
+  return new SipResponse(status, reason ?? defaultReason(status), h, opts?.body ?? EMPTY);
 }

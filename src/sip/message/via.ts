@@ -81,8 +81,9 @@ function parseViaParm(s: string): Via {
   if (i === hs) fail(s, 'missing sent-by host');
   const host = s.slice(hs, i);
   const via: Via = {
-    protocol: `${name.toUpperCase()}/${version}`,
-    transport: transport.toUpperCase(),
+    // The usual spellings skip the case mapping and the concatenation.
+    protocol: name === 'SIP' && version === '2.0' ? 'SIP/2.0' : `${name.toUpperCase()}/${version}`,
+    transport: transport === 'UDP' ? 'UDP' : transport === 'TCP' ? 'TCP' : transport.toUpperCase(),
     host,
     params: new Map(),
   };

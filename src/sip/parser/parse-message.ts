@@ -1,5 +1,5 @@
 import { TOKEN, allIn, isDigits, isWs } from '../message/grammar.js';
-import { headerName } from '../message/header-names.js';
+import { headerNameAt } from '../message/header-names.js';
 import { Headers } from '../message/headers.js';
 import { SipRequest, SipResponse, type SipMessage } from '../message/message.js';
 import { ParseError } from '../message/parse-error.js';
@@ -200,7 +200,7 @@ export function parseMessage(buf: Buffer, opts?: ParseOptions): SipMessage {
       // The CRLF and the white space around it become one SP.
       value = trimAll(trimAll(text.slice(vs, eol)) + folded);
     }
-    const h = headerName(text.slice(lineStart, ne));
+    const h = headerNameAt(text, lineStart, ne);
     if (h.key === 'content-length') lengths.push(value);
     headers.pushParsed(h.key, h.wire, value);
   }

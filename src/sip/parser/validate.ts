@@ -18,10 +18,25 @@ function fail(message: string): never {
   throw new ParseError(message);
 }
 
+/** A bit per header of SINGLE and MANDATORY, so one pass over the header lines answers both checks. */
+const BIT = new Map<string, number>();
+for (const name of [...SINGLE, ...MANDATORY]) if (!BIT.has(name)) BIT.set(name, 1 << BIT.size);
+
 function check(req: SipRequest): void {
   const h = req.headers;
-  for (const name of MANDATORY) if (!h.has(name)) fail(`missing ${headerName(name).wire} header`);
-  for (const name of SINGLE) if (h.count(name) > 1) fail(`more than one ${headerName(name).wire} header`);
+  let seen = 0;
+  let repeated = 0;
+  for (let i = 0; i < h.size; i++) {
+    const bit = BIT.get(h.keyAt(i));
+    if (bit === undefined) continue;
+    if ((seen & bit) !== 0) repeated |= bit;
+    seen |= bit;
+  }
+  // Reported in the order of the lists, as the first failing check would be.
+  for (const name of MANDATORY) if ((seen & (BIT.get(name) as number)) === 0) fail(`missing ${headerName(name).wire} header`);
+  if (repeated !== 0) {
+    for (const name of SINGLE) if ((repeated & (BIT.get(name) as number)) !== 0) fail(`more than one ${headerName(name).wire} header`);
+  }
   void req.via;
   void req.from;
   void req.to;

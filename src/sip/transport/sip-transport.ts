@@ -171,14 +171,22 @@ export class SipTransport implements TransportLayer {
     }
   }
 
-  async send(msg: SipMessage | Buffer, flow: Flow): Promise<void> {
-    if (this.closing) throw new TransportError('closed', 'transport is closed');
-    const bytes = Buffer.isBuffer(msg) ? msg : serialize(msg);
-    if (flow.protocol === 'udp') {
-      const listener = this.udpFor(flow.localAddress, flow.localPort, flow.remoteAddress);
-      await this.sendDatagram(listener, bytes, flow.remoteAddress, flow.remotePort);
-      return;
+  send(msg: SipMessage | Buffer, flow: Flow): Promise<void> {
+    // Not an async function: on UDP the promise of sendDatagram is the only one made per message.
+    try {
+      if (this.closing) throw new TransportError('closed', 'transport is closed');
+      const bytes = Buffer.isBuffer(msg) ? msg : serialize(msg);
+      if (flow.protocol === 'udp') {
+        const listener = this.udpFor(flow.localAddress, flow.localPort, flow.remoteAddress);
+        return this.sendDatagram(listener, bytes, flow.remoteAddress, flow.remotePort);
+      }
+      return this.sendOnConnection(bytes, flow);
+    } catch (err) {
+      return Promise.reject(err);
     }
+  }
+
+  private async sendOnConnection(bytes: Buffer, flow: Flow): Promise<void> {
     const conn = flow.connectionId === undefined ? undefined : this.connections.get(flow.connectionId);
     if (!conn || !conn.isOpen) {
       throw new TransportError('flow-closed', `tcp flow to ${formatHostPort(flow.remoteAddress, flow.remotePort)} is closed`);

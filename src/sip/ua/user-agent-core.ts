@@ -1,7 +1,7 @@
 import type { Logger } from '../../lib/logger.js';
 import { newTag } from '../../lib/ids.js';
 import type { SipRequest, SipResponse } from '../message/message.js';
-import { canRespond, createResponse } from '../message/response-factory.js';
+import { canRespond, createResponse, type CreateResponseOptions } from '../message/response-factory.js';
 import { ParseError } from '../message/parse-error.js';
 import { validateRequest } from '../parser/validate.js';
 import type { Flow } from '../transport/flow.js';
@@ -17,6 +17,8 @@ export const KNOWN_METHODS = [
   'INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO',
   'REFER', 'MESSAGE', 'UPDATE',
 ] as const;
+
+const KNOWN: ReadonlySet<string> = new Set(KNOWN_METHODS);
 
 /** URI schemes we serve (RFC 3261 §8.2.2.1: anything else is 416). */
 const SUPPORTED_SCHEMES = new Set(['sip', 'sips']);
@@ -103,7 +105,7 @@ export class UserAgentCore {
    * Request-URI scheme (416, §8.2.2.1); Require (420, §8.2.2.3).
    */
   private check(request: SipRequest): { status: number; why: string; options?: RespondOptions } | undefined {
-    if (!(KNOWN_METHODS as readonly string[]).includes(request.method)) {
+    if (!KNOWN.has(request.method)) {
       return { status: 501, why: `unknown method ${request.method}`, options: { headers: [['Allow', this.allow().join(', ')]] } };
     }
     try {
@@ -117,7 +119,7 @@ export class UserAgentCore {
     }
     let scheme: string;
     try {
-      scheme = request.requestUri.scheme.toLowerCase();
+      scheme = request.requestUri.scheme; // parseUri lower-cases it (RFC 3261 §19.1.4)
     } catch (err) {
       if (err instanceof ParseError) return { status: 400, why: `bad Request-URI: ${err.message}` };
       throw err;
@@ -125,7 +127,8 @@ export class UserAgentCore {
     if (!SUPPORTED_SCHEMES.has(scheme)) {
       return { status: 416, why: `unsupported URI scheme ${scheme}` };
     }
-    const unsupported = request.require.filter((tag) => !this.supported.has(tag.toLowerCase()));
+    const require = request.require;
+    const unsupported = require.length === 0 ? require : require.filter((tag) => !this.supported.has(tag.toLowerCase()));
     if (unsupported.length > 0) {
       return { status: 420, why: `unsupported extensions ${unsupported.join(',')}`, options: { headers: [['Unsupported', unsupported.join(', ')]] } };
     }
@@ -143,18 +146,19 @@ export class UserAgentCore {
   }
 
   private incoming(request: SipRequest, flow: Flow, sink: ResponseSink): IncomingRequest {
+    // An object literal, not a class: callers spread it (`{ ...incoming, respond }`), which would drop a prototype method.
     return {
       request,
       flow,
-      respond(status, options = {}) {
+      respond(status, options) {
         // RFC 3261 §8.2.6.2: a UAS adds a To tag to responses that do not already have one (100 excepted).
-        const toTag = options.toTag ?? (status > 100 ? newTag() : undefined);
-        const response = createResponse(request, status, options.reason, {
-          ...(toTag !== undefined ? { toTag } : {}),
-          ...(options.headers ? { headers: options.headers } : {}),
-          ...(options.body ? { body: options.body } : {}),
-          ...(options.contentType ? { contentType: options.contentType } : {}),
-        });
+        const toTag = options?.toTag ?? (status > 100 ? newTag() : undefined);
+        const opts: CreateResponseOptions = {};
+        if (toTag !== undefined) opts.toTag = toTag;
+        if (options?.headers) opts.headers = options.headers;
+        if (options?.body) opts.body = options.body;
+        if (options?.contentType) opts.contentType = options.contentType;
+        const response = createResponse(request, status, options?.reason, opts);
         sink.respond(response);
         return response;
       },

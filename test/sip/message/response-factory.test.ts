@@ -74,3 +74,35 @@ t.test('body and Content-Type options; unknown codes get a class reason', async 
   t.equal(createResponse(r, 423).reason, 'Interval Too Brief');
   t.equal(createResponse(r, 412).reason, 'Conditional Request Failed');
 });
+
+t.test('compact request headers are copied under their long names, first From/To/Call-ID/CSeq only (RFC 3261 §7.3.3, §8.2.6.2)', async (t) => {
+  const r = req([
+    'v: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKc1',
+    'f: <sip:1001@example.com>;tag=a',
+    't: <sip:1002@example.com>',
+    'i: cid-c',
+    'CSeq: 7 SUBSCRIBE',
+    'Via: SIP/2.0/UDP 10.0.0.3;branch=z9hG4bKc0',
+    'From: <sip:other@example.com>;tag=b',
+  ]);
+  const text = serialize(createResponse(r, 200, undefined, { toTag: 'z' })).toString();
+  t.equal(
+    text,
+    [
+      'SIP/2.0 200 OK',
+      'Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKc1',
+      'Via: SIP/2.0/UDP 10.0.0.3;branch=z9hG4bKc0',
+      'From: <sip:1001@example.com>;tag=a',
+      'To: <sip:1002@example.com>;tag=z',
+      'Call-ID: cid-c',
+      'CSeq: 7 SUBSCRIBE',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n'),
+  );
+});
+
+t.test('a To tag that would inject a header line is refused (RFC 3261 §7.3.1)', async (t) => {
+  t.throws(() => createResponse(req(BASE), 200, undefined, { toTag: 'x\r\nEvil: 1' }));
+});

@@ -84,3 +84,35 @@ t.test('setTopVia rewrites only the first Via value and refreshes the typed cach
   t.equal(req.headers.lines('via').length, 2);
   t.equal(req.headers.lines('via')[0], 'SIP/2.0/UDP 10.0.0.1;rport=40000;branch=z9hG4bKa;received=203.0.113.9, SIP/2.0/UDP p.example.com;branch=z9hG4bKb');
 });
+
+t.test('setTopVia keeps the other typed values cached and leaves the lower Via values as parsed (RFC 3581 §4)', async (t) => {
+  const req = parseMessage(
+    Buffer.from(
+      'OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;rport;branch=z9hG4bKa\r\nVia: SIP/2.0/UDP q;branch=z9hG4bKc\r\nFrom: <sip:x@y>;tag=1\r\nCSeq: 4 OPTIONS\r\n\r\n',
+    ),
+  ) as SipRequest;
+  const from = req.from;
+  const lower = req.via[1];
+  const top = req.topVia;
+  const params = new Map(top.params);
+  params.set('rport', '5070');
+  req.setTopVia({ ...top, params });
+  t.equal(req.from, from, 'From is not parsed again');
+  t.equal(req.via[1], lower, 'the second Via is the same parsed value');
+  t.equal(req.topVia.params.get('rport'), '5070');
+  t.equal(req.headers.lines('via')[0], 'SIP/2.0/UDP 10.0.0.1;rport=5070;branch=z9hG4bKa');
+  // A later change of any header still invalidates everything.
+  req.headers.set('From', '<sip:z@y>;tag=2');
+  t.equal(req.from.params.get('tag'), '2');
+  t.equal(req.topVia.params.get('rport'), '5070', 'the Via re-parsed from the rewritten text agrees');
+});
+
+t.test('setTopVia on a message whose headers changed since the last read parses afresh (RFC 3581 §4)', async (t) => {
+  const req = parseMessage(Buffer.from('OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKa\r\nFrom: <sip:x@y>;tag=1\r\n\r\n')) as SipRequest;
+  const top = req.topVia;
+  void req.from;
+  req.headers.set('From', '<sip:x@y>;tag=9');
+  req.setTopVia({ ...top, params: new Map([...top.params, ['received', '192.0.2.1']]) });
+  t.equal(req.from.params.get('tag'), '9', 'the From set before setTopVia is seen');
+  t.equal(req.topVia.params.get('received'), '192.0.2.1');
+});

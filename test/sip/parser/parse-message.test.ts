@@ -78,3 +78,24 @@ t.test('start lines: methods, versions, status lines (RFC 3261 §7.1, §7.2)', a
   t.equal(res.reason, 'Accepted Later');
   t.throws(() => parseMessage(Buffer.from('SIP/2.0 200 OK\r\nCSeq: 2 SUBSCRIBE\r\n\r\n')), ParseError, 'a response without Via is dropped');
 });
+
+t.test('header names resolve alike in every spelling: canonical, lower, upper, compact, mixed (RFC 3261 §7.3.1, §7.3.3)', async (t) => {
+  const text = [
+    'OPTIONS sip:a@b SIP/2.0',
+    'VIA: SIP/2.0/UDP h1;branch=z9hG4bK1',
+    'v: SIP/2.0/UDP h2;branch=z9hG4bK2',
+    'V: SIP/2.0/UDP h3;branch=z9hG4bK3',
+    'vIa: SIP/2.0/UDP h4;branch=z9hG4bK4',
+    'call-id: c',
+    'CSEQ: 1 OPTIONS',
+    'Content-length: 0',
+    'X-Custom-Thing: kept',
+    '',
+    '',
+  ].join('\r\n');
+  const m = parseMessage(Buffer.from(text));
+  t.same(m.via.map((v) => v.host), ['h1', 'h2', 'h3', 'h4']);
+  t.same([...m.headers].map(([name]) => name), ['Via', 'Via', 'Via', 'Via', 'Call-ID', 'CSeq', 'Content-Length', 'X-Custom-Thing']);
+  t.equal(m.callId, 'c');
+  t.equal(m.headers.get('x-custom-thing'), 'kept');
+});

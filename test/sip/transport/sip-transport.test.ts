@@ -400,3 +400,21 @@ t.test('close() stops listening and closes connections', async (t) => {
   const [err] = (await once(again, 'error')) as [NodeJS.ErrnoException];
   t.equal(err.code, 'ECONNREFUSED');
 });
+
+t.test('send reports every failure as a rejection, never a synchronous throw (RFC 3261 §18.1.1, §18.2.2)', async (t) => {
+  const { transport } = await startTransport(t, { maxDatagramBytes: 1000 });
+  const udpFlow: Flow = { protocol: 'udp', localAddress: '127.0.0.1', localPort: transport.port, remoteAddress: '127.0.0.1', remotePort: 9 };
+  let big: Promise<void> | undefined;
+  t.doesNotThrow(() => {
+    big = transport.send(Buffer.alloc(1001, 0x41), udpFlow);
+  });
+  await t.rejects(big!, { code: 'too-large' });
+  const tcpFlow: Flow = { ...udpFlow, protocol: 'tcp', connectionId: 987654 };
+  await t.rejects(transport.send(Buffer.from('x'), tcpFlow), { code: 'flow-closed' });
+  await transport.close();
+  let closed: Promise<void> | undefined;
+  t.doesNotThrow(() => {
+    closed = transport.send(Buffer.from('x'), udpFlow);
+  });
+  await t.rejects(closed!, { code: 'closed' });
+});
