@@ -146,6 +146,18 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    // The notifier serves every lookup from its live set (restore loads them all), so these three indexes only slowed
+    // each subscription write: three more B-tree inserts per row. Their queries (admin and test paths) still work by scan.
+    description: 'drop the subscription indexes the live set made unused',
+    up(db) {
+      db.exec(`
+        DROP INDEX subscriptions_resource;
+        DROP INDEX subscriptions_watcher;
+        DROP INDEX subscriptions_domain;
+      `);
+    },
+  },
 ];
 
 export interface MigrationResult {
