@@ -16,7 +16,7 @@ export function detach(s: string): string {
 export class StringPool {
   private readonly values = new Map<string, string>();
 
-  constructor(private readonly limit = 4096) {}
+  constructor(private readonly limit = 65_536) {}
 
   intern(s: string): string {
     const known = this.values.get(s);

@@ -13,13 +13,13 @@ export function compactRecord<R extends SubscriptionRecord>(rec: R, pool: String
   rec.remoteTag = detach(rec.remoteTag);
   rec.event = pool.intern(rec.event);
   rec.eventId = rec.eventId === null ? null : pool.intern(rec.eventId);
-  rec.resource = detach(rec.resource);
+  rec.resource = pool.intern(rec.resource);
   rec.domain = pool.intern(rec.domain);
   rec.accountId = rec.accountId === null ? null : pool.intern(rec.accountId);
   rec.watcherUser = detach(rec.watcherUser);
   rec.watcherDomain = pool.intern(rec.watcherDomain);
   rec.watcherUri = detach(rec.watcherUri);
-  rec.resourceUri = detach(rec.resourceUri);
+  rec.resourceUri = pool.intern(rec.resourceUri);
   rec.contact = detach(rec.contact);
   rec.routeSet = rec.routeSet.length === 0 ? EMPTY : rec.routeSet.map(detach);
   rec.flow = compactFlow(rec.flow, pool);

@@ -2,6 +2,7 @@ import type { AccountResolver } from '../accounts/account-resolver.js';
 import type { EventPackageRegistry } from '../events/event-package.js';
 import type { Clock } from '../lib/clock.js';
 import { DeadlineQueue } from '../lib/deadline-queue.js';
+import { ExpiryWheel } from '../lib/expiry-wheel.js';
 import { PistonError } from '../lib/errors.js';
 import { newTag } from '../lib/ids.js';
 import type { Logger } from '../lib/logger.js';
@@ -92,7 +93,12 @@ export const NOTIFY_SLOT_HOLD_MS = 1000;
  */
 export interface LiveSubscription extends SubscriptionRecord {
   storedCseq: number;
+  /** The expiry wheel's bookkeeping (lib/expiry-wheel.ts). */
+  wheelSlot: number;
 }
+
+/** Expiries fire up to this late (RFC 6665 leaves the exact moment to the notifier); coarser buckets cost less. */
+const EXPIRY_RESOLUTION_MS = 1000;
 
 /** NOTIFYs a subscription may send before its CSeq/version are written again; the crash headroom must exceed it. */
 export const SEQUENCE_LEASE = 16;
@@ -104,7 +110,7 @@ const nextVersion = (v: number): number => (v + 1) % 0x1_0000_0000;
  * The RFC 6665 notifier, generic over event packages: it answers SUBSCRIBE, keeps the subscription dialogs, sends
  * NOTIFYs with each package's rendering of the presentity state, applies the failure policy and expires what is not
  * refreshed. Live state is the subscription records themselves (persisted write-behind on every change), one index
- * by resource, one deadline queue for every expiry, and a flight record only while a NOTIFY is out.
+ * by resource, one expiry wheel for all of them, and a flight record only while a NOTIFY is out.
  */
 export class Notifier {
   private readonly opts: NotifierOptions;
@@ -123,7 +129,7 @@ export class Notifier {
   private readonly window: number;
   /** When each slot-holding NOTIFY gives its slot back if still unanswered. */
   private readonly slotRelease: DeadlineQueue<Flight>;
-  private readonly expiry: DeadlineQueue<string>;
+  private readonly expiry: ExpiryWheel<LiveSubscription>;
   private readonly deps: StepDeps;
   private disposed = false;
 
@@ -132,7 +138,7 @@ export class Notifier {
     this.opts = opts;
     this.logger = opts.logger.child({ module: 'notifier' });
     this.events = opts.events ?? {};
-    this.expiry = new DeadlineQueue(opts.clock, (id) => this.onExpiry(id));
+    this.expiry = new ExpiryWheel(opts.clock, EXPIRY_RESOLUTION_MS, (rec) => this.onExpiry(rec));
     this.slotRelease = new DeadlineQueue(opts.clock, (flight) => {
       this.releaseSlot(flight);
       this.pump();
@@ -195,7 +201,7 @@ export class Notifier {
         continue;
       }
       if (this.subs.has(stored.id)) continue;
-      const rec: LiveSubscription = compactRecord({ ...stored, storedCseq: stored.localCseq }, this.strings);
+      const rec: LiveSubscription = compactRecord({ ...stored, storedCseq: stored.localCseq, wheelSlot: -1 }, this.strings);
       if (headroom > 0) {
         rec.localCseq += headroom;
         rec.version = (rec.version + headroom) >>> 0;
@@ -289,7 +295,7 @@ export class Notifier {
     rec.expiresAt = now + ctx.granted * 1000;
     rec.refreshedAt = now;
     this.persist(rec);
-    this.expiry.schedule(rec.id, rec.expiresAt);
+    this.expiry.schedule(rec, rec.expiresAt);
     this.respondOk(incoming, rec, ctx.granted);
     this.sendNotify(rec, false, undefined);
   }
@@ -335,6 +341,7 @@ export class Notifier {
       lastNotify: null,
       node: this.opts.nodeName,
       storedCseq: dialog.localCseq,
+      wheelSlot: -1,
     }, this.strings);
   }
 
@@ -354,7 +361,7 @@ export class Notifier {
    * A phone that rebooted subscribes again with a new Call-ID: its older subscription to the same resource, event and
    * event id is dropped without a NOTIFY, so it never receives two streams (sip-behaviour.md, as Kazoo and Kamailio do).
    */
-  private replaceOlder(rec: SubscriptionRecord): void {
+  private replaceOlder(rec: LiveSubscription): void {
     // The live set holds every subscription that has not expired (restore() loads them all), so it is searched in
     // memory: a store query here would cost a flush and a SQLite read on every new SUBSCRIBE.
     const ids = this.byResource.get(resourceKey(rec.resource, rec.domain));
@@ -378,13 +385,13 @@ export class Notifier {
     let ids = this.byResource.get(key);
     if (!ids) this.byResource.set(key, (ids = new Set()));
     ids.add(rec.id);
-    this.expiry.schedule(rec.id, rec.expiresAt);
+    this.expiry.schedule(rec, rec.expiresAt);
     if (persist) this.persist(rec);
     this.events.subscriptionAdded?.(rec);
   }
 
   /** Takes a subscription out of the live set and the store; false when it was not live. */
-  private removeLive(rec: SubscriptionRecord, reason: RemovalReason): boolean {
+  private removeLive(rec: LiveSubscription, reason: RemovalReason): boolean {
     if (this.subs.get(rec.id) !== rec) return false;
     this.subs.delete(rec.id);
     const key = resourceKey(rec.resource, rec.domain);
@@ -393,7 +400,7 @@ export class Notifier {
       ids.delete(rec.id);
       if (ids.size === 0) this.byResource.delete(key);
     }
-    this.expiry.cancel(rec.id);
+    this.expiry.cancel(rec);
     try {
       this.opts.store.subscriptions.delete(rec.id);
     } catch (err) {
@@ -411,12 +418,11 @@ export class Notifier {
   }
 
   /** RFC 6665 §4.2.2: a subscription not refreshed in time ends with `terminated;reason=timeout`. */
-  private onExpiry(id: string): void {
-    const rec = this.subs.get(id);
-    if (!rec) return;
-    // The deadline may have moved since it was armed; the record is the authority.
+  private onExpiry(rec: LiveSubscription): void {
+    if (this.subs.get(rec.id) !== rec) return;
+    // The deadline may have moved since it was filed; the record is the authority.
     if (rec.expiresAt > this.opts.clock.now()) {
-      this.expiry.schedule(id, rec.expiresAt);
+      this.expiry.schedule(rec, rec.expiresAt);
       return;
     }
     this.terminate(rec, 'timeout', 'expired');

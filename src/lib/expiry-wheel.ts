@@ -1,0 +1,114 @@
+import type { Clock, TimerHandle } from './clock.js';
+
+/** What the wheel needs on each item: the slot it is filed under (-1: none). The item carries it to save a map. */
+export interface WheelItem {
+  wheelSlot: number;
+}
+
+/**
+ * Many long deadlines (subscription expiries: 100,000 of them, minutes to hours away), one timer: items are filed in
+ * buckets of `resolutionMs` and a bucket is handed over when its end has passed, so a deadline fires up to
+ * `resolutionMs` late, never early. An item costs one array slot; moving or cancelling it only rewrites its
+ * `wheelSlot`, and the stale entry is skipped when its bucket comes up.
+ */
+export class ExpiryWheel<T extends WheelItem> {
+  private readonly buckets = new Map<number, T[]>();
+  /** Slot numbers that have a bucket, as a binary min-heap. */
+  private readonly order: number[] = [];
+  private timer: TimerHandle | undefined;
+  private timerSlot = Infinity;
+
+  /**
+   * @param onDue called once for each item whose bucket came up, in bucket order; its slot is already cleared, so
+   *   the callback may schedule it again (e.g. when its real deadline moved later).
+   */
+  constructor(
+    private readonly clock: Clock,
+    private readonly resolutionMs: number,
+    private readonly onDue: (item: T) => void,
+  ) {}
+
+  /** Files (or moves) `item` for deadline `at` (ms epoch). */
+  schedule(item: T, at: number): void {
+    const slot = Math.ceil(at / this.resolutionMs);
+    if (item.wheelSlot === slot) return;
+    item.wheelSlot = slot;
+    let bucket = this.buckets.get(slot);
+    if (!bucket) {
+      bucket = [];
+      this.buckets.set(slot, bucket);
+      this.pushSlot(slot);
+    }
+    bucket.push(item);
+    this.arm();
+  }
+
+  cancel(item: T): void {
+    item.wheelSlot = -1;
+  }
+
+  clear(): void {
+    this.buckets.clear();
+    this.order.length = 0;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.timerSlot = Infinity;
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.timerSlot = Infinity;
+    const current = Math.floor(this.clock.now() / this.resolutionMs);
+    while (this.order.length > 0 && this.order[0]! <= current) {
+      const slot = this.popSlot();
+      const bucket = this.buckets.get(slot)!;
+      this.buckets.delete(slot);
+      for (const item of bucket) {
+        if (item.wheelSlot !== slot) continue; // moved or cancelled since it was filed here
+        item.wheelSlot = -1;
+        this.onDue(item);
+      }
+    }
+    this.arm();
+  }
+
+  private arm(): void {
+    const next = this.order[0];
+    if (next === undefined || next >= this.timerSlot) return;
+    this.timer?.cancel();
+    this.timerSlot = next;
+    this.timer = this.clock.setTimer(Math.max(0, next * this.resolutionMs - this.clock.now()), () => this.fire());
+  }
+
+  private pushSlot(slot: number): void {
+    const h = this.order;
+    let i = h.push(slot) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (h[parent]! <= slot) break;
+      h[i] = h[parent]!;
+      i = parent;
+    }
+    h[i] = slot;
+  }
+
+  private popSlot(): number {
+    const h = this.order;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= h.length) break;
+        const r = l + 1;
+        const c = r < h.length && h[r]! < h[l]! ? r : l;
+        if (h[c]! >= last) break;
+        h[i] = h[c]!;
+        i = c;
+      }
+      h[i] = last;
+    }
+    return top;
+  }
+}
