@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { pino } from 'pino';
 import { loadConfig, ConfigError, type Config } from './config/config.js';
 import { SystemClock, type Clock } from './lib/clock.js';
@@ -196,6 +197,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // Before anything is allocated in earnest: how much garbage V8 may let pile up between full collections.
+  if (config.heapGrowingPercent > 0) setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`);
   const logger = pino({ level: config.logLevel, base: { node: config.nodeName } });
   let server: RunningServer;
   try {

@@ -11,6 +11,7 @@ t.test('defaults give the documented ports, hosts and data directory', (t) => {
   t.match(c.nodeName, /^piston@/);
   t.same([c.sip.t1, c.sip.t2, c.sip.t4], [500, 4000, 5000], 'RFC 3261 §17 timer defaults');
   t.same(c.subscriptions, { minExpires: 60, maxExpires: 3600, defaultExpires: 3600, allDialogs: false });
+  t.equal(c.heapGrowingPercent, 50, 'V8 heap growth capped at 1.5x the live data');
   t.end();
 });
 
@@ -24,6 +25,7 @@ t.test('variables override defaults and are typed', (t) => {
     PISTON_NODE_NAME: 'blf-1',
     PISTON_DEFAULT_ACCOUNT_FOR_UNKNOWN_DOMAINS: 'false',
     PISTON_BOOTSTRAP_API_KEY: 'AB'.repeat(32),
+    PISTON_HEAP_GROWING_PERCENT: '0',
   });
   t.equal(c.sip.port, 5070);
   t.same(c.sip.hosts, ['127.0.0.1', '::1']);
@@ -33,6 +35,7 @@ t.test('variables override defaults and are typed', (t) => {
   t.equal(c.nodeName, 'blf-1');
   t.equal(c.accounts.defaultAccountForUnknownDomains, false);
   t.equal(c.api.bootstrapApiKey, 'ab'.repeat(32), 'key normalised to lower case');
+  t.equal(c.heapGrowingPercent, 0, '0 leaves V8 its own heuristics');
   t.end();
 });
 
