@@ -13,7 +13,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function xmlReader(root: string, arrays: readonly string[]): (body: Buffer) => XmlNode {
   const repeated = new Set(arrays);
-  const parser = new XMLParser({
+  const options = {
     ignoreAttributes: false,
     attributeNamePrefix: '@_',
     removeNSPrefix: true,
@@ -22,10 +22,13 @@ export function xmlReader(root: string, arrays: readonly string[]): (body: Buffe
     ignoreDeclaration: true,
     ignorePiTags: true,
     trimValues: true,
-    // Decodes numeric character references (&#233;) as well as the five XML entities.
-    htmlEntities: true,
-    isArray: (name) => repeated.has(name),
-  });
+    isArray: (name: string) => repeated.has(name),
+  };
+  // Decoding numeric character references (&#233;) needs htmlEntities, which tripled the cost of every parse
+  // (~115 µs against ~38 µs for a one-dialog PUBLISH body). A document without '&' has no reference of any kind, so
+  // it reads the same with the plain parser; only documents with one pay for the decoding.
+  const withEntities = new XMLParser({ ...options, htmlEntities: true });
+  const plain = new XMLParser(options);
   return (body) => {
     let text: string;
     try {
@@ -41,7 +44,7 @@ export function xmlReader(root: string, arrays: readonly string[]): (body: Buffe
     if (valid !== true) {
       throw new EventBodyError(400, `body is not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`);
     }
-    const doc = parser.parse(text) as XmlNode;
+    const doc = (text.includes('&') ? withEntities : plain).parse(text) as XmlNode;
     const top = doc[root];
     if (top === undefined) {
       const found = Object.keys(doc)[0];

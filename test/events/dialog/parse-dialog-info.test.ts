@@ -72,6 +72,14 @@ t.test('display names, state event and code, and escaped characters are read (RF
   t.equal(d.stateCode, 486);
 });
 
+t.test('numeric character references are decoded, and a body without any reference reads the same values (XML 1.0 §4.1)', async (t) => {
+  const inner = (display: string): string => `    <remote>\n      <identity display="${display}">sip:bob@example.com</identity>\n    </remote>\n`;
+  const withRef = parseDialogInfo(dialogInfoXml([{ id: 'a', state: 'early', inner: inner('Zo&#235; &#x41;') }]), TYPE).dialogs[0]!;
+  t.equal(withRef.remote?.display, 'Zoë A');
+  const plain = parseDialogInfo(dialogInfoXml([{ id: 'a', state: 'early', inner: inner('Zoë A') }]), TYPE).dialogs[0]!;
+  t.same(plain, withRef);
+});
+
 t.test('namespace prefixes chosen by the publisher are accepted (RFC 4235 §4.1)', async (t) => {
   const xml = '<di:dialog-info xmlns:di="urn:ietf:params:xml:ns:dialog-info" version="1" state="full" entity="sip:a@b"><di:dialog id="x"><di:state>early</di:state></di:dialog></di:dialog-info>';
   t.same(parseDialogInfo(Buffer.from(xml), TYPE).dialogs, [{ id: 'x', state: 'early' }]);
