@@ -119,8 +119,8 @@ export class Notifier {
   private readonly subs = new Map<string, LiveSubscription>();
   /** One copy of the values many subscriptions share (domains, addresses, media types). */
   private readonly strings = new StringPool();
-  /** Live subscription ids per watched resource (all events), for fan-out. */
-  private readonly byResource = new Map<ResourceKey, Set<string>>();
+  /** Live subscriptions per watched resource (all events), for fan-out. */
+  private readonly byResource = new Map<ResourceKey, Set<LiveSubscription>>();
   private readonly flights = new Map<string, Flight>();
   /** NOTIFYs handed to the transaction layer and not yet settled. */
   private active = 0;
@@ -177,9 +177,9 @@ export class Notifier {
   /** Live subscriptions watching one resource (every event package). */
   watchersOf(resource: ResourceKey): SubscriptionRecord[] {
     const { user, domain } = splitResourceKey(resource);
-    const ids = this.byResource.get(resourceKey(user, domain));
-    if (!ids) return [];
-    return [...ids].map((id) => cloneRecord.subscription(this.subs.get(id)!));
+    const watchers = this.byResource.get(resourceKey(user, domain));
+    if (!watchers) return [];
+    return [...watchers].map((rec) => cloneRecord.subscription(rec));
   }
 
   /**
@@ -364,11 +364,11 @@ export class Notifier {
   private replaceOlder(rec: LiveSubscription): void {
     // The live set holds every subscription that has not expired (restore() loads them all), so it is searched in
     // memory: a store query here would cost a flush and a SQLite read on every new SUBSCRIBE.
-    const ids = this.byResource.get(resourceKey(rec.resource, rec.domain));
-    if (!ids) return;
-    for (const id of [...ids]) {
-      const old = this.subs.get(id);
-      if (!old || old.id === rec.id || old.event !== rec.event || old.eventId !== rec.eventId) continue;
+    const watchers = this.byResource.get(resourceKey(rec.resource, rec.domain));
+    if (!watchers) return;
+    // Deleting from a Set while iterating it is safe: removed entries are not visited.
+    for (const old of watchers) {
+      if (old.id === rec.id || old.event !== rec.event || old.eventId !== rec.eventId) continue;
       if (old.watcherUser !== rec.watcherUser || old.watcherDomain !== rec.watcherDomain) continue;
       this.removeLive(old, 'replaced');
       const flight = this.flights.get(old.id);
@@ -382,9 +382,9 @@ export class Notifier {
   private addLive(rec: LiveSubscription, persist: boolean): void {
     this.subs.set(rec.id, rec);
     const key = resourceKey(rec.resource, rec.domain);
-    let ids = this.byResource.get(key);
-    if (!ids) this.byResource.set(key, (ids = new Set()));
-    ids.add(rec.id);
+    let watchers = this.byResource.get(key);
+    if (!watchers) this.byResource.set(key, (watchers = new Set()));
+    watchers.add(rec);
     this.expiry.schedule(rec, rec.expiresAt);
     if (persist) this.persist(rec);
     this.events.subscriptionAdded?.(rec);
@@ -395,10 +395,10 @@ export class Notifier {
     if (this.subs.get(rec.id) !== rec) return false;
     this.subs.delete(rec.id);
     const key = resourceKey(rec.resource, rec.domain);
-    const ids = this.byResource.get(key);
-    if (ids) {
-      ids.delete(rec.id);
-      if (ids.size === 0) this.byResource.delete(key);
+    const watchers = this.byResource.get(key);
+    if (watchers) {
+      watchers.delete(rec);
+      if (watchers.size === 0) this.byResource.delete(key);
     }
     this.expiry.cancel(rec);
     try {
@@ -446,11 +446,10 @@ export class Notifier {
    */
   private onResourceChange(change: PresentityChange): void {
     if (this.disposed) return;
-    const ids = this.byResource.get(change.resource);
-    if (!ids) return;
-    for (const id of ids) {
-      const rec = this.subs.get(id);
-      if (rec && change.events.includes(rec.event)) this.sendNotify(rec, false, undefined);
+    const watchers = this.byResource.get(change.resource);
+    if (!watchers) return;
+    for (const rec of watchers) {
+      if (change.events.includes(rec.event)) this.sendNotify(rec, false, undefined);
     }
   }
 
