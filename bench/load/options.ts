@@ -69,7 +69,7 @@ const USAGE = `usage: npm run bench -- [options]
   --reps N             repeat every step N times, report medians (default 1)
   --out DIR            keep raw output here (default: a new folder under the system temp dir)
   --rate-duration S  --rate-start R  --rate-max R  --rate-res R
-  --fan-subs N  --fan-resources N  --fan-rates 1000,100  --burst-watchers N
+  --fan-subs N  --fan-resources N  --fan-rates 1000,100|none  --burst-watchers N
   --memory-points 10000,50000,100000  --restart-subs N  --storm-watchers N  --storm-window S
   --fill-rate R        subscribe rate used to fill servers before fan-out, memory, restart and storm
   --burst-fill-rate R  --memory-late S (extra memory sample S seconds after the last fill)
@@ -182,9 +182,12 @@ export function parseOptions(argv: string[]): BenchOptions {
       case '--fan-resources':
         o.fanResources = Number(need(i++));
         break;
-      case '--fan-rates':
-        o.fanPublishRates = numberList(need(i++));
+      case '--fan-rates': {
+        // `none`: only the burst (e.g. to measure it again on its own).
+        const v = need(i++);
+        o.fanPublishRates = v === 'none' ? [] : numberList(v);
         break;
+      }
       case '--burst-watchers':
         o.burstWatchers = Number(need(i++));
         break;

@@ -33,7 +33,8 @@ const envSchema = z.object({
   PISTON_SIP_MAX_MESSAGE_BYTES: positiveInt.max(65535).default(65535),
   PISTON_SIP_MAX_CONNECTIONS: positiveInt.default(10000),
   PISTON_SIP_TCP_IDLE_S: positiveInt.default(3600),
-  PISTON_SIP_MAX_BUFFERED_BYTES: positiveInt.default(256 * 1024),
+  // Above the NOTIFY window's worth (512 in flight, ~1 KB each), so a proxy carrying many watchers is not dropped.
+  PISTON_SIP_MAX_BUFFERED_BYTES: positiveInt.default(1024 * 1024),
   PISTON_SIP_UDP_BUFFER_BYTES: positiveInt.default(4 * 1024 * 1024),
   PISTON_SUBSCRIBE_MIN_EXPIRES: positiveInt.default(60),
   PISTON_SUBSCRIBE_MAX_EXPIRES: positiveInt.default(3600),

@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from './clock.js';
+import { MinHeap } from './min-heap.js';
 
 /**
  * Many deadlines, one timer: a binary min-heap of (due time, key) with at most one live clock timer, armed for the
@@ -6,7 +7,7 @@ import type { Clock, TimerHandle } from './clock.js';
  * Rescheduling a key replaces its deadline; stale heap entries are skipped lazily when they surface.
  */
 export class DeadlineQueue<K> {
-  private heap: { at: number; key: K; gen: number }[] = [];
+  private heap = new MinHeap<{ at: number; key: K; gen: number }>((e) => e.at);
   /** Current generation per key: a heap entry whose generation differs is stale. */
   private live = new Map<K, { at: number; gen: number }>();
   private gen = 0;
@@ -38,19 +39,19 @@ export class DeadlineQueue<K> {
   schedule(key: K, at: number): void {
     const gen = ++this.gen;
     this.live.set(key, { at, gen });
-    this.push({ at, key, gen });
+    this.heap.push({ at, key, gen });
     this.arm();
   }
 
   cancel(key: K): void {
     this.live.delete(key);
     // The heap entry becomes stale; it is dropped when it reaches the top. Compact if stale entries dominate.
-    if (this.heap.length > 1024 && this.heap.length > 4 * this.live.size) this.rebuild();
+    if (this.heap.size > 1024 && this.heap.size > 4 * this.live.size) this.rebuild();
   }
 
   clear(): void {
     this.live.clear();
-    this.heap = [];
+    this.heap.clear();
     this.timer?.cancel();
     this.timer = undefined;
     this.timerAt = Infinity;
@@ -61,9 +62,9 @@ export class DeadlineQueue<K> {
     this.timerAt = Infinity;
     const now = this.clock.now();
     for (;;) {
-      const top = this.heap[0];
+      const top = this.heap.peek();
       if (!top || top.at > now) break;
-      this.pop();
+      this.heap.pop();
       const current = this.live.get(top.key);
       if (!current || current.gen !== top.gen) continue;
       this.live.delete(top.key);
@@ -74,13 +75,12 @@ export class DeadlineQueue<K> {
 
   private arm(): void {
     // Drop stale entries at the top so the timer is armed for a live deadline.
-    while (this.heap.length > 0) {
-      const top = this.heap[0]!;
+    for (let top = this.heap.peek(); top; top = this.heap.peek()) {
       const current = this.live.get(top.key);
       if (current && current.gen === top.gen) break;
-      this.pop();
+      this.heap.pop();
     }
-    const top = this.heap[0];
+    const top = this.heap.peek();
     if (!top) {
       this.timer?.cancel();
       this.timer = undefined;
@@ -94,37 +94,7 @@ export class DeadlineQueue<K> {
   }
 
   private rebuild(): void {
-    this.heap = [];
-    for (const [key, { at, gen }] of this.live) this.push({ at, key, gen });
-  }
-
-  private push(entry: { at: number; key: K; gen: number }): void {
-    const h = this.heap;
-    h.push(entry);
-    let i = h.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (h[parent]!.at <= entry.at) break;
-      h[i] = h[parent]!;
-      i = parent;
-    }
-    h[i] = entry;
-  }
-
-  private pop(): void {
-    const h = this.heap;
-    const last = h.pop()!;
-    if (h.length === 0) return;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= h.length) break;
-      const r = l + 1;
-      const c = r < h.length && h[r]!.at < h[l]!.at ? r : l;
-      if (h[c]!.at >= last.at) break;
-      h[i] = h[c]!;
-      i = c;
-    }
-    h[i] = last;
+    this.heap.clear();
+    for (const [key, { at, gen }] of this.live) this.heap.push({ at, key, gen });
   }
 }

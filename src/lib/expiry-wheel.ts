@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from './clock.js';
+import { MinHeap } from './min-heap.js';
 
 /** What the wheel needs on each item: the slot it is filed under (-1: none). The item carries it to save a map. */
 export interface WheelItem {
@@ -13,8 +14,8 @@ export interface WheelItem {
  */
 export class ExpiryWheel<T extends WheelItem> {
   private readonly buckets = new Map<number, T[]>();
-  /** Slot numbers that have a bucket, as a binary min-heap. */
-  private readonly order: number[] = [];
+  /** Slot numbers that have a bucket, smallest first. */
+  private readonly order = new MinHeap<number>((slot) => slot);
   private timer: TimerHandle | undefined;
   private timerSlot = Infinity;
 
@@ -37,7 +38,7 @@ export class ExpiryWheel<T extends WheelItem> {
     if (!bucket) {
       bucket = [];
       this.buckets.set(slot, bucket);
-      this.pushSlot(slot);
+      this.order.push(slot);
     }
     bucket.push(item);
     this.arm();
@@ -49,7 +50,7 @@ export class ExpiryWheel<T extends WheelItem> {
 
   clear(): void {
     this.buckets.clear();
-    this.order.length = 0;
+    this.order.clear();
     this.timer?.cancel();
     this.timer = undefined;
     this.timerSlot = Infinity;
@@ -59,8 +60,8 @@ export class ExpiryWheel<T extends WheelItem> {
     this.timer = undefined;
     this.timerSlot = Infinity;
     const current = Math.floor(this.clock.now() / this.resolutionMs);
-    while (this.order.length > 0 && this.order[0]! <= current) {
-      const slot = this.popSlot();
+    for (let slot = this.order.peek(); slot !== undefined && slot <= current; slot = this.order.peek()) {
+      this.order.pop();
       const bucket = this.buckets.get(slot)!;
       this.buckets.delete(slot);
       for (const item of bucket) {
@@ -73,42 +74,10 @@ export class ExpiryWheel<T extends WheelItem> {
   }
 
   private arm(): void {
-    const next = this.order[0];
+    const next = this.order.peek();
     if (next === undefined || next >= this.timerSlot) return;
     this.timer?.cancel();
     this.timerSlot = next;
     this.timer = this.clock.setTimer(Math.max(0, next * this.resolutionMs - this.clock.now()), () => this.fire());
-  }
-
-  private pushSlot(slot: number): void {
-    const h = this.order;
-    let i = h.push(slot) - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (h[parent]! <= slot) break;
-      h[i] = h[parent]!;
-      i = parent;
-    }
-    h[i] = slot;
-  }
-
-  private popSlot(): number {
-    const h = this.order;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= h.length) break;
-        const r = l + 1;
-        const c = r < h.length && h[r]! < h[l]! ? r : l;
-        if (h[c]! >= last) break;
-        h[i] = h[c]!;
-        i = c;
-      }
-      h[i] = last;
-    }
-    return top;
   }
 }

@@ -109,8 +109,9 @@ const nextVersion = (v: number): number => (v + 1) % 0x1_0000_0000;
 /**
  * The RFC 6665 notifier, generic over event packages: it answers SUBSCRIBE, keeps the subscription dialogs, sends
  * NOTIFYs with each package's rendering of the presentity state, applies the failure policy and expires what is not
- * refreshed. Live state is the subscription records themselves (persisted write-behind on every change), one index
- * by resource, one expiry wheel for all of them, and a flight record only while a NOTIFY is out.
+ * refreshed. Live state is the subscription records themselves (written behind on every dialog change; CSeq and
+ * version only every SEQUENCE_LEASE NOTIFYs), one index by resource, one expiry wheel for all of them, and a flight
+ * record only while a NOTIFY is out.
  */
 export class Notifier {
   private readonly opts: NotifierOptions;
@@ -206,6 +207,7 @@ export class Notifier {
         rec.localCseq += headroom;
         rec.version = (rec.version + headroom) >>> 0;
         this.opts.store.subscriptions.put(rec);
+        rec.storedCseq = rec.localCseq;
       }
       this.addLive(rec, false);
       restored++;

@@ -6,6 +6,9 @@ import { normalizeAddress } from './address.js';
 import type { Flow } from './flow.js';
 import { TransportError } from './transport-error.js';
 
+/** Corked bytes that are handed to the kernel at once instead of waiting for the end of the current run. */
+const CORK_FLUSH_BYTES = 64 * 1024;
+
 export interface TcpConnectionOptions {
   id: number;
   socket: Socket;
@@ -83,16 +86,23 @@ export class TcpConnection {
     }
     this.touch();
     this.corkUntilIdle();
-    return new Promise((resolve, reject) => {
+    const written = new Promise<void>((resolve, reject) => {
       this.socket.write(bytes, (err) => {
         if (err) reject(new TransportError('send-failed', err.message));
         else resolve();
       });
     });
+    // A large fan-out to one peer (a proxy carrying many watchers) leaves in batches rather than as one pile that
+    // would count against the buffer limit above before the kernel got any of it.
+    if (this.socket.writableLength >= CORK_FLUSH_BYTES) {
+      this.socket.uncork();
+      this.socket.cork();
+    }
+    return written;
   }
 
   /**
-   * Holds writes until the current run of code is done, so that what one event produces for this peer (a 200 and its
+   * Holds writes until the current run of code is done (or CORK_FLUSH_BYTES are waiting), so that what one event produces for this peer (a 200 and its
    * NOTIFY; a fan-out's NOTIFYs to a proxy) leaves in one writev instead of one syscall and one segment each.
    */
   private corkUntilIdle(): void {

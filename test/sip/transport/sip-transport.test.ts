@@ -384,6 +384,21 @@ t.test('a peer that does not read is dropped once its send buffer passes the lim
   t.equal((got[1]!.msg as SipRequest).callId, 'still', 'other peers are served');
 });
 
+t.test('a fan-out burst to one reading TCP peer (a proxy carrying many watchers) is not mistaken for a peer that does not read', async (t) => {
+  const { transport, messages } = await startTransport(t, { maxBufferedBytes: 128 * 1024 });
+  const proxy = await tcpClient(t, '127.0.0.1', transport.port);
+  proxy.socket.write(subscribe({ via: 'SIP/2.0/TCP 192.0.2.20:5062;branch=z9hG4bKproxy' }));
+  const [{ flow }] = await messages(1);
+  // 400 messages of 1 KB in one run of code: 400 KB, three times the limit, written while the peer keeps reading.
+  const chunk = Buffer.alloc(1024, 0x42);
+  const outcomes = Array.from({ length: 400 }, () => transport.send(chunk, flow).then(() => 'sent', (e: { code: string }) => e.code));
+  const codes = await Promise.all(outcomes);
+  t.equal(codes.filter((c) => c === 'sent').length, 400, 'every write was taken');
+  t.equal(transport.connectionCount, 1, 'the connection stays open');
+  await proxy.until((text) => text.length >= 400 * 1024);
+  t.equal(proxy.text.length, 400 * 1024, 'and every byte arrived');
+});
+
 t.test('a message larger than a datagram is refused for UDP (RFC 3261 §18.1.1)', async (t) => {
   const { transport } = await startTransport(t, { maxDatagramBytes: 1000 });
   await t.rejects(transport.sendTo(Buffer.alloc(1001, 0x41), { protocol: 'udp', host: '127.0.0.1', port: 9 }), { code: 'too-large' });
