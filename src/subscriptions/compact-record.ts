@@ -11,17 +11,25 @@ export function compactRecord<R extends SubscriptionRecord>(rec: R, pool: String
   rec.callId = detach(rec.callId);
   rec.localTag = detach(rec.localTag);
   rec.remoteTag = detach(rec.remoteTag);
+  rec.watcherUser = detach(rec.watcherUser);
+  rec.watcherUri = detach(rec.watcherUri);
+  rec.contact = detach(rec.contact);
+  rec.routeSet = rec.routeSet.length === 0 ? EMPTY : rec.routeSet.map(detach);
+  return poolSharedStrings(rec, pool);
+}
+
+/**
+ * Only the pooling half of `compactRecord`, for records whose strings are already their own (read from the store:
+ * SQLite hands out fresh strings), so a restart of 100,000 subscriptions does not copy every string once more.
+ */
+export function poolSharedStrings<R extends SubscriptionRecord>(rec: R, pool: StringPool): R {
   rec.event = pool.intern(rec.event);
   rec.eventId = rec.eventId === null ? null : pool.intern(rec.eventId);
   rec.resource = pool.intern(rec.resource);
   rec.domain = pool.intern(rec.domain);
   rec.accountId = rec.accountId === null ? null : pool.intern(rec.accountId);
-  rec.watcherUser = detach(rec.watcherUser);
   rec.watcherDomain = pool.intern(rec.watcherDomain);
-  rec.watcherUri = detach(rec.watcherUri);
   rec.resourceUri = pool.intern(rec.resourceUri);
-  rec.contact = detach(rec.contact);
-  rec.routeSet = rec.routeSet.length === 0 ? EMPTY : rec.routeSet.map(detach);
   rec.flow = compactFlow(rec.flow, pool);
   rec.acceptTypes = rec.acceptTypes.length === 0 ? EMPTY : rec.acceptTypes.map((a) => pool.intern(a));
   rec.node = pool.intern(rec.node);

@@ -18,7 +18,7 @@ import { cloneRecord } from '../store/clone.js';
 import type { PresenceStore } from '../store/ports.js';
 import type { SubscriptionRecord } from '../store/records.js';
 import type { NotifierEvents, RemovalReason } from './notifier-events.js';
-import { compactFlow, compactRecord } from './compact-record.js';
+import { compactFlow, compactRecord, poolSharedStrings } from './compact-record.js';
 import { buildNotify, subscriptionStateValue } from './notify-request.js';
 import { judgeNotifyResult, MAX_STRIKES } from './notify-verdict.js';
 import type { PresentityChange, PresentitySource } from './presentity-source.js';
@@ -202,7 +202,11 @@ export class Notifier {
         continue;
       }
       if (this.subs.has(stored.id)) continue;
-      const rec: LiveSubscription = compactRecord({ ...stored, storedCseq: stored.localCseq, wheelSlot: -1 }, this.strings);
+      // The loaded record becomes the live one (no copy): it only gains the live-set fields.
+      const rec = stored as LiveSubscription;
+      rec.storedCseq = stored.localCseq;
+      rec.wheelSlot = -1;
+      poolSharedStrings(rec, this.strings);
       if (headroom > 0) {
         rec.localCseq += headroom;
         rec.version = (rec.version + headroom) >>> 0;
