@@ -1,5 +1,6 @@
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock } from './clock.js';
 import { MinHeap } from './min-heap.js';
+import { WakeTimer } from './wake-timer.js';
 
 /**
  * Many deadlines, one timer: a binary min-heap of (due time, key) with at most one live clock timer, armed for the
@@ -11,8 +12,7 @@ export class DeadlineQueue<K> {
   /** Current generation per key: a heap entry whose generation differs is stale. */
   private live = new Map<K, { at: number; gen: number }>();
   private gen = 0;
-  private timer: TimerHandle | undefined;
-  private timerAt = Infinity;
+  private readonly timer: WakeTimer;
 
   /**
    * @param onDue called once per key whose deadline has passed, in due order; the key is already removed, so the
@@ -21,7 +21,9 @@ export class DeadlineQueue<K> {
   constructor(
     private readonly clock: Clock,
     private readonly onDue: (key: K) => void,
-  ) {}
+  ) {
+    this.timer = new WakeTimer(clock, () => this.fire());
+  }
 
   get size(): number {
     return this.live.size;
@@ -52,14 +54,10 @@ export class DeadlineQueue<K> {
   clear(): void {
     this.live.clear();
     this.heap.clear();
-    this.timer?.cancel();
-    this.timer = undefined;
-    this.timerAt = Infinity;
+    this.timer.cancel();
   }
 
   private fire(): void {
-    this.timer = undefined;
-    this.timerAt = Infinity;
     const now = this.clock.now();
     for (;;) {
       const top = this.heap.peek();
@@ -81,16 +79,8 @@ export class DeadlineQueue<K> {
       this.heap.pop();
     }
     const top = this.heap.peek();
-    if (!top) {
-      this.timer?.cancel();
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      return;
-    }
-    if (this.timer && this.timerAt <= top.at) return;
-    this.timer?.cancel();
-    this.timerAt = top.at;
-    this.timer = this.clock.setTimer(Math.max(0, top.at - this.clock.now()), () => this.fire());
+    if (top) this.timer.wakeBy(top.at);
+    else this.timer.cancel();
   }
 
   private rebuild(): void {

@@ -1,5 +1,6 @@
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock } from './clock.js';
 import { MinHeap } from './min-heap.js';
+import { WakeTimer } from './wake-timer.js';
 
 /** What the wheel needs on each item: the slot it is filed under (-1: none). The item carries it to save a map. */
 export interface WheelItem {
@@ -16,8 +17,7 @@ export class ExpiryWheel<T extends WheelItem> {
   private readonly buckets = new Map<number, T[]>();
   /** Slot numbers that have a bucket, smallest first. */
   private readonly order = new MinHeap<number>((slot) => slot);
-  private timer: TimerHandle | undefined;
-  private timerSlot = Infinity;
+  private readonly timer: WakeTimer;
 
   /**
    * @param onDue called once for each item whose bucket came up, in bucket order; its slot is already cleared, so
@@ -27,7 +27,9 @@ export class ExpiryWheel<T extends WheelItem> {
     private readonly clock: Clock,
     private readonly resolutionMs: number,
     private readonly onDue: (item: T) => void,
-  ) {}
+  ) {
+    this.timer = new WakeTimer(clock, () => this.fire());
+  }
 
   /** Files (or moves) `item` for deadline `at` (ms epoch). */
   schedule(item: T, at: number): void {
@@ -51,14 +53,10 @@ export class ExpiryWheel<T extends WheelItem> {
   clear(): void {
     this.buckets.clear();
     this.order.clear();
-    this.timer?.cancel();
-    this.timer = undefined;
-    this.timerSlot = Infinity;
+    this.timer.cancel();
   }
 
   private fire(): void {
-    this.timer = undefined;
-    this.timerSlot = Infinity;
     const current = Math.floor(this.clock.now() / this.resolutionMs);
     for (let slot = this.order.peek(); slot !== undefined && slot <= current; slot = this.order.peek()) {
       this.order.pop();
@@ -75,9 +73,6 @@ export class ExpiryWheel<T extends WheelItem> {
 
   private arm(): void {
     const next = this.order.peek();
-    if (next === undefined || next >= this.timerSlot) return;
-    this.timer?.cancel();
-    this.timerSlot = next;
-    this.timer = this.clock.setTimer(Math.max(0, next * this.resolutionMs - this.clock.now()), () => this.fire());
+    if (next !== undefined) this.timer.wakeBy(next * this.resolutionMs);
   }
 }
