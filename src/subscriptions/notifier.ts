@@ -213,7 +213,7 @@ export class Notifier {
         this.opts.store.subscriptions.put(rec);
         rec.storedCseq = rec.localCseq;
       }
-      this.addLive(rec, false);
+      this.addLive(rec);
       restored++;
     }
     this.logger.info({ restored, dropped }, 'subscriptions restored');
@@ -274,7 +274,7 @@ export class Notifier {
     const rec = this.newRecord(incoming, ctx);
     this.replaceOlder(rec);
     this.respondOk(incoming, rec, ctx.granted);
-    this.addLive(rec, false);
+    this.addLive(rec);
     this.logger.debug({ id: rec.id, event: rec.event, resource: rec.resource, domain: rec.domain, expires: ctx.granted }, 'subscription created');
     this.sendNotify(rec, false, undefined);
     // One store write, after the first NOTIFY has taken its CSeq.
@@ -385,14 +385,14 @@ export class Notifier {
 
   // ---- live set ----
 
-  private addLive(rec: LiveSubscription, persist: boolean): void {
+  /** Callers write the record themselves when it needs writing (after its first NOTIFY, or not at all on restore). */
+  private addLive(rec: LiveSubscription): void {
     this.subs.set(rec.id, rec);
     const key = resourceKey(rec.resource, rec.domain);
     let watchers = this.byResource.get(key);
     if (!watchers) this.byResource.set(key, (watchers = new Set()));
     watchers.add(rec);
     this.expiry.schedule(rec, rec.expiresAt);
-    if (persist) this.persist(rec);
     this.events.subscriptionAdded?.(rec);
   }
 
