@@ -1,4 +1,5 @@
 import type { Clock } from '../lib/clock.js';
+import { Fifo } from '../lib/fifo.js';
 import { newId32 } from '../lib/ids.js';
 import type { PresenceStore } from '../store/ports.js';
 import type { AccountRecord } from '../store/records.js';
@@ -48,14 +49,14 @@ export class AccountService {
     const out: AccountRecord[] = [];
     const first = this.opts.store.accounts.get(root);
     if (!first) return out;
-    const queue = [first];
+    const queue = new Fifo<AccountRecord>();
+    queue.push(first);
     const seen = new Set<string>();
-    while (queue.length > 0) {
-      const acc = queue.shift()!;
+    for (let acc = queue.shift(); acc !== undefined; acc = queue.shift()) {
       if (seen.has(acc.id)) continue;
       seen.add(acc.id);
       out.push(acc);
-      queue.push(...this.opts.store.accounts.findChildren(acc.id));
+      for (const child of this.opts.store.accounts.findChildren(acc.id)) queue.push(child);
     }
     return out;
   }

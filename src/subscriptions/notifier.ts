@@ -2,6 +2,7 @@ import type { AccountResolver } from '../accounts/account-resolver.js';
 import type { EventPackageRegistry } from '../events/event-package.js';
 import type { Clock } from '../lib/clock.js';
 import { DeadlineQueue } from '../lib/deadline-queue.js';
+import { Fifo } from '../lib/fifo.js';
 import { ExpiryWheel } from '../lib/expiry-wheel.js';
 import { PistonError } from '../lib/errors.js';
 import { newTag } from '../lib/ids.js';
@@ -126,7 +127,7 @@ export class Notifier {
   /** NOTIFYs handed to the transaction layer and not yet settled. */
   private active = 0;
   /** First NOTIFYs waiting for room in the window, oldest first. */
-  private readonly waiting: Flight[] = [];
+  private readonly waiting = new Fifo<Flight>();
   private readonly window: number;
   /** When each slot-holding NOTIFY gives its slot back if still unanswered. */
   private readonly slotRelease: DeadlineQueue<Flight>;
