@@ -10,6 +10,8 @@ import { SipTransport } from './sip/transport/index.js';
 import { TransactionLayer } from './sip/transaction/index.js';
 import { UserAgentCore } from './sip/ua/user-agent-core.js';
 import { createDefaultRegistry } from './events/default-registry.js';
+import { warmUpRound } from './events/warm-up.js';
+import { runInIdleSlices } from './lib/idle-slices.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { PresenceStore } from './store/ports.js';
 import { bootstrap, createAccountServices, firstStartMessage } from './accounts/index.js';
@@ -146,6 +148,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   const api = await startApi(app, { host: config.api.host, port: config.api.port });
   if (boot.created) logger.info({ accountId: boot.accountId }, firstStartMessage(boot, { host: config.api.host, port: api.port }));
   logger.info({ sip: { hosts: config.sip.hosts, port: transport.port }, api: { host: config.api.host, port: api.port }, node: config.nodeName }, 'ready');
+  const warmUp = startWarmUp(config.warmUpRounds, registry, logger);
 
   return {
     sipPort: transport.port,
@@ -154,6 +157,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     notifier,
     presentity,
     async stop() {
+      warmUp.stop();
       accepting = false;
       sipListening = false;
       await api.close();
@@ -177,6 +181,26 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
 }
 
 /** A metrics label for a request's Event package: one of ours, else "other", so peers cannot grow the label set. */
+/** Warm-up slices last about 5 ms, so a message waits at most that long behind one (src/events/warm-up.ts says why). */
+function startWarmUp(rounds: number, registry: ReturnType<typeof createDefaultRegistry>, logger: Logger): { stop(): void } {
+  const started = performance.now();
+  const run = runInIdleSlices(
+    rounds,
+    (i) => {
+      try {
+        warmUpRound(registry, i);
+      } catch (err) {
+        // A warm-up failure costs speed only; say so once and stop.
+        logger.warn({ err: (err as Error).message, round: i }, 'warm-up stopped');
+        run.stop();
+      }
+    },
+    5,
+  );
+  void run.done.then(() => logger.debug({ rounds, ms: Math.round(performance.now() - started) }, 'warm-up done'));
+  return run;
+}
+
 function eventLabel(req: { event: { package: string } | undefined }, known: readonly string[]): string {
   try {
     const name = req.event?.package;

@@ -12,6 +12,7 @@ t.test('defaults give the documented ports, hosts and data directory', (t) => {
   t.same([c.sip.t1, c.sip.t2, c.sip.t4], [500, 4000, 5000], 'RFC 3261 §17 timer defaults');
   t.same(c.subscriptions, { minExpires: 60, maxExpires: 3600, defaultExpires: 3600, allDialogs: false });
   t.equal(c.heapGrowingPercent, 50, 'V8 heap growth capped at 1.5x the live data');
+  t.equal(c.warmUpRounds, 2000, 'event packages warmed up after start');
   t.end();
 });
 
@@ -26,6 +27,7 @@ t.test('variables override defaults and are typed', (t) => {
     PISTON_DEFAULT_ACCOUNT_FOR_UNKNOWN_DOMAINS: 'false',
     PISTON_BOOTSTRAP_API_KEY: 'AB'.repeat(32),
     PISTON_HEAP_GROWING_PERCENT: '0',
+    PISTON_WARM_UP_ROUNDS: '0',
   });
   t.equal(c.sip.port, 5070);
   t.same(c.sip.hosts, ['127.0.0.1', '::1']);
@@ -36,16 +38,23 @@ t.test('variables override defaults and are typed', (t) => {
   t.equal(c.accounts.defaultAccountForUnknownDomains, false);
   t.equal(c.api.bootstrapApiKey, 'ab'.repeat(32), 'key normalised to lower case');
   t.equal(c.heapGrowingPercent, 0, '0 leaves V8 its own heuristics');
+  t.equal(c.warmUpRounds, 0, 'no warm-up');
   t.end();
 });
 
 t.test('bad values stop the start with a message naming each variable', (t) => {
   const err = t.throws(() =>
-    loadConfig({ PISTON_SIP_PORT: '70000', PISTON_LOG_LEVEL: 'loud', PISTON_SIP_HOST: 'not-an-ip', PISTON_BOOTSTRAP_API_KEY: 'xyz' }),
+    loadConfig({
+      PISTON_SIP_PORT: '70000',
+      PISTON_LOG_LEVEL: 'loud',
+      PISTON_SIP_HOST: 'not-an-ip',
+      PISTON_BOOTSTRAP_API_KEY: 'xyz',
+      PISTON_WARM_UP_ROUNDS: '-1',
+    }),
   ) as ConfigError;
   t.type(err, ConfigError);
   const text = err.message;
-  for (const name of ['PISTON_SIP_PORT', 'PISTON_LOG_LEVEL', 'PISTON_SIP_HOST', 'PISTON_BOOTSTRAP_API_KEY']) {
+  for (const name of ['PISTON_SIP_PORT', 'PISTON_LOG_LEVEL', 'PISTON_SIP_HOST', 'PISTON_BOOTSTRAP_API_KEY', 'PISTON_WARM_UP_ROUNDS']) {
     t.match(text, name, `${name} is named`);
   }
   t.end();

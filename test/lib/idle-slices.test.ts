@@ -1,0 +1,43 @@
+import t from 'tap';
+import { runInIdleSlices } from '../../src/lib/idle-slices.js';
+
+const busy = (ms: number): void => {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+};
+
+t.test('idle slices run every step once, in order, then resolve done', async (t) => {
+  const seen: number[] = [];
+  const run = runInIdleSlices(50, (i) => seen.push(i), 5);
+  t.same(seen, [], 'nothing runs before the caller returns to the event loop');
+  await run.done;
+  t.same(seen, Array.from({ length: 50 }, (_, i) => i));
+});
+
+t.test('the event loop gets a turn between slices, so queued work waits at most about one slice', async (t) => {
+  const order: string[] = [];
+  const run = runInIdleSlices(6, (i) => {
+    busy(3);
+    order.push(`step${i}`);
+  }, 5);
+  // Queued while the first slice is pending: it must run after the first slice, long before the last step.
+  setImmediate(() => setImmediate(() => order.push('other')));
+  await run.done;
+  const other = order.indexOf('other');
+  t.ok(other > 0 && other < order.length - 1, `other work ran between slices (${order.join(',')})`);
+});
+
+t.test('stop ends the run early and resolves done', async (t) => {
+  let steps = 0;
+  const run = runInIdleSlices(1_000_000, () => {
+    steps++;
+    busy(1);
+  }, 2);
+  await new Promise((r) => setImmediate(r));
+  run.stop();
+  await run.done;
+  const after = steps;
+  await new Promise((r) => setTimeout(r, 20));
+  t.equal(steps, after, 'no step after stop');
+  t.ok(steps < 1_000_000);
+});
