@@ -76,7 +76,8 @@ async function runAll(opts: BenchOptions, ctx: RunContext, ours: Target, ref: Ta
             });
           }
         }
-        for (const t of targets) {
+        // --burst-watchers 0 leaves the burst out.
+        for (const t of opts.burstWatchers > 0 ? targets : []) {
           await guarded(`fan-out burst ${t.label} ${tr}`, async () => {
             res.fanout.push(await fanoutRun(ctx, t, tr, rep, {
               label: 'burst', subs: opts.burstWatchers * opts.fanResources, resources: opts.fanResources,
@@ -143,7 +144,7 @@ async function main(): Promise<void> {
   process.on('exit', () => registry.killAllNow());
 
   const ctx = new RunContext(opts, registry, outDir);
-  const ours = makeTarget(opts.target, registry, outDir, opts.cpuProfDir);
+  const ours = makeTarget(opts.target, registry, outDir, { cpuProfDir: opts.cpuProfDir, nodeArgs: opts.serverNodeArgs, env: opts.serverEnv });
   const ref = opts.vs ? makeTarget(opts.vs, registry, outDir) : null;
   const meta = { test: 'meta', argv: process.argv.slice(2), machine: machine(), options: opts };
   ctx.record(meta);

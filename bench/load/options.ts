@@ -58,6 +58,10 @@ export interface BenchOptions {
   memoryLateS: number;
   /** Run our server with node --cpu-prof, profiles written here (one per server start). */
   cpuProfDir?: string;
+  /** Extra node flags for our server (e.g. --trace-deopt, GC settings), split on spaces. */
+  serverNodeArgs: string[];
+  /** Extra environment for our server (e.g. PISTON_WARM_UP_ROUNDS=0). */
+  serverEnv: Record<string, string>;
 }
 
 const USAGE = `usage: npm run bench -- [options]
@@ -69,11 +73,13 @@ const USAGE = `usage: npm run bench -- [options]
   --reps N             repeat every step N times, report medians (default 1)
   --out DIR            keep raw output here (default: a new folder under the system temp dir)
   --rate-duration S  --rate-start R  --rate-max R  --rate-res R
-  --fan-subs N  --fan-resources N  --fan-rates 1000,100|none  --burst-watchers N
+  --fan-subs N  --fan-resources N  --fan-rates 1000,100|none  --burst-watchers N (0: no burst)
   --memory-points 10000,50000,100000  --restart-subs N  --storm-watchers N  --storm-window S
   --fill-rate R        subscribe rate used to fill servers before fan-out, memory, restart and storm
   --burst-fill-rate R  --memory-late S (extra memory sample S seconds after the last fill)
   --cpu-prof DIR       run our server under node --cpu-prof (profiles in DIR; see bench/profile-top.ts)
+  --server-node-args "FLAGS"   extra node flags for our server (e.g. "--trace-deopt")
+  --server-env "NAME=value ..."   extra environment for our server (e.g. "PISTON_WARM_UP_ROUNDS=0")
   --noise-wait S       noise gate (0 disables)`;
 
 function parseAddress(s: string): { host: string; port: number } {
@@ -121,6 +127,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     noiseWaitS: quick ? 0 : 5,
     noiseMaxCores: 0.3,
     rateAbort: true,
+    serverNodeArgs: [],
+    serverEnv: {},
     memoryLateS: quick ? 0 : 35,
   };
   const need = (i: number): string => {
@@ -214,6 +222,16 @@ export function parseOptions(argv: string[]): BenchOptions {
         break;
       case '--cpu-prof':
         o.cpuProfDir = need(i++);
+        break;
+      case '--server-node-args':
+        o.serverNodeArgs = need(i++).split(' ').filter(Boolean);
+        break;
+      case '--server-env':
+        for (const pair of need(i++).split(' ').filter(Boolean)) {
+          const eq = pair.indexOf('=');
+          if (eq < 1) throw new Error(`--server-env wants NAME=value pairs, got "${pair}"`);
+          o.serverEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
+        }
         break;
       case '--noise-wait':
         o.noiseWaitS = Number(need(i++));

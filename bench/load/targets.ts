@@ -99,6 +99,8 @@ export class PistonTarget extends ManagedTarget {
   private readonly entry = join(repoRoot, 'dist', 'src', 'main.js');
   /** Arguments for node in front of main.js on every start (e.g. --cpu-prof). */
   nodeArgs: string[] = [];
+  /** Extra environment on every start (e.g. PISTON_WARM_UP_ROUNDS=0), below the per-start `env`. */
+  env: Record<string, string> = {};
 
   async start(tag: string, opts: StartOptions = {}): Promise<StartInfo> {
     if (!existsSync(this.entry)) throw new Error(`${this.entry} is missing: run "npm run build" first`);
@@ -126,6 +128,7 @@ export class PistonTarget extends ManagedTarget {
           PISTON_NODE_NAME: 'piston@bench',
           PISTON_SUBSCRIBE_MAX_EXPIRES: '3600',
           PISTON_SUBSCRIBE_DEFAULT_EXPIRES: '3600',
+          ...this.env,
           ...opts.env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -293,10 +296,19 @@ export class ExternalTarget implements Target {
   }
 }
 
-export function makeTarget(spec: TargetSpec, registry: ProcessRegistry, outDir: string, cpuProfDir?: string): Target {
+export interface PistonStartSettings {
+  cpuProfDir?: string | undefined;
+  nodeArgs: string[];
+  env: Record<string, string>;
+}
+
+export function makeTarget(spec: TargetSpec, registry: ProcessRegistry, outDir: string, ours?: PistonStartSettings): Target {
   if (spec.kind === 'piston') {
     const t = new PistonTarget(registry, outDir);
-    if (cpuProfDir) t.nodeArgs = ['--cpu-prof', '--cpu-prof-dir', resolve(cpuProfDir)];
+    const cpuProfDir = ours?.cpuProfDir;
+    const nodeArgs = ours?.nodeArgs ?? [];
+    t.env = ours?.env ?? {};
+    t.nodeArgs = [...nodeArgs, ...(cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(cpuProfDir)] : [])];
     return t;
   }
   if (spec.kind === 'kamailio') return new KamailioTarget(registry, outDir);
