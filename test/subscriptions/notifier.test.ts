@@ -305,7 +305,7 @@ t.test('a fan-out keeps at most the send window of NOTIFYs in flight and deliver
   h.presentity.setManualState(RESOURCE, 'confirmed');
   await h.tick();
   t.equal(h.notifies.length, 7, 'two NOTIFYs leave, three wait for the window');
-  t.equal(h.notifier.inFlight, 5, 'all five are pending');
+  t.equal(h.notifier.inFlight, 3, 'two NOTIFYs out, and the change waiting whole for the other three');
   h.presentity.setManualState(RESOURCE, 'early');
   await h.tick();
   t.equal(h.notifies.length, 7, 'a newer change does not overtake the window');
@@ -321,6 +321,54 @@ t.test('a fan-out keeps at most the send window of NOTIFYs in flight and deliver
   const perWatcher = new Map<string, number[]>();
   for (const n of h.notifies) perWatcher.set(n.callId, [...(perWatcher.get(n.callId) ?? []), n.cseq.seq]);
   for (const [, seqs] of perWatcher) t.same(seqs, seqs.map((_, i) => i + 1), 'CSeq rises by one per watcher');
+});
+
+t.test('a change waiting for the window reaches watchers as they are when its turn comes: an unsubscribed one gets only its final NOTIFY, a new one is included (RFC 6665 §4.2.2)', async (t) => {
+  const h = setup(t, { notifyWindow: 1 });
+  const a = await h.subscribe({ fromUser: '3001' });
+  const b = await h.subscribe({ fromUser: '3002' });
+  const c = await h.subscribe({ fromUser: '3003' });
+  h.answer = () => 'ignore';
+  h.presentity.setManualState(RESOURCE, 'confirmed');
+  await h.tick();
+  t.equal(h.notifies.length, 4, 'the window holds one NOTIFY; the change waits for the other two');
+  h.answer = () => 200;
+  await h.resubscribe(b, { expires: 0 });
+  const d = await h.subscribe({ fromUser: '3004' });
+  await h.reply(h.notifies[3]!, 200);
+  await h.tick(60_000);
+  const after = (callId: string): string[] =>
+    h.notifies.filter((n) => n.callId === callId).slice(1).map((n) => `${n.headers.get('subscription-state')!.split(';')[0]} ${/<state>(\w+)</.exec(bodyText(n))?.[1] ?? 'none'}`);
+  t.same(after(a.callId), ['active confirmed'], 'the first watcher: one NOTIFY');
+  t.same(after(b.callId), ['terminated confirmed'], 'the unsubscribed watcher: its final NOTIFY only, with the newest state');
+  t.same(after(c.callId), ['active confirmed'], 'the third watcher: reached when its turn came');
+  t.ok(after(d.callId).every((s) => s === 'active confirmed'), 'the watcher that arrived meanwhile sees the new state');
+  t.equal(h.notifier.inFlight, 0, 'nothing left waiting');
+});
+
+t.test('a burst of changes to many widely watched resources reaches every watcher once per change, within the window (RFC 3261 §17.1.2.2)', async (t) => {
+  const h = setup(t, { notifyWindow: 3 });
+  const resources = ['1001', '1002', '1003'];
+  const dialogs = [];
+  for (const user of resources) for (let w = 0; w < 4; w++) dialogs.push(await h.subscribe({ user, fromUser: `4${user}${w}` }));
+  const initial = h.notifies.length;
+  let out = 0;
+  let most = 0;
+  h.answer = () => 'ignore';
+  for (const user of resources) h.presentity.setManualState(`${user}@${DOMAIN}`, 'early');
+  await h.tick();
+  // Answer NOTIFYs one at a time, counting how many were ever out at once.
+  for (let guard = 0; guard < 100; guard++) {
+    const pending = h.notifies.slice(initial + out);
+    most = Math.max(most, pending.length);
+    if (pending.length === 0) break;
+    await h.reply(pending[0]!, 200);
+    out++;
+    await h.tick();
+  }
+  t.equal(h.notifies.length - initial, 12, 'one NOTIFY per watcher');
+  t.ok(most <= 3, `never more than the window unanswered (${most})`);
+  t.same(new Set(h.notifies.slice(initial).map((n) => n.callId)).size, 12, 'every watcher once');
 });
 
 t.test('an unanswered NOTIFY gives its window slot back after a second, so a dead watcher does not stall live ones (RFC 6665 §4.2.2)', async (t) => {
