@@ -10,6 +10,7 @@ import { SipTransport } from './sip/transport/index.js';
 import { TransactionLayer } from './sip/transaction/index.js';
 import { UserAgentCore } from './sip/ua/user-agent-core.js';
 import { createDefaultRegistry } from './events/default-registry.js';
+import type { EventPackageRegistry } from './events/event-package.js';
 import { warmUpRound } from './events/warm-up.js';
 import { runInIdleSlices } from './lib/idle-slices.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
@@ -180,9 +181,8 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   };
 }
 
-/** A metrics label for a request's Event package: one of ours, else "other", so peers cannot grow the label set. */
 /** Warm-up slices last about 5 ms, so a message waits at most that long behind one (src/events/warm-up.ts says why). */
-function startWarmUp(rounds: number, registry: ReturnType<typeof createDefaultRegistry>, logger: Logger): { stop(): void } {
+function startWarmUp(rounds: number, registry: EventPackageRegistry, logger: Logger): { stop(): void } {
   const started = performance.now();
   const run = runInIdleSlices(
     rounds,
@@ -201,6 +201,7 @@ function startWarmUp(rounds: number, registry: ReturnType<typeof createDefaultRe
   return run;
 }
 
+/** A metrics label for a request's Event package: one of ours, else "other", so peers cannot grow the label set. */
 function eventLabel(req: { event: { package: string } | undefined }, known: readonly string[]): string {
   try {
     const name = req.event?.package;
