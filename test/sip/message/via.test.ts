@@ -4,6 +4,11 @@ import { ParseError } from '../../../src/sip/message/parse-error.js';
 import { formatVia, parseVia, viaBranch, viaSentBy } from '../../../src/sip/message/via.js';
 import { parseMessage } from '../../../src/sip/parser/parse-message.js';
 
+/** An OPTIONS request with these header lines. */
+function options(...headers: string[]): SipRequest {
+  return parseMessage(Buffer.from(`OPTIONS sip:a@b SIP/2.0\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n`)) as SipRequest;
+}
+
 t.test('Via with branch, received, rport, maddr, ttl (RFC 3261 §20.42, RFC 3581 §4)', async (t) => {
   const [v] = parseVia('SIP/2.0/UDP pc33.atlanta.example.com:5066;branch=z9hG4bK776asdhds;received=192.0.2.1;rport=5066;maddr=224.2.0.1;ttl=16');
   t.ok(v);
@@ -67,11 +72,7 @@ t.test('malformed Via values throw ParseError (RFC 4475 §3.1.2.1)', async (t) =
 });
 
 t.test('setTopVia rewrites only the first Via value and refreshes the typed cache (RFC 3581 §4)', async (t) => {
-  const req = parseMessage(
-    Buffer.from(
-      'OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;rport;branch=z9hG4bKa, SIP/2.0/UDP p.example.com;branch=z9hG4bKb\r\nVia: SIP/2.0/UDP q;branch=z9hG4bKc\r\n\r\n',
-    ),
-  ) as SipRequest;
+  const req = options('Via: SIP/2.0/UDP 10.0.0.1;rport;branch=z9hG4bKa, SIP/2.0/UDP p.example.com;branch=z9hG4bKb', 'Via: SIP/2.0/UDP q;branch=z9hG4bKc');
   const top = req.topVia;
   t.equal(req.via.length, 3);
   const params = new Map(top.params);
@@ -86,11 +87,7 @@ t.test('setTopVia rewrites only the first Via value and refreshes the typed cach
 });
 
 t.test('setTopVia keeps the other typed values cached and leaves the lower Via values as parsed (RFC 3581 §4)', async (t) => {
-  const req = parseMessage(
-    Buffer.from(
-      'OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;rport;branch=z9hG4bKa\r\nVia: SIP/2.0/UDP q;branch=z9hG4bKc\r\nFrom: <sip:x@y>;tag=1\r\nCSeq: 4 OPTIONS\r\n\r\n',
-    ),
-  ) as SipRequest;
+  const req = options('Via: SIP/2.0/UDP 10.0.0.1;rport;branch=z9hG4bKa', 'Via: SIP/2.0/UDP q;branch=z9hG4bKc', 'From: <sip:x@y>;tag=1', 'CSeq: 4 OPTIONS');
   const from = req.from;
   const lower = req.via[1];
   const top = req.topVia;
@@ -108,7 +105,7 @@ t.test('setTopVia keeps the other typed values cached and leaves the lower Via v
 });
 
 t.test('setTopVia on a message whose headers changed since the last read parses afresh (RFC 3581 §4)', async (t) => {
-  const req = parseMessage(Buffer.from('OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKa\r\nFrom: <sip:x@y>;tag=1\r\n\r\n')) as SipRequest;
+  const req = options('Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKa', 'From: <sip:x@y>;tag=1');
   const top = req.topVia;
   void req.from;
   req.headers.set('From', '<sip:x@y>;tag=9');
