@@ -4,8 +4,8 @@ import { MANUAL_STATES, type EventPackageRegistry } from './event-package.js';
  * One round of every package's hot path on generated data: aggregate a manual state, render it, read the rendered
  * body back as a PUBLISH (when the package accepts its own type), apply it, aggregate and render again. Nothing is
  * stored or sent. V8 runs new code interpreted until it has seen it often: a fresh process read its first 2,000
- * dialog-info bodies at about 230 µs each and later ones at about 35 µs (fast-xml-parser), so the first PUBLISH burst
- * after a start paid several times the steady cost. Rounds run in idle slices after `ready` (main.ts).
+ * dialog-info bodies at about 230 µs each and later ones at about 35-60 µs (fast-xml-parser), so the first PUBLISH
+ * burst after a start paid several times the steady cost. Rounds run in idle slices after `ready` (main.ts).
  */
 export function warmUpRound(registry: EventPackageRegistry, round: number): void {
   // Entities and tags differ per round, as real ones do, so string paths see varied input.
