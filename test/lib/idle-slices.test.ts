@@ -14,7 +14,7 @@ t.test('idle slices run every step once, in order, then resolve done', async (t)
   t.same(seen, Array.from({ length: 50 }, (_, i) => i));
 });
 
-t.test('the event loop gets a turn between slices, so queued work waits at most about one slice', async (t) => {
+t.test('the event loop gets a turn between slices: work queued meanwhile runs before the last step', async (t) => {
   const order: string[] = [];
   const run = runInIdleSlices(6, (i) => {
     busy(3);
