@@ -46,8 +46,11 @@ export class AggregatedStates {
   /** Serialised current states of `events`, to compare with after a change. */
   snapshot(resource: ResourceKey, events: readonly string[]): Map<string, string> {
     const out = new Map<string, string>();
+    const live = this.cache.get(resource);
+    // An idle resource's states are usually cached already: its watchers' NOTIFYs were rendered from them.
+    const idle = live === undefined && !this.book.hasLiveState(resource);
     for (const event of events) {
-      const hit = this.cache.get(resource)?.get(event);
+      const hit = idle ? this.idle.get(`${event} ${resource}`) : live?.get(event);
       out.set(event, (hit ?? this.compute(resource, event)).json);
     }
     return out;

@@ -1,4 +1,3 @@
-import { cloneRecord } from '../clone.js';
 import type { MailboxRecord } from '../records.js';
 import type { KeyedTableSpec } from './sqlite-keyed.js';
 
@@ -16,7 +15,6 @@ export const mailboxesTable: KeyedTableSpec<MailboxRecord, MailboxRow> = {
   keyColumn: 'mailbox',
   columns: ['mailbox', 'new_messages', 'old_messages', 'urgent_new', 'urgent_old', 'updated_at'],
   keyOf: (r) => r.mailbox,
-  clone: cloneRecord.mailbox,
   toRow: (r) => ({
     mailbox: r.mailbox,
     new_messages: r.newMessages,

@@ -1,4 +1,3 @@
-import { cloneRecord } from '../clone.js';
 import type { JsonValue, ManualState, ResourceStateRecord } from '../records.js';
 import type { KeyedTableSpec } from './sqlite-keyed.js';
 
@@ -14,7 +13,6 @@ export const resourceStatesTable: KeyedTableSpec<ResourceStateRecord, ResourceSt
   keyColumn: 'resource',
   columns: ['resource', 'manual_state', 'history', 'updated_at'],
   keyOf: (r) => r.resource,
-  clone: cloneRecord.resourceState,
   toRow: (r) => ({
     resource: r.resource,
     manual_state: r.manualState,

@@ -8,7 +8,7 @@ export interface KeyedTableSpec<R, Row extends object> {
   keyColumn: string & keyof Row;
   columns: readonly (string & keyof Row)[];
   keyOf(record: R): string;
-  clone(record: R): R;
+  /** Must share nothing mutable with the record: the row is also the buffered copy that later reads are made from. */
   toRow(record: R): Row;
   fromRow(row: Row): R;
 }
@@ -18,7 +18,7 @@ export interface KeyedTableSpec<R, Row extends object> {
  * All reads are by key or whole-table, so the buffer answers key reads and `loadAll` flushes first.
  */
 export class SqliteKeyedRepository<R, Row extends object> {
-  private readonly pending: PendingTable<R>;
+  private readonly pending: PendingTable<Row>;
   private readonly sql: {
     upsert: Statement<[Row]>;
     delete: Statement<[string]>;
@@ -39,8 +39,8 @@ export class SqliteKeyedRepository<R, Row extends object> {
       get: db.prepare(`SELECT * FROM ${table} WHERE ${keyColumn} = ?`),
       all: db.prepare(`SELECT * FROM ${table}`),
     };
-    this.pending = writes.table((w: PendingWrite<R>) => {
-      if (w.kind === 'put') this.sql.upsert.run(spec.toRow(w.record));
+    this.pending = writes.table((w: PendingWrite<Row>) => {
+      if (w.kind === 'put') this.sql.upsert.run(w.record);
       else this.sql.delete.run(w.args[0] as string);
     });
   }
@@ -54,15 +54,15 @@ export class SqliteKeyedRepository<R, Row extends object> {
   get(key: string): R | undefined {
     this.assertOpen();
     const w = this.pending.peek(key);
-    if (w) return w.kind === 'put' ? this.spec.clone(w.record) : undefined;
+    if (w) return w.kind === 'put' ? this.spec.fromRow(w.record) : undefined;
     const row = this.sql.get.get(key);
     return row && this.spec.fromRow(row);
   }
 
   put(record: R): void {
     this.assertOpen();
-    const copy = this.spec.clone(record);
-    this.pending.put(this.spec.keyOf(copy), copy);
+    // Buffering the row rather than a copy of the record: the copy is made once, by the serialisation the flush needs anyway.
+    this.pending.put(this.spec.keyOf(record), this.spec.toRow(record));
   }
 
   delete(key: string): void {

@@ -1,5 +1,4 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { cloneRecord } from '../clone.js';
 import { publicationKeyString } from '../keys.js';
 import type { PublicationKey, PublicationRepository } from '../ports.js';
 import type { JsonValue, PublicationRecord } from '../records.js';
@@ -36,6 +35,11 @@ function toRow(r: PublicationRecord): PublicationRow {
   };
 }
 
+/** The row the flush will write is the buffered copy (ports.ts rule 3): strings and JSON text, and a body of its own. */
+function toPendingRow(r: PublicationRecord): PublicationRow {
+  return { ...toRow(r), body: Buffer.from(r.body) };
+}
+
 function fromRow(row: PublicationRow): PublicationRecord {
   return {
     resource: row.resource,
@@ -52,7 +56,7 @@ function fromRow(row: PublicationRow): PublicationRecord {
 
 /** Publications in SQLite behind the write buffer; same read rules as the subscription repository. */
 export class SqlitePublicationRepository implements PublicationRepository {
-  private readonly pending: PendingTable<PublicationRecord>;
+  private readonly pending: PendingTable<PublicationRow>;
   private lastSeq: number;
   private readonly sql: {
     upsert: Statement<[PublicationRow]>;
@@ -89,8 +93,8 @@ export class SqlitePublicationRepository implements PublicationRepository {
       maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS n FROM publications'),
     };
     this.lastSeq = this.sql.maxSeq.get()!.n;
-    this.pending = writes.table((w: PendingWrite<PublicationRecord>) => {
-      if (w.kind === 'put') this.sql.upsert.run(toRow(w.record));
+    this.pending = writes.table((w: PendingWrite<PublicationRow>) => {
+      if (w.kind === 'put') this.sql.upsert.run(w.record);
       else this.sql.delete.run(...(w.args as [string, string, string]));
     });
   }
@@ -102,7 +106,7 @@ export class SqlitePublicationRepository implements PublicationRepository {
   get(key: PublicationKey): PublicationRecord | undefined {
     this.assertOpen();
     const w = this.pending.peek(publicationKeyString(key));
-    if (w) return w.kind === 'put' ? cloneRecord.publication(w.record) : undefined;
+    if (w) return w.kind === 'put' ? { ...fromRow(w.record), body: Buffer.from(w.record.body) } : undefined;
     const row = this.sql.get.get(key.resource, key.event, key.etag);
     return row && fromRow(row);
   }
@@ -129,7 +133,7 @@ export class SqlitePublicationRepository implements PublicationRepository {
 
   put(record: PublicationRecord): void {
     this.assertOpen();
-    this.pending.put(publicationKeyString(record), cloneRecord.publication(record));
+    this.pending.put(publicationKeyString(record), toPendingRow(record));
     if (record.seq > this.lastSeq) this.lastSeq = record.seq;
   }
 
