@@ -21,6 +21,7 @@ const COLUMNS = [
   'resource', 'event', 'etag', 'seq', 'content_type', 'body', 'document', 'expires_at', 'updated_at',
 ] as const satisfies readonly (keyof PublicationRow)[];
 
+/** The row the flush writes, which is also the buffered copy (ports.ts rule 3): strings, JSON text, a body of its own. */
 function toRow(r: PublicationRecord): PublicationRow {
   return {
     resource: r.resource,
@@ -28,16 +29,11 @@ function toRow(r: PublicationRecord): PublicationRow {
     etag: r.etag,
     seq: r.seq,
     content_type: r.contentType,
-    body: r.body,
+    body: Buffer.from(r.body),
     document: r.document === null ? null : JSON.stringify(r.document),
     expires_at: r.expiresAt,
     updated_at: r.updatedAt,
   };
-}
-
-/** The row the flush will write is the buffered copy (ports.ts rule 3): strings and JSON text, and a body of its own. */
-function toPendingRow(r: PublicationRecord): PublicationRow {
-  return { ...toRow(r), body: Buffer.from(r.body) };
 }
 
 function fromRow(row: PublicationRow): PublicationRecord {
@@ -133,7 +129,7 @@ export class SqlitePublicationRepository implements PublicationRepository {
 
   put(record: PublicationRecord): void {
     this.assertOpen();
-    this.pending.put(publicationKeyString(record), toPendingRow(record));
+    this.pending.put(publicationKeyString(record), toRow(record));
     if (record.seq > this.lastSeq) this.lastSeq = record.seq;
   }
 
