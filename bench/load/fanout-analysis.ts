@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { percentile, round } from './run-context.js';
+import { extent, percentile, round } from './run-context.js';
 
 /**
  * PUBLISH -> NOTIFY latency from SIPp's -trace_logs lines: the publisher logs `PUB <ext> <state> <s> <us>` before it
@@ -55,8 +55,8 @@ export function analyseFanout(pubLog: string, subLog: string, watchersPerResourc
     }
     lat.sort((a, b) => a - b);
     const all = [...perPub.values()].sort((a, b) => a - b);
-    const first = pt.length ? Math.min(...pt) : null;
-    const last = list.length ? Math.max(...list.map((n) => n.t)) : null;
+    const first = extent(pt)?.min ?? null;
+    const last = extent(list.map((n) => n.t))?.max ?? null;
     const span = first !== null && last !== null ? last - first : null;
     const r2 = (x: number | null): number | null => (x === null ? null : round(x, 2));
     out[st] = {

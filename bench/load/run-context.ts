@@ -84,6 +84,19 @@ export function round(x: number, digits = 1): number {
   return Math.round(x * f) / f;
 }
 
+/** Smallest and largest of `xs`, by a loop: spreading a burst's 100,000+ log times into Math.min/max overflows the stack. */
+export function extent(xs: Iterable<number>): { min: number; max: number } | null {
+  let min = Infinity;
+  let max = -Infinity;
+  let any = false;
+  for (const x of xs) {
+    any = true;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  return any ? { min, max } : null;
+}
+
 export function median(xs: (number | null | undefined)[]): number | null {
   const v = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
   if (v.length === 0) return null;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CpuWindow, round, type RunContext } from '../run-context.js';
+import { CpuWindow, extent, round, type RunContext } from '../run-context.js';
 import { extensionsCsv, type SippOutcome } from '../sipp-run.js';
 import { readSippStats } from '../sipp-stats.js';
 import { udpDrops } from '../proc-stats.js';
@@ -121,13 +121,14 @@ export async function stormRun(ctx: RunContext, target: Target, rep: number): Pr
     runs.fill = await fill.stopNow();
     const watcherDrops = wdrops + runs.storm.socketDrops + runs.fill.socketDrops;
     const times = subTimes(storm.logFile());
+    const span = times.length > 1 ? extent(times) : null;
     const newest = lastStates(storm.logFile());
     let stale = n - newest.size;
     for (const ok of newest.values()) if (!ok) stale++;
     const all = [runs.fill, runs.storm, runs.pub, runs.mark];
     const res: StormResult = {
       target: target.label, rep, watchers: n, windowS: opts.stormWindowS, filled, resubscribed,
-      stormSpanS: times.length > 1 ? round(Math.max(...times) - Math.min(...times), 2) : null,
+      stormSpanS: span ? round(span.max - span.min, 2) : null,
       failedCalls: all.reduce((a, o) => a + (o?.stats.failed ?? 0), 0),
       subscribeRetrans: runs.storm.stats.retransSent + runs.fill.stats.retransSent - fillBefore.retransSent,
       notifyRetrans: runs.storm.stats.retransRecv + runs.fill.stats.retransRecv - fillBefore.retransRecv,
