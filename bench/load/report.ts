@@ -99,6 +99,8 @@ export function buildReport(opts: BenchOptions, res: AllResults, oursLabel: stri
     const [ca, cb] = both(res.fanout, (r) => r.cpuUsPerNotify, f);
     rows.push({ what: `  server CPU per NOTIFY`, ours: ca, ref: cb, unit: 'us',
       ...(!burst ? { goal: { ratio: 0.8, better: 'lower' as Better, text: '<= 0.8x reference' } } : {}) });
+    const [ia, ib] = both(res.fanout, (r) => r.restCpuMsPerS, f);
+    rows.push({ what: `  server CPU at rest with the subscriptions, before the PUBLISHes`, ours: ia, ref: ib, unit: 'ms/s' });
     const [la, lb] = both(res.fanout, (r) => r.lostNotifies + r.failedCalls + (r.subs - r.established), f);
     rows.push({ what: `  lost NOTIFYs + failed calls`, ours: la, ref: lb, unit: '', goal: { absolute: 0, better: 'lower', text: '0' } });
     const [ra, rb] = both(res.fanout, (r) => r.notifyRetrans + r.publishRetrans, f);
@@ -173,7 +175,7 @@ export function buildReport(opts: BenchOptions, res: AllResults, oursLabel: stri
   L.push(`| figure | ${oursLabel} | ${refLabel ? refName : '(no --vs)'} | ratio | target | verdict |`);
   L.push('|---|---|---|---|---|---|');
   for (const r of rows) {
-    const digits = r.unit === 'us' || r.unit === 'ms' || r.unit === 'MiB' || r.unit === 's' ? 1 : 0;
+    const digits = r.unit === 'us' || r.unit === 'ms' || r.unit === 'ms/s' || r.unit === 'MiB' || r.unit === 's' ? 1 : 0;
     const ratio = r.ours !== null && r.ref !== null && r.ref !== 0 ? (r.ours / r.ref).toFixed(2) + 'x' : '';
     const u = r.unit && r.unit !== '/s' ? ` ${r.unit}` : r.unit;
     L.push(`| ${r.what} | ${fmt(r.ours, digits)}${r.ours !== null ? u : ''} | ${refLabel ? fmt(r.ref, digits) + (r.ref !== null ? u : '') : ''} | ${ratio} | ${r.goal?.text ?? ''} | ${verdict(r)}${r.note && !refLabel ? '' : r.note ? ' (' + r.note + ')' : ''} |`);

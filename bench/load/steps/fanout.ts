@@ -36,6 +36,8 @@ export interface FanoutResult {
   watcherSocketDrops: number;
   serverCpuS: number;
   cpuUsPerNotify: number | null;
+  /** Server CPU at rest, ms per second, over the 3 s between the fill and the first PUBLISH (10 ms resolution). */
+  restCpuMsPerS: number;
   otherCores: number;
   memKiBAtSubs: number | null;
   waves: Record<'confirmed' | 'terminated', WaveFigures>;
@@ -76,7 +78,12 @@ export async function fanoutRun(ctx: RunContext, target: Target, transport: Tran
     }
     established = watchers.countLog('SUB');
     ctx.log(`  ${target.label} fan-out ${plan.label} ${transport}: ${established}/${plan.subs} subscriptions established`);
+    // The pause before the PUBLISHes doubles as a measure of what the server burns at rest with its subscriptions
+    // (timers, metrics sampling): that cost is in every paced step's CPU per NOTIFY too.
+    const rest = new CpuWindow(target);
     await sleep(3000);
+    const r = rest.end();
+    const restCpuMsPerS = round((r.serverS * 1000) / r.wallS, 1);
     const memKiBAtSubs = target.memoryKiB().value;
     const drops0 = transport === 'udp' ? udpDrops(target.port) : 0;
     const wdrops0 = transport === 'udp' ? udpDrops(watchers.localPort) : 0;
@@ -110,7 +117,7 @@ export async function fanoutRun(ctx: RunContext, target: Target, transport: Tran
       serverSocketDrops: drops, watcherSocketDrops: wdrops,
       serverCpuS: c.serverS,
       cpuUsPerNotify: received > 0 ? round((c.serverS * 1e6) / (2 * plan.subs), 1) : null,
-      otherCores: c.otherCores, memKiBAtSubs, waves,
+      restCpuMsPerS, otherCores: c.otherCores, memKiBAtSubs, waves,
       notifyPerS: rates.length ? Math.max(...rates) : null,
       clean: false,
     };
@@ -120,7 +127,7 @@ export async function fanoutRun(ctx: RunContext, target: Target, transport: Tran
     ctx.log(
       `  ${target.label} fan-out ${plan.label} ${transport}: confirmed ${w(waves.confirmed)}; terminated ${w(waves.terminated)}; ` +
         `lost=${res.lostNotifies} notify-rtx=${res.notifyRetrans} fill-rtx=${res.fillRetrans} publish-rtx=${res.publishRetrans} failed=${res.failedCalls} ` +
-        `drops srv/watchers=${drops}/${wdrops} cpu=${c.serverS}s (${res.cpuUsPerNotify} us/NOTIFY) noise=${c.otherCores}`,
+        `drops srv/watchers=${drops}/${wdrops} cpu=${c.serverS}s (${res.cpuUsPerNotify} us/NOTIFY) at-rest=${restCpuMsPerS}ms/s noise=${c.otherCores}`,
     );
     return res;
   } finally {

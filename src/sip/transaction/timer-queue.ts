@@ -18,23 +18,35 @@ export class TimerEntry {
   ) {}
 }
 
+/** Longest a queued timer may run late so that its neighbours share one wake-up (Kamailio's timer ticks every 62.5 ms). */
+const MAX_BATCH_MS = 50;
+
 /**
  * Timers that all share one duration. Every deadline is now + the same duration, so they fall due in the order they
  * were scheduled: a FIFO list with one clock timer armed for its head replaces one clock timer (and closure) per
  * transaction. RFC 3261 Timers F, J and K and the server guard each have a fixed duration per layer; Timer E has a
  * few (T1, 2·T1, … T2), one queue each. Time comes only from the injected Clock.
+ *
+ * A queue wakes at most once per `batchMs` (1/64 of its duration, at most 50 ms): a timer fires at its deadline when
+ * the queue has been quiet, else up to `batchMs` late together with its neighbours. Without that, a queue fed at
+ * 1,000 transactions a second woke ~500 times a second to end one or two of them each time (strace of a server at
+ * rest after 10,000 SUBSCRIBEs: ~550 epoll wake-ups a second, ~20 ms of CPU a second).
  */
 export class TimerQueue {
   private head: TimerEntry | undefined;
   private tail: TimerEntry | undefined;
   private armed: TimerHandle | undefined;
+  private lastWake = -Infinity;
+  readonly batchMs: number;
   private readonly fire = (): void => this.onClock();
 
   constructor(
     readonly ms: number,
     private readonly clock: Clock,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.batchMs = Math.min(MAX_BATCH_MS, Math.floor(ms / 64));
+  }
 
   schedule(target: TimerTarget, kind: number): TimerEntry {
     const now = this.clock.now();
@@ -73,13 +85,16 @@ export class TimerQueue {
   }
 
   private arm(now: number): void {
-    this.armed = this.clock.setTimer(Math.max(0, this.head!.at - now), this.fire);
+    // min(): a wall clock that stepped back must not hold the queue until it catches up with the last wake-up.
+    const at = Math.max(this.head!.at, Math.min(this.lastWake, now) + this.batchMs);
+    this.armed = this.clock.setTimer(Math.max(0, at - now), this.fire);
   }
 
   /** Fires every entry that is due; entries scheduled by those callbacks wait for a later turn. */
   private onClock(): void {
     this.armed = undefined;
     const now = this.clock.now();
+    this.lastWake = now;
     const last = this.tail;
     for (let e = this.head; e !== undefined && e.at <= now; e = this.head) {
       this.unlink(e);
