@@ -12,6 +12,7 @@ import { UserAgentCore } from './sip/ua/user-agent-core.js';
 import { createDefaultRegistry } from './events/default-registry.js';
 import type { EventPackageRegistry } from './events/event-package.js';
 import { warmUpRound } from './events/warm-up.js';
+import { Rehearsal } from './main-rehearsal.js';
 import { runInIdleSlices } from './lib/idle-slices.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { PresenceStore } from './store/ports.js';
@@ -186,14 +187,19 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   };
 }
 
-/** Warm-up slices last about 5 ms, so a message waits at most that long behind one (src/events/warm-up.ts says why). */
+/**
+ * Warm-up slices last about 5 ms, so a message waits at most that long behind one. Each round runs the packages'
+ * read/render path (src/events/warm-up.ts) and a round of the SIP rehearsal (src/main-rehearsal.ts), which say why.
+ */
 function startWarmUp(rounds: number, registry: EventPackageRegistry, logger: Logger): { stop(): void } {
   const started = performance.now();
+  const rehearsal = new Rehearsal(registry);
   const run = runInIdleSlices(
     rounds,
     (i) => {
       try {
         warmUpRound(registry, i);
+        rehearsal.round(i);
       } catch (err) {
         // A warm-up failure costs speed only; say so once and stop.
         logger.warn({ err: (err as Error).message, round: i }, 'warm-up stopped');
@@ -202,7 +208,10 @@ function startWarmUp(rounds: number, registry: EventPackageRegistry, logger: Log
     },
     5,
   );
-  void run.done.then(() => logger.debug({ rounds, ms: Math.round(performance.now() - started) }, 'warm-up done'));
+  void run.done.then(() => {
+    rehearsal.dispose();
+    logger.debug({ rounds, ms: Math.round(performance.now() - started), rehearsed: rehearsal.done }, 'warm-up done');
+  });
   return run;
 }
 

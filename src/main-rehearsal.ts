@@ -1,0 +1,170 @@
+import { ListAccountResolver } from './accounts/account-resolver.js';
+import type { EventPackageRegistry } from './events/event-package.js';
+import { ManualClock } from './lib/clock.js';
+import { silentLogger } from './lib/logger.js';
+import type { SipRequest, SipResponse } from './sip/message/message.js';
+import { createResponse } from './sip/message/response-factory.js';
+import { serialize } from './sip/message/serialize.js';
+import { parseMessage } from './sip/parser/parse-message.js';
+import type { ClientResult, Destination } from './sip/transaction/non-invite-client-transaction.js';
+import type { Flow, TransportProtocol } from './sip/transport/flow.js';
+import { stampVia } from './sip/transport/via-stamp.js';
+import { UserAgentCore } from './sip/ua/user-agent-core.js';
+import { MemoryStore } from './store/memory/memory-store.js';
+import { PresentityService } from './presentity/presentity-service.js';
+import { Notifier } from './subscriptions/notifier.js';
+
+/**
+ * A rehearsal of the SUBSCRIBE → NOTIFY and PUBLISH → NOTIFY paths on a scratch stack, run in idle slices after
+ * start (main.ts): the real parser, UserAgentCore, Notifier and PresentityService over a memory store and a manual
+ * clock, with a scripted phone that answers every NOTIFY 200. Nothing reaches the server's store, sockets or timers.
+ *
+ * Why: V8 compiles a function only after it has run many times. A fresh server met its first 1,000 PUBLISH/s
+ * (10 watchers each) with that path still interpreted, and its first wave of NOTIFYs fell behind (bench/README.md,
+ * fourth round: first-wave p50 791-846 ms in two of three runs, 7-79 ms once warm). The fill's SUBSCRIBEs warmed
+ * only their own path; the PUBLISH handler, ledger and fan-out stayed cold, and ~50 functions were compiled during
+ * the first PUBLISH wave (`--trace-opt`).
+ */
+export class Rehearsal {
+  /** Counts of what the rehearsal drove, so a test can tell it exercised the paths it claims. */
+  readonly done = { subscribed: 0, published: 0, notified: 0, refused: 0 };
+  private readonly clock = new ManualClock(Date.now());
+  private readonly store = new MemoryStore();
+  private readonly ua: UserAgentCore;
+  private readonly presentity: PresentityService;
+  private readonly notifier: Notifier;
+  /** Lines in a call: the publication's entity-tag and the round that started the call. */
+  private readonly busy = new Map<number, { etag: string; call: number }>();
+  private readonly sink = { respond: (res: SipResponse) => this.answered(res) };
+  private lastResponse: SipResponse | undefined;
+  private disposed = false;
+
+  constructor(registry: EventPackageRegistry) {
+    const accounts = new ListAccountResolver(() => [{ id: 'r'.repeat(32), realm: DOMAIN }], false);
+    const logger = silentLogger;
+    this.presentity = new PresentityService({ store: this.store, registry, accounts, clock: this.clock, logger });
+    this.notifier = new Notifier({
+      store: this.store,
+      registry,
+      presentity: this.presentity,
+      accounts,
+      channel: { request: (req, destination) => this.phoneAnswers(req, destination) },
+      clock: this.clock,
+      logger,
+      nodeName: 'rehearsal',
+      allDialogs: false,
+    });
+    this.ua = new UserAgentCore({ logger, allowEvents: () => registry.names(), accept: () => registry.contentTypes() });
+    this.ua.register('SUBSCRIBE', (incoming) => this.notifier.handleSubscribe(incoming));
+    this.ua.register('PUBLISH', (incoming) => this.presentity.handlePublish(incoming));
+  }
+
+  /**
+   * Round `i`: the first WATCHERS rounds subscribe (RESOURCES lines, each watched for `dialog` three times and once
+   * each for `presence` and `message-summary`, over UDP and TCP); every later round PUBLISHes a line busy, or idle again with
+   * SIP-If-Match (RFC 3903 §4.4), so each line's watchers are notified.
+   */
+  round(i: number): void {
+    if (this.disposed || i >= REHEARSAL_ROUNDS) return;
+    this.clock.advance(1);
+    const protocol: TransportProtocol = i % 2 === 0 ? 'udp' : 'tcp';
+    const line = i % RESOURCES;
+    if (i < WATCHERS) {
+      this.deliver(subscribeText(i, line, EVENTS[Math.floor(i / RESOURCES)]!, protocol), protocol);
+      if (this.lastResponse?.status === 200) this.done.subscribed++;
+      return;
+    }
+    // A call gets a dialog id of its own: a terminated id stays terminated (RFC 4235 §3.7.1).
+    const busy = this.busy.get(line);
+    this.deliver(publishText(i, line, busy ?? { etag: undefined, call: i }, protocol), protocol);
+    const res = this.lastResponse;
+    this.busy.delete(line);
+    if (res?.status !== 200) return;
+    this.done.published++;
+    if (busy === undefined) this.busy.set(line, { etag: res.headers.get('sip-etag') ?? '', call: i });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.notifier.dispose();
+    this.presentity.dispose();
+    this.store.close();
+  }
+
+  /** The bytes a phone would send, through the parser and Via stamping as SipTransport does, to the UA core. */
+  private deliver(text: string, protocol: TransportProtocol): void {
+    this.lastResponse = undefined;
+    const req = parseMessage(Buffer.from(text), { datagram: protocol === 'udp' }) as SipRequest;
+    const flow = PHONE_FLOWS[protocol];
+    stampVia(req, flow.remoteAddress, flow.remotePort);
+    this.ua.receive(req, flow, this.sink);
+  }
+
+  private answered(res: SipResponse): void {
+    serialize(res);
+    this.lastResponse = res;
+    if (res.status >= 300) this.done.refused++;
+  }
+
+  /** The phone's side of a NOTIFY transaction: the wire bytes, and a 200 for them parsed as the server would. */
+  private phoneAnswers(req: SipRequest, destination: Destination): Promise<ClientResult> {
+    serialize(req);
+    const response = parseMessage(serialize(createResponse(req, 200)), { datagram: true }) as SipResponse;
+    this.done.notified++;
+    const flow = 'flow' in destination ? destination.flow : PHONE_FLOWS[destination.protocol];
+    return Promise.resolve({ kind: 'response', response, flow });
+  }
+}
+
+const DOMAIN = 'rehearsal.invalid';
+const RESOURCES = 50;
+const EVENTS = ['dialog', 'dialog', 'dialog', 'presence', 'message-summary'];
+const WATCHERS = EVENTS.length * RESOURCES;
+/** 250 SUBSCRIBEs, then 750 PUBLISHes and ~3,000 NOTIFYs: about 1 s of CPU after start, once. */
+export const REHEARSAL_ROUNDS = 1000;
+const PHONE = { address: '127.0.0.2', port: 5062 };
+
+const PHONE_FLOWS: Record<TransportProtocol, Flow> = {
+  udp: { protocol: 'udp', localAddress: '127.0.0.1', localPort: 5060, remoteAddress: PHONE.address, remotePort: PHONE.port },
+  tcp: { protocol: 'tcp', localAddress: '127.0.0.1', localPort: 5060, remoteAddress: PHONE.address, remotePort: PHONE.port, connectionId: 1 },
+};
+
+function head(method: string, i: number, line: number, protocol: TransportProtocol, from: string, event: string): string[] {
+  return [
+    `${method} sip:${line + 1000}@${DOMAIN} SIP/2.0`,
+    `Via: SIP/2.0/${protocol.toUpperCase()} ${PHONE.address}:${PHONE.port};branch=z9hG4bKrh${i};rport`,
+    'Max-Forwards: 70',
+    `From: <sip:${from}@${DOMAIN}>;tag=rt${i}`,
+    `To: <sip:${line + 1000}@${DOMAIN}>`,
+    `Call-ID: rehearsal-${i}@${PHONE.address}`,
+    `CSeq: 1 ${method}`,
+    `Event: ${event}`,
+    'Expires: 3600',
+  ];
+}
+
+function subscribeText(i: number, line: number, event: string, protocol: TransportProtocol): string {
+  const lines = head('SUBSCRIBE', i, line, protocol, `w${i}`, event);
+  lines.push(`Contact: <sip:w${i}@${PHONE.address}:${PHONE.port}${protocol === 'tcp' ? ';transport=tcp' : ''}>`);
+  if (event === 'dialog') lines.push('Accept: application/dialog-info+xml');
+  return lines.concat('Content-Length: 0', '', '').join('\r\n');
+}
+
+/** A line going busy (no entity-tag yet: a new publication), or idle again (a modification of that publication). */
+function publishText(i: number, line: number, call: { etag: string | undefined; call: number }, protocol: TransportProtocol): string {
+  const { etag } = call;
+  const entity = `sip:${line + 1000}@${DOMAIN}`;
+  const state = etag === undefined ? 'confirmed' : 'terminated';
+  const c = call.call;
+  const body =
+    '<?xml version="1.0"?>\r\n' +
+    `<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="${i}" state="full" entity="${entity}">\r\n` +
+    `<dialog id="d${c}" call-id="c${c}" local-tag="l${c}" remote-tag="r${c}" direction="recipient">` +
+    `<state>${state}</state><local><identity>${entity}</identity></local>` +
+    `<remote><identity>sip:caller${c}@${DOMAIN}</identity></remote></dialog>\r\n</dialog-info>\r\n`;
+  const lines = head('PUBLISH', i, line, protocol, `${line + 1000}`, 'dialog');
+  if (etag !== undefined) lines.push(`SIP-If-Match: ${etag}`);
+  lines.push('Content-Type: application/dialog-info+xml', `Content-Length: ${Buffer.byteLength(body)}`, '', body);
+  return lines.join('\r\n');
+}
