@@ -61,8 +61,8 @@ export class Rehearsal {
 
   /**
    * Round `i`: the first WATCHERS rounds subscribe (RESOURCES lines, each watched for `dialog` three times and once
-   * each for `presence` and `message-summary`, over UDP and TCP); every later round PUBLISHes a line busy, or idle again with
-   * SIP-If-Match (RFC 3903 §4.4), so each line's watchers are notified.
+   * each for `presence` and `message-summary`, over UDP and TCP); the later ones, up to REHEARSAL_ROUNDS, PUBLISH a
+   * line busy, or idle again with SIP-If-Match (RFC 3903 §4.4), so each line's watchers are notified.
    */
   round(i: number): void {
     if (this.disposed || i >= REHEARSAL_ROUNDS) return;

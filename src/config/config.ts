@@ -46,7 +46,7 @@ const envSchema = z.object({
   // Garbage may grow to 1.5x the live data between full collections (V8's heuristics allow more): measured with
   // 100k subscriptions, RSS 238 MB instead of 290 MB. 0 leaves V8's own heuristics.
   PISTON_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).default(50),
-  // Rounds of the event packages' read/render path run in idle slices after start (src/events/warm-up.ts). 0: none.
+  // Warm-up rounds run in idle slices after start (src/events/warm-up.ts, src/main-rehearsal.ts). 0: none.
   PISTON_WARM_UP_ROUNDS: z.coerce.number().int().min(0).max(100_000).default(2000),
   PISTON_BOOTSTRAP_REALM: z.string().min(1).max(253).optional(),
   PISTON_BOOTSTRAP_API_KEY: z
@@ -74,7 +74,7 @@ export interface Config {
   sip: SipConfig;
   /** V8 `--heap-growing-percent` set at start (0: not set). */
   heapGrowingPercent: number;
-  /** Rounds of src/events/warm-up.ts run after start (0: none). */
+  /** Rounds of src/events/warm-up.ts and src/main-rehearsal.ts run after start (0: none). */
   warmUpRounds: number;
   api: { host: string; port: number; bootstrapApiKey?: string; bootstrapRealm?: string };
   subscriptions: { minExpires: number; maxExpires: number; defaultExpires: number; allDialogs: boolean };
