@@ -100,7 +100,7 @@ export function buildReport(opts: BenchOptions, res: AllResults, oursLabel: stri
     rows.push({ what: `  server CPU per NOTIFY`, ours: ca, ref: cb, unit: 'us',
       ...(!burst ? { goal: { ratio: 0.8, better: 'lower' as Better, text: '<= 0.8x reference' } } : {}) });
     const [ia, ib] = both(res.fanout, (r) => r.restCpuMsPerS, f);
-    rows.push({ what: `  server CPU at rest with the subscriptions, before the PUBLISHes`, ours: ia, ref: ib, unit: 'ms/s' });
+    rows.push({ what: `  server CPU at rest with the subscriptions, in the 3 s after the last NOTIFY`, ours: ia, ref: ib, unit: 'ms/s' });
     const [la, lb] = both(res.fanout, (r) => r.lostNotifies + r.failedCalls + (r.subs - r.established), f);
     rows.push({ what: `  lost NOTIFYs + failed calls`, ours: la, ref: lb, unit: '', goal: { absolute: 0, better: 'lower', text: '0' } });
     const [ra, rb] = both(res.fanout, (r) => r.notifyRetrans + r.publishRetrans, f);

@@ -41,3 +41,31 @@ t.test('stop ends the run early and resolves done', async (t) => {
   t.equal(steps, after, 'no step after stop');
   t.ok(steps < 1_000_000);
 });
+
+t.test('while busy() answers true no step runs; the run goes on once it answers false', async (t) => {
+  let busyNow = true;
+  let asked = 0;
+  const seen: number[] = [];
+  const run = runInIdleSlices(20, (i) => seen.push(i), 5, {
+    busy: () => {
+      asked++;
+      return busyNow;
+    },
+    retryMs: 5,
+  });
+  await new Promise((r) => setTimeout(r, 40));
+  t.same(seen, [], 'nothing ran while busy');
+  t.ok(asked >= 2, `asked again after each wait (${asked} times)`);
+  busyNow = false;
+  await run.done;
+  t.same(seen, Array.from({ length: 20 }, (_, i) => i), 'every step, in order, once quiet');
+});
+
+t.test('stop while waiting for quiet resolves done and leaves no timer behind', async (t) => {
+  let steps = 0;
+  const run = runInIdleSlices(10, () => steps++, 5, { busy: () => true, retryMs: 5 });
+  await new Promise((r) => setTimeout(r, 15));
+  run.stop();
+  await run.done;
+  t.equal(steps, 0);
+});

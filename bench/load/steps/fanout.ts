@@ -36,7 +36,7 @@ export interface FanoutResult {
   watcherSocketDrops: number;
   serverCpuS: number;
   cpuUsPerNotify: number | null;
-  /** Server CPU at rest, ms per second, over the 3 s between the fill and the first PUBLISH (10 ms resolution). */
+  /** Server CPU at rest, ms per second, over the 3 s after the last NOTIFY (10 ms resolution). */
   restCpuMsPerS: number;
   otherCores: number;
   memKiBAtSubs: number | null;
@@ -78,12 +78,7 @@ export async function fanoutRun(ctx: RunContext, target: Target, transport: Tran
     }
     established = watchers.countLog('SUB');
     ctx.log(`  ${target.label} fan-out ${plan.label} ${transport}: ${established}/${plan.subs} subscriptions established`);
-    // The pause before the PUBLISHes doubles as a measure of what the server burns at rest with its subscriptions
-    // (timers, metrics sampling): that cost is in every paced step's CPU per NOTIFY too.
-    const rest = new CpuWindow(target);
     await sleep(3000);
-    const r = rest.end();
-    const restCpuMsPerS = round((r.serverS * 1000) / r.wallS, 1);
     const memKiBAtSubs = target.memoryKiB().value;
     const drops0 = transport === 'udp' ? udpDrops(target.port) : 0;
     const wdrops0 = transport === 'udp' ? udpDrops(watchers.localPort) : 0;
@@ -97,6 +92,12 @@ export async function fanoutRun(ctx: RunContext, target: Target, transport: Tran
     const drainDeadline = Date.now() + 120_000;
     while (Date.now() < drainDeadline && watchers.alive() && watchers.countLog('NOT') < expected) await sleep(250);
     const c = cpu.end(pubOut.cpuS);
+    // What the server burns at rest with its subscriptions (timers, metrics sampling), measured after the step rather
+    // than in the pause before it: our server runs its deferred warm-up in that pause (src/main.ts, startWarmUp).
+    const rest = new CpuWindow(target);
+    await sleep(3000);
+    const r = rest.end();
+    const restCpuMsPerS = round((r.serverS * 1000) / r.wallS, 1);
     const drops = transport === 'udp' ? udpDrops(target.port) - drops0 : 0;
     const wdrops = transport === 'udp' ? udpDrops(watchers.localPort) - wdrops0 : 0;
     const wOut = await watchers.wait(30_000);
