@@ -19,11 +19,11 @@ import { Notifier } from './subscriptions/notifier.js';
  * start (main.ts): the real parser, UserAgentCore, Notifier and PresentityService over a memory store and a manual
  * clock, with a scripted phone that answers every NOTIFY 200. Nothing reaches the server's store, sockets or timers.
  *
- * Why: V8 compiles a function only after it has run many times. A fresh server met its first 1,000 PUBLISH/s
- * (10 watchers each) with that path still interpreted, and its first wave of NOTIFYs fell behind (bench/README.md,
- * fourth round: first-wave p50 791-846 ms in two of three runs, 7-79 ms once warm). The fill's SUBSCRIBEs warmed
- * only their own path; the PUBLISH handler, ledger and fan-out stayed cold, and ~50 functions were compiled during
- * the first PUBLISH wave (`--trace-opt`).
+ * Why: V8 optimises a function only after it has run many times. A fresh server met its first 1,000 PUBLISH/s
+ * (10 watchers each) with that path not yet optimised, and its first wave of NOTIFYs fell behind (bench/README.md,
+ * fourth round: first-wave p50 791 and 846 ms in two of three runs, the second wave 7-74 ms). The fill's SUBSCRIBEs
+ * warmed only their own path: in a 100/s run TurboFan still compiled 53 functions after the first PUBLISH-only one
+ * (`--trace-opt`). Fan-out solo runs with and without this: bench/README.md, fifth round.
  */
 export class Rehearsal {
   /** Counts of what the rehearsal drove, so a test can tell it exercised the paths it claims. */
