@@ -61,11 +61,16 @@ t.test('while busy() answers true no step runs; the run goes on once it answers 
   t.same(seen, Array.from({ length: 20 }, (_, i) => i), 'every step, in order, once quiet');
 });
 
-t.test('stop while waiting for quiet resolves done and leaves no timer behind', async (t) => {
+t.test('stop while waiting for quiet resolves done; nothing is asked or run after it', async (t) => {
   let steps = 0;
-  const run = runInIdleSlices(10, () => steps++, 5, { busy: () => true, retryMs: 5 });
+  let asked = 0;
+  const run = runInIdleSlices(10, () => steps++, 5, { busy: () => (asked++, true), retryMs: 5 });
   await new Promise((r) => setTimeout(r, 15));
   run.stop();
   await run.done;
+  const askedAtStop = asked;
+  t.ok(askedAtStop >= 1, 'it was waiting');
+  await new Promise((r) => setTimeout(r, 30));
+  t.equal(asked, askedAtStop, 'no retry after stop');
   t.equal(steps, 0);
 });
