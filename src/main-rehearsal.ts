@@ -101,6 +101,7 @@ export class Rehearsal {
     this.ua.receive(req, flow, this.sink);
   }
 
+  /** Serialised as the server transaction would, so that path warms too; the bytes go nowhere. */
   private answered(res: SipResponse): void {
     serialize(res);
     this.lastResponse = res;

@@ -194,8 +194,8 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
 
 /**
  * Warm-up slices last about 5 ms, so a message waits at most that long behind one, and they wait while requests
- * arrive (`busy`): a load test that starts at once must not find a second of warm-up competing with it (a UDP
- * SUBSCRIBE rate step failed at 3,000-4,000/s in its first 3 s that way). Each round runs the packages' read/render
+ * arrive (`busy`): a load test that starts at once must not find a second of warm-up competing with it (UDP
+ * SUBSCRIBE rate steps at 3,250-4,000/s failed in their first 3 s that way). Each round runs the packages' read/render
  * path (src/events/warm-up.ts) and a round of the SIP rehearsal (src/main-rehearsal.ts), which say why.
  */
 function startWarmUp(rounds: number, registry: EventPackageRegistry, logger: Logger, busy: () => boolean): { stop(): void } {
