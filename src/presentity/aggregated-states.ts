@@ -68,7 +68,9 @@ export class AggregatedStates {
     const changed: string[] = [];
     for (const event of events) {
       const fresh = this.compute(resource, event);
+      // Kept either way: the watchers' NOTIFYs render this state next, and the next change compares against it.
       if (live) this.remember(resource, event, fresh);
+      else this.rememberIdle(`${event} ${resource}`, fresh);
       if (!before || before.get(event) !== fresh.json) changed.push(event);
     }
     return changed;

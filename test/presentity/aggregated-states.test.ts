@@ -47,3 +47,18 @@ t.test('a refresh that leaves an idle state as it was reports no change, one tha
   book.ensure(KEY).manualState = 'confirmed';
   t.same(states.refresh(KEY, ['dialog'], before), ['dialog'], 'the manual state changed what watchers see');
 });
+
+t.test('a resource that goes idle keeps the state its change computed: its NOTIFYs and its next change reuse it (RFC 6665 §4.2.2)', async (t) => {
+  const { states, book, computed } = setup();
+  book.ensure(KEY).manualState = 'confirmed';
+  states.refresh(KEY, ['dialog']);
+  book.ensure(KEY).manualState = undefined;
+  const n = computed();
+  t.same(states.refresh(KEY, ['dialog'], states.snapshot(KEY, ['dialog'])), ['dialog'], 'the line went idle');
+  const afterRefresh = computed();
+  t.equal(afterRefresh - n, 1, 'the refresh aggregates once');
+  const shown = states.get(KEY, 'dialog');
+  t.equal(computed(), afterRefresh, 'the NOTIFYs read the state the refresh computed');
+  t.equal(states.snapshot(KEY, ['dialog']).get('dialog'), JSON.stringify(shown), 'and the next change compares against it');
+  t.equal(computed(), afterRefresh, 'without aggregating again');
+});
