@@ -52,7 +52,7 @@ export function routeRequest(dialog: Pick<DialogState, 'routeSet' | 'remoteTarge
 
 /**
  * Where a request in this dialog goes first: the first route when there is a route set (§12.2.1.1, §8.1.2),
- * else the remote target. Undefined when that URI does not parse.
+ * else the remote target. Undefined when that URI does not parse. Read-only: it may be shared (see tryParse).
  */
 export function dialogNextHop(dialog: Pick<DialogState, 'routeSet' | 'remoteTarget'>): SipUri | undefined {
   return tryParse(dialog.routeSet[0] ?? dialog.remoteTarget);
@@ -67,10 +67,22 @@ function asRequestUri(text: string): string {
   return formatUri({ ...uri, params, headers: new Map() });
 }
 
+/**
+ * The last URI read here, kept because a NOTIFY reads its dialog's remote target twice in a row (its next hop, then
+ * its Request-URI): one parse instead of two per NOTIFY of a fan-out. What callers get must be treated as read-only.
+ */
+let lastText: string | undefined;
+let lastUri: SipUri | undefined;
+
 function tryParse(text: string): SipUri | undefined {
+  if (text === lastText) return lastUri;
+  let uri: SipUri | undefined;
   try {
-    return parseUri(text);
+    uri = parseUri(text);
   } catch {
-    return undefined;
+    uri = undefined;
   }
+  lastText = text;
+  lastUri = uri;
+  return uri;
 }

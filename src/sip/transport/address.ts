@@ -1,3 +1,4 @@
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
 
 /**
@@ -21,4 +22,17 @@ export function addressFamily(host: string): 0 | 4 | 6 {
 export function isWildcard(address: string): boolean {
   const a = normalizeAddress(address);
   return a === '0.0.0.0' || a === '::';
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * A `lookup` for dgram sockets that answers an IP literal at once. dgram passes every destination through its lookup,
+ * and dns.lookup answers even a literal on the next tick, so each datagram sent waited for a tick of its own; the
+ * transport only ever sends datagrams to addresses. A host name still goes to dns.lookup.
+ */
+export function literalFirstLookup(host: string, options: LookupOneOptions, callback: LookupCallback): void {
+  const family = isIP(host);
+  if (family !== 0) callback(null, host, family);
+  else dnsLookup(host, options, callback);
 }

@@ -25,7 +25,7 @@ import { createResponse, canRespond } from '../message/response-factory.js';
 import { ParseError } from '../message/parse-error.js';
 import { parseMessage } from '../parser/parse-message.js';
 import type { FramerOutput } from '../parser/stream-framer.js';
-import { addressFamily, isWildcard, normalizeAddress } from './address.js';
+import { addressFamily, isWildcard, literalFirstLookup, normalizeAddress } from './address.js';
 import { ConnectionTable } from './connection-table.js';
 import { formatHostPort, type Flow, type Target } from './flow.js';
 import { TcpConnection } from './tcp-connection.js';
@@ -277,6 +277,7 @@ export class SipTransport implements TransportLayer {
         ipv6Only: family === 6 && ipv6Only,
         recvBufferSize: buffer,
         sendBufferSize: buffer,
+        lookup: literalFirstLookup,
       });
       const onError = (err: Error): void => {
         socket.close();

@@ -122,3 +122,16 @@ t.test('an empty remote tag leaves the To tag out (RFC 3261 §12.2.1.1)', async 
   const req = createInDialogRequest({ ...base, remoteTag: '' }, 'NOTIFY');
   t.equal(req.to.params.has('tag'), false);
 });
+
+t.test('a remote target read twice in a row is parsed once; another target, or one that does not parse, is read afresh (RFC 3261 §12.2.1.1)', async (t) => {
+  const first = dialogNextHop(base);
+  t.equal(dialogNextHop(base), first, 'the same parsed URI serves the next hop and the Request-URI of one NOTIFY');
+  const other = dialogNextHop({ routeSet: [], remoteTarget: 'sip:2002@192.0.2.8:5070' });
+  t.equal(other!.host, '192.0.2.8');
+  t.equal(other!.port, 5070);
+  t.equal(dialogNextHop({ routeSet: [], remoteTarget: 'not a uri' }), undefined, 'a target that does not parse has no next hop');
+  t.equal(dialogNextHop({ routeSet: [], remoteTarget: 'not a uri' }), undefined, 'also when asked again');
+  const again = dialogNextHop(base);
+  t.not(again, first, 'after another target, the first is parsed again');
+  t.equal(again!.host, first!.host);
+});
