@@ -32,14 +32,14 @@ export class AggregatedStates {
     const hit = this.cache.get(resource)?.get(event);
     if (hit) return hit.state;
     const live = this.book.hasLiveState(resource);
-    const idleKey = `${event} ${resource}`;
+    const key = idleKey(event, resource);
     if (!live) {
-      const idle = this.idle.get(idleKey);
+      const idle = this.idle.get(key);
       if (idle) return idle.state;
     }
     const fresh = this.compute(resource, event);
     if (live) this.remember(resource, event, fresh);
-    else this.rememberIdle(idleKey, fresh);
+    else this.rememberIdle(key, fresh);
     return fresh.state;
   }
 
@@ -50,7 +50,7 @@ export class AggregatedStates {
     // An idle resource's states are usually cached already: its watchers' NOTIFYs were rendered from them.
     const idle = live === undefined && !this.book.hasLiveState(resource);
     for (const event of events) {
-      const hit = idle ? this.idle.get(`${event} ${resource}`) : live?.get(event);
+      const hit = idle ? this.idle.get(idleKey(event, resource)) : live?.get(event);
       out.set(event, (hit ?? this.compute(resource, event)).json);
     }
     return out;
@@ -70,7 +70,7 @@ export class AggregatedStates {
       const fresh = this.compute(resource, event);
       // Kept either way: the watchers' NOTIFYs render this state next, and the next change compares against it.
       if (live) this.remember(resource, event, fresh);
-      else this.rememberIdle(`${event} ${resource}`, fresh);
+      else this.rememberIdle(idleKey(event, resource), fresh);
       if (!before || before.get(event) !== fresh.json) changed.push(event);
     }
     return changed;
@@ -100,7 +100,7 @@ export class AggregatedStates {
 
   private forgetIdle(resource: ResourceKey): void {
     if (this.idle.size === 0) return;
-    for (const event of this.registry.names()) this.idle.delete(`${event} ${resource}`);
+    for (const event of this.registry.names()) this.idle.delete(idleKey(event, resource));
   }
 
   private compute(resource: ResourceKey, event: string): Cached {
@@ -116,4 +116,9 @@ export class AggregatedStates {
     }
     byEvent.set(event, value);
   }
+}
+
+/** The idle map's key for one (event, resource) state. */
+function idleKey(event: string, resource: ResourceKey): string {
+  return `${event} ${resource}`;
 }
