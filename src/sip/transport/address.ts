@@ -29,7 +29,8 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, famil
 /**
  * A `lookup` for dgram sockets that answers an IP literal at once. dgram passes every destination through its lookup,
  * and dns.lookup answers even a literal on the next tick, so each datagram sent waited for a tick of its own; the
- * transport only ever sends datagrams to addresses. A host name still goes to dns.lookup.
+ * transport only ever sends datagrams to addresses. A host name still goes to dns.lookup, with what dgram passed
+ * (its family as a number, which dns.lookup also takes).
  */
 export function literalFirstLookup(host: string, options: LookupOneOptions, callback: LookupCallback): void {
   const family = isIP(host);
