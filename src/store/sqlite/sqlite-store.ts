@@ -13,6 +13,9 @@
  * NOTIFYs behind what was sent, and both must never go back (RFC 3261 §12.2.1.1, RFC 4235 §4.1), so whoever
  * restores subscriptions should add headroom to them rather than trust them as exact.
  *
+ * Checkpoints. Copying the WAL back into the database ends with an fsync; a worker thread does it
+ * (wal-checkpointer.ts), so no commit on the event loop waits for one.
+ *
  * Reads. Lookups by key consult the buffer first (read-your-writes at no cost); list queries (by resource, by
  * watcher, expired, counts, loadAll) first flush the buffer and then use SQLite's indexes. Those run at start-up,
  * on sweeps and for the admin API; the notifier's hot path keeps its own state in memory.
@@ -58,9 +61,11 @@ import {
 import { SqliteKeyedRepository } from './sqlite-keyed.js';
 import { SqlitePublicationRepository } from './sqlite-publications.js';
 import { SqliteSubscriptionRepository } from './sqlite-subscriptions.js';
+import { WalCheckpointer, type CheckpointStats } from './wal-checkpointer.js';
 import { WriteBehind } from './write-behind.js';
 
 export const SQLITE_FILE_NAME = 'piston.sqlite';
+const DEFAULT_BUSY_TIMEOUT_MS = 200;
 
 export interface SqliteStoreOptions {
   /** Directory of the database file; created when missing. */
@@ -78,6 +83,11 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Schema history; tests pass their own to exercise the migration runner. Default: migrations.ts. */
   migrations?: readonly Migration[];
+  /**
+   * Least time between two WAL checkpoints, which a worker thread runs (wal-checkpointer.ts); 0 leaves them to
+   * SQLite's automatic checkpoints on the event loop. Default 1000 ms.
+   */
+  checkpointIntervalMs?: number;
 }
 
 export class SqliteStore implements PresenceStore {
@@ -92,6 +102,7 @@ export class SqliteStore implements PresenceStore {
   readonly apiKeys: ApiKeyRepository;
   readonly authTokens: AuthTokenRepository;
   private readonly writes: WriteBehind;
+  private readonly checkpointer: WalCheckpointer | undefined;
   private closed = false;
 
   private constructor(
@@ -103,9 +114,22 @@ export class SqliteStore implements PresenceStore {
   ) {
     this.ready = { backend: 'sqlite', location, schemaVersion: to, migratedFrom: from === to ? null : from };
     const logger = opts.logger ?? silentLogger;
+    const checkpointIntervalMs = opts.checkpointIntervalMs ?? 1000;
+    const checkpointer =
+      checkpointIntervalMs > 0
+        ? new WalCheckpointer(db, {
+            location,
+            clock: opts.clock,
+            logger,
+            busyTimeoutMs: opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+            minIntervalMs: checkpointIntervalMs,
+          })
+        : undefined;
+    this.checkpointer = checkpointer;
     this.writes = new WriteBehind(db, opts.clock, logger, {
       flushIntervalMs: opts.flushIntervalMs ?? 50,
       maxPendingWrites: opts.maxPendingWrites ?? 1000,
+      ...(checkpointer ? { afterCommit: () => checkpointer.committed() } : {}),
     });
     const assertOpen = (): void => {
       if (this.closed) throw new StoreError('store_closed', `the store at ${location} is closed`);
@@ -126,7 +150,7 @@ export class SqliteStore implements PresenceStore {
     let db: Database.Database;
     try {
       fs.mkdirSync(opts.dataDir, { recursive: true });
-      db = new Database(location, { timeout: opts.busyTimeoutMs ?? 200 });
+      db = new Database(location, { timeout: opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
     } catch (cause) {
       throw new StoreError('store_open_failed', `cannot open ${location}: ${String(cause)}`);
     }
@@ -150,6 +174,12 @@ export class SqliteStore implements PresenceStore {
     }
   }
 
+  /** Checkpoints run by the worker thread, undefined when they are left to SQLite (`checkpointIntervalMs: 0`). */
+  get walCheckpoints(): (CheckpointStats & { onThread: boolean }) | undefined {
+    const c = this.checkpointer;
+    return c ? { ...c.stats, onThread: c.active } : undefined;
+  }
+
   flush(): void {
     if (this.closed) throw new StoreError('store_closed', `the store at ${this.ready.location} is closed`);
     this.writes.flush();
@@ -163,6 +193,8 @@ export class SqliteStore implements PresenceStore {
     } finally {
       // A failed final flush re-arms its retry timer; nothing may run against the closed handle.
       this.writes.stop();
+      // The thread's connection closes first, so that this one, the last, checkpoints and removes the WAL file.
+      this.checkpointer?.close();
       this.db.close();
     }
   }

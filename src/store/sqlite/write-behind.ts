@@ -78,6 +78,8 @@ function isRecordError(err: unknown): boolean {
 export interface WriteBehindOptions {
   flushIntervalMs: number;
   maxPendingWrites: number;
+  /** Called after each committed flush (the WAL checkpointer's cue). */
+  afterCommit?: () => void;
 }
 
 /**
@@ -136,6 +138,7 @@ export class WriteBehind {
     for (const r of rejected) this.logger.error(r, 'store dropped a write the database refused');
     if (this.failing) this.logger.info({}, 'store writes succeed again');
     this.failing = false;
+    this.options.afterCommit?.();
   }
 
   /** Cancels the timer; pending writes stay where they are. */
