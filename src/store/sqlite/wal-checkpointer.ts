@@ -60,14 +60,21 @@ export class WalCheckpointer {
     private readonly db: Database,
     private readonly opts: WalCheckpointerOptions,
   ) {
-    db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT}`);
     const workerData: CheckpointWorkerData = {
       sqliteModule: SQLITE_MODULE,
       location: opts.location,
       busyTimeoutMs: opts.busyTimeoutMs,
       closed: this.closed,
     };
-    const worker = new Worker(opts.threadSource ?? THREAD_SOURCE, { eval: true, workerData });
+    let worker: Worker;
+    try {
+      worker = new Worker(opts.threadSource ?? THREAD_SOURCE, { eval: true, workerData });
+    } catch (err) {
+      // No thread (e.g. the process is out of resources): SQLite keeps checkpointing on its own, as before.
+      opts.logger.warn({ err: String(err) }, 'no WAL checkpoint thread; checkpoints stay on the event loop');
+      return;
+    }
+    db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT}`);
     // A forgotten close() must not keep the process alive.
     worker.unref();
     worker.on('message', (reply: CheckpointReply) => this.onReply(reply));
