@@ -3,7 +3,7 @@ import type { CheckpointReply, CheckpointWorkerData } from './checkpoint-protoco
 /**
  * The body of the WAL checkpoint thread (wal-checkpointer.ts starts it): a second connection to the database file
  * that copies the WAL back into the database when asked. A checkpoint ends with an fsync of the database file, which
- * took 8-15 ms here; on this thread it no longer holds up SIP traffic on the event loop.
+ * took 8-16 ms here; on this thread it no longer holds up SIP traffic on the event loop.
  *
  * The thread runs this function's source (`toString()`), so that it needs no module loader (the test runner's
  * TypeScript hooks do not reach worker threads): it may use only `req`, never this module's imports or scope.

@@ -42,8 +42,9 @@ export interface WalCheckpointerOptions {
 }
 
 /**
- * Moves WAL checkpoints off the event loop (measured: with SQLite's automatic checkpoints, a commit of ~20 rows that
- * ran one took 8-15 ms instead of under 2 ms, three times in 13 s of 100 PUBLISH/s, delaying every NOTIFY behind it).
+ * Moves WAL checkpoints off the event loop (measured: with SQLite's automatic checkpoints, a commit of 20-56 rows
+ * that ran one took 8-16 ms instead of under 2 ms, three times in 13 s of 100 PUBLISH/s, delaying every NOTIFY behind
+ * it).
  * A worker thread with its own connection checkpoints after commits, at most once per `minIntervalMs`; the event
  * loop's connection keeps a large automatic threshold as a backstop only. If the thread cannot start or dies,
  * SQLite's default automatic checkpoints come back and the server goes on as before.
