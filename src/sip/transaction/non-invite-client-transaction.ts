@@ -35,15 +35,15 @@ export type ClientResult =
 
 const TIMER_E = 0;
 const TIMER_F = 1;
-const TIMER_K = 2;
 
 /**
  * Non-INVITE client transaction (RFC 3261 §17.1.2). On UDP, Timer E retransmits from T1, doubling up to T2 (and at
  * T2 once a provisional arrived); Timer F (64·T1) gives up with a timeout on any transport; Timer K (T4 on UDP, 0 on
  * TCP) absorbs retransmitted final responses after Completed.
  *
- * In Completed only the key and the state are needed to absorb retransmitted responses (§17.1.2.2), so the request,
- * its bytes, the destination and the caller's callbacks are let go there.
+ * In Completed only the key is needed to absorb retransmitted responses (§17.1.2.2): on UDP the transaction hands
+ * its key to the layer (`clientCompleted`), which keeps it until Timer K (completed-keys.ts), and the object itself
+ * is let go; on TCP Timer K is zero and it terminates at once.
  */
 export class NonInviteClientTransaction implements TimerTarget {
   readonly key: string;
@@ -58,7 +58,6 @@ export class NonInviteClientTransaction implements TimerTarget {
   private flow: Flow | undefined;
   private timerE: TimerEntry | undefined;
   private timerF: TimerEntry | undefined;
-  private timerK: TimerEntry | undefined;
   private intervalE: number;
 
   /** `settle` is told the outcome once (RFC 3261 §17.1.4: timeouts and transport errors go to the transaction user). */
@@ -147,14 +146,10 @@ export class NonInviteClientTransaction implements TimerTarget {
     if (this.currentState !== ClientTransactionState.Terminated) this.transition(ClientTransactionState.Terminated);
   }
 
-  /** @internal Called by the layer's timer queues when Timer E, F or K falls due. */
+  /** @internal Called by the layer's timer queues when Timer E or F falls due. */
   onTimer(kind: number): void {
     if (kind === TIMER_E) this.onTimerE();
     else if (kind === TIMER_F) this.onTimerF();
-    else {
-      this.timerK = undefined;
-      if (this.currentState === ClientTransactionState.Completed) this.transition(ClientTransactionState.Terminated);
-    }
   }
 
   private transition(to: ClientTransactionState): void {
@@ -164,14 +159,13 @@ export class NonInviteClientTransaction implements TimerTarget {
     }
     this.currentState = to;
     switch (to) {
-      case ClientTransactionState.Completed: {
+      case ClientTransactionState.Completed:
         this.cancelTimers();
         this.release();
-        const k = this.reliable ? 0 : this.ctx.timers.t4;
-        if (k === 0) this.transition(ClientTransactionState.Terminated);
-        else this.timerK = this.ctx.queues.schedule(k, this, TIMER_K);
+        // Timer K: zero on a reliable transport; on UDP the layer keeps the key for T4 and this object goes.
+        if (this.reliable) this.transition(ClientTransactionState.Terminated);
+        else this.ctx.clientCompleted(this.key, this);
         return;
-      }
       case ClientTransactionState.Terminated:
         this.cancelTimers();
         this.release();
@@ -254,10 +248,8 @@ export class NonInviteClientTransaction implements TimerTarget {
   private cancelTimers(): void {
     if (this.timerE) this.timerE.queue.cancel(this.timerE);
     if (this.timerF) this.timerF.queue.cancel(this.timerF);
-    if (this.timerK) this.timerK.queue.cancel(this.timerK);
     this.timerE = undefined;
     this.timerF = undefined;
-    this.timerK = undefined;
   }
 }
 

@@ -32,4 +32,6 @@ export interface TransactionContext {
   serverEnded(key: string, tx: unknown): void;
   /** A client transaction reached Terminated: the layer forgets it. */
   clientEnded(key: string, tx: unknown): void;
+  /** A client transaction over UDP reached Completed: the layer keeps its key until Timer K and lets it go. */
+  clientCompleted(key: string, tx: unknown): void;
 }

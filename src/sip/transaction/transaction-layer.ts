@@ -35,6 +35,7 @@ import {
 } from './non-invite-client-transaction.js';
 import { NonInviteServerTransaction } from './non-invite-server-transaction.js';
 import type { ServerTransaction } from './server-transaction.js';
+import { CompletedKeys } from './completed-keys.js';
 import { StatelessResponder } from './stateless-responder.js';
 import { TimerQueues } from './timer-queue.js';
 import type { TransactionContext, TransactionStats } from './transaction-context.js';
@@ -44,6 +45,9 @@ import { DEFAULT_TRANSACTION_TIMERS, type TransactionTimers } from './transactio
 export type { TransactionStats } from './transaction-context.js';
 
 export type RequestHandler = (req: SipRequest, tx: ServerTransaction) => void;
+
+/** What `clients` holds for a UDP client transaction in Completed: its key is all Timer K needs (completed-keys.ts). */
+const COMPLETED: unique symbol = Symbol('completed client transaction');
 
 export interface TransactionLayerOptions {
   clock: Clock;
@@ -75,7 +79,8 @@ export class TransactionLayer {
   /** Shared by every transaction of this layer, so none needs an options object or closures of its own. */
   private readonly ctx: TransactionContext;
   private readonly servers = new Map<string, NonInviteServerTransaction>();
-  private readonly clients = new Map<string, NonInviteClientTransaction>();
+  private readonly clients = new Map<string, NonInviteClientTransaction | typeof COMPLETED>();
+  private readonly completed: CompletedKeys;
   private handler: RequestHandler | undefined;
 
   constructor(transport: TransportLayer, opts: TransactionLayerOptions) {
@@ -86,6 +91,10 @@ export class TransactionLayer {
     this.sentBy = opts.sentBy;
     const servers = this.servers;
     const clients = this.clients;
+    const completed = new CompletedKeys(this.timers.t4, this.clock, (key) => {
+      if (clients.get(key) === COMPLETED) clients.delete(key);
+    });
+    this.completed = completed;
     this.ctx = {
       transport,
       clock: this.clock,
@@ -98,6 +107,11 @@ export class TransactionLayer {
       },
       clientEnded(key, tx) {
         if (clients.get(key) === tx) clients.delete(key);
+      },
+      clientCompleted(key, tx) {
+        if (clients.get(key) !== tx) return;
+        clients.set(key, COMPLETED);
+        completed.add(key);
       },
     };
     transport.onMessage((msg, flow) => this.onMessage(msg, flow));
@@ -147,7 +161,9 @@ export class TransactionLayer {
   /** Ends every transaction and cancels its timers; pending requests resolve as transport errors. */
   close(): void {
     for (const tx of [...this.servers.values()]) tx.dispose();
-    for (const tx of [...this.clients.values()]) tx.dispose();
+    for (const tx of [...this.clients.values()]) if (tx !== COMPLETED) tx.dispose();
+    this.completed.clear();
+    this.clients.clear();
   }
 
   private onMessage(msg: SipMessage, flow: Flow): void {
@@ -209,6 +225,8 @@ export class TransactionLayer {
       key = undefined;
     }
     const tx = key === undefined ? undefined : this.clients.get(key);
+    // RFC 3261 §17.1.2.2: in Completed a retransmitted final response is absorbed.
+    if (tx === COMPLETED) return;
     if (!tx) {
       // RFC 3261 §17.1.3 / §18.1.2: a response that matches no transaction is discarded.
       this.stats.strayResponses++;

@@ -1,0 +1,82 @@
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import { Fifo } from '../../lib/fifo.js';
+
+/** Keys that fall due within this span of the first one share a batch and one wake-up (as in timer-queue.ts). */
+const MAX_BATCH_MS = 50;
+
+interface Batch {
+  /** The deadline of its last key: every key waits at least the full duration, at most a batch longer. */
+  at: number;
+  readonly firstAt: number;
+  readonly keys: string[];
+}
+
+/**
+ * Client transactions in Completed, by key only, until Timer K ends them (RFC 3261 §17.1.2.2: T4 on UDP). All that
+ * state does is absorb retransmissions of the final response, and the key is enough for that: the transaction
+ * object and a timer entry per NOTIFY, kept for T4 = 5 s, were about a third of what a 100 PUBLISH/s fan-out
+ * promoted out of V8's young generation (bench/README.md, seventh round). Every key waits the same duration, so
+ * they fall due in the order they came: batches in a FIFO, one clock timer for the oldest.
+ */
+export class CompletedKeys {
+  private readonly batches = new Fifo<Batch>();
+  private tail: Batch | undefined;
+  private armed: TimerHandle | undefined;
+  private lastWake = -Infinity;
+  private readonly batchMs: number;
+  private readonly fire = (): void => this.onClock();
+
+  /** `expire` is called with each key whose time is up. */
+  constructor(
+    private readonly ms: number,
+    private readonly clock: Clock,
+    private readonly expire: (key: string) => void,
+  ) {
+    this.batchMs = Math.min(MAX_BATCH_MS, Math.floor(ms / 64));
+  }
+
+  add(key: string): void {
+    const now = this.clock.now();
+    // A wall clock that stepped back must not put a deadline before its predecessor's: FIFO order is the invariant.
+    const at = this.tail !== undefined && this.tail.at > now + this.ms ? this.tail.at : now + this.ms;
+    const tail = this.tail;
+    if (tail !== undefined && at - tail.firstAt < this.batchMs) {
+      tail.keys.push(key);
+      tail.at = at;
+      return;
+    }
+    const batch: Batch = { at, firstAt: at, keys: [key] };
+    this.batches.push(batch);
+    this.tail = batch;
+    if (this.armed === undefined) this.arm(now);
+  }
+
+  /** Forgets every key without expiring it (the layer is closing) and disarms the timer. */
+  clear(): void {
+    while (this.batches.shift() !== undefined);
+    this.tail = undefined;
+    this.armed?.cancel();
+    this.armed = undefined;
+  }
+
+  private arm(now: number): void {
+    const head = this.batches.peek()!;
+    // min(): a wall clock that stepped back must not hold the keys until it catches up with the last wake-up.
+    const at = Math.max(head.at, Math.min(this.lastWake, now) + this.batchMs);
+    this.armed = this.clock.setTimer(Math.max(0, at - now), this.fire);
+  }
+
+  private onClock(): void {
+    this.armed = undefined;
+    const now = this.clock.now();
+    for (let b = this.batches.peek(); b !== undefined && b.at <= now; b = this.batches.peek()) {
+      this.batches.shift();
+      if (b === this.tail) this.tail = undefined;
+      // Only a wake-up that let keys go counts for the batching: one that came before its batch grew is no reason to
+      // hold that batch a further batchMs.
+      this.lastWake = now;
+      for (const key of b.keys) this.expire(key);
+    }
+    if (this.batches.length > 0) this.arm(now);
+  }
+}
