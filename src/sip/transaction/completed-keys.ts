@@ -1,8 +1,6 @@
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { Fifo } from '../../lib/fifo.js';
-
-/** Keys that fall due within this span of the first one share a batch and one wake-up (as in timer-queue.ts). */
-const MAX_BATCH_MS = 50;
+import { batchSpan, fifoDeadline, nextWake } from './timer-queue.js';
 
 interface Batch {
   /** The deadline of its last key: every key waits at least the full duration, at most a batch longer. */
@@ -16,7 +14,8 @@ interface Batch {
  * state does is absorb retransmissions of the final response, and the key is enough for that: the transaction
  * object and a timer entry per NOTIFY, kept for T4 = 5 s, were about a third of what a 100 PUBLISH/s fan-out
  * promoted out of V8's young generation (bench/README.md, seventh round). Every key waits the same duration, so
- * they fall due in the order they came: batches in a FIFO, one clock timer for the oldest.
+ * they fall due in the order they came: batches in a FIFO, one clock timer for the oldest. Keys falling due within a
+ * batch span of a batch's first one join it, and wake-ups are batched as in timer-queue.ts.
  */
 export class CompletedKeys {
   private readonly batches = new Fifo<Batch>();
@@ -32,14 +31,13 @@ export class CompletedKeys {
     private readonly clock: Clock,
     private readonly expire: (key: string) => void,
   ) {
-    this.batchMs = Math.min(MAX_BATCH_MS, Math.floor(ms / 64));
+    this.batchMs = batchSpan(ms);
   }
 
   add(key: string): void {
     const now = this.clock.now();
-    // A wall clock that stepped back must not put a deadline before its predecessor's: FIFO order is the invariant.
-    const at = this.tail !== undefined && this.tail.at > now + this.ms ? this.tail.at : now + this.ms;
     const tail = this.tail;
+    const at = fifoDeadline(tail?.at, now, this.ms);
     if (tail !== undefined && at - tail.firstAt < this.batchMs) {
       tail.keys.push(key);
       tail.at = at;
@@ -60,9 +58,7 @@ export class CompletedKeys {
   }
 
   private arm(now: number): void {
-    const head = this.batches.peek()!;
-    // min(): a wall clock that stepped back must not hold the keys until it catches up with the last wake-up.
-    const at = Math.max(head.at, Math.min(this.lastWake, now) + this.batchMs);
+    const at = nextWake(this.batches.peek()!.at, this.lastWake, now, this.batchMs);
     this.armed = this.clock.setTimer(Math.max(0, at - now), this.fire);
   }
 

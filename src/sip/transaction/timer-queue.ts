@@ -21,6 +21,25 @@ export class TimerEntry {
 /** Longest a queued timer may run late so that its neighbours share one wake-up (Kamailio's timer ticks every 62.5 ms). */
 const MAX_BATCH_MS = 50;
 
+/** How late a timer of this fixed duration may fire to share a wake-up: 1/64 of it, at most MAX_BATCH_MS. */
+export function batchSpan(ms: number): number {
+  return Math.min(MAX_BATCH_MS, Math.floor(ms / 64));
+}
+
+/**
+ * The deadline of a timer scheduled now behind `tailAt` (the newest deadline, if any): now + ms, unless a wall clock
+ * that stepped back would put it before its predecessor's; FIFO order is the invariant.
+ */
+export function fifoDeadline(tailAt: number | undefined, now: number, ms: number): number {
+  return tailAt !== undefined && tailAt > now + ms ? tailAt : now + ms;
+}
+
+/** When to wake for the oldest deadline `headAt`: at it, but not sooner than one batch after the last wake-up. */
+export function nextWake(headAt: number, lastWake: number, now: number, batchMs: number): number {
+  // min(): a wall clock that stepped back must not hold the queue until it catches up with the last wake-up.
+  return Math.max(headAt, Math.min(lastWake, now) + batchMs);
+}
+
 /**
  * Timers that all share one duration. Every deadline is now + the same duration, so they fall due in the order they
  * were scheduled: a FIFO list with one clock timer armed for its head replaces one clock timer (and closure) per
@@ -46,14 +65,12 @@ export class TimerQueue {
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
-    this.batchMs = Math.min(MAX_BATCH_MS, Math.floor(ms / 64));
+    this.batchMs = batchSpan(ms);
   }
 
   schedule(target: TimerTarget, kind: number): TimerEntry {
     const now = this.clock.now();
-    // A wall clock that stepped back must not put a deadline before its predecessor's: FIFO order is the invariant.
-    const at = this.tail !== undefined && this.tail.at > now + this.ms ? this.tail.at : now + this.ms;
-    const entry = new TimerEntry(at, target, kind, this);
+    const entry = new TimerEntry(fifoDeadline(this.tail?.at, now, this.ms), target, kind, this);
     if (this.tail === undefined) {
       this.head = entry;
       this.tail = entry;
@@ -86,8 +103,7 @@ export class TimerQueue {
   }
 
   private arm(now: number): void {
-    // min(): a wall clock that stepped back must not hold the queue until it catches up with the last wake-up.
-    const at = Math.max(this.head!.at, Math.min(this.lastWake, now) + this.batchMs);
+    const at = nextWake(this.head!.at, this.lastWake, now, this.batchMs);
     this.armed = this.clock.setTimer(Math.max(0, at - now), this.fire);
   }
 
