@@ -11,5 +11,5 @@ export interface CheckpointWorkerData {
 export type CheckpointReply =
   | { kind: 'ready' }
   /** `log` WAL frames, `checkpointed` of them copied into the database (SQLite's `wal_checkpoint` row). */
-  | { kind: 'done'; busy: number; log: number; checkpointed: number; ms: number }
+  | { kind: 'done'; log: number; checkpointed: number; ms: number }
   | { kind: 'failed'; error: string };

@@ -36,10 +36,9 @@ export function checkpointThread(req: NodeJS.Require): void {
     const t0 = performance.now();
     try {
       // PASSIVE never waits for the writer: it copies what it can, and the rest waits for the next request.
-      const [row] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+      const [row] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
       port.postMessage({
         kind: 'done',
-        busy: row?.busy ?? 0,
         log: row?.log ?? 0,
         checkpointed: row?.checkpointed ?? 0,
         ms: performance.now() - t0,
