@@ -57,7 +57,10 @@ export interface PublishedDocument {
   readonly format: string;
 }
 
-/** The aggregated state of one resource for one package; JSON-able, so comparing two serialisations detects change. */
+/**
+ * The aggregated state of one resource for one package: JSON-able and never changed once computed, so comparing two
+ * by content (lib/json-equal.ts) detects a change.
+ */
 export interface ResourceState {
   readonly format: string;
 }

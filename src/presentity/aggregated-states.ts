@@ -1,13 +1,8 @@
 import type { EventPackageRegistry, ResourceState } from '../events/event-package.js';
 import type { Clock } from '../lib/clock.js';
+import { jsonEqual } from '../lib/json-equal.js';
 import type { ResourceBook } from './resource-book.js';
 import type { ResourceKey } from './resource-key.js';
-
-interface Cached {
-  state: ResourceState;
-  /** Its serialisation: states are JSON-able, so equal text means nothing a watcher sees has changed. */
-  json: string;
-}
 
 /** Idle (resource, event) states kept at most; the oldest go first. */
 export const IDLE_STATE_LIMIT = 16_384;
@@ -19,8 +14,8 @@ export const IDLE_STATE_LIMIT = 16_384;
  * per-state render caches serve the whole fan-out and the notifier can keep a reference instead of a body.
  */
 export class AggregatedStates {
-  private readonly cache = new Map<ResourceKey, Map<string, Cached>>();
-  private readonly idle = new Map<string, Cached>();
+  private readonly cache = new Map<ResourceKey, Map<string, ResourceState>>();
+  private readonly idle = new Map<string, ResourceState>();
 
   constructor(
     private readonly book: ResourceBook,
@@ -30,37 +25,38 @@ export class AggregatedStates {
 
   get(resource: ResourceKey, event: string): ResourceState {
     const hit = this.cache.get(resource)?.get(event);
-    if (hit) return hit.state;
+    if (hit) return hit;
     const live = this.book.hasLiveState(resource);
     const key = idleKey(event, resource);
     if (!live) {
       const idle = this.idle.get(key);
-      if (idle) return idle.state;
+      if (idle) return idle;
     }
     const fresh = this.compute(resource, event);
     if (live) this.remember(resource, event, fresh);
     else this.rememberIdle(key, fresh);
-    return fresh.state;
+    return fresh;
   }
 
-  /** Serialised current states of `events`, to compare with after a change. */
-  snapshot(resource: ResourceKey, events: readonly string[]): Map<string, string> {
-    const out = new Map<string, string>();
+  /** The current states of `events`, to compare with after a change (states are immutable once computed). */
+  snapshot(resource: ResourceKey, events: readonly string[]): Map<string, ResourceState> {
+    const out = new Map<string, ResourceState>();
     const live = this.cache.get(resource);
     // An idle resource's states are usually cached already: its watchers' NOTIFYs were rendered from them.
     const idle = live === undefined && !this.book.hasLiveState(resource);
     for (const event of events) {
       const hit = idle ? this.idle.get(idleKey(event, resource)) : live?.get(event);
-      out.set(event, (hit ?? this.compute(resource, event)).json);
+      out.set(event, hit ?? this.compute(resource, event));
     }
     return out;
   }
 
   /**
    * Recomputes `events` after the book changed and caches the results (or forgets the resource when nothing is
-   * left). Returns the events whose state differs from `before`; every event when there is no `before`.
+   * left). Returns the events whose state differs from `before` in what it would serialise to (states are JSON-able),
+   * so equal content means nothing a watcher sees has changed; every event when there is no `before`.
    */
-  refresh(resource: ResourceKey, events: readonly string[], before?: ReadonlyMap<string, string>): string[] {
+  refresh(resource: ResourceKey, events: readonly string[], before?: ReadonlyMap<string, ResourceState>): string[] {
     const live = this.book.hasLiveState(resource);
     if (!live) this.cache.delete(resource);
     else this.cache.get(resource)?.clear();
@@ -71,7 +67,7 @@ export class AggregatedStates {
       // Kept either way: the watchers' NOTIFYs render this state next, and the next change compares against it.
       if (live) this.remember(resource, event, fresh);
       else this.rememberIdle(idleKey(event, resource), fresh);
-      if (!before || before.get(event) !== fresh.json) changed.push(event);
+      if (!before || !jsonEqual(before.get(event), fresh)) changed.push(event);
     }
     return changed;
   }
@@ -93,7 +89,7 @@ export class AggregatedStates {
     return n;
   }
 
-  private rememberIdle(key: string, value: Cached): void {
+  private rememberIdle(key: string, value: ResourceState): void {
     if (this.idle.size >= IDLE_STATE_LIMIT) this.idle.delete(this.idle.keys().next().value!);
     this.idle.set(key, value);
   }
@@ -103,12 +99,11 @@ export class AggregatedStates {
     for (const event of this.registry.names()) this.idle.delete(idleKey(event, resource));
   }
 
-  private compute(resource: ResourceKey, event: string): Cached {
-    const state = this.registry.aggregate(event, this.book.aggregateInput(resource, this.clock.now()));
-    return { state, json: JSON.stringify(state) };
+  private compute(resource: ResourceKey, event: string): ResourceState {
+    return this.registry.aggregate(event, this.book.aggregateInput(resource, this.clock.now()));
   }
 
-  private remember(resource: ResourceKey, event: string, value: Cached): void {
+  private remember(resource: ResourceKey, event: string, value: ResourceState): void {
     let byEvent = this.cache.get(resource);
     if (!byEvent) {
       byEvent = new Map();

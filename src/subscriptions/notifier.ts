@@ -1,5 +1,5 @@
 import type { AccountResolver } from '../accounts/account-resolver.js';
-import type { EventPackageRegistry } from '../events/event-package.js';
+import type { EventPackage, EventPackageRegistry, ResourceState } from '../events/event-package.js';
 import type { Clock } from '../lib/clock.js';
 import { DeadlineQueue } from '../lib/deadline-queue.js';
 import { Fifo } from '../lib/fifo.js';
@@ -541,13 +541,15 @@ export class Notifier {
     const o = this.opts;
     let request: SipRequest;
     let destination: Destination;
-    let sent: SentNotify;
+    let pkg: EventPackage | undefined;
+    let state: ResourceState;
+    let entity: string;
     try {
-      const pkg = o.registry.get(rec.event);
+      pkg = o.registry.get(rec.event);
       if (!pkg) throw new PistonError('unknown_event_package', `no event package ${rec.event}`);
       const key = resourceKey(rec.resource, rec.domain);
-      const state = o.presentity.state(key, rec.event);
-      const entity = this.strings.intern(entityOf(key));
+      state = o.presentity.state(key, rec.event);
+      entity = this.strings.intern(entityOf(key));
       const body = pkg.render(state, { entity, version: rec.version, allDialogs: o.allDialogs });
       const cseq = rec.localCseq + 1;
       const remaining = Math.max(0, Math.ceil((rec.expiresAt - o.clock.now()) / 1000));
@@ -566,14 +568,15 @@ export class Notifier {
         sentBy: contact.hostPort,
       });
       rec.localCseq = cseq;
-      sent = new SentNotify(cseq, pkg, state, entity, rec.version, o.allDialogs);
     } catch (err) {
       this.logger.error({ err: (err as Error).message, id: rec.id }, 'NOTIFY could not be built');
       this.flights.delete(rec.id);
       return;
     }
+    const last = rec.lastNotify;
+    if (last instanceof SentNotify) last.record(rec.localCseq, pkg, state, entity, rec.version, o.allDialogs);
+    else rec.lastNotify = new SentNotify(rec.localCseq, pkg, state, entity, rec.version, o.allDialogs);
     rec.version = nextVersion(rec.version);
-    rec.lastNotify = sent;
     if (rec.localCseq - rec.storedCseq >= SEQUENCE_LEASE) this.persist(rec);
     this.events.notifySent?.(rec, final);
     let pending: Promise<ClientResult>;

@@ -5,9 +5,30 @@ import { idleDialog } from './synthetic-dialog.js';
 
 const MAX_VERSION = 0xffffffff;
 
-// The dialogs part depends only on the state, entity and option, not on the watcher: fan-out to many watchers of one
-// resource renders it once. Keyed weakly by the state object, so it goes when the state is replaced.
-const cache = new WeakMap<DialogResourceState, { entity: string; all: boolean; text: string }>();
+interface Part {
+  state: DialogResourceState;
+  entity: string;
+  all: boolean;
+  text: string;
+}
+
+// The dialogs part depends only on the state, entity and option, not on the watcher: a fan-out renders it once for
+// all the watchers of a resource, whose NOTIFYs go out one after another. So only the last few parts are kept: text
+// kept for as long as its state lived (a WeakMap) was promoted to V8's old generation with it, about an eighth of
+// what a 100 PUBLISH/s fan-out promoted (bench/README.md, eighth round).
+const RECENT_PARTS = 8;
+const recent: (Part | undefined)[] = new Array<Part | undefined>(RECENT_PARTS).fill(undefined);
+let nextSlot = 0;
+
+function partFor(state: DialogResourceState, entity: string, all: boolean): string {
+  for (const p of recent) {
+    if (p !== undefined && p.state === state && p.entity === entity && p.all === all) return p.text;
+  }
+  const text = renderDialogs(state, entity, all);
+  recent[nextSlot] = { state, entity, all, text };
+  nextSlot = (nextSlot + 1) % RECENT_PARTS;
+  return text;
+}
 
 /**
  * Renders a full dialog-info document for one watcher (RFC 4235 §4.1): `version` is the watcher's own counter,
@@ -20,14 +41,9 @@ export function renderDialogInfo(state: DialogResourceState, ctx: RenderContext)
   if (!Number.isInteger(version) || version < 0 || version > MAX_VERSION) {
     throw new RangeError(`dialog-info version must be an unsigned 32-bit integer, got ${version}`);
   }
-  const all = ctx.allDialogs === true;
-  let part = cache.get(state);
-  if (!part || part.entity !== ctx.entity || part.all !== all) {
-    part = { entity: ctx.entity, all, text: renderDialogs(state, ctx.entity, all) };
-    cache.set(state, part);
-  }
+  const part = partFor(state, ctx.entity, ctx.allDialogs === true);
   return Buffer.from(
-    `<?xml version="1.0"?>\n<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="${version}" state="full" entity="${escapeXml(ctx.entity)}">\n${part.text}</dialog-info>\n`,
+    `<?xml version="1.0"?>\n<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="${version}" state="full" entity="${escapeXml(ctx.entity)}">\n${part}</dialog-info>\n`,
     'utf8',
   );
 }

@@ -124,6 +124,27 @@ t.test('the same state rendered for another entity or option is not served from 
   t.equal(parsed(renderDialogInfo(two, { entity: ENTITY, version: 0, allDialogs: true }).toString()).dialog.length, 2);
 });
 
+t.test('a fan-out renders the dialogs part once for all its watchers; a state met again later renders the same text (RFC 4235 §4.1)', async (t) => {
+  let reads = 0;
+  const list = [dialog('a', 'confirmed')];
+  const counted: DialogResourceState = {
+    format: 'dialog-info',
+    get dialogs() {
+      reads++;
+      return list;
+    },
+  };
+  const first = renderDialogInfo(counted, { entity: ENTITY, version: 0 }).toString();
+  const afterFirst = reads;
+  t.ok(afterFirst > 0, 'the first watcher renders the dialogs');
+  for (let v = 1; v <= 20; v++) renderDialogInfo(counted, { entity: ENTITY, version: v });
+  t.equal(reads, afterFirst, 'the other watchers reuse the part');
+  // Other resources' fan-outs push it out of the recent parts; rendering it again gives the same document.
+  for (let i = 0; i < 20; i++) renderDialogInfo({ format: 'dialog-info', dialogs: [dialog(`x${i}`, 'early')] }, { entity: ENTITY, version: 0 });
+  t.equal(renderDialogInfo(counted, { entity: ENTITY, version: 0 }).toString(), first);
+  t.ok(reads > afterFirst, 'rendered anew once forgotten');
+});
+
 t.test('the rendered document declares the dialog-info namespace and full state (RFC 4235 §4.1)', async (t) => {
   const root = parsed(render([dialog('a', 'confirmed')]));
   t.equal(root['@_xmlns'], 'urn:ietf:params:xml:ns:dialog-info');
