@@ -13,10 +13,17 @@
  * suite), best and median of the batches after warm-up, then the bytes allocated per NOTIFY in one batch's PUBLISH
  * rounds, garbage included (V8's sampling heap profiler), by allocating function (a builtin such as `Map` or `join`
  * is shown with its caller). Figures only; nothing is asserted.
+ *
+ *   BENCH_GAP_MS=5 npm run bench:publish      rounds 5 ms apart (a timer between them) instead of back to back
+ *
+ * With a gap the process sleeps between rounds, as the server does between PUBLISHes at 100/s, and on this machine
+ * the same work then costs several times the CPU: what it touched is no longer in the caches (bench/README.md,
+ * eighth round). Use BENCH_BATCHES=3 with it: each batch then takes seconds.
  */
 import { Session } from 'node:inspector/promises';
 import { createDefaultRegistry } from '../src/events/default-registry.js';
 import { Rehearsal } from '../src/main-rehearsal.js';
+import { sleep } from './load/sleep.js';
 
 const SUBSCRIBE_ROUNDS = 250;
 const ROUNDS = 1000;
@@ -24,8 +31,10 @@ const WARM_BATCHES = 4;
 const TIMED_BATCHES = Number(process.env.BENCH_BATCHES ?? 20);
 const TOP = Number(process.env.BENCH_TOP ?? 25);
 
-/** Each round in a turn of its own, as main.ts runs them: NOTIFY answers settle in between. */
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 0);
+
+/** Each round in a turn of its own, as main.ts runs them: NOTIFY answers settle in between; with a gap, after a sleep. */
+const nextTurn = (): Promise<void> => (GAP_MS > 0 ? sleep(GAP_MS) : new Promise((resolve) => setImmediate(resolve)));
 
 /**
  * One batch on a fresh stack (publications accumulate on a stack, so batches stay alike); returns the CPU and NOTIFYs
@@ -85,7 +94,7 @@ for (let b = 0; b < TIMED_BATCHES; b++) {
 perNotify.sort((a, b) => a - b);
 const median = perNotify[Math.floor(perNotify.length / 2)]!;
 process.stdout.write(
-  `CPU per NOTIFY: best ${perNotify[0]!.toFixed(1)} µs, median ${median.toFixed(1)} µs (${TIMED_BATCHES} batches of ${ROUNDS - SUBSCRIBE_ROUNDS} PUBLISHes)\n`,
+  `CPU per NOTIFY: best ${perNotify[0]!.toFixed(1)} µs, median ${median.toFixed(1)} µs (${TIMED_BATCHES} batches of ${ROUNDS - SUBSCRIBE_ROUNDS} PUBLISHes${GAP_MS > 0 ? `, ${GAP_MS} ms apart` : ''})\n`,
 );
 
 const session = new Session();
