@@ -10,8 +10,9 @@ export const IDLE_STATE_LIMIT = 16_384;
 /**
  * Aggregated states per (resource, event), computed by the registry from the book and cached until the resource
  * changes. Resources with live state are always cached; idle ones in a bounded map: with 100k subscriptions most
- * watched resources are idle, and every watcher of one must get the same state object, so that the packages'
- * per-state render caches serve the whole fan-out and the notifier can keep a reference instead of a body.
+ * watched resources are idle, and every watcher of one must get the same state object, so that the packages' render
+ * caches (which match a state by identity) serve the whole fan-out and the notifier can keep a reference instead of a
+ * body.
  */
 export class AggregatedStates {
   private readonly cache = new Map<ResourceKey, Map<string, ResourceState>>();
