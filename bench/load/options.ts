@@ -8,9 +8,11 @@ export type Transport = 'udp' | 'tcp';
 export const ALL_STEPS: StepName[] = ['rate', 'fanout', 'memory', 'restart', 'storm'];
 
 export interface TargetSpec {
-  kind: 'piston' | 'kamailio' | 'external';
+  kind: 'piston' | 'kamailio' | 'floor' | 'external';
   /** host:port for an external target. */
   address?: { host: string; port: number };
+  /** For the floor: which of our readers it runs (`sip`, `xml`, `sip,xml`; see bench/floor/floor-server.ts). */
+  floorParse?: string;
 }
 
 export interface BenchOptions {
@@ -66,7 +68,10 @@ export interface BenchOptions {
 
 const USAGE = `usage: npm run bench -- [options]
   --target host:port   measure a running server (default: start our own from dist/src/main.js)
-  --vs host:port|kamailio   run the same steps against a reference in the same invocation and print ratios
+  --vs host:port|kamailio|floor[:sip,xml]   run the same steps against a reference in the same invocation and
+                       print ratios; floor: the least a Node.js process does for the rate and fan-out steps over UDP
+                       (bench/floor/floor-server.ts), to tell the platform's cost from ours; floor:sip,xml also
+                       runs our SIP parser and/or PUBLISH body reader
   --only rate,fanout,memory,restart,storm   run a subset (default: all)
   --transports udp,tcp rate and fan-out transports (default: both)
   --quick              small counts and short steps: a smoke run of the whole pipeline (~3 min)
@@ -81,6 +86,13 @@ const USAGE = `usage: npm run bench -- [options]
   --server-node-args "FLAGS"   extra node flags for our server (e.g. "--trace-deopt")
   --server-env "NAME=value ..."   extra environment for our server (e.g. "PISTON_WARM_UP_ROUNDS=0")
   --noise-wait S       noise gate (0 disables)`;
+
+/** `floor`, `floor:sip`, `floor:xml` or `floor:sip,xml`. */
+function parseFloor(s: string): TargetSpec {
+  const m = /^floor(?::((?:sip|xml)(?:,(?:sip|xml))?))?$/.exec(s);
+  if (!m) throw new Error(`expected floor, floor:sip, floor:xml or floor:sip,xml, got "${s}"`);
+  return m[1] ? { kind: 'floor', floorParse: m[1] } : { kind: 'floor' };
+}
 
 function parseAddress(s: string): { host: string; port: number } {
   const m = /^(127\.\d+\.\d+\.\d+|localhost):(\d+)$/.exec(s);
@@ -151,7 +163,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         break;
       case '--vs': {
         const v = need(i++);
-        o.vs = v === 'kamailio' ? { kind: 'kamailio' } : { kind: 'external', address: parseAddress(v) };
+        o.vs = v === 'kamailio' ? { kind: 'kamailio' } : v.startsWith('floor') ? parseFloor(v) : { kind: 'external', address: parseAddress(v) };
         break;
       }
       case '--only': {

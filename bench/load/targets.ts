@@ -1,5 +1,5 @@
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, truncateSync, createWriteStream } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { ProcessRegistry } from './process-registry.js';
 import { cpuTicks, descendants, isAlive, pidOfUdpPort, pssRssKiB, rssKiB } from './proc-stats.js';
 import { freePort, waitForSip } from './net-probe.js';
@@ -93,10 +93,10 @@ abstract class ManagedTarget implements Target {
 }
 
 export class PistonTarget extends ManagedTarget {
-  readonly label = 'piston';
-  readonly kind = 'piston' as const;
-  readonly canRestart = true;
-  private readonly entry = join(repoRoot, 'dist', 'src', 'main.js');
+  readonly label: string = 'piston';
+  readonly kind: TargetSpec['kind'] = 'piston';
+  readonly canRestart: boolean = true;
+  protected readonly entry: string = join(repoRoot, 'dist', 'src', 'main.js');
   /** Arguments for node in front of main.js on every start (e.g. --cpu-prof). */
   nodeArgs: string[] = [];
   /** Extra environment on every start (e.g. PISTON_WARM_UP_ROUNDS=0), below the per-start `env`. */
@@ -104,7 +104,7 @@ export class PistonTarget extends ManagedTarget {
 
   async start(tag: string, opts: StartOptions = {}): Promise<StartInfo> {
     if (!existsSync(this.entry)) throw new Error(`${this.entry} is missing: run "npm run build" first`);
-    const dir = join(this.outDir, 'server', tag);
+    const dir = join(this.outDir, 'server', this.label === 'piston' ? tag : `${this.label}-${tag}`);
     mkdirSync(dir, { recursive: true });
     this.dataDir = opts.dataDir ?? join(dir, 'data');
     mkdirSync(this.dataDir, { recursive: true });
@@ -133,7 +133,7 @@ export class PistonTarget extends ManagedTarget {
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
-      'main.js',
+      basename(this.entry),
     );
     this.pid = child.pid!;
     let readyLogMs: number | null = null;
@@ -160,7 +160,7 @@ export class PistonTarget extends ManagedTarget {
     child.stderr!.on('data', onText);
     void exited.then(() => log.end());
     const ok = await waitForSip(this.host, this.port, 120_000, () => isAlive(child.pid!));
-    if (!ok) throw new Error(`our server did not answer OPTIONS on ${this.port}; see ${join(dir, 'server.log')}`);
+    if (!ok) throw new Error(`${this.label} did not answer OPTIONS on ${this.port}; see ${join(dir, 'server.log')}`);
     const sipAnswerMs = Date.now() - t0;
     if (opts.logLevel === 'info' || opts.logLevel === 'debug') {
       const deadline = Date.now() + 10_000;
@@ -174,6 +174,17 @@ export class PistonTarget extends ManagedTarget {
     const v = this.pid === null ? null : rssKiB(this.pid);
     return { value: v, what: 'VmRSS', rssSumKiB: v };
   }
+}
+
+/**
+ * The floor (bench/floor/floor-server.ts), started like our server: what the platform alone costs in the rate and
+ * fan-out steps over UDP. It keeps nothing on disk, so it cannot restart with its state.
+ */
+export class FloorTarget extends PistonTarget {
+  override readonly label = 'floor';
+  override readonly kind = 'floor' as const;
+  override readonly canRestart = false;
+  protected override readonly entry = join(repoRoot, 'dist', 'bench', 'floor-server.js');
 }
 
 /** Kamailio 5.6 with the shared presence configuration, started the way ../shared/bench/kamailio/bench.sh does. */
@@ -312,6 +323,11 @@ export function makeTarget(spec: TargetSpec, registry: ProcessRegistry, outDir: 
     return t;
   }
   if (spec.kind === 'kamailio') return new KamailioTarget(registry, outDir);
+  if (spec.kind === 'floor') {
+    const t = new FloorTarget(registry, outDir);
+    if (spec.floorParse) t.env = { PISTON_FLOOR_PARSE: spec.floorParse };
+    return t;
+  }
   return new ExternalTarget(spec.address!);
 }
 
