@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, closeSync, readSync } from 'node:fs';
+import { copyFileSync, rmSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, closeSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ProcessRegistry } from './process-registry.js';
 import { cpuTicks, CLK_TCK, isAlive, udpDrops } from './proc-stats.js';
@@ -48,6 +48,9 @@ export class SippRun {
     outDir: string,
   ) {
     this.dir = join(outDir, 'sipp', spec.name);
+    // A run's logs are read while it runs (countLog): logs left by an earlier run into the same --out folder would be
+    // counted as this one's (a fill seen as done at once, its publish phase started on a half-filled server).
+    rmSync(this.dir, { recursive: true, force: true });
     mkdirSync(this.dir, { recursive: true });
     copyFileSync(join(scenarioDir, spec.scenario), join(this.dir, spec.scenario));
     const args = [

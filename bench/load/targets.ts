@@ -106,6 +106,9 @@ export class PistonTarget extends ManagedTarget {
     if (!existsSync(this.entry)) throw new Error(`${this.entry} is missing: run "npm run build" first`);
     const dir = join(this.outDir, 'server', this.label === 'piston' ? tag : `${this.label}-${tag}`);
     mkdirSync(dir, { recursive: true });
+    // A fresh start gets an empty store, also when --out names a folder an earlier run used: our server would
+    // restore that run's subscriptions and keep notifying watchers that are gone.
+    if (opts.dataDir === undefined) rmSync(join(dir, 'data'), { recursive: true, force: true });
     this.dataDir = opts.dataDir ?? join(dir, 'data');
     mkdirSync(this.dataDir, { recursive: true });
     this.port = await freePort();
