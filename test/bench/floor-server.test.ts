@@ -2,22 +2,24 @@ import t from 'tap';
 import { startFloorServer, type FloorParse } from '../../bench/floor/floor-server.js';
 import { parseMessage } from '../../src/sip/parser/index.js';
 import type { SipRequest, SipResponse } from '../../src/sip/message/message.js';
+import { publishText, subscribeText } from '../support/sip-builders.js';
 import { UdpPeer } from '../support/sip-client.js';
 
 // The floor only has to carry SIPp's rate and fan-out scenarios (bench/scenarios/watch-two.xml, publish.xml): these
 // tests check what those scenarios rely on, in the dialogs of RFC 6665 and the documents of RFC 4235.
 
 const subscribe = (peer: UdpPeer, port: number, ext: string, n: number): string =>
-  `SUBSCRIBE sip:${ext}@127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bKs${n}\r\n` +
-  `Max-Forwards: 70\r\nFrom: <sip:w${n}@127.0.0.1>;tag=wt${n}\r\nTo: <sip:${ext}@127.0.0.1>\r\nCall-ID: call-${n}\r\n` +
-  `CSeq: 1 SUBSCRIBE\r\nContact: <sip:w${n}@127.0.0.1:${peer.port};transport=udp>\r\nEvent: dialog\r\nExpires: 3600\r\n` +
-  `Content-Length: 0\r\n\r\n`;
+  subscribeText({
+    target: `${ext}@127.0.0.1:${port}`,
+    from: `sip:w${n}@127.0.0.1`,
+    fromTag: `wt${n}`,
+    callId: `call-${n}`,
+    contact: `<sip:w${n}@127.0.0.1:${peer.port};transport=udp>`,
+    expires: 3600,
+  });
 
-const publish = (peer: UdpPeer, port: number, ext: string, state: string, body = dialogInfo(ext, state)): string =>
-  `PUBLISH sip:${ext}@127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bKp${state}\r\n` +
-  `Max-Forwards: 70\r\nFrom: <sip:${ext}@127.0.0.1>;tag=pt\r\nTo: <sip:${ext}@127.0.0.1>\r\nCall-ID: pub-${state}\r\n` +
-  `CSeq: 1 PUBLISH\r\nEvent: dialog\r\nExpires: 3600\r\nContent-Type: application/dialog-info+xml\r\n` +
-  `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+const publish = (port: number, ext: string, state: string, body = dialogInfo(ext, state)): string =>
+  publishText({ target: `${ext}@127.0.0.1:${port}`, expires: 3600, contentType: 'application/dialog-info+xml', body });
 
 function dialogInfo(ext: string, state: string): string {
   return `<?xml version="1.0"?>\n<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="1" state="full" ` +
@@ -69,7 +71,7 @@ for (const parse of [[], ['sip', 'xml']] as FloorParse[][]) {
     await other.send(subscribe(other, floor.port, '202', 3), floor.port);
     await watchers.waitFor(4);
     await other.waitFor(2);
-    await publisher.send(publish(publisher, floor.port, '201', 'confirmed'), floor.port);
+    await publisher.send(publish(floor.port, '201', 'confirmed'), floor.port);
     const [ok] = responses(await publisher.waitFor(1));
     t.equal(ok?.status, 200);
     t.ok(ok!.headers.get('SIP-ETag'), 'an entity-tag, as RFC 3903 §11.3.1 has the 200 carry');
@@ -95,7 +97,7 @@ t.test('floor with the xml reader: a PUBLISH body it cannot read is answered but
   });
   await watcher.send(subscribe(watcher, floor.port, '201', 1), floor.port);
   await watcher.waitFor(2);
-  await publisher.send(publish(publisher, floor.port, '201', 'confirmed', '<dialog-info><state>confirmed</state>'), floor.port);
+  await publisher.send(publish(floor.port, '201', 'confirmed', '<dialog-info><state>confirmed</state>'), floor.port);
   t.equal(responses(await publisher.waitFor(1))[0]?.status, 200);
   await new Promise((res) => setTimeout(res, 50));
   t.equal(watcher.received.length, 2, 'only the 200 and the first NOTIFY: the reader refused the body');
