@@ -1,7 +1,7 @@
 /**
  * The floor for the load suite (issue 5, `npm run bench -- --vs floor`): the least a Node.js process does to pass the
  * rate and fan-out steps over UDP, so a step's CPU can be split into what the platform and the machine cost (one
- * callback per datagram, one `sendmsg` per NOTIFY, the wake-ups between them) and what our server adds on top.
+ * callback per datagram, one `send` per NOTIFY, the wake-ups between them) and what our server adds on top.
  *
  * It is not a SIP server: no transactions, retransmissions, store, expiry, checks or error answers. A SUBSCRIBE gets a
  * 200 and a NOTIFY in a new dialog; a PUBLISH gets a 200 with an entity-tag and one NOTIFY per watcher of its
