@@ -53,7 +53,9 @@ t.test('while busy() answers true no step runs; the run goes on once it answers 
     },
     retryMs: 5,
   });
-  await new Promise((r) => setTimeout(r, 40));
+  // Until busy() has been asked twice, within a bound: the retries are real timers, and a loaded machine (CI running
+  // beside other work) can stretch a 5 ms wait well past the 40 ms a fixed sleep allowed.
+  for (let waited = 0; asked < 2 && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
   t.same(seen, [], 'nothing ran while busy');
   t.ok(asked >= 2, `asked again after each wait (${asked} times)`);
   busyNow = false;
