@@ -47,7 +47,14 @@ export function xmlReader(root: string, arrays: readonly string[]): (body: Buffe
     if (valid !== true) {
       throw new EventBodyError(400, `body is not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`);
     }
-    const doc = (text.includes('&') ? withEntities : plain).parse(text) as XmlNode;
+    let doc: XmlNode;
+    try {
+      doc = (text.includes('&') ? withEntities : plain).parse(text) as XmlNode;
+    } catch (err) {
+      // The parser finds some faults the validator lets through (a quote left open in the XML declaration): the
+      // body is at fault, not the server, so it is a 400 like any other.
+      throw new EventBodyError(400, `body is not well-formed XML: ${(err as Error).message}`);
+    }
     const top = doc[root];
     if (top === undefined) {
       const found = Object.keys(doc)[0];

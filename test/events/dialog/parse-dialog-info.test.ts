@@ -101,6 +101,11 @@ t.test('a PUBLISH body without a dialog-info root is refused with 400 (RFC 3903 
   t.throws(() => parseDialogInfo(Buffer.from('<dialog-info><dialog id="a"><state>early</state></dialog>'), TYPE), bodyError(400, /well-formed/));
 });
 
+t.test('a fault only the XML parser sees (an open quote in the XML declaration) is a 400, not a server error (RFC 3903 §6)', async (t) => {
+  const xml = '<?xml version==1.0"?>\n<dialog-info><dialog id="a"><state>early</state></dialog></dialog-info>';
+  t.throws(() => parseDialogInfo(Buffer.from(xml), TYPE), bodyError(400, /well-formed XML: Pi Tag is not closed/));
+});
+
 t.test('a dialog without id or with an unknown state is refused with 400 (RFC 4235 §4.1.1, §4.1.2)', async (t) => {
   t.throws(() => parseDialogInfo(Buffer.from('<dialog-info><dialog><state>early</state></dialog></dialog-info>'), TYPE), bodyError(400, /no id/));
   t.throws(() => parseDialogInfo(Buffer.from('<dialog-info><dialog id="a"/></dialog-info>'), TYPE), bodyError(400, /no <state>/));

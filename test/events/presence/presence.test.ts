@@ -139,6 +139,8 @@ t.test('PIDF PUBLISH bodies: wrong type 415, no <presence> root or bad basic 400
   t.throws(() => presence.parsePublication(kamailio, TYPE), bodyError(400, /<presence> root.*found <dialog-info>/));
   t.throws(() => presence.parsePublication(pidf('maybe'), TYPE), bodyError(400, /basic status "maybe"/));
   t.throws(() => presence.parsePublication(Buffer.from('<presence><tuple>'), TYPE), bodyError(400, /well-formed/));
+  // A fault the validator lets through and only the parser finds: still the body's fault, a 400, not a server error.
+  t.throws(() => presence.parsePublication(Buffer.from('<?xml version==1.0"?><presence/>'), TYPE), bodyError(400, /well-formed XML: Pi Tag/));
 });
 
 function published(basic: 'open' | 'closed' | undefined, note?: string, activities: string[] = []): PidfDocument {
