@@ -1,5 +1,6 @@
 import t from 'tap';
 import { runInIdleSlices } from '../../src/lib/idle-slices.js';
+import { pollUntil } from '../support/poll-until.js';
 
 const busy = (ms: number): void => {
   const until = performance.now() + ms;
@@ -53,9 +54,8 @@ t.test('while busy() answers true no step runs; the run goes on once it answers 
     },
     retryMs: 5,
   });
-  // Until busy() has been asked twice, within a bound: the retries are real timers, and a loaded machine (CI running
-  // beside other work) can stretch a 5 ms wait well past the 40 ms a fixed sleep allowed.
-  for (let waited = 0; asked < 2 && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+  // The retries are real timers: a loaded machine (CI beside other work) stretched a fixed 40 ms sleep past them.
+  await pollUntil(() => asked >= 2, 2000);
   t.same(seen, [], 'nothing ran while busy');
   t.ok(asked >= 2, `asked again after each wait (${asked} times)`);
   busyNow = false;

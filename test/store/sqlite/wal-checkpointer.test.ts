@@ -7,14 +7,11 @@ import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite/ind
 import { WalCheckpointer } from '../../../src/store/sqlite/wal-checkpointer.js';
 import { subscriptionRecord } from '../helpers/records.js';
 import { dbFile, onDisk, tempDataDir } from '../helpers/temp-dir.js';
+import { pollUntil } from '../../support/poll-until.js';
 
-/** Polls until `ok()` holds; the thread answers asynchronously. Bounded, so a broken thread fails the test. */
+/** Waits until `ok()` holds; the thread answers asynchronously. Bounded, so a broken thread fails the test. */
 async function until(what: string, ok: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  if (!(await pollUntil(ok, ms))) throw new Error(`timed out waiting for ${what}`);
 }
 
 function putMany(store: SqliteStore, n: number, tag: string): void {
