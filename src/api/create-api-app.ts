@@ -38,17 +38,19 @@ export function buildRouters(deps: ApiDeps): ApiRouters {
     events,
   });
   const guards = { none: [], token: [requireToken(services)], account: accountScope(services) };
+  // Built on first request: converting every route's schemas costs tens of milliseconds that a start (and each test
+  // app) need not pay for a document few clients ask for.
   let document: unknown;
+  const openapi = (): unknown => (document ??= buildOpenApi(specs));
   const groups: [string, RouteSpec[]][] = [
     ['auth', authRoutes(services)],
     ['accounts', accountRoutes(services)],
     ['devices', deviceRoutes(services)],
     ['users', userRoutes(services)],
     ['presence', presenceRoutes(presence, events)],
-    ['operations', opsRoutes(deps.health, deps.metrics, () => document)],
+    ['operations', opsRoutes(deps.health, deps.metrics, openapi)],
   ];
   const specs = groups.flatMap(([, s]) => s);
-  document = buildOpenApi(specs);
   const routers = groups.map(([name, group]) => {
     const router = new Router<ApiState>();
     mount(router, group, guards);

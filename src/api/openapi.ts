@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { ID_PATTERN } from '../accounts/schemas.js';
+import { namedAnswers } from './answer-schemas.js';
+import { routeAnswers, type RouteAnswer } from './route-answers.js';
 import type { RouteSpec } from './route-spec.js';
 
 /** `:name` placeholders of a Koa path, in order. */
@@ -12,31 +14,58 @@ export function openApiPath(path: string): string {
   return path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
 }
 
-function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+function inputJsonSchema(schema: z.ZodType): Record<string, unknown> {
   // `input`: what a client may send (unknown fields are dropped, so no additionalProperties: false).
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   return rest;
 }
 
-const envelope = (data: Record<string, unknown>): Record<string, unknown> => ({
-  type: 'object',
-  required: ['auth_token', 'data', 'request_id', 'revision', 'status'],
-  properties: {
-    auth_token: { type: 'string' },
-    data,
-    request_id: { type: 'string' },
-    revision: { type: 'string' },
-    status: { type: 'string', enum: ['success'] },
-  },
-});
+const COMPONENT = '#/components/schemas/';
 
-const errorRef = { $ref: '#/components/schemas/ErrorEnvelope' };
-const errorResponse = (description: string): Record<string, unknown> => ({
-  description,
-  content: { 'application/json': { schema: errorRef } },
-});
+/** One answer of a route with the JSON Schema the document gives it. */
+type DocumentedAnswer = { answer: RouteAnswer; json: Record<string, unknown> };
 
-function operation(spec: RouteSpec): Record<string, unknown> {
+/**
+ * JSON Schemas of every route's answers and of the named answer shapes, in one zod registry conversion so that a
+ * named shape used inside an answer becomes a `$ref` to its component (answer-schemas.ts). `io: 'output'`: what the
+ * server writes. The named shapes become `components.schemas`; the other answers stay inline in their operation.
+ */
+function answerJsonSchemas(specs: readonly RouteSpec[]): {
+  components: Record<string, unknown>;
+  answers: Map<RouteSpec, DocumentedAnswer[]>;
+} {
+  const registry = z.registry<{ id: string }>();
+  const idOf = new Map<z.ZodType, string>();
+  const register = (schema: z.ZodType, id: string): string => {
+    if (!idOf.has(schema)) {
+      registry.add(schema, { id });
+      idOf.set(schema, id);
+    }
+    return idOf.get(schema)!;
+  };
+  for (const [id, schema] of namedAnswers) register(schema, id);
+  const routeIds = new Map<RouteSpec, { answer: RouteAnswer; id: string }[]>();
+  specs.forEach((spec, i) => {
+    routeIds.set(spec, routeAnswers(spec).map((answer) => ({ answer, id: register(answer.schema, `~route${i}~${answer.status}`) })));
+  });
+  const { schemas } = z.toJSONSchema(registry, { io: 'output', uri: (id) => `${COMPONENT}${id}` }) as {
+    schemas: Record<string, Record<string, unknown>>;
+  };
+  const clean = (id: string): Record<string, unknown> => {
+    // `$schema` and a fragment-only `$id` mean nothing inside an OpenAPI 3.1 document (its dialect is JSON Schema 2020-12).
+    const { $schema: _s, $id: _i, ...rest } = schemas[id]!;
+    return rest;
+  };
+  const components: Record<string, unknown> = {};
+  for (const id of namedAnswers.keys()) components[id] = clean(id);
+  const answers = new Map<RouteSpec, DocumentedAnswer[]>();
+  for (const [spec, list] of routeIds) {
+    answers.set(spec, list.map(({ answer, id }) => ({ answer, json: namedAnswers.has(id) ? { $ref: `${COMPONENT}${id}` } : clean(id) })));
+  }
+  return { components, answers };
+}
+
+function operation(spec: RouteSpec, answers: readonly DocumentedAnswer[]): Record<string, unknown> {
   const params = pathParams(spec.path).map((name) => ({
     name,
     in: 'path',
@@ -51,22 +80,8 @@ function operation(spec: RouteSpec): Record<string, unknown> {
     schema: q.enum ? { type: 'string', enum: [...q.enum] } : { type: 'string' },
   }));
   const responses: Record<string, unknown> = {};
-  if (spec.output === 'raw') {
-    responses[String(spec.success)] = { description: spec.summary };
-  } else {
-    responses[String(spec.success)] = { description: 'success', content: { 'application/json': { schema: envelope({}) } } };
-    if (spec.body) {
-      responses['400'] = errorResponse('malformed JSON or validation error');
-      responses['413'] = errorResponse('request body too large');
-    }
-    if (spec.auth !== 'none') responses['401'] = errorResponse('missing, bad or expired token');
-    if (spec.auth === 'account') {
-      responses['403'] = errorResponse('the account is not the token\'s own nor a descendant');
-      responses['404'] = errorResponse('unknown account, device or user id');
-    }
-    if (spec.path.startsWith('/v2/api_auth') || spec.path.startsWith('/v2/user_auth')) {
-      responses['401'] = errorResponse('bad credentials');
-    }
+  for (const { answer, json } of answers) {
+    responses[String(answer.status)] = { description: answer.description, content: { [answer.mediaType]: { schema: json } } };
   }
   return {
     operationId: `${spec.method}${openApiPath(spec.path).replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
@@ -79,7 +94,7 @@ function operation(spec: RouteSpec): Record<string, unknown> {
             required: true,
             content: {
               'application/json': {
-                schema: { type: 'object', required: ['data'], properties: { data: jsonSchema(spec.body) } },
+                schema: { type: 'object', required: ['data'], properties: { data: inputJsonSchema(spec.body) } },
               },
             },
           },
@@ -92,8 +107,9 @@ function operation(spec: RouteSpec): Record<string, unknown> {
 
 /** The OpenAPI 3.1 document of every route, built from the same specs the routers are built from. */
 export function buildOpenApi(specs: readonly RouteSpec[]): Record<string, unknown> {
+  const { components, answers } = answerJsonSchemas(specs);
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const spec of specs) (paths[openApiPath(spec.path)] ??= {})[spec.method] = operation(spec);
+  for (const spec of specs) (paths[openApiPath(spec.path)] ??= {})[spec.method] = operation(spec, answers.get(spec)!);
   return {
     openapi: '3.1.0',
     info: {
@@ -107,21 +123,7 @@ export function buildOpenApi(specs: readonly RouteSpec[]): Record<string, unknow
         authToken: { type: 'apiKey', in: 'header', name: 'X-Auth-Token' },
         bearer: { type: 'http', scheme: 'bearer' },
       },
-      schemas: {
-        ErrorEnvelope: {
-          type: 'object',
-          required: ['auth_token', 'data', 'error', 'message', 'request_id', 'revision', 'status'],
-          properties: {
-            auth_token: { type: 'string' },
-            data: {},
-            error: { type: 'string', description: 'HTTP status code as a string' },
-            message: { type: 'string', description: 'short code: invalid_credentials, forbidden, bad_identifier, …' },
-            request_id: { type: 'string' },
-            revision: { type: 'string' },
-            status: { type: 'string', enum: ['error'] },
-          },
-        },
-      },
+      schemas: components,
     },
     paths,
   };

@@ -25,6 +25,17 @@ export interface RouteSpec {
   success: number;
   /** `envelope` (default): JSON envelope; `raw`: the handler sets the body (health, metrics, the OpenAPI document). */
   output?: 'envelope' | 'raw';
+  /**
+   * Schema of a success answer (answer-schemas.ts): the envelope's `data`, or a `raw` route's whole body. The OpenAPI
+   * document is generated from it and test/api/openapi-answers.test.ts holds real answers to it.
+   */
+  answer: z.ZodType;
+  /** Media type of a `raw` answer; default `application/json`. */
+  answerType?: string;
+  /** Further statuses a `raw` route answers with a body of the same shape (health: 503). */
+  alsoAnswers?: readonly number[];
+  /** Error statuses beyond those `auth` and `body` imply (route-answers.ts), e.g. 400 for a bad query or path value. */
+  rejects?: readonly number[];
   handle(ctx: ApiContext): unknown;
 }
 

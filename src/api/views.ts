@@ -1,14 +1,17 @@
+import type { z } from 'zod';
 import type { AccountRecord, DeviceRecord, UserRecord } from '../store/records.js';
+import type { accountAnswer, deviceAnswer, deviceSummaryAnswer, userAnswer } from './answer-schemas.js';
 
 /**
  * Records as the API shows them (Kazoo-shaped, snake_case). Secrets never appear: no password, hash, API key or
- * token field exists in any view. Optional fields are left out when unset, as the platform did.
+ * token field exists in any view. Optional fields are left out when unset, as the platform did. Typed by the answer
+ * schemas the OpenAPI document is built from (answer-schemas.ts).
  */
-export function accountView(a: AccountRecord): Record<string, unknown> {
+export function accountView(a: AccountRecord): z.output<typeof accountAnswer> {
   return { id: a.id, name: a.name, parent_id: a.parentId, realm: a.realm };
 }
 
-export function deviceView(d: DeviceRecord): Record<string, unknown> {
+export function deviceView(d: DeviceRecord): z.output<typeof deviceAnswer> {
   return {
     id: d.id,
     name: d.name,
@@ -19,7 +22,7 @@ export function deviceView(d: DeviceRecord): Record<string, unknown> {
 }
 
 /** Listing entry: a summary without nested objects. */
-export function deviceSummary(d: DeviceRecord): Record<string, unknown> {
+export function deviceSummary(d: DeviceRecord): z.output<typeof deviceSummaryAnswer> {
   return {
     id: d.id,
     name: d.name,
@@ -29,7 +32,7 @@ export function deviceSummary(d: DeviceRecord): Record<string, unknown> {
   };
 }
 
-export function userView(u: UserRecord): Record<string, unknown> {
+export function userView(u: UserRecord): z.output<typeof userAnswer> {
   return {
     id: u.id,
     first_name: u.firstName,

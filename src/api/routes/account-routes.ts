@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import type { AccountServices } from '../../accounts/account-services.js';
 import { schemas } from '../../accounts/index.js';
+import { accountAnswer } from '../answer-schemas.js';
 import { reply } from '../envelope.js';
 import type { RouteSpec } from '../route-spec.js';
 import { accountView } from '../views.js';
@@ -16,6 +18,7 @@ export function accountRoutes(services: AccountServices): RouteSpec[] {
       tag: 'accounts',
       auth: 'token',
       success: 200,
+      answer: z.array(accountAnswer),
       handle: (ctx) => reply(ctx, 200, accounts.listVisible(ctx.state.token!.accountId).map(accountView)),
     },
     {
@@ -26,6 +29,7 @@ export function accountRoutes(services: AccountServices): RouteSpec[] {
       auth: 'token',
       body: schemas.accountSchema,
       success: 201,
+      answer: accountAnswer,
       handle: (ctx) => reply(ctx, 201, accountView(accounts.create(ctx.state.token!.accountId, requestData(ctx)))),
     },
     {
@@ -35,6 +39,7 @@ export function accountRoutes(services: AccountServices): RouteSpec[] {
       tag: 'accounts',
       auth: 'account',
       success: 200,
+      answer: accountAnswer,
       handle: (ctx) => reply(ctx, 200, accountView(ctx.state.account!)),
     },
     {
@@ -45,6 +50,7 @@ export function accountRoutes(services: AccountServices): RouteSpec[] {
       auth: 'account',
       body: schemas.accountSchema,
       success: 200,
+      answer: accountAnswer,
       handle: (ctx) => reply(ctx, 200, accountView(accounts.update(ctx.state.account!.id, requestData(ctx)))),
     },
     {
@@ -54,6 +60,8 @@ export function accountRoutes(services: AccountServices): RouteSpec[] {
       tag: 'accounts',
       auth: 'account',
       success: 200,
+      answer: accountAnswer,
+      rejects: [400],
       handle: (ctx) => reply(ctx, 200, accountView(accounts.delete(ctx.state.account!.id, ctx.state.token!.accountId))),
     },
   ];

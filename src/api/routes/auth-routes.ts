@@ -2,6 +2,7 @@ import type { AccountServices } from '../../accounts/account-services.js';
 import { schemas } from '../../accounts/index.js';
 import type { IssuedToken } from '../../accounts/auth-service.js';
 import type { ApiContext } from '../api-state.js';
+import { emptyAnswer, tokenAnswer } from '../answer-schemas.js';
 import { reply } from '../envelope.js';
 import type { RouteSpec } from '../route-spec.js';
 import { requestData } from './request-data.js';
@@ -26,6 +27,8 @@ export function authRoutes(services: AccountServices): RouteSpec[] {
       auth: 'none',
       body: schemas.apiAuthSchema,
       success: 201,
+      answer: tokenAnswer,
+      rejects: [401],
       handle: (ctx) => answerToken(ctx, services.auth.loginWithApiKey(requestData(ctx))),
     },
     {
@@ -36,6 +39,8 @@ export function authRoutes(services: AccountServices): RouteSpec[] {
       auth: 'none',
       body: schemas.userAuthSchema,
       success: 201,
+      answer: tokenAnswer,
+      rejects: [401],
       handle: async (ctx) => answerToken(ctx, await services.auth.loginWithCredentials(requestData(ctx))),
     },
     {
@@ -45,6 +50,7 @@ export function authRoutes(services: AccountServices): RouteSpec[] {
       tag: 'auth',
       auth: 'token',
       success: 200,
+      answer: emptyAnswer,
       handle: (ctx) => {
         services.auth.revoke(ctx.state.authToken);
         reply(ctx, 200, {});

@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import type { AccountServices } from '../../accounts/account-services.js';
 import { schemas } from '../../accounts/index.js';
+import { deviceAnswer, deviceSummaryAnswer } from '../answer-schemas.js';
 import { reply } from '../envelope.js';
 import type { RouteSpec } from '../route-spec.js';
 import { deviceSummary, deviceView } from '../views.js';
@@ -17,6 +19,7 @@ export function deviceRoutes(services: AccountServices): RouteSpec[] {
       tag: 'devices',
       auth: 'account',
       success: 200,
+      answer: z.array(deviceSummaryAnswer),
       handle: (ctx) => reply(ctx, 200, devices.list(ctx.state.account!.id).map(deviceSummary)),
     },
     {
@@ -27,6 +30,7 @@ export function deviceRoutes(services: AccountServices): RouteSpec[] {
       auth: 'account',
       body: schemas.deviceCreateSchema,
       success: 201,
+      answer: deviceAnswer,
       handle: async (ctx) => reply(ctx, 201, deviceView(await devices.create(ctx.state.account!.id, requestData(ctx)))),
     },
     {
@@ -36,6 +40,7 @@ export function deviceRoutes(services: AccountServices): RouteSpec[] {
       tag: 'devices',
       auth: 'account',
       success: 200,
+      answer: deviceAnswer,
       handle: (ctx) => reply(ctx, 200, deviceView(devices.get(ctx.state.account!.id, param(ctx, 'deviceId')))),
     },
     {
@@ -46,6 +51,7 @@ export function deviceRoutes(services: AccountServices): RouteSpec[] {
       auth: 'account',
       body: schemas.deviceUpdateSchema,
       success: 200,
+      answer: deviceAnswer,
       handle: async (ctx) =>
         reply(ctx, 200, deviceView(await devices.update(ctx.state.account!.id, param(ctx, 'deviceId'), requestData(ctx)))),
     },
@@ -56,6 +62,7 @@ export function deviceRoutes(services: AccountServices): RouteSpec[] {
       tag: 'devices',
       auth: 'account',
       success: 200,
+      answer: deviceAnswer,
       handle: (ctx) => reply(ctx, 200, deviceView(devices.delete(ctx.state.account!.id, param(ctx, 'deviceId')))),
     },
   ];

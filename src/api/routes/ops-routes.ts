@@ -1,5 +1,6 @@
 import type { HealthProbes } from '../api-deps.js';
 import type { ApiMetrics } from '../metrics.js';
+import { healthAnswer, metricsAnswer, openApiAnswer } from '../answer-schemas.js';
 import { apiErrors } from '../api-error.js';
 import type { RouteSpec } from '../route-spec.js';
 
@@ -23,6 +24,8 @@ export function opsRoutes(health: HealthProbes, metrics: ApiMetrics | undefined,
       auth: 'none',
       output: 'raw',
       success: 200,
+      answer: healthAnswer,
+      alsoAnswers: [503],
       handle: (ctx) => {
         const sip = probe(() => health.sip());
         const store = probe(() => health.store());
@@ -38,6 +41,8 @@ export function opsRoutes(health: HealthProbes, metrics: ApiMetrics | undefined,
       auth: 'none',
       output: 'raw',
       success: 200,
+      answer: metricsAnswer,
+      answerType: 'text/plain',
       handle: async (ctx) => {
         if (!metrics) throw apiErrors.notFound();
         const text = await metrics.registry.metrics();
@@ -54,6 +59,7 @@ export function opsRoutes(health: HealthProbes, metrics: ApiMetrics | undefined,
       auth: 'none',
       output: 'raw',
       success: 200,
+      answer: openApiAnswer,
       handle: (ctx) => {
         ctx.status = 200;
         ctx.body = openapi();

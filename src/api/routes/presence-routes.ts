@@ -1,5 +1,12 @@
 import { z } from 'zod';
 import { MANUAL_STATES } from '../../events/event-package.js';
+import {
+  deviceCommandAnswer,
+  extensionCommandAnswer,
+  presenceListAnswer,
+  resourceStateAnswer,
+  userCommandAnswer,
+} from '../answer-schemas.js';
 import { reply } from '../envelope.js';
 import type { PresenceAdmin } from '../presence-admin.js';
 import type { RouteSpec } from '../route-spec.js';
@@ -26,6 +33,8 @@ export function presenceRoutes(presence: PresenceAdmin, events: readonly string[
       auth: 'account',
       query: [{ name: 'event', description: 'Only this event package', enum: events }],
       success: 200,
+      answer: presenceListAnswer,
+      rejects: [400],
       handle: (ctx) => {
         const event = typeof ctx.query.event === 'string' ? ctx.query.event : undefined;
         reply(ctx, 200, presence.list(ctx.state.account!, event));
@@ -38,6 +47,8 @@ export function presenceRoutes(presence: PresenceAdmin, events: readonly string[
       tag: 'presence',
       auth: 'account',
       success: 200,
+      answer: resourceStateAnswer,
+      rejects: [400],
       handle: (ctx) => reply(ctx, 200, presence.describe(ctx.state.account!, param(ctx, 'extension'))),
     },
     {
@@ -48,6 +59,7 @@ export function presenceRoutes(presence: PresenceAdmin, events: readonly string[
       auth: 'account',
       body: extensionCommandSchema,
       success: 200,
+      answer: extensionCommandAnswer,
       handle: (ctx) => reply(ctx, 200, presence.extension(ctx.state.account!, param(ctx, 'extension'), requestData(ctx))),
     },
     {
@@ -58,6 +70,7 @@ export function presenceRoutes(presence: PresenceAdmin, events: readonly string[
       auth: 'account',
       body: commandSchema,
       success: 200,
+      answer: deviceCommandAnswer,
       handle: (ctx) => reply(ctx, 200, presence.device(ctx.state.account!, param(ctx, 'deviceId'), requestData(ctx))),
     },
     {
@@ -68,6 +81,7 @@ export function presenceRoutes(presence: PresenceAdmin, events: readonly string[
       auth: 'account',
       body: commandSchema,
       success: 200,
+      answer: userCommandAnswer,
       handle: (ctx) => reply(ctx, 200, presence.user(ctx.state.account!, param(ctx, 'userId'), requestData(ctx))),
     },
   ];

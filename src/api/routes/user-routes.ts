@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import type { AccountServices } from '../../accounts/account-services.js';
 import { schemas } from '../../accounts/index.js';
+import { userAnswer } from '../answer-schemas.js';
 import { reply } from '../envelope.js';
 import type { RouteSpec } from '../route-spec.js';
 import { userView } from '../views.js';
@@ -17,6 +19,7 @@ export function userRoutes(services: AccountServices): RouteSpec[] {
       tag: 'users',
       auth: 'account',
       success: 200,
+      answer: z.array(userAnswer),
       handle: (ctx) => reply(ctx, 200, users.list(ctx.state.account!.id).map(userView)),
     },
     {
@@ -27,6 +30,7 @@ export function userRoutes(services: AccountServices): RouteSpec[] {
       auth: 'account',
       body: schemas.userSchema,
       success: 201,
+      answer: userAnswer,
       handle: async (ctx) => reply(ctx, 201, userView(await users.create(ctx.state.account!.id, requestData(ctx)))),
     },
     {
@@ -36,6 +40,7 @@ export function userRoutes(services: AccountServices): RouteSpec[] {
       tag: 'users',
       auth: 'account',
       success: 200,
+      answer: userAnswer,
       handle: (ctx) => reply(ctx, 200, userView(users.get(ctx.state.account!.id, param(ctx, 'userId')))),
     },
     {
@@ -46,6 +51,7 @@ export function userRoutes(services: AccountServices): RouteSpec[] {
       auth: 'account',
       body: schemas.userSchema,
       success: 200,
+      answer: userAnswer,
       handle: async (ctx) =>
         reply(ctx, 200, userView(await users.update(ctx.state.account!.id, param(ctx, 'userId'), requestData(ctx)))),
     },
@@ -56,6 +62,7 @@ export function userRoutes(services: AccountServices): RouteSpec[] {
       tag: 'users',
       auth: 'account',
       success: 200,
+      answer: userAnswer,
       handle: (ctx) => reply(ctx, 200, userView(users.delete(ctx.state.account!.id, param(ctx, 'userId')))),
     },
   ];

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { named } from './answer-schemas.js';
+
+/** The success envelope around a route's `data` (api-contract.md, envelope; envelope.ts writes it). */
+export function successEnvelopeSchema(data: z.ZodType): z.ZodType {
+  return z.strictObject({
+    auth_token: z.string().describe('The token as sent ("" when none); the new token after api_auth and user_auth'),
+    data,
+    request_id: z.string().describe('The X-Request-ID request header when given, else a fresh 32-hex id'),
+    revision: z.string().describe('Opaque; changes exactly when data does'),
+    status: z.literal('success'),
+  });
+}
+
+function errorEnvelope(id: string, status: number, short: string, data: z.ZodType): z.ZodType {
+  return named(
+    id,
+    z.strictObject({
+      auth_token: z.string(),
+      data,
+      error: z.literal(String(status)).describe('The HTTP status as a string'),
+      message: z.literal(short),
+      request_id: z.string(),
+      revision: z.string(),
+      status: z.literal('error'),
+    }),
+  );
+}
+
+const messageOnly = named('ErrorMessage', z.strictObject({ message: z.string() }));
+
+const fieldErrors = named(
+  'FieldErrors',
+  z
+    .record(
+      z.string(),
+      z.record(z.string(), z.strictObject({ message: z.string(), target: z.string() })).describe('Keyed by the rule broken'),
+    )
+    .describe('Keyed by field: {"<field>": {"<rule>": {"message": "…", "target": "…"}}}'),
+);
+
+/** Error envelopes by HTTP status (api-contract.md, the table of cases); envelope.ts and api-error.ts write them. */
+export const errorEnvelopes: Readonly<Record<number, { description: string; schema: z.ZodType }>> = {
+  400: {
+    description: 'malformed JSON or a validation error',
+    schema: errorEnvelope('ValidationErrorEnvelope', 400, 'validation error', fieldErrors),
+  },
+  401: {
+    description: 'missing, bad or expired token, or bad credentials',
+    schema: errorEnvelope('InvalidCredentialsEnvelope', 401, 'invalid_credentials', messageOnly),
+  },
+  403: {
+    description: "the account is neither the token's own nor a descendant",
+    schema: errorEnvelope('ForbiddenEnvelope', 403, 'forbidden', messageOnly),
+  },
+  404: {
+    description: 'unknown account, device or user id',
+    schema: errorEnvelope(
+      'BadIdentifierEnvelope',
+      404,
+      'bad_identifier',
+      z.strictObject({ cause: z.string().describe('The unknown id'), message: z.literal('bad identifier') }),
+    ),
+  },
+  413: {
+    description: 'request body larger than the limit (64 KiB by default)',
+    schema: errorEnvelope('TooLargeEnvelope', 413, 'request_entity_too_large', messageOnly),
+  },
+};
