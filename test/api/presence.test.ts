@@ -364,6 +364,8 @@ t.test('set on an extension stores manual state too (park slots)', async (t) => 
 const CHILD_REALM = 'child.example';
 
 async function withChild(h: ApiHarness, token: string): Promise<string> {
+  // The default account is the oldest; on the manual clock a child made in the master's millisecond could sort first.
+  h.clock.advance(1000);
   const res = await h.request('PUT', '/v2/accounts', { token, body: { data: { name: 'child', realm: CHILD_REALM } } });
   if (res.status !== 201) throw new Error(res.text);
   return res.json.data.id as string;
