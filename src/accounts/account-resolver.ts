@@ -14,6 +14,15 @@ export interface AccountResolver {
   resolve(domain: string): AccountMatch | undefined;
 }
 
+/**
+ * True when SIP requests for `domain` go to `accountId`: the resolver's own decision, so what the admin API lists and
+ * resets for an account is exactly what its SIP side serves (its realm and, for the default account, every domain no
+ * other account claims).
+ */
+export function servesDomain(resolver: AccountResolver, accountId: string, domain: string): boolean {
+  return resolver.resolve(domain)?.accountId === accountId;
+}
+
 export interface AccountRealm {
   id: string;
   realm: string;

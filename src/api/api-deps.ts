@@ -12,12 +12,17 @@ export interface PresenceControl {
   reset(resource: ResourceKey): void;
   setManualState(resource: ResourceKey, state: ManualState): void;
   describe(resource: ResourceKey): ResourceDescription;
+  /** Domains where the user part has published, manual or mailbox state. */
+  domainsOf(user: string): string[];
 }
 
 /** What the presence routes need from the notifier; `Notifier` satisfies it. */
 export interface SubscriptionView {
-  list(domain: string, event?: string): SubscriptionRecord[];
+  /** Live subscriptions whose (lower-cased) watched domain passes `served`. */
+  listWhere(served: (domain: string) => boolean, event?: string): SubscriptionRecord[];
   watchersOf(resource: ResourceKey): SubscriptionRecord[];
+  /** Domains where the user part is watched. */
+  watchedDomains(user: string): string[];
 }
 
 /** Readiness probes for `GET /healthz`. */

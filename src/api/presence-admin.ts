@@ -1,3 +1,4 @@
+import { servesDomain } from '../accounts/account-resolver.js';
 import type { AccountServices } from '../accounts/account-services.js';
 import { ValidationError } from '../accounts/account-errors.js';
 import { deviceResources, userResources } from '../accounts/presence-resources.js';
@@ -27,8 +28,12 @@ const badState = (): ValidationError =>
   ValidationError.one('state', 'invalid', 'Field must be set to a valid state', 'invalid');
 
 /**
- * The presence side of the admin API (api-contract.md, presence): listing live subscriptions of an account's realm,
- * and reset / set commands on extensions, devices and users, turned into presentity calls on `user@realm`.
+ * The presence side of the admin API (api-contract.md, presence): listing live subscriptions of an account, and
+ * reset / set commands on extensions, devices and users, turned into presentity calls on `user@domain`.
+ *
+ * An account lists and commands every domain its SIP side serves (the account resolver's decision): its realm and,
+ * for the default account, every domain no other account claims. Otherwise a phone subscribed at an address the
+ * realm does not name (`1001@127.0.0.1`) gets NOTIFYs that no list shows and no reset reaches.
  */
 export class PresenceAdmin {
   private readonly logger: Logger;
@@ -41,7 +46,7 @@ export class PresenceAdmin {
     if (event !== undefined && !this.opts.events.includes(event)) {
       throw ValidationError.one('event', 'enum', `Value must be one of ${this.opts.events.join(', ')}`, this.opts.events.join('|'));
     }
-    return { subscriptions: subscriptionTree(this.opts.notifier.list(account.realm, event)) };
+    return { subscriptions: subscriptionTree(this.opts.notifier.listWhere(this.servedBy(account), event)) };
   }
 
   describe(account: AccountRecord, extension: string): unknown {
@@ -75,12 +80,40 @@ export class PresenceAdmin {
   }
 
   private apply(account: AccountRecord, users: readonly string[], cmd: Command): void {
+    const served = this.servedBy(account);
     for (const user of users) {
-      const key = resourceKey(user, account.realm);
-      if (cmd.action === 'reset') this.opts.presentity.reset(key);
-      else this.opts.presentity.setManualState(key, cmd.state);
-      this.logger.info({ account: account.id, resource: key, ...cmd }, 'presence command');
+      for (const domain of this.domainsFor(account, user, served)) {
+        const key = resourceKey(user, domain);
+        if (cmd.action === 'reset') this.opts.presentity.reset(key);
+        else this.opts.presentity.setManualState(key, cmd.state);
+        this.logger.info({ account: account.id, resource: key, ...cmd }, 'presence command');
+      }
     }
+  }
+
+  /**
+   * Where a command on `user` lands: always `user@realm` (a set there is replayed to later subscribers), plus every
+   * other served domain where the user part is watched or has state now.
+   */
+  private domainsFor(account: AccountRecord, user: string, served: (domain: string) => boolean): string[] {
+    const realm = account.realm.toLowerCase();
+    const domains = new Set([realm]);
+    for (const d of this.opts.notifier.watchedDomains(user)) if (served(d)) domains.add(d);
+    for (const d of this.opts.presentity.domainsOf(user)) if (served(d)) domains.add(d);
+    return [...domains];
+  }
+
+  /** The account resolver's decision per domain, remembered for one request (many subscriptions share a domain). */
+  private servedBy(account: AccountRecord): (domain: string) => boolean {
+    const seen = new Map<string, boolean>();
+    return (domain) => {
+      let yes = seen.get(domain);
+      if (yes === undefined) {
+        yes = servesDomain(this.opts.services.resolver, account.id, domain);
+        seen.set(domain, yes);
+      }
+      return yes;
+    };
   }
 }
 

@@ -8,11 +8,23 @@ export function gregorianSeconds(msEpoch: number): number {
   return Math.floor(msEpoch / 1000) + GREGORIAN_UNIX_OFFSET;
 }
 
+/**
+ * `from`: which phone watches, as support staff search for it. It is the watcher's From URI reduced to `user@host`:
+ * no display name, scheme, port or parameters; the host lower-cased (case-insensitive, RFC 3261 §19.1.4); the user
+ * part as sent (case-sensitive there). Not the account's realm: a phone configured with another domain
+ * (`1001@127.0.0.1`, served by the default account) or a watcher from elsewhere would be shown at an address it never
+ * used. For a phone configured on the realm it is the seed's `{SIP_USERNAME}@{ACCOUNT_REALM}`. Until digest
+ * authentication identifies the device (then: its `sip.username@realm`), the From is all that names the phone.
+ */
+export function watcherAddress(rec: Pick<SubscriptionRecord, 'watcherUser' | 'watcherDomain'>): string {
+  return `${rec.watcherUser}@${rec.watcherDomain}`;
+}
+
 /** One subscription as `GET …/presence` lists it (api-contract.md, every field from the live record). */
 export function subscriptionView(rec: SubscriptionRecord): Record<string, unknown> {
   return {
     expires: rec.grantedExpires,
-    from: `${rec.watcherUser}@${rec.watcherDomain}`,
+    from: watcherAddress(rec),
     notify: {
       body: rec.lastNotify?.body ?? 'undefined',
       reply: rec.lastNotify?.reply ?? 0,

@@ -164,6 +164,11 @@ export class PresentityService {
     return describeResource(this.book, resource);
   }
 
+  /** Domains where the user part `user` has published, manual or mailbox state (admin commands on every served domain). */
+  domainsOf(user: string): string[] {
+    return this.book.domainsOf(user.toLowerCase());
+  }
+
   /** Sizes for metrics and memory checks: resources held, live publications, cached aggregated states. */
   stats(): { resources: number; publications: number; cachedStates: number } {
     return { resources: this.book.size, publications: this.ledger.pendingExpiries, cachedStates: this.states.size };

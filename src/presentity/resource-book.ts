@@ -1,6 +1,6 @@
 import type { AggregateInput, MailboxCounts, ManualState, Publication } from '../events/event-package.js';
 import type { LivePublication } from './live-publication.js';
-import { entityOf, type ResourceKey } from './resource-key.js';
+import { domainsOfUser, entityOf, type ResourceKey } from './resource-key.js';
 
 /** Everything known about one resource. Present in the book only while something is set. */
 export interface ResourceEntry {
@@ -100,6 +100,11 @@ export class ResourceBook {
       manualState: entry.manualState,
       mailbox: entry.mailbox,
     };
+  }
+
+  /** Domains where `user` (lower-cased) has an entry: publications, manual state, mailbox counts or history. */
+  domainsOf(user: string): string[] {
+    return domainsOfUser(this.entries.keys(), user);
   }
 
   get size(): number {

@@ -8,7 +8,7 @@ import { PistonError } from '../lib/errors.js';
 import { newTag } from '../lib/ids.js';
 import type { Logger } from '../lib/logger.js';
 import { detach, StringPool } from '../lib/strings.js';
-import { entityOf, resourceKey, splitResourceKey, type ResourceKey } from '../presentity/resource-key.js';
+import { domainsOfUser, entityOf, resourceKey, splitResourceKey, type ResourceKey } from '../presentity/resource-key.js';
 import { createUasDialog, remoteTargetOf } from '../sip/dialog/create-uas-dialog.js';
 import { idOfDialog } from '../sip/dialog/dialog-state.js';
 import type { SipRequest } from '../sip/message/message.js';
@@ -183,13 +183,26 @@ export class Notifier {
 
   /** Live subscriptions whose watched domain is `domain` (an account's realm), optionally of one event package. */
   list(domain: string, event?: string): SubscriptionRecord[] {
-    // From the live set, which carries the last NOTIFY's answer even before it is written behind to the store.
     const d = domain.toLowerCase();
+    return this.listWhere((watched) => watched === d, event);
+  }
+
+  /**
+   * Live subscriptions whose watched (lower-cased) domain passes `served`, optionally of one event package: an
+   * account lists every domain it serves, not only its realm.
+   */
+  listWhere(served: (domain: string) => boolean, event?: string): SubscriptionRecord[] {
+    // From the live set, which carries the last NOTIFY's answer even before it is written behind to the store.
     const out: SubscriptionRecord[] = [];
     for (const rec of this.subs.values()) {
-      if (rec.domain === d && (event === undefined || rec.event === event)) out.push(cloneRecord.subscription(rec));
+      if ((event === undefined || rec.event === event) && served(rec.domain)) out.push(cloneRecord.subscription(rec));
     }
     return out;
+  }
+
+  /** Domains where the user part `user` is watched (any event package). */
+  watchedDomains(user: string): string[] {
+    return domainsOfUser(this.byResource.keys(), user.toLowerCase());
   }
 
   /** Live subscriptions watching one resource (every event package). */

@@ -50,6 +50,9 @@ t.test('seed: list subscriptions gives subscriptions.{resource}.{event}.{call_id
     }),
     subscriptionRecord({ callId: 'elsewhere', localTag: 'srv3', domain: 'other.example' }),
   ];
+  // Another account claims other.example, so its subscription is not the master's to list.
+  const other = await h.request('PUT', '/v2/accounts', { token, body: { data: { name: 'other', realm: 'other.example' } } });
+  t.equal(other.status, 201);
   const res = await h.request('GET', `/v2/accounts/${h.masterId}/presence`, { token });
   t.equal(res.status, 200);
   const record = (timestamp: number) => ({
@@ -353,4 +356,101 @@ t.test('set on an extension stores manual state too (park slots)', async (t) => 
   });
   t.equal(res.json.data, 'command sent');
   t.strictSame(h.presentity.calls, [{ op: 'set', resource: `*3101@${MASTER_REALM}`, state: 'early' }]);
+});
+
+// Issue 17 item 3: what an account serves (the account resolver's decision, as for SIP), it lists and commands. The
+// master is the default account: it serves its realm and every domain no other account claims.
+
+const CHILD_REALM = 'child.example';
+
+async function withChild(h: ApiHarness, token: string): Promise<string> {
+  // The default account is the oldest; on the manual clock a child made in the master's millisecond could sort first.
+  h.clock.advance(1000);
+  const res = await h.request('PUT', '/v2/accounts', { token, body: { data: { name: 'child', realm: CHILD_REALM } } });
+  if (res.status !== 201) throw new Error(res.text);
+  return res.json.data.id as string;
+}
+
+t.test('list: the default account lists every domain it serves; one user part under two domains shares its resource key', async (t) => {
+  const h = await apiHarness(t);
+  const token = await h.masterToken();
+  const child = await withChild(h, token);
+  h.notifier.subs = [
+    subscriptionRecord({ callId: 'at-realm', localTag: 'a', domain: MASTER_REALM }),
+    subscriptionRecord({ callId: 'at-loopback', localTag: 'b', domain: '127.0.0.1', watcherDomain: '127.0.0.1' }),
+    subscriptionRecord({ callId: 'at-child', localTag: 'c', domain: CHILD_REALM }),
+    subscriptionRecord({ callId: 'presence-loopback', localTag: 'd', domain: '127.0.0.1', event: 'presence' }),
+  ];
+  const master = await h.request('GET', `/v2/accounts/${h.masterId}/presence`, { token });
+  t.equal(master.status, 200);
+  t.strictSame(Object.keys(master.json.data.subscriptions), ['1001'], 'resource keys stay the user part');
+  t.strictSame(Object.keys(master.json.data.subscriptions['1001'].dialog).sort(), ['at-loopback', 'at-realm'],
+    'call-ids of both served domains under the one resource; the child\'s domain left out');
+  t.equal(master.json.data.subscriptions['1001'].dialog['at-loopback'].from, '1002@127.0.0.1');
+  t.strictSame(Object.keys(master.json.data.subscriptions['1001'].presence), ['presence-loopback']);
+  const dialogOnly = await h.request('GET', `/v2/accounts/${h.masterId}/presence?event=dialog`, { token });
+  t.strictSame(Object.keys(dialogOnly.json.data.subscriptions['1001']), ['dialog'], '?event= still filters');
+  const own = await h.request('GET', `/v2/accounts/${child}/presence`, { token });
+  t.strictSame(Object.keys(own.json.data.subscriptions['1001'].dialog), ['at-child'], 'an account that is not the default lists its realm only');
+});
+
+t.test('reset on the default account reaches the extension in every served domain where it is watched or has state', async (t) => {
+  const h = await apiHarness(t);
+  const token = await h.masterToken();
+  const child = await withChild(h, token);
+  h.notifier.subs = [
+    subscriptionRecord({ callId: 'w-loop', localTag: 'a', resource: '1001', domain: '127.0.0.1' }),
+    subscriptionRecord({ callId: 'w-child', localTag: 'b', resource: '1001', domain: CHILD_REALM }),
+    subscriptionRecord({ callId: 'w-other-user', localTag: 'c', resource: '1002', domain: '10.0.0.9' }),
+    subscriptionRecord({ callId: 'w-park', localTag: 'd', resource: 'park1', domain: '127.0.0.1' }),
+  ];
+  h.presentity.descriptions.set('1001@10.0.0.5', { resource: '1001@10.0.0.5', manualState: 'confirmed', publications: [], mailbox: null });
+  const reset = await h.request('POST', `/v2/accounts/${h.masterId}/presence/1001`, { token, body: { data: { action: 'reset' } } });
+  t.equal(reset.json.data, 'reset command sent for extension 1001');
+  t.strictSame(h.presentity.calls.map((c) => c.resource).sort(), ['1001@10.0.0.5', '1001@127.0.0.1', `1001@${MASTER_REALM}`],
+    'the realm, the watched loopback address and the domain with state; not the child\'s domain nor another user');
+  h.presentity.calls.length = 0;
+  await h.request('POST', `/v2/accounts/${h.masterId}/presence/Park1`, { token, body: {} });
+  t.strictSame(h.presentity.calls.map((c) => c.resource).sort(), ['park1@127.0.0.1', `park1@${MASTER_REALM}`], 'the extension matched lower-cased');
+  h.presentity.calls.length = 0;
+  await h.request('POST', `/v2/accounts/${child}/presence/1001`, { token, body: { data: { action: 'reset' } } });
+  t.strictSame(h.presentity.calls, [{ op: 'reset', resource: `1001@${CHILD_REALM}` }], 'the child resets its own domain only');
+});
+
+t.test('set and reset via device and user act on every served domain of each resource', async (t) => {
+  const h = await apiHarness(t);
+  const token = await h.masterToken();
+  await withChild(h, token);
+  h.notifier.subs = [
+    subscriptionRecord({ callId: 'w1', localTag: 'a', resource: '2001', domain: '127.0.0.1' }),
+    subscriptionRecord({ callId: 'w2', localTag: 'b', resource: '2001', domain: CHILD_REALM }),
+  ];
+  const owner = await withUser(h, token, { first_name: 'O', last_name: 'W' });
+  const dev = await withDevice(h, token, { name: 'd', sip: { username: 'Desk', password: 'x' }, presence_id: '2001', owner_id: owner });
+  const set = await h.request('POST', `/v2/accounts/${h.masterId}/devices/${dev}/presence`, { token, body: { data: { action: 'set', state: 'early' } } });
+  t.equal(set.json.data, 'command sent');
+  const byResource = (a: { resource: string }, b: { resource: string }) => a.resource.localeCompare(b.resource);
+  t.strictSame([...h.presentity.calls].sort(byResource), [
+    { op: 'set', resource: '2001@127.0.0.1', state: 'early' },
+    { op: 'set', resource: `2001@${MASTER_REALM}`, state: 'early' },
+  ]);
+  h.presentity.calls.length = 0;
+  await h.request('POST', `/v2/accounts/${h.masterId}/users/${owner}/presence`, { token, body: { data: { action: 'reset' } } });
+  t.strictSame([...h.presentity.calls].sort(byResource), [
+    { op: 'reset', resource: '2001@127.0.0.1' },
+    { op: 'reset', resource: `2001@${MASTER_REALM}` },
+  ], 'the user resolves to its device\'s presence id');
+});
+
+t.test('with PISTON_DEFAULT_ACCOUNT_FOR_UNKNOWN_DOMAINS=false the account lists and resets its realm only', async (t) => {
+  const h = await apiHarness(t, {}, { defaultAccountForUnknownDomains: false });
+  const token = await h.masterToken();
+  h.notifier.subs = [
+    subscriptionRecord({ callId: 'at-realm', localTag: 'a', domain: MASTER_REALM }),
+    subscriptionRecord({ callId: 'at-loopback', localTag: 'b', domain: '127.0.0.1' }),
+  ];
+  const list = await h.request('GET', `/v2/accounts/${h.masterId}/presence`, { token });
+  t.strictSame(Object.keys(list.json.data.subscriptions['1001'].dialog), ['at-realm']);
+  await h.request('POST', `/v2/accounts/${h.masterId}/presence/1001`, { token, body: {} });
+  t.strictSame(h.presentity.calls, [{ op: 'reset', resource: `1001@${MASTER_REALM}` }]);
 });

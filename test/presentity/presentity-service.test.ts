@@ -177,3 +177,15 @@ t.test('dispose cancels the expiry timer', async (t) => {
   h.service.dispose();
   t.equal(h.clock.pending, 0);
 });
+
+t.test('domainsOf names the domains where a user part holds published, manual or mailbox state (admin commands)', async (t) => {
+  const h = harness();
+  h.publish(dialogPublish([{ id: 'd1', state: 'confirmed' }]));
+  h.service.setManualState('1001@127.0.0.1', 'early');
+  h.service.setMailbox('1001@10.0.0.5', COUNTS);
+  h.service.setManualState(`1002@${DOMAIN}`, 'early');
+  t.same(h.service.domainsOf('1001').sort(), ['10.0.0.5', '127.0.0.1', DOMAIN].sort());
+  h.service.reset('1001@127.0.0.1');
+  t.notOk(h.service.domainsOf('1001').includes('127.0.0.1'), 'a reset resource holds nothing any more');
+  t.same(h.service.domainsOf('9999'), []);
+});

@@ -402,6 +402,19 @@ t.test('presence and message-summary watchers get their own package bodies throu
   t.equal(h.notifies[3]!.headers.get('event'), 'presence');
 });
 
+t.test('listWhere lists every domain an account serves; watchedDomains finds a user part in each (issue 17)', async (t) => {
+  // The default account: every domain no other account claims.
+  const h = setup(t, { accounts: new ListAccountResolver(() => [{ id: 'a'.repeat(32), realm: DOMAIN }], true) });
+  await h.subscribe();
+  await h.subscribe({ domain: 'Other.Example' });
+  await h.subscribe({ domain: 'third.example', event: 'presence' });
+  t.equal(h.notifier.listWhere((d) => d === DOMAIN || d === 'other.example').length, 2, 'what the predicate serves');
+  t.same(h.notifier.listWhere((d) => d === 'other.example').map((r) => r.domain), ['other.example'], 'domains are offered lower-cased');
+  t.equal(h.notifier.listWhere(() => true, 'presence').length, 1, 'optionally of one event package');
+  t.same(h.notifier.watchedDomains('1001').sort(), [DOMAIN, 'other.example', 'third.example'].sort());
+  t.same(h.notifier.watchedDomains('1003'), []);
+});
+
 t.test('list, watchersOf and count describe the live subscriptions (api-contract.md, Presence)', async (t) => {
   const h = setup(t);
   await h.subscribe();

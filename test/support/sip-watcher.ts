@@ -28,10 +28,14 @@ export interface NotifyRecord {
 export type NotifyPolicy = (notify: WireMessage, transaction: number) => number | null;
 
 export interface SubscribeOptions {
-  /** The watched extension (user part); the domain is 127.0.0.1. */
+  /** The watched extension (user part). */
   resource: string;
+  /** The watched domain (Request-URI and To host); default 127.0.0.1. */
+  domain?: string;
   /** The watcher's user part (From). */
   user: string;
+  /** The whole From header value before its tag; default `<sip:{user}@127.0.0.1>`. */
+  from?: string;
   event?: string;
   accept?: string | null;
   expires?: number;
@@ -187,12 +191,13 @@ export class SipEndpoint {
     const event = o.event ?? 'dialog';
     const accept = o.accept === undefined ? ACCEPT[event] : o.accept;
     const port = this.localPort;
+    const domain = o.domain ?? '127.0.0.1';
     return [
-      `SUBSCRIBE sip:${o.resource}@127.0.0.1:${this.serverPort} SIP/2.0`,
+      `SUBSCRIBE sip:${o.resource}@${domain}:${this.serverPort} SIP/2.0`,
       `Via: SIP/2.0/${this.transport} 127.0.0.1:${port};branch=z9hG4bK${token()};rport`,
       'Max-Forwards: 70',
-      `From: <sip:${o.user}@127.0.0.1>;tag=${o.fromTag}`,
-      `To: <sip:${o.resource}@127.0.0.1>${o.toTag ? `;tag=${o.toTag}` : ''}`,
+      `From: ${o.from ?? `<sip:${o.user}@127.0.0.1>`};tag=${o.fromTag}`,
+      `To: <sip:${o.resource}@${domain}>${o.toTag ? `;tag=${o.toTag}` : ''}`,
       `Call-ID: ${o.callId}`,
       `CSeq: ${o.cseq ?? 1} SUBSCRIBE`,
       `Contact: <sip:${o.user}@127.0.0.1:${port};transport=${this.transport.toLowerCase()}>`,

@@ -49,11 +49,17 @@ export interface ApiHarness {
 export async function apiHarness(
   t: { teardown(fn: () => unknown): void },
   over: Partial<ApiDeps> = {},
+  opts: { defaultAccountForUnknownDomains?: boolean } = {},
 ): Promise<ApiHarness> {
   const store = createMemoryStore();
   const clock = new ManualClock();
   const boot = bootstrap(store, { clock, realm: MASTER_REALM, apiKey: MASTER_KEY });
-  const services = createAccountServices({ store, clock, defaultAccountForUnknownDomains: true, scryptCost: 1024 });
+  const services = createAccountServices({
+    store,
+    clock,
+    defaultAccountForUnknownDomains: opts.defaultAccountForUnknownDomains ?? true,
+    scryptCost: 1024,
+  });
   const presentity = new FakePresentity();
   const notifier = new FakeNotifier();
   const logger = recordingLogger();

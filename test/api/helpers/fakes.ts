@@ -1,12 +1,15 @@
 import type { PresenceControl, SubscriptionView } from '../../../src/api/api-deps.js';
 import type { ManualState } from '../../../src/events/event-package.js';
 import type { ResourceDescription } from '../../../src/presentity/resource-description.js';
-import { splitResourceKey } from '../../../src/presentity/resource-key.js';
+import { domainsOfUser, splitResourceKey } from '../../../src/presentity/resource-key.js';
 import type { SubscriptionRecord } from '../../../src/store/records.js';
 
 export type PresenceCall = { op: 'reset'; resource: string } | { op: 'set'; resource: string; state: ManualState };
 
-/** Records what the API asked the presentity service to do; `describe` answers from what it was told. */
+/**
+ * Records what the API asked the presentity service to do; `describe` answers from what it was told, and a resource
+ * described there counts as one with state (`domainsOf`).
+ */
 export class FakePresentity implements PresenceControl {
   readonly calls: PresenceCall[] = [];
   readonly descriptions = new Map<string, ResourceDescription>();
@@ -22,18 +25,26 @@ export class FakePresentity implements PresenceControl {
   describe(resource: string): ResourceDescription {
     return this.descriptions.get(resource) ?? { resource, manualState: null, publications: [], mailbox: null };
   }
+
+  domainsOf(user: string): string[] {
+    return domainsOfUser(this.descriptions.keys(), user.toLowerCase());
+  }
 }
 
 /** Live subscriptions the test puts in. */
 export class FakeNotifier implements SubscriptionView {
   subs: SubscriptionRecord[] = [];
 
-  list(domain: string, event?: string): SubscriptionRecord[] {
-    return this.subs.filter((s) => s.domain === domain.toLowerCase() && (event === undefined || s.event === event));
+  listWhere(served: (domain: string) => boolean, event?: string): SubscriptionRecord[] {
+    return this.subs.filter((s) => served(s.domain) && (event === undefined || s.event === event));
   }
 
   watchersOf(resource: string): SubscriptionRecord[] {
     const { user, domain } = splitResourceKey(resource);
     return this.subs.filter((s) => s.resource === user && s.domain === domain);
+  }
+
+  watchedDomains(user: string): string[] {
+    return [...new Set(this.subs.filter((s) => s.resource === user.toLowerCase()).map((s) => s.domain))];
   }
 }
