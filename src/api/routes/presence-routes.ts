@@ -28,7 +28,7 @@ export function presenceRoutes(presence: PresenceAdmin, events: readonly string[
     {
       method: 'get',
       path: `${base}/presence`,
-      summary: "List live subscriptions to the account's realm: subscriptions.{resource}.{event}.{call_id}",
+      summary: "List live subscriptions to every domain the account serves: subscriptions.{resource}.{event}.{call_id}",
       tag: 'presence',
       auth: 'account',
       query: [{ name: 'event', description: 'Only this event package', enum: events }],
