@@ -17,7 +17,7 @@ import { protocolOf, type ClientResult, type Destination } from '../sip/transact
 import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
 import { cloneRecord } from '../store/clone.js';
 import type { PresenceStore } from '../store/ports.js';
-import type { SubscriptionRecord } from '../store/records.js';
+import type { LastNotifyRecord, SubscriptionRecord } from '../store/records.js';
 import type { NotifierEvents, RemovalReason } from './notifier-events.js';
 import { compactFlow, compactRecord, poolSharedStrings } from './compact-record.js';
 import { buildNotify, subscriptionStateValue } from './notify-request.js';
@@ -114,6 +114,17 @@ const EXPIRY_RESOLUTION_MS = 1000;
 
 /** NOTIFYs a subscription may send before its CSeq/version are written again; the crash headroom must exceed it. */
 export const SEQUENCE_LEASE = 16;
+
+/**
+ * What a subscription restored with headroom records as its last NOTIFY. The list shows its CSeq as
+ * `notify.sequence`, "the CSeq of the last NOTIFY" (api-contract.md), and the next NOTIFY must carry that plus one, as
+ * in a running server. After a crash the CSeq really used is only known to lie below the one moved ahead, so the
+ * sequence follows it: left behind, it showed 1 while the next NOTIFY carried 66. Body and answer stay the last ones
+ * the store knew of (none: the contract's "undefined" and 0), the best there is until the next NOTIFY replaces them.
+ */
+function lastNotifyAfterCrash(rec: SubscriptionRecord): LastNotifyRecord {
+  return { cseq: rec.localCseq, reply: rec.lastNotify?.reply ?? 0, body: rec.lastNotify?.body ?? 'undefined' };
+}
 
 /** Versions are unsigned 32-bit (RFC 4235 §4.1); wrapping after 2^32 documents is out of reach in practice. */
 const nextVersion = (v: number): number => (v + 1) % 0x1_0000_0000;
@@ -218,7 +229,7 @@ export class Notifier {
    * and version continue from what was stored, which is exact after a clean stop (`checkpoint`). After a crash the
    * store lags by up to SEQUENCE_LEASE NOTIFYs plus its unflushed writes (about 100 ms), so the caller passes a
    * `headroom` that both jump by: CSeq and version must never go back (RFC 3261 §12.2.1.1, RFC 4235 §4.1); a gap only
-   * makes a phone refresh.
+   * makes a phone refresh. The CSeq the list shows as the last NOTIFY's moves with them (lastNotifyAfterCrash).
    */
   restore(options: { headroom?: number } = {}): void {
     const headroom = options.headroom ?? 0;
@@ -240,6 +251,7 @@ export class Notifier {
       if (headroom > 0) {
         rec.localCseq += headroom;
         rec.version = (rec.version + headroom) >>> 0;
+        rec.lastNotify = lastNotifyAfterCrash(rec);
         this.opts.store.subscriptions.put(rec);
         rec.storedCseq = rec.localCseq;
       }

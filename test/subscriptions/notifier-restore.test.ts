@@ -1,6 +1,7 @@
 import t from 'tap';
 import { ManualClock } from '../../src/lib/clock.js';
 import { MemoryStore } from '../../src/store/memory/memory-store.js';
+import { subscriptionView } from '../../src/api/presence-view.js';
 import { SEQUENCE_LEASE } from '../../src/subscriptions/notifier.js';
 import { DOMAIN, NotifierHarness, dialogVersion } from './helpers/notifier-harness.js';
 
@@ -111,4 +112,85 @@ t.test('after a crash (no checkpoint) a restore with headroom never sends a CSeq
   await after.tick();
   t.ok(after.notifies[0]!.cseq.seq > lastCseq, 'CSeq goes up');
   t.ok(dialogVersion(after.notifies[0]!) > lastVersion, 'version goes up');
+});
+
+/** `notify.sequence` as the admin API lists the only subscription (api-contract.md: the CSeq of the last NOTIFY). */
+function listedSequence(h: NotifierHarness): number {
+  const rec = h.notifier.list(DOMAIN)[0]!;
+  return (subscriptionView(rec).notify as { sequence: number }).sequence;
+}
+
+t.test('after a crash the listed notify.sequence is the CSeq moved ahead, and the next NOTIFY carries the one after it (api-contract.md, RFC 3261 §12.2.1.1)', async (t) => {
+  const store = new MemoryStore();
+  const clock = new ManualClock();
+  const before = new NotifierHarness({ store, clock });
+  await before.subscribe();
+  const states = ['early', 'confirmed', 'terminated'] as const;
+  for (let i = 0; i < SEQUENCE_LEASE + 3; i++) {
+    before.presentity.setManualState(RESOURCE, states[i % 3]!);
+    await before.tick();
+  }
+  const lastSent = before.notifies.at(-1)!.cseq.seq;
+  t.equal(listedSequence(before), lastSent, 'while running, the list shows the CSeq of the last NOTIFY sent');
+  const stored = store.subscriptions.loadAll()[0]!;
+  t.equal(stored.lastNotify!.cseq, stored.localCseq, 'the store holds a last NOTIFY with the CSeq it holds');
+  t.ok(stored.localCseq < lastSent, 'and lags behind what was sent');
+  before.dispose(); // kill -9: no checkpoint
+
+  const headroom = 4 * SEQUENCE_LEASE;
+  const after = new NotifierHarness({ store, clock });
+  t.teardown(() => after.dispose());
+  after.notifier.restore({ headroom });
+  const listed = listedSequence(after);
+  t.equal(listed, stored.localCseq + headroom, 'before any NOTIFY: the stored CSeq plus the headroom');
+  t.ok(listed >= lastSent, 'never below a CSeq already sent');
+  t.equal(store.subscriptions.loadAll()[0]!.lastNotify!.cseq, listed, 'written so, so a second crash starts from it');
+  after.presentity.setManualState(RESOURCE, 'early');
+  await after.tick();
+  t.equal(after.notifies[0]!.cseq.seq, listed + 1, 'the next NOTIFY carries the listed sequence plus one');
+  t.equal(listedSequence(after), after.notifies[0]!.cseq.seq, 'then the list shows that NOTIFY');
+});
+
+t.test('after a clean stop the listed notify.sequence is the last NOTIFY sent, and the next NOTIFY follows it (api-contract.md)', async (t) => {
+  const store = new MemoryStore();
+  const clock = new ManualClock();
+  const before = new NotifierHarness({ store, clock });
+  await before.subscribe();
+  before.presentity.setManualState(RESOURCE, 'early');
+  await before.tick();
+  const lastSent = before.notifies.at(-1)!.cseq.seq;
+  before.dispose();
+  before.notifier.checkpoint();
+
+  const after = new NotifierHarness({ store, clock });
+  t.teardown(() => after.dispose());
+  after.notifier.restore();
+  t.equal(listedSequence(after), lastSent);
+  after.presentity.setManualState(RESOURCE, 'confirmed');
+  await after.tick();
+  t.equal(after.notifies[0]!.cseq.seq, lastSent + 1);
+});
+
+t.test('a subscription stored before its first NOTIFY went out lists the moved CSeq after a crash too (api-contract.md)', async (t) => {
+  const store = new MemoryStore();
+  const clock = new ManualClock();
+  // A send window of one, held by an unanswered NOTIFY: the second subscription is stored while its NOTIFY waits.
+  const before = new NotifierHarness({ store, clock, notifyWindow: 1 });
+  before.answer = () => 'ignore';
+  await before.subscribe({ user: '1002' });
+  await before.subscribe();
+  const waiting = store.subscriptions.loadAll().find((r) => r.resource === '1001')!;
+  t.equal(waiting.lastNotify, null, 'stored with no NOTIFY yet');
+  before.dispose();
+
+  const after = new NotifierHarness({ store, clock });
+  t.teardown(() => after.dispose());
+  after.notifier.restore({ headroom: 4 * SEQUENCE_LEASE });
+  const rec = after.notifier.list(DOMAIN).find((r) => r.resource === '1001')!;
+  const view = subscriptionView(rec).notify as { sequence: number; reply: number; body: string };
+  t.same(view, { sequence: waiting.localCseq + 4 * SEQUENCE_LEASE, reply: 0, body: 'undefined' }, 'no body or answer known');
+  after.presentity.setManualState(RESOURCE, 'early');
+  await after.tick();
+  const next = after.notifies.find((n) => n.from.uri.user === '1001')!;
+  t.equal(next.cseq.seq, view.sequence + 1);
 });

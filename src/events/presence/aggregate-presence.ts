@@ -1,5 +1,6 @@
 import type { AggregateInput, ManualState, Publication } from '../event-package.js';
 import type { DialogResourceState } from '../dialog/index.js';
+import { noteForActivities } from './activity-note.js';
 import type { BasicStatus, CallActivity, PidfDocument, PresenceResourceState } from './presence-model.js';
 
 const CALL_NOTES: Record<Exclude<CallActivity, undefined>, string> = {
@@ -12,8 +13,10 @@ const CALL_NOTES: Record<Exclude<CallActivity, undefined>, string> = {
  * - basic status: published documents win (open if any says open); with none, a resource is `open`;
  * - activities: the call activity first (on-the-phone when a dialog is confirmed, busy when one is being set up or
  *   ringing), then the published RPID activities;
- * - note: while a call is going on, the call note (it is fresher than a status line typed earlier); otherwise the
- *   newest published note; otherwise "Available" or "Offline".
+ * - note: while a call is going on, the call note (it is fresher than a status line typed earlier); otherwise from the
+ *   newest publication that has a note or a published activity: its note, or else a note saying its activity (RFC 3863
+ *   §4.1.5 leaves the note to us; phones show it as the status line, so it must not contradict the activity);
+ *   otherwise "Available" or "Offline".
  * The calls come from the dialog package's aggregated state in `related[dialogPackage]` (which already includes the
  * manual state); when that package is not registered, from the manual state alone.
  */
@@ -31,9 +34,17 @@ export function aggregatePresence(input: AggregateInput, packageName: string, di
   if (call) activities.add(call);
   for (const d of [...docs].reverse()) for (const a of d.activities ?? []) activities.add(a);
 
-  const published = docs.find((d) => d.note !== undefined)?.note;
-  const note = call ? CALL_NOTES[call] : (published ?? (basic === 'open' ? 'Available' : 'Offline'));
+  const note = call ? CALL_NOTES[call] : (publishedNote(docs) ?? (basic === 'open' ? 'Available' : 'Offline'));
   return { format: 'pidf', basic, note, activities: [...activities] };
+}
+
+/** The newest publication's own note, or a note for its activities; `docs` are newest first. */
+function publishedNote(docs: readonly PidfDocument[]): string | undefined {
+  for (const d of docs) {
+    const note = d.note ?? noteForActivities(d.activities ?? []);
+    if (note !== undefined) return note;
+  }
+  return undefined;
 }
 
 function callActivity(dialogs: DialogResourceState | undefined, manual: ManualState | undefined): CallActivity {

@@ -160,9 +160,11 @@ t.test('an id listed twice in one document keeps its terminated entry (RFC 4235 
 t.test('manual state takes part as a synthetic dialog with the stable id (api-contract.md, presence set)', async (t) => {
   const id = syntheticDialogId(ENTITY);
   const r = resource();
-  t.same(r.state({ manualState: 'early' }).dialogs, [{ id, state: 'early', direction: 'recipient' }]);
-  t.same(r.state({ manualState: 'confirmed' }).dialogs, [{ id, state: 'confirmed' }]);
-  t.same(r.state({ manualState: 'terminated' }).dialogs, [{ id, state: 'terminated' }]);
+  // The entity is both parties of the synthetic dialog (RFC 4235 §4.1.6): pjsua crashes on a dialog without them.
+  const parties = { local: { identity: ENTITY }, remote: { identity: ENTITY } };
+  t.strictSame(r.state({ manualState: 'early' }).dialogs, [{ id, state: 'early', direction: 'recipient', ...parties }]);
+  t.strictSame(r.state({ manualState: 'confirmed' }).dialogs, [{ id, state: 'confirmed', ...parties }]);
+  t.strictSame(r.state({ manualState: 'terminated' }).dialogs, [{ id, state: 'terminated', ...parties }]);
   r.publish('a', doc(dialog('d1', 'confirmed')));
   t.same(r.summary({ manualState: 'early' }), [`${id}:early`, 'd1:confirmed'], 'manual ringing beats a published call');
   t.same(r.summary({ manualState: 'confirmed' }), [`${id}:confirmed`, 'd1:confirmed'], 'manual wins ties');

@@ -9,7 +9,7 @@ const render = (dialogs: DialogResourceState['dialogs'], version = 0, more: { al
   renderDialogInfo({ format: 'dialog-info', dialogs }, { entity: more.entity ?? ENTITY, version, ...more }).toString('utf8');
 const parsed = (xml: string) => parser.parse(xml)['dialog-info'];
 
-t.test('an idle resource gets one terminated dialog with a stable id, never an empty document (RFC 4235 §4.1)', async (t) => {
+t.test('an idle resource gets one terminated dialog with a stable id and the entity as both parties, never an empty document (RFC 4235 §4.1, §4.1.6)', async (t) => {
   const id = syntheticDialogId(ENTITY);
   t.equal(
     render([], 0),
@@ -17,6 +17,12 @@ t.test('an idle resource gets one terminated dialog with a stable id, never an e
       `<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="0" state="full" entity="${ENTITY}">\n` +
       `  <dialog id="${id}">\n` +
       '    <state>terminated</state>\n' +
+      '    <local>\n' +
+      `      <identity>${ENTITY}</identity>\n` +
+      '    </local>\n' +
+      '    <remote>\n' +
+      `      <identity>${ENTITY}</identity>\n` +
+      '    </remote>\n' +
       '  </dialog>\n' +
       '</dialog-info>\n',
   );

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { XMLParser } from 'fast-xml-parser';
 import { createDefaultRegistry } from '../../../src/events/default-registry.js';
-import { createPresencePackage, parsePidf, renderPidf, type PidfDocument, type PresenceResourceState } from '../../../src/events/presence/index.js';
+import { createPresencePackage, parsePidf, renderPidf, RPID_ACTIVITIES, type PidfDocument, type PresenceResourceState } from '../../../src/events/presence/index.js';
 import type { ManualState, Publication } from '../../../src/events/event-package.js';
 import { ENTITY, dialog, doc, input, pub } from '../helpers/dialog-docs.js';
 import { bodyError } from '../helpers/body-error.js';
@@ -178,4 +178,44 @@ t.test('notes and entities are escaped in the rendered PIDF (XML 1.0 §2.4)', as
   const root = parser.parse(xml).presence;
   t.equal(root.tuple.note, 'A&B <x> "q"');
   t.equal(root['@_entity'], 'sip:a"b@c');
+});
+
+t.test('a published activity without a note is noted by that activity, never "Available" (RFC 3863 §4.1.5, RFC 4480 §3.2)', async (t) => {
+  // As pjsua and other RPID publishers send it: the activity in <dm:person>, no <note> anywhere.
+  const person = (activity: string): string =>
+    `<dm:person id="p1"><rpid:activities><rpid:${activity}/></rpid:activities></dm:person>`;
+  for (const [activity, note] of [
+    ['on-the-phone', 'On the phone'],
+    ['away', 'Away'],
+    ['busy', 'Busy'],
+    ['meeting', 'In a meeting'],
+  ] as const) {
+    const body = parsePidf(pidf('open', person(activity)), TYPE);
+    t.equal(body.note, undefined, `${activity}: the publication has no note`);
+    const state = stateOf({ presence: [pub('p', 1, body)] });
+    t.same(state, { format: 'pidf', basic: 'open', note, activities: [activity] }, `${activity}: noted "${note}"`);
+    const xml = xmlOf(state);
+    t.match(xml, `<note>${note}</note>`, `${activity}: the NOTIFY body carries it`);
+    t.notMatch(xml, 'Available', `${activity}: nothing says Available`);
+  }
+});
+
+t.test('the publisher\'s own note wins over the one its activity would give (RFC 3863 §4.1.5)', async (t) => {
+  t.equal(stateOf({ presence: [pub('p', 1, published('open', 'Back at 3', ['away']))] }).note, 'Back at 3');
+});
+
+t.test('the newest publication that says something gives the note: a fresh activity outranks an older typed note (RFC 3903 §4)', async (t) => {
+  const s = stateOf({ presence: [pub('a', 1, published('open', 'At my desk', ['working'])), pub('b', 2, published('open', undefined, ['away']))] });
+  t.equal(s.note, 'Away');
+  const bare = stateOf({ presence: [pub('a', 1, published('open', 'At my desk')), pub('b', 2, published('open'))] });
+  t.equal(bare.note, 'At my desk', 'a newer publication with neither note nor activity does not erase it');
+});
+
+t.test('every RPID activity but unknown has a note of its own; unknown alone falls back to the basic status (RFC 4480 §3.2)', async (t) => {
+  for (const activity of RPID_ACTIVITIES) {
+    const note = stateOf({ presence: [pub('p', 1, published('open', undefined, [activity]))] }).note;
+    if (activity === 'unknown') t.equal(note, 'Available', 'unknown says nothing a note could repeat');
+    else t.ok(note !== 'Available' && note !== 'Offline' && note.length > 0, `${activity}: "${note}"`);
+  }
+  t.equal(stateOf({ presence: [pub('p', 1, published('closed', undefined, ['unknown']))] }).note, 'Offline');
 });

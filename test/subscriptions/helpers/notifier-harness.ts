@@ -21,6 +21,7 @@ import { PresentityService } from '../../../src/presentity/presentity-service.js
 import { Notifier } from '../../../src/subscriptions/notifier.js';
 import type { RemovalReason } from '../../../src/subscriptions/notifier-events.js';
 import { LoopNetwork, type LoopTransport } from '../../support/loop-transport.js';
+import { FakeIncoming } from '../../support/sip-builders.js';
 import { FakePresentity } from './fake-presentity.js';
 
 export const SERVER_ADDRESS = '10.0.0.1';
@@ -94,6 +95,8 @@ export interface HarnessOptions {
   presentity?: 'real' | 'fake';
   /** NOTIFY transactions in flight at once (the notifier's send window). */
   notifyWindow?: number;
+  /** The real PresentityService's PUBLISH minimum (Kamailio publishes a terminated call with Expires 11). */
+  minPublishExpires?: number;
 }
 
 /** The presentity methods tests drive. */
@@ -137,6 +140,8 @@ export class NotifierHarness {
   private readonly answered = new Map<string, NotifyAnswer>();
   private readonly notifyFlows = new Map<SipRequest, Flow>();
   private phoneFlow: Flow;
+  /** The real PresentityService, when the harness has it (not the fake): PUBLISHes go there. */
+  private readonly service: PresentityService | undefined;
 
   constructor(opts: HarnessOptions = {}) {
     this.protocol = opts.protocol ?? 'udp';
@@ -155,10 +160,18 @@ export class NotifierHarness {
     this.store = opts.store ?? new MemoryStore();
     this.registry = opts.registry ?? createDefaultRegistry();
     const accounts = opts.accounts ?? new ListAccountResolver(() => [{ id: 'a'.repeat(32), realm: DOMAIN }], false);
-    this.presentity =
+    this.service =
       opts.presentity === 'fake'
-        ? new FakePresentity(this.registry, this.clock)
-        : new PresentityService({ store: this.store, registry: this.registry, accounts, clock: this.clock, logger: silentLogger });
+        ? undefined
+        : new PresentityService({
+            store: this.store,
+            registry: this.registry,
+            accounts,
+            clock: this.clock,
+            logger: silentLogger,
+            ...(opts.minPublishExpires === undefined ? {} : { minPublishExpires: opts.minPublishExpires }),
+          });
+    this.presentity = this.service ?? new FakePresentity(this.registry, this.clock);
     this.notifier = new Notifier({
       store: this.store,
       registry: this.registry,
@@ -215,6 +228,15 @@ export class NotifierHarness {
   async resubscribe(dialog: PhoneDialog, spec: SubscribeSpec = {}): Promise<SipResponse> {
     dialog.cseq += 1;
     return this.send({ ...dialog.spec, toTag: dialog.toTag, cseq: dialog.cseq, ...spec });
+  }
+
+  /** Hands a PUBLISH to the real PresentityService (RFC 3903), lets the NOTIFYs it causes go out, returns its answer. */
+  async publish(request: SipRequest): Promise<FakeIncoming> {
+    if (!this.service) throw new Error('PUBLISH needs the real PresentityService');
+    const incoming = new FakeIncoming(request);
+    this.service.handlePublish(incoming);
+    await this.tick();
+    return incoming;
   }
 
   /** Answers a NOTIFY by hand (one the phone ignored), then lets things settle. */
