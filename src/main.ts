@@ -272,10 +272,11 @@ function eventLabel(req: { event: { package: string } | undefined }, known: read
   }
 }
 
-async function main(): Promise<void> {
+/** Runs the server until SIGINT/SIGTERM. `npm start` enters through src/start.ts, which reads the configuration first. */
+export async function main(given?: Config): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    config = given ?? loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);

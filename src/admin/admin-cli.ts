@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { ID_PATTERN } from '../accounts/schemas.js';
@@ -18,8 +18,8 @@ import type { AccountRecord } from '../store/records.js';
  * writers (this connection waits up to BUSY_TIMEOUT_MS for a write lock, and holds it for one single-row insert, far
  * below the server's own 200 ms wait). The command writes only the API-key table, which the server does not cache
  * (written through, read from SQLite on every `PUT /v2/api_auth`), so the new key works at once, with no restart.
- * It never creates a database: with no `piston.sqlite` it refuses, so a typo in PISTON_DATA_DIR cannot make an
- * empty store that a later start would take for a first start.
+ * It never creates a database: with no `piston.sqlite` (or an empty one) it refuses and leaves the directory as it
+ * is, so a typo in PISTON_DATA_DIR cannot make a store that a later start would take for a first start.
  */
 
 export interface AdminOutcome {
@@ -65,11 +65,16 @@ export function runAdmin(argv: readonly string[], env: Record<string, string | u
     throw err;
   }
   const file = join(config.dataDir, SQLITE_FILE_NAME);
-  if (!existsSync(file)) {
+  const size = fileSize(file);
+  if (size === undefined) {
     return refuse(
       `no database at ${file} (PISTON_DATA_DIR=${config.dataDir}): nothing to add a key to. Check PISTON_DATA_DIR, ` +
         'or start the server: a first start creates the master account and prints its API key.',
     );
+  }
+  if (size === 0) {
+    // Opening it would write a fresh schema into it, hiding that the database was lost.
+    return refuse(`${file} is empty (0 bytes): its accounts are gone. Restore it from a backup; it was left as it is.`);
   }
   let store: PresenceStore;
   try {
@@ -89,6 +94,14 @@ export function runAdmin(argv: readonly string[], env: Record<string, string | u
     return refuse(`could not add the key to ${file}: ${(err as Error).message}`);
   } finally {
     store.close();
+  }
+}
+
+function fileSize(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
   }
 }
 
