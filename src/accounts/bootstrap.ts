@@ -18,9 +18,9 @@ export interface BootstrapResult {
   created: boolean;
   /** The first account's id (the oldest account when nothing was created). */
   accountId: string;
-  /** The first account's realm and name. */
-  realm: string;
-  name: string;
+  /** Present only when `created`: the new account's realm and name, for the first-start line. */
+  realm?: string;
+  name?: string;
   /** Present only when `created`: the account's API key, generated or supplied, for the first-start line. */
   apiKey?: string;
   /** Present only when `created`: whether the key came from PISTON_BOOTSTRAP_API_KEY. */
@@ -53,8 +53,7 @@ export function bootstrap(store: PresenceStore, opts: BootstrapOptions): Bootstr
   }
   const existing = store.accounts.loadAll();
   if (existing.length > 0) {
-    const first = existing[0]!;
-    const found = { created: false, accountId: first.id, realm: first.realm, name: first.name };
+    const found = { created: false, accountId: existing[0]!.id };
     return supplied !== undefined && !isStoredApiKey(store, supplied) ? { ...found, suppliedKeyUnused: true } : found;
   }
   const now = opts.clock.now();
