@@ -177,7 +177,11 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     await transport.close().catch(() => {});
     notifier.dispose();
     presentity.dispose();
-    store.close();
+    try {
+      store.close();
+    } catch {
+      // the listen error is the one to report
+    }
     throw err;
   }
   // First start only now that both listeners are up: a start that cannot listen must not leave an account and a key
