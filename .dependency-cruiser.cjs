@@ -15,7 +15,8 @@ const layer = (from, allowed, comment) => ({
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } } },
-    { name: 'nothing-imports-main', severity: 'error', from: {}, to: { path: '^src/main\\.ts$' } },
+    // start.ts, the entry of `npm start`, checks the configuration and then loads main.ts.
+    { name: 'nothing-imports-main', severity: 'error', from: { pathNot: '^src/start\\.ts$' }, to: { path: '^src/(main|admin|start)\\.ts$' } },
     { name: 'no-tests-from-src', severity: 'error', from: { path: '^src/' }, to: { path: '^test/' } },
     layer('lib', [], 'lib holds leaves only'),
     layer('config', ['lib'], 'config is a leaf'),
@@ -35,6 +36,7 @@ module.exports = {
     ),
     layer('accounts', ['lib', 'store'], 'accounts, devices and users'),
     layer('api', ['lib', 'events', 'store', 'presentity', 'subscriptions', 'accounts', 'config'], 'api never touches transports or transactions'),
+    layer('admin', ['lib', 'config', 'store', 'accounts'], 'operator commands on the data directory: no SIP, no API'),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

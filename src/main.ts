@@ -16,8 +16,9 @@ import { Rehearsal } from './main-rehearsal.js';
 import { runInIdleSlices } from './lib/idle-slices.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { PresenceStore } from './store/ports.js';
-import { bootstrap, createAccountServices, firstStartMessage } from './accounts/index.js';
+import { bootstrap, createAccountServices, createApiKeyCommand, firstStartMessage, unusedBootstrapKeyMessage } from './accounts/index.js';
 import { createApiApp, createApiMetrics, startApi } from './api/index.js';
+import { describeListenError, ListenError } from './lib/listen-error.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { PresentityService } from './presentity/presentity-service.js';
 import { Notifier, SEQUENCE_LEASE } from './subscriptions/notifier.js';
@@ -67,12 +68,6 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     default: config.subscriptions.defaultExpires,
   };
   const registry = createDefaultRegistry({ expires: { dialog: expiry, presence: expiry, 'message-summary': expiry } });
-  // First start: the master account and its API key, so a fresh install is usable at once (api-contract.md).
-  const boot = bootstrap(store, {
-    clock,
-    ...(config.api.bootstrapRealm ? { realm: config.api.bootstrapRealm } : {}),
-    ...(config.api.bootstrapApiKey ? { apiKey: config.api.bootstrapApiKey } : {}),
-  });
   const accountServices = createAccountServices({
     store,
     clock,
@@ -145,7 +140,6 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     if (!accepting) return; // shutting down: the peer retransmits, and reaches us again after the restart
     ua.receive(req, tx.flow, { respond: (res) => void tx.respond(res) });
   });
-  await transport.start();
   let sipListening = true;
   let storeOpen = true;
   const app = createApiApp({
@@ -157,8 +151,57 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     metrics,
     health: { sip: () => sipListening, store: () => storeOpen },
   });
-  const api = await startApi(app, { host: config.api.host, port: config.api.port });
-  if (boot.created) logger.info({ accountId: boot.accountId }, firstStartMessage(boot, { host: config.api.host, port: api.port }));
+  let api: Awaited<ReturnType<typeof startApi>>;
+  try {
+    await transport.start().catch((err: unknown) => {
+      throw describeListenError(err, {
+        service: 'SIP (UDP and TCP)',
+        hostVariable: 'PISTON_SIP_HOST',
+        portVariable: 'PISTON_SIP_PORT',
+        host: config.sip.hosts.join(','),
+        port: config.sip.port,
+      });
+    });
+    api = await startApi(app, { host: config.api.host, port: config.api.port }).catch((err: unknown) => {
+      throw describeListenError(err, {
+        service: 'the admin API',
+        hostVariable: 'PISTON_API_HOST',
+        portVariable: 'PISTON_API_PORT',
+        host: config.api.host,
+        port: config.api.port,
+      });
+    });
+  } catch (err) {
+    // Nothing was bootstrapped yet, so the next start is again a first start. No clean-shutdown mark: SIP may have
+    // answered for a moment, and the next start then adds CSeq headroom, the safe side.
+    await transport.close().catch(() => {});
+    notifier.dispose();
+    presentity.dispose();
+    try {
+      store.close();
+    } catch {
+      // the listen error is the one to report
+    }
+    throw err;
+  }
+  // First start only now that both listeners are up: a start that cannot listen must not leave an account and a key
+  // the operator never saw (api-contract.md: the first start makes the master account and its API key).
+  const boot = bootstrap(store, {
+    clock,
+    ...(config.api.bootstrapRealm ? { realm: config.api.bootstrapRealm } : {}),
+    ...(config.api.bootstrapApiKey ? { apiKey: config.api.bootstrapApiKey } : {}),
+  });
+  if (boot.created) {
+    accounts.refresh();
+    // The key goes to standard error as plain text, once, so the command pastes as it is; the JSON log, which is
+    // kept and shipped, gets the account but never the key.
+    process.stderr.write(firstStartMessage(boot, { host: config.api.host, port: api.port }));
+    logger.info({ accountId: boot.accountId, realm: boot.realm }, 'first start: master account and API key created (the key and a token command are on standard error)');
+  } else if (boot.suppliedKeyUnused) {
+    const text = unusedBootstrapKeyMessage(config.dataDir);
+    process.stderr.write(`warning: ${text}\n`);
+    logger.warn({ variable: 'PISTON_BOOTSTRAP_API_KEY', recovery: createApiKeyCommand(config.dataDir) }, text);
+  }
   logger.info({ sip: { hosts: config.sip.hosts, port: transport.port }, api: { host: config.api.host, port: api.port }, node: config.nodeName }, 'ready');
   const warmUp = startWarmUp(config.warmUpRounds, registry, logger, () => performance.now() - lastRequestAt < WARM_UP_QUIET_MS);
 
@@ -233,10 +276,11 @@ function eventLabel(req: { event: { package: string } | undefined }, known: read
   }
 }
 
-async function main(): Promise<void> {
+/** Runs the server until SIGINT/SIGTERM. `npm start` enters through src/start.ts, which reads the configuration first. */
+export async function main(given?: Config): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    config = given ?? loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -251,7 +295,13 @@ async function main(): Promise<void> {
   try {
     server = await startServer(config, logger);
   } catch (err) {
-    logger.fatal({ err }, 'start failed');
+    if (err instanceof ListenError) {
+      // The environment's fault, named by its variable: one plain line, no stack trace.
+      logger.fatal({ variable: err.variable, reason: err.message }, 'start failed');
+      process.stderr.write(`cannot start: ${err.message}\n`);
+    } else {
+      logger.fatal({ err }, 'start failed');
+    }
     process.exit(1);
   }
   let stopping = false;

@@ -5,7 +5,19 @@ export { AccountService } from './account-service.js';
 export { DeviceService } from './device-service.js';
 export { UserService } from './user-service.js';
 export { AuthService, TOKEN_IDLE_MS, type IssuedToken } from './auth-service.js';
-export { bootstrap, firstStartMessage, DEFAULT_BOOTSTRAP_REALM, type BootstrapOptions, type BootstrapResult } from './bootstrap.js';
+export {
+  bootstrap,
+  firstStartMessage,
+  tokenCommand,
+  apiUrl,
+  createApiKeyCommand,
+  unusedBootstrapKeyMessage,
+  CREATE_API_KEY_COMMAND,
+  DEFAULT_BOOTSTRAP_REALM,
+  type BootstrapOptions,
+  type BootstrapResult,
+} from './bootstrap.js';
+export { issueApiKey, isStoredApiKey } from './api-keys.js';
 export { createStoreAccountResolver } from './store-account-resolver.js';
 export { deviceResources, userResources, presenceUser } from './presence-resources.js';
 export { ValidationError, UnknownIdError, InvalidCredentialsError, ForbiddenError, type FieldErrors, type FieldError } from './account-errors.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 
 /**
@@ -12,17 +13,28 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/**
+ * Listen addresses are IP literals: a socket binds an address, and a host name (even `localhost`, which may resolve
+ * to ::1 on one machine and 127.0.0.1 on another) would make where we listen depend on the resolver.
+ */
+const notAnIp = (h: string): string => `${JSON.stringify(h)} is not an IP address (a bind address such as 127.0.0.1, 0.0.0.0 or ::)`;
+
 const hostList = z
   .string()
   .transform((s) => s.split(',').map((h) => h.trim()).filter((h) => h.length > 0))
-  .pipe(z.array(z.union([z.ipv4(), z.ipv6()])).min(1, 'at least one address'));
+  .superRefine((hosts, ctx) => {
+    if (hosts.length === 0) ctx.addIssue({ code: 'custom', message: 'at least one IP address is needed' });
+    for (const h of hosts) if (isIP(h) === 0) ctx.addIssue({ code: 'custom', message: notAnIp(h) });
+  });
+
+const ipAddress = z.string().refine((h) => isIP(h) !== 0, { error: (issue) => notAnIp(String(issue.input)) });
 
 /** Every variable the server reads, with its default. The README's configuration table mirrors this. */
 const envSchema = z.object({
   PISTON_SIP_HOST: hostList.default(['0.0.0.0', '::']),
   PISTON_SIP_PORT: port.default(5060),
   PISTON_SIP_PUBLIC_HOST: z.string().min(1).optional(),
-  PISTON_API_HOST: z.string().min(1).default('0.0.0.0'),
+  PISTON_API_HOST: ipAddress.default('0.0.0.0'),
   PISTON_API_PORT: port.default(8000),
   PISTON_DATA_DIR: z.string().min(1).default('./data'),
   PISTON_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

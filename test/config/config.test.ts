@@ -65,3 +65,20 @@ t.test('inconsistent expiry bounds are rejected', (t) => {
   t.throws(() => loadConfig({ PISTON_SUBSCRIBE_DEFAULT_EXPIRES: '30' }), ConfigError);
   t.end();
 });
+
+t.test('bind addresses must be IP addresses, and the message says so with the variable and the bad value', (t) => {
+  const api = t.throws(() => loadConfig({ PISTON_API_HOST: '999.1.1.1' })) as ConfigError;
+  t.type(api, ConfigError);
+  t.match(api.message, /PISTON_API_HOST="999\.1\.1\.1": "999\.1\.1\.1" is not an IP address/, 'an out-of-range IPv4 is refused at start, not at listen');
+  t.notMatch(api.message, /\n\s+at /, 'no stack trace in the message');
+  const sip = t.throws(() => loadConfig({ PISTON_SIP_HOST: 'localhost' })) as ConfigError;
+  t.match(sip.message, /PISTON_SIP_HOST="localhost": "localhost" is not an IP address/, 'a host name is refused with the reason');
+  const mixed = t.throws(() => loadConfig({ PISTON_SIP_HOST: '127.0.0.1, pbx.example.com' })) as ConfigError;
+  t.match(mixed.message, /"pbx\.example\.com" is not an IP address/, 'the bad entry of a list is the one named');
+  t.notMatch(mixed.message, /"127\.0\.0\.1" is not/, 'the good entry is not');
+  const empty = t.throws(() => loadConfig({ PISTON_SIP_HOST: ' , ' })) as ConfigError;
+  t.match(empty.message, /PISTON_SIP_HOST=.*at least one IP address/);
+  t.equal(loadConfig({ PISTON_API_HOST: '::1' }).api.host, '::1', 'IPv6 is an IP address');
+  t.same(loadConfig({ PISTON_SIP_HOST: '127.0.0.1,::1' }).sip.hosts, ['127.0.0.1', '::1']);
+  t.end();
+});
