@@ -23,6 +23,7 @@ import type { SipMessage, SipRequest } from '../message/message.js';
 import { serialize } from '../message/serialize.js';
 import { createResponse, canRespond } from '../message/response-factory.js';
 import { ParseError } from '../message/parse-error.js';
+import { RequestParseError, requestOf } from '../message/request-parse-error.js';
 import { parseMessage } from '../parser/parse-message.js';
 import type { FramerOutput } from '../parser/stream-framer.js';
 import { addressFamily, isWildcard, literalFirstLookup, normalizeAddress } from './address.js';
@@ -481,7 +482,7 @@ export class SipTransport implements TransportLayer {
       } catch (err) {
         // A malformed top Via still gets its 400 (RFC 4475 §3.1.2.1): responses go back on the flow, not to sent-by.
         this.stats.parseErrors++;
-        const answer = this.errorResponse(err instanceof ParseError ? new ParseError(err.message, { status: 400, request: msg }) : err, flow);
+        const answer = this.errorResponse(err instanceof ParseError ? new RequestParseError(err.message, msg, 400) : err, flow);
         if (answer) {
           this.stats.parseErrorsAnswered++;
           this.send(answer, flow).catch((e: Error) => this.logger.debug({ err: e.message }, 'could not send 400'));
@@ -506,7 +507,7 @@ export class SipTransport implements TransportLayer {
       this.logger.error({ err: (err as Error)?.message, stack: (err as Error)?.stack }, 'unexpected error while parsing');
       return undefined;
     }
-    const req: SipRequest | undefined = err.request;
+    const req: SipRequest | undefined = requestOf(err);
     if (!req || !canRespond(req)) {
       this.logger.debug({ remote: formatHostPort(flow.remoteAddress, flow.remotePort), reason: err.message }, 'unparseable message dropped');
       return undefined;
