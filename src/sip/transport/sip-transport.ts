@@ -30,6 +30,7 @@ import { addressFamily, isWildcard, literalFirstLookup, normalizeAddress } from 
 import { ConnectionTable } from './connection-table.js';
 import { formatHostPort, type Flow, type Target } from './flow.js';
 import { TcpConnection } from './tcp-connection.js';
+import { TCP, UDP, type TransportDescriptor } from './transport-descriptor.js';
 import { TransportError } from './transport-error.js';
 import type { FlowClosedHandler, MessageHandler, TransportLayer } from './transport.js';
 import { stampVia } from './via-stamp.js';
@@ -144,6 +145,11 @@ export class SipTransport implements TransportLayer {
     return this.boundPort;
   }
 
+  /** The transports this instance serves (UDP and TCP unless one is turned off), for whoever keys listeners by them. */
+  get transports(): readonly TransportDescriptor[] {
+    return [...(this.useUdp ? [UDP] : []), ...(this.useTcp ? [TCP] : [])];
+  }
+
   /** Number of open TCP connections. */
   get connectionCount(): number {
     return this.connections.size;
@@ -177,7 +183,7 @@ export class SipTransport implements TransportLayer {
     try {
       if (this.closing) throw new TransportError('closed', 'transport is closed');
       const bytes = Buffer.isBuffer(msg) ? msg : serialize(msg);
-      if (flow.protocol === 'udp') {
+      if (flow.protocol === UDP.name) {
         const listener = this.udpFor(flow.localAddress, flow.localPort, flow.remoteAddress);
         return this.sendDatagram(listener, bytes, flow.remoteAddress, flow.remotePort);
       }
@@ -200,10 +206,10 @@ export class SipTransport implements TransportLayer {
     if (this.closing) throw new TransportError('closed', 'transport is closed');
     const bytes = Buffer.isBuffer(msg) ? msg : serialize(msg);
     const address = await this.resolve(target.host);
-    if (target.protocol === 'udp') {
+    if (target.protocol === UDP.name) {
       const listener = this.udpFor(undefined, undefined, address);
       await this.sendDatagram(listener, bytes, address, target.port);
-      return { protocol: 'udp', localAddress: listener.address, localPort: this.boundPort, remoteAddress: address, remotePort: target.port };
+      return { protocol: UDP.name, localAddress: listener.address, localPort: this.boundPort, remoteAddress: address, remotePort: target.port };
     }
     const conn = await this.connectionTo(address, target.port);
     await conn.write(bytes);
@@ -313,7 +319,7 @@ export class SipTransport implements TransportLayer {
 
   private onDatagram(listener: UdpListener, buf: Buffer, rinfo: RemoteInfo): void {
     const flow: Flow = {
-      protocol: 'udp',
+      protocol: UDP.name,
       localAddress: listener.address,
       localPort: this.boundPort,
       remoteAddress: normalizeAddress(rinfo.address),
