@@ -83,9 +83,9 @@ export function notifyDestination(rec: SubscriptionRecord): Destination {
 /**
  * A SIP URI as a place to send to: its host, its port (else the transport's default) and the transport it asks for
  * (`otherwise` when it names none). Undefined when it is no place we can dial: not a SIP URI, or it asks for a
- * transport we lack or cannot open. Until a TLS transport exists that includes `sips:` and `transport=tls`: they used
- * to become TCP to port 5061, a silent downgrade to plaintext (issue 20: never). Such a watcher still gets its NOTIFYs
- * on the flow its SUBSCRIBE came on, as every watcher does; only the reconnect to its Contact (or the dialling of a
+ * transport we lack or cannot open. Until a TLS transport exists that includes `sips:` and `transport=tls`: dialling
+ * them over TCP would be a silent downgrade to plaintext, which we never do. Such a watcher still gets its NOTIFYs on
+ * the flow its SUBSCRIBE came on, as every watcher does; only the reconnect to its Contact (or the dialling of a
  * `sips:` first Route) is not attempted, so when that TCP connection is gone the NOTIFY fails instead of downgrading.
  */
 export function targetOf(uri: SipUri, otherwise: TransportDescriptor): Target | undefined {
