@@ -7,7 +7,8 @@ import { createResponse } from './sip/message/response-factory.js';
 import { serialize } from './sip/message/serialize.js';
 import { parseMessage } from './sip/parser/parse-message.js';
 import type { ClientResult, Destination } from './sip/transaction/non-invite-client-transaction.js';
-import type { Flow, TransportProtocol } from './sip/transport/flow.js';
+import type { Flow } from './sip/transport/flow.js';
+import { TCP, UDP, transportOf, uriFor, type TransportDescriptor } from './sip/transport/transport-descriptor.js';
 import { stampVia } from './sip/transport/via-stamp.js';
 import { UserAgentCore } from './sip/ua/user-agent-core.js';
 import { MemoryStore } from './store/memory/memory-store.js';
@@ -67,16 +68,16 @@ export class Rehearsal {
   round(i: number): void {
     if (this.disposed || i >= REHEARSAL_ROUNDS) return;
     this.clock.advance(1);
-    const protocol: TransportProtocol = i % 2 === 0 ? 'udp' : 'tcp';
+    const transport = i % 2 === 0 ? UDP : TCP;
     const line = i % RESOURCES;
     if (i < WATCHERS) {
-      this.deliver(subscribeText(i, line, EVENTS[Math.floor(i / RESOURCES)]!, protocol), protocol);
+      this.deliver(subscribeText(i, line, EVENTS[Math.floor(i / RESOURCES)]!, transport), transport);
       if (this.lastResponse?.status === 200) this.done.subscribed++;
       return;
     }
     // A call gets a dialog id of its own: a terminated id stays terminated (RFC 4235 §3.7.1).
     const busy = this.busy.get(line);
-    this.deliver(publishText(i, line, busy ?? { etag: undefined, call: i }, protocol), protocol);
+    this.deliver(publishText(i, line, busy ?? { etag: undefined, call: i }, transport), transport);
     const res = this.lastResponse;
     this.busy.delete(line);
     if (res?.status !== 200) return;
@@ -93,10 +94,10 @@ export class Rehearsal {
   }
 
   /** The bytes a phone would send, through the parser and Via stamping as SipTransport does, to the UA core. */
-  private deliver(text: string, protocol: TransportProtocol): void {
+  private deliver(text: string, transport: TransportDescriptor): void {
     this.lastResponse = undefined;
-    const req = parseMessage(Buffer.from(text), { datagram: protocol === 'udp' }) as SipRequest;
-    const flow = PHONE_FLOWS[protocol];
+    const req = parseMessage(Buffer.from(text), { datagram: !transport.stream }) as SipRequest;
+    const flow = phoneFlow(transport);
     stampVia(req, flow.remoteAddress, flow.remotePort);
     this.ua.receive(req, flow, this.sink);
   }
@@ -113,7 +114,7 @@ export class Rehearsal {
     serialize(req);
     const response = parseMessage(serialize(createResponse(req, 200)), { datagram: true }) as SipResponse;
     this.done.notified++;
-    const flow = 'flow' in destination ? destination.flow : PHONE_FLOWS[destination.protocol];
+    const flow = 'flow' in destination ? destination.flow : phoneFlow(transportOf(destination.protocol));
     return Promise.resolve({ kind: 'response', response, flow });
   }
 }
@@ -126,15 +127,23 @@ const WATCHERS = EVENTS.length * RESOURCES;
 export const REHEARSAL_ROUNDS = 1000;
 const PHONE = { address: '127.0.0.2', port: 5062 };
 
-const PHONE_FLOWS: Record<TransportProtocol, Flow> = {
-  udp: { protocol: 'udp', localAddress: '127.0.0.1', localPort: 5060, remoteAddress: PHONE.address, remotePort: PHONE.port },
-  tcp: { protocol: 'tcp', localAddress: '127.0.0.1', localPort: 5060, remoteAddress: PHONE.address, remotePort: PHONE.port, connectionId: 1 },
-};
+/** The phone's flow over each transport, one connection for a reliable one. */
+const PHONE_FLOWS = new Map<TransportDescriptor, Flow>(
+  [UDP, TCP].map((t) => {
+    const flow: Flow = { protocol: t.name, localAddress: '127.0.0.1', localPort: 5060, remoteAddress: PHONE.address, remotePort: PHONE.port };
+    if (t.reliable) flow.connectionId = 1;
+    return [t, flow];
+  }),
+);
 
-function head(method: string, i: number, line: number, protocol: TransportProtocol, from: string, event: string): string[] {
+function phoneFlow(transport: TransportDescriptor): Flow {
+  return PHONE_FLOWS.get(transport)!;
+}
+
+function head(method: string, i: number, line: number, transport: TransportDescriptor, from: string, event: string): string[] {
   return [
     `${method} sip:${line + 1000}@${DOMAIN} SIP/2.0`,
-    `Via: SIP/2.0/${protocol.toUpperCase()} ${PHONE.address}:${PHONE.port};branch=z9hG4bKrh${i};rport`,
+    `Via: SIP/2.0/${transport.viaToken} ${PHONE.address}:${PHONE.port};branch=z9hG4bKrh${i};rport`,
     'Max-Forwards: 70',
     `From: <sip:${from}@${DOMAIN}>;tag=rt${i}`,
     `To: <sip:${line + 1000}@${DOMAIN}>`,
@@ -145,15 +154,15 @@ function head(method: string, i: number, line: number, protocol: TransportProtoc
   ];
 }
 
-function subscribeText(i: number, line: number, event: string, protocol: TransportProtocol): string {
-  const lines = head('SUBSCRIBE', i, line, protocol, `w${i}`, event);
-  lines.push(`Contact: <sip:w${i}@${PHONE.address}:${PHONE.port}${protocol === 'tcp' ? ';transport=tcp' : ''}>`);
+function subscribeText(i: number, line: number, event: string, transport: TransportDescriptor): string {
+  const lines = head('SUBSCRIBE', i, line, transport, `w${i}`, event);
+  lines.push(`Contact: <${uriFor(transport, `w${i}@${PHONE.address}:${PHONE.port}`)}>`);
   if (event === 'dialog') lines.push('Accept: application/dialog-info+xml');
   return lines.concat('Content-Length: 0', '', '').join('\r\n');
 }
 
 /** A line going busy (no entity-tag yet: a new publication), or idle again (a modification of that publication). */
-function publishText(i: number, line: number, call: { etag: string | undefined; call: number }, protocol: TransportProtocol): string {
+function publishText(i: number, line: number, call: { etag: string | undefined; call: number }, transport: TransportDescriptor): string {
   const { etag } = call;
   const entity = `sip:${line + 1000}@${DOMAIN}`;
   const state = etag === undefined ? 'confirmed' : 'terminated';
@@ -164,7 +173,7 @@ function publishText(i: number, line: number, call: { etag: string | undefined; 
     `<dialog id="d${c}" call-id="c${c}" local-tag="l${c}" remote-tag="r${c}" direction="recipient">` +
     `<state>${state}</state><local><identity>${entity}</identity></local>` +
     `<remote><identity>sip:caller${c}@${DOMAIN}</identity></remote></dialog>\r\n</dialog-info>\r\n`;
-  const lines = head('PUBLISH', i, line, protocol, `${line + 1000}`, 'dialog');
+  const lines = head('PUBLISH', i, line, transport, `${line + 1000}`, 'dialog');
   if (etag !== undefined) lines.push(`SIP-If-Match: ${etag}`);
   lines.push('Content-Type: application/dialog-info+xml', `Content-Length: ${Buffer.byteLength(body)}`, '', body);
   return lines.join('\r\n');

@@ -15,7 +15,11 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 
 /** Where NOTIFYs for a subscription go out: the flow the SUBSCRIBE came in on (RFC 5626-style flow reuse). */
 export interface FlowRecord {
-  protocol: 'udp' | 'tcp';
+  /**
+   * The transport's name as the transport layer spells it (`udp`, `tcp`; sip/transport/transport-descriptor.ts). The
+   * store keeps it as an opaque string, so a new transport needs no migration; the reader maps it to its descriptor.
+   */
+  protocol: string;
   localAddress: string;
   localPort: number;
   remoteAddress: string;

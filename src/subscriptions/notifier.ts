@@ -13,7 +13,8 @@ import { createUasDialog, remoteTargetOf } from '../sip/dialog/create-uas-dialog
 import { idOfDialog } from '../sip/dialog/dialog-state.js';
 import type { SipRequest } from '../sip/message/message.js';
 import { ParseError } from '../sip/message/parse-error.js';
-import { protocolOf, type ClientResult, type Destination } from '../sip/transaction/non-invite-client-transaction.js';
+import { transportOfDestination, type ClientResult, type Destination } from '../sip/transaction/non-invite-client-transaction.js';
+import type { TransportDescriptor } from '../sip/transport/transport-descriptor.js';
 import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
 import { cloneRecord } from '../store/clone.js';
 import type { PresenceStore } from '../store/ports.js';
@@ -66,7 +67,8 @@ interface Flight {
   rec: LiveSubscription;
   next: typeof NEXT_NONE | typeof NEXT_UPDATE | typeof NEXT_FINAL;
   finalReason: string | undefined;
-  protocol: 'udp' | 'tcp';
+  /** The transport of the NOTIFY out (its destination's), for the failure policy; set when the NOTIFY is built. */
+  transport: TransportDescriptor | undefined;
   /** Set while the first NOTIFY waits for room in the send window. */
   deferred?: { final: boolean; reason: string | undefined } | undefined;
   /** True while the NOTIFY out holds a slot of the send window. */
@@ -530,7 +532,7 @@ export class Notifier {
       }
       return;
     }
-    const fresh: Flight = { rec, next: NEXT_NONE, finalReason: undefined, protocol: rec.flow.protocol, holdsSlot: false };
+    const fresh: Flight = { rec, next: NEXT_NONE, finalReason: undefined, transport: undefined, holdsSlot: false };
     this.flights.set(rec.id, fresh);
     if (this.active >= this.window) {
       fresh.deferred = { final, reason };
@@ -580,7 +582,7 @@ export class Notifier {
       const remaining = Math.max(0, Math.ceil((rec.expiresAt - o.clock.now()) / 1000));
       const contact = localContact(rec.flow, o.publicHost, rec.domain);
       destination = notifyDestination(rec);
-      flight.protocol = protocolOf(destination);
+      flight.transport = transportOfDestination(destination);
       request = buildNotify({
         dialog: { ...dialogOf(rec), localCseq: cseq },
         event: rec.event,
@@ -589,7 +591,7 @@ export class Notifier {
         contentType: pkg.contentType,
         body,
         contact: contact.uri,
-        protocol: flight.protocol,
+        transport: flight.transport,
         sentBy: contact.hostPort,
       });
       rec.localCseq = cseq;
@@ -637,7 +639,8 @@ export class Notifier {
   private finish(flight: Flight, result: ClientResult): void {
     const rec = flight.rec;
     if (result.kind === 'response' && rec.lastNotify) rec.lastNotify.reply = result.response.status;
-    const verdict = judgeNotifyResult(result, flight.protocol);
+    // Only a NOTIFY that was built and handed over is settled, so its transport is known.
+    const verdict = judgeNotifyResult(result, flight.transport!);
     if (verdict.kind === 'ok') this.events.notifyAnswered?.(rec, verdict.status);
     else this.events.notifyFailed?.(rec, verdict.failure);
     const live = this.subs.get(rec.id) === rec;

@@ -2,6 +2,7 @@ import { newBranch } from '../lib/ids.js';
 import type { DialogState } from '../sip/dialog/dialog-state.js';
 import { createInDialogRequest } from '../sip/dialog/in-dialog-request.js';
 import type { SipRequest } from '../sip/message/message.js';
+import type { TransportDescriptor } from '../sip/transport/transport-descriptor.js';
 
 export interface NotifyParts {
   /** The subscription's dialog, with `localCseq` already set to this NOTIFY's CSeq. */
@@ -14,7 +15,8 @@ export interface NotifyParts {
   body: Buffer;
   /** Our Contact URI. */
   contact: string;
-  protocol: 'udp' | 'tcp';
+  /** The transport the NOTIFY leaves on: its Via names it. */
+  transport: TransportDescriptor;
   /** Our Via sent-by, `host:port`. */
   sentBy: string;
 }
@@ -27,7 +29,7 @@ export interface NotifyParts {
 export function buildNotify(p: NotifyParts): SipRequest {
   const event = p.eventId === null ? p.event : `${p.event};id=${p.eventId}`;
   return createInDialogRequest(p.dialog, 'NOTIFY', {
-    via: `SIP/2.0/${p.protocol.toUpperCase()} ${p.sentBy};branch=${newBranch()};rport`,
+    via: `SIP/2.0/${p.transport.viaToken} ${p.sentBy};branch=${newBranch()};rport`,
     contact: p.contact,
     headers: [
       ['Event', event],

@@ -1,4 +1,5 @@
 import type { ClientResult } from '../sip/transaction/non-invite-client-transaction.js';
+import type { TransportDescriptor } from '../sip/transport/transport-descriptor.js';
 import type { NotifyFailure, RemovalReason } from './notifier-events.js';
 
 /** Consecutive UDP NOTIFY timeouts a subscription survives before removal (sip-behaviour.md, failure policy). */
@@ -12,21 +13,22 @@ export type NotifyVerdict =
 
 /**
  * The failure policy (RFC 6665 §4.2.2 and sip-behaviour.md): a 2xx resets the strikes; 481 ends the subscription
- * (MUST); a 408 or a timeout over UDP is a strike, since datagrams get lost and phones miss NOTIFYs now and then,
- * while over TCP it means the watcher is gone; any other final failure ends the subscription. A transport error is
- * treated like a timeout: over UDP it may be passing (ICMP), over TCP the connection and its fallback both failed.
+ * (MUST); a 408 or a timeout over an unreliable transport (UDP) is a strike, since datagrams get lost and phones miss
+ * NOTIFYs now and then, while over a reliable one (TCP) it means the watcher is gone; any other final failure ends
+ * the subscription. A transport error is treated like a timeout: over UDP it may be passing (ICMP), over TCP the
+ * connection and its fallback both failed.
  */
-export function judgeNotifyResult(result: ClientResult, protocol: 'udp' | 'tcp'): NotifyVerdict {
+export function judgeNotifyResult(result: ClientResult, transport: TransportDescriptor): NotifyVerdict {
   if (result.kind === 'response') {
     const status = result.response.status;
     if (status >= 200 && status < 300) return { kind: 'ok', status };
     if (status === 481) return { kind: 'remove', reason: 'gone', failure: status };
-    if (status === 408) return lost(protocol, status);
+    if (status === 408) return lost(transport, status);
     return { kind: 'remove', reason: 'rejected', failure: status };
   }
-  return lost(protocol, result.kind);
+  return lost(transport, result.kind);
 }
 
-function lost(protocol: 'udp' | 'tcp', failure: NotifyFailure): NotifyVerdict {
-  return protocol === 'udp' ? { kind: 'strike', failure } : { kind: 'remove', reason: 'unreachable', failure };
+function lost(transport: TransportDescriptor, failure: NotifyFailure): NotifyVerdict {
+  return transport.reliable ? { kind: 'remove', reason: 'unreachable', failure } : { kind: 'strike', failure };
 }

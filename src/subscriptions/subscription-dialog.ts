@@ -1,6 +1,8 @@
+import { PistonError } from '../lib/errors.js';
 import { formatHostPort } from '../sip/transport/flow.js';
 import type { Flow, Target } from '../sip/transport/flow.js';
 import { isWildcard } from '../sip/transport/address.js';
+import { transportForUri, transportNamed, transportOf, uriFor, type TransportDescriptor } from '../sip/transport/transport-descriptor.js';
 import type { Destination } from '../sip/transaction/non-invite-client-transaction.js';
 import { dialogNextHop } from '../sip/dialog/in-dialog-request.js';
 import type { DialogState } from '../sip/dialog/dialog-state.js';
@@ -38,9 +40,16 @@ export function flowRecord(flow: Flow): FlowRecord {
   };
 }
 
+/** The transport a stored flow names. Throws for a name this build lacks (a record written by a later version). */
+export function transportOfRecord(rec: Pick<FlowRecord, 'protocol'>): TransportDescriptor {
+  const transport = transportNamed(rec.protocol);
+  if (!transport) throw new PistonError('unknown-transport', `stored flow names transport '${rec.protocol}', which this server lacks`);
+  return transport;
+}
+
 export function flowOf(rec: FlowRecord): Flow {
   const flow: Flow = {
-    protocol: rec.protocol,
+    protocol: transportOfRecord(rec).name,
     localAddress: rec.localAddress,
     localPort: rec.localPort,
     remoteAddress: rec.remoteAddress,
@@ -55,24 +64,36 @@ export function flowOf(rec: FlowRecord): Flow {
  * is used, with the remote target as a fallback for when that TCP connection is gone. With a route set the request
  * goes to the first Route (RFC 3261 §12.2.1.1, §8.1.2): through the SUBSCRIBE's flow when that flow already leads
  * there, else to the route's own address.
+ *
+ * Only the flow, without a fallback, when the flow is one we cannot open ourselves (a WebSocket: this flow or
+ * nothing) or when the next hop cannot be dialled as it asks (see targetOf).
  */
 export function notifyDestination(rec: SubscriptionRecord): Destination {
   const flow = flowOf(rec.flow);
+  const transport = transportOf(flow.protocol);
+  if (!transport.dialable) return flow;
   const hop = dialogNextHop(dialogOf(rec));
-  const target = hop && targetOf(hop, flow.protocol);
+  const target = hop && targetOf(hop, transport);
   if (!target) return flow;
   if (rec.routeSet.length > 0 && !(target.host === flow.remoteAddress && target.port === flow.remotePort)) return target;
-  // A fallback must use the flow's protocol (the transaction's Via and timers follow the flow).
+  // A fallback must use the flow's transport (the transaction's Via and timers follow the flow).
   return { flow, fallback: { ...target, protocol: flow.protocol } };
 }
 
-/** A SIP URI as a place to send to: its host and port (5060, or 5061 for sips) and its transport parameter. */
-export function targetOf(uri: SipUri, defaultProtocol: 'udp' | 'tcp'): Target | undefined {
+/**
+ * A SIP URI as a place to send to: its host, its port (else the transport's default) and the transport it asks for
+ * (`otherwise` when it names none). Undefined when it is no place we can dial: not a SIP URI, or it asks for a
+ * transport we lack or cannot open. Until a TLS transport exists that includes `sips:` and `transport=tls`: dialling
+ * them over TCP would be a silent downgrade to plaintext, which we never do. Such a watcher still gets its NOTIFYs on
+ * the flow its SUBSCRIBE came on, as every watcher does; only the reconnect to its Contact (or the dialling of a
+ * `sips:` first Route) is not attempted, so when that TCP connection is gone the NOTIFY fails instead of downgrading.
+ */
+export function targetOf(uri: SipUri, otherwise: TransportDescriptor): Target | undefined {
   if (uri.opaque !== undefined || uri.host === '') return undefined;
+  const transport = transportForUri(uri, otherwise);
+  if (!transport || !transport.dialable) return undefined;
   const host = uri.host.startsWith('[') ? uri.host.slice(1, -1) : uri.host;
-  const transport = uri.params.get('transport')?.toLowerCase();
-  const protocol = uri.scheme === 'sips' || transport === 'tcp' || transport === 'tls' ? 'tcp' : transport === 'udp' ? 'udp' : defaultProtocol;
-  return { protocol, host, port: uri.port ?? (uri.scheme === 'sips' ? 5061 : 5060) };
+  return { protocol: transport.name, host, port: uri.port ?? transport.defaultPort };
 }
 
 /** Our address as peers should write it: the configured public host, else the flow's local address when it is a real one. */
@@ -83,6 +104,7 @@ export interface LocalContact {
   hostPort: string;
 }
 
+/** The Contact names the flow's transport, so the watcher's requests in the dialog come back over it (RFC 3261 §8.1.1.8). */
 export function localContact(
   flow: Pick<FlowRecord, 'protocol' | 'localAddress' | 'localPort'>,
   publicHost: string | undefined,
@@ -90,5 +112,5 @@ export function localContact(
 ): LocalContact {
   const host = publicHost ?? (flow.localAddress === '' || isWildcard(flow.localAddress) ? fallbackHost : flow.localAddress);
   const hostPort = formatHostPort(host, flow.localPort);
-  return { uri: `sip:${hostPort}${flow.protocol === 'tcp' ? ';transport=tcp' : ''}`, hostPort };
+  return { uri: uriFor(transportOfRecord(flow), hostPort), hostPort };
 }

@@ -1,7 +1,9 @@
 import t from 'tap';
 import { parseUri } from '../../src/sip/message/uri.js';
+import { TCP, UDP } from '../../src/sip/transport/transport-descriptor.js';
 import type { SubscriptionRecord } from '../../src/store/records.js';
-import { localContact, notifyDestination, targetOf } from '../../src/subscriptions/subscription-dialog.js';
+import { buildNotify } from '../../src/subscriptions/notify-request.js';
+import { dialogOf, flowOf, flowRecord, localContact, notifyDestination, targetOf, transportOfRecord } from '../../src/subscriptions/subscription-dialog.js';
 
 function record(over: Partial<SubscriptionRecord> = {}): SubscriptionRecord {
   return {
@@ -35,12 +37,28 @@ t.test('a UDP flow has no connection id (RFC 3261 §18.1.1)', async (t) => {
   t.equal('connectionId' in (d as { flow: object }).flow, false);
 });
 
-t.test('a URI as a target: default ports, transport parameter, sips over TCP, IPv6 without brackets (RFC 3261 §19.1.2)', async (t) => {
-  t.same(targetOf(parseUri('sip:a.example.com'), 'udp'), { protocol: 'udp', host: 'a.example.com', port: 5060 });
-  t.same(targetOf(parseUri('sip:a.example.com;transport=TCP'), 'udp'), { protocol: 'tcp', host: 'a.example.com', port: 5060 });
-  t.same(targetOf(parseUri('sips:a.example.com'), 'udp'), { protocol: 'tcp', host: 'a.example.com', port: 5061 });
-  t.same(targetOf(parseUri('sip:u@[2001:db8::1]:5080'), 'tcp'), { protocol: 'tcp', host: '2001:db8::1', port: 5080 });
-  t.equal(targetOf(parseUri('tel:+15551234'), 'udp'), undefined);
+t.test('a URI as a target: default ports, transport parameter, IPv6 without brackets (RFC 3261 §19.1.2)', async (t) => {
+  t.same(targetOf(parseUri('sip:a.example.com'), UDP), { protocol: 'udp', host: 'a.example.com', port: 5060 });
+  t.same(targetOf(parseUri('sip:a.example.com;transport=TCP'), UDP), { protocol: 'tcp', host: 'a.example.com', port: 5060 });
+  t.same(targetOf(parseUri('sip:u@[2001:db8::1]:5080'), TCP), { protocol: 'tcp', host: '2001:db8::1', port: 5080 });
+  t.equal(targetOf(parseUri('tel:+15551234'), UDP), undefined);
+});
+
+t.test('a URI that asks for TLS is no target while there is no TLS transport: never TCP instead (RFC 3261 §26.2.2, issue 20)', async (t) => {
+  // This assertion changed: sips: used to give { protocol: 'tcp', port: 5061 }, a silent downgrade to plaintext.
+  t.equal(targetOf(parseUri('sips:a.example.com'), UDP), undefined);
+  t.equal(targetOf(parseUri('sips:a.example.com;transport=tcp'), TCP), undefined);
+  t.equal(targetOf(parseUri('sip:a.example.com;transport=tls'), TCP), undefined);
+  t.equal(targetOf(parseUri('sip:a.example.com;transport=sctp'), UDP), undefined, 'nor any other transport we lack');
+});
+
+t.test('a watcher whose Contact needs TLS gets its NOTIFYs on its own flow, with nothing to dial when it closes (issue 20)', async (t) => {
+  const flow = { protocol: 'tcp', localAddress: '10.0.0.1', localPort: 5060, remoteAddress: '203.0.113.5', remotePort: 40000, connectionId: 7 };
+  t.same(notifyDestination(record({ contact: 'sips:2001@192.168.1.20:5062' })), flow);
+  t.same(notifyDestination(record({ contact: 'sip:2001@192.168.1.20:5062;transport=tls' })), flow);
+  t.same(notifyDestination(record({ routeSet: ['sips:proxy.example.com;lr'] })), flow, 'nor a sips: first Route');
+  const udp = { protocol: 'udp', localAddress: '10.0.0.1', localPort: 5060, remoteAddress: '198.51.100.2', remotePort: 5062 };
+  t.same(notifyDestination(record({ contact: 'sips:2001@192.168.1.20', flow: { ...udp, connectionId: null } })), udp, 'over UDP as before');
 });
 
 t.test('our Contact: the public host when set, the flow address unless it is a wildcard, ;transport=tcp on TCP (RFC 3261 §8.1.1.8)', async (t) => {
@@ -49,4 +67,31 @@ t.test('our Contact: the public host when set, the flow address unless it is a w
   t.equal(localContact(flow, 'pbx.example.com', 'example.com').uri, 'sip:pbx.example.com:5060');
   t.equal(localContact({ ...flow, localAddress: '0.0.0.0' }, undefined, 'example.com').uri, 'sip:example.com:5060');
   t.equal(localContact({ ...flow, protocol: 'tcp', localAddress: '::1' }, undefined, 'x').uri, 'sip:[::1]:5060;transport=tcp');
+});
+
+t.test('a flow stored before transport descriptors restores as it was: same names, no migration', async (t) => {
+  // The `flow` column of a subscription row as the SQLite store has always written it.
+  const stored = JSON.parse('{"protocol":"tcp","localAddress":"10.0.0.1","localPort":5060,"remoteAddress":"203.0.113.5","remotePort":40000,"connectionId":7}');
+  t.same(flowOf(stored), { protocol: 'tcp', localAddress: '10.0.0.1', localPort: 5060, remoteAddress: '203.0.113.5', remotePort: 40000, connectionId: 7 });
+  t.same(flowRecord(flowOf(stored)), stored, 'and is written back the same');
+  t.equal(transportOfRecord(stored), TCP);
+  t.equal(transportOfRecord({ protocol: 'udp' }), UDP);
+});
+
+t.test('a stored flow naming a transport this server lacks is refused, not guessed', async (t) => {
+  t.throws(() => transportOfRecord({ protocol: 'ws' }), { code: 'unknown-transport' });
+  t.throws(() => notifyDestination(record({ flow: { ...record().flow, protocol: 'wss' } })), { code: 'unknown-transport' });
+});
+
+t.test('the NOTIFY\'s Via and Contact name the transport of the flow it leaves on (RFC 3261 §8.1.1.7, RFC 6665 §4.2.1.2)', async (t) => {
+  for (const transport of [UDP, TCP]) {
+    const contact = localContact({ protocol: transport.name, localAddress: '10.0.0.1', localPort: 5060 }, undefined, 'x');
+    const notify = buildNotify({
+      dialog: dialogOf(record()), event: 'dialog', eventId: null, subscriptionState: 'active;expires=60',
+      contentType: 'application/dialog-info+xml', body: Buffer.alloc(0), contact: contact.uri, transport, sentBy: contact.hostPort,
+    });
+    t.equal(notify.topVia.transport, transport.viaToken, `${transport.name}: Via`);
+    t.equal(notify.topVia.host, '10.0.0.1');
+    t.equal(notify.headers.get('contact'), `<${contact.uri}>`, `${transport.name}: Contact`);
+  }
 });

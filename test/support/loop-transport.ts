@@ -16,7 +16,8 @@ import type { ManualClock } from '../../src/lib/clock.js';
 import type { SipMessage } from '../../src/sip/message/message.js';
 import { serialize } from '../../src/sip/message/serialize.js';
 import { parseMessage } from '../../src/sip/parser/parse-message.js';
-import type { Flow, Target, TransportProtocol } from '../../src/sip/transport/flow.js';
+import type { Flow, Target } from '../../src/sip/transport/flow.js';
+import type { TransportName } from '../../src/sip/transport/transport-descriptor.js';
 import { TransportError } from '../../src/sip/transport/transport-error.js';
 import type { FlowClosedHandler, MessageHandler, TransportLayer } from '../../src/sip/transport/transport.js';
 import { stampVia } from '../../src/sip/transport/via-stamp.js';
@@ -102,7 +103,7 @@ export class LoopTransport implements TransportLayer {
   }
 
   /** A flow from this endpoint to another (a new TCP connection id for 'tcp'). */
-  flowTo(peer: LoopTransport, protocol: TransportProtocol): Flow {
+  flowTo(peer: LoopTransport, protocol: TransportName): Flow {
     return {
       protocol,
       localAddress: this.address,

@@ -3,6 +3,7 @@ import { headerNameAt } from '../message/header-names.js';
 import { Headers } from '../message/headers.js';
 import { SipRequest, SipResponse, type SipMessage } from '../message/message.js';
 import { ParseError } from '../message/parse-error.js';
+import { RequestParseError } from '../message/request-parse-error.js';
 
 export interface ParseOptions {
   /**
@@ -237,7 +238,7 @@ export function parseMessage(buf: Buffer, opts?: ParseOptions): SipMessage {
 
   if (sl.request) {
     const req = new SipRequest(sl.method, sl.uri, headers, body, sl.version);
-    if (error !== undefined) throw new ParseError(error, { status: errorStatus, request: req });
+    if (error !== undefined) throw new RequestParseError(error, req, errorStatus);
     return req;
   }
   const res = new SipResponse(sl.status, sl.reason, headers, body, sl.version);

@@ -1,4 +1,5 @@
 import { ParseError } from '../message/parse-error.js';
+import { RequestParseError, requestOf } from '../message/request-parse-error.js';
 import type { SipRequest } from '../message/message.js';
 import { parseMessage } from './parse-message.js';
 
@@ -146,7 +147,7 @@ export class StreamFramer {
     this.len = 0;
     this.store = Buffer.alloc(0);
     const request = headEnd === -1 ? undefined : partialRequest(data.subarray(pos, headEnd + 4));
-    const error = new ParseError(message, request === undefined ? {} : { request });
+    const error = request === undefined ? new ParseError(message) : new RequestParseError(message, request);
     out.push({ kind: 'error', error, fatal: true });
   }
 }
@@ -157,7 +158,7 @@ function partialRequest(head: Buffer): SipRequest | undefined {
     const msg = parseMessage(head);
     return msg.isRequest() ? msg : undefined;
   } catch (err) {
-    if (err instanceof ParseError) return err.request;
+    if (err instanceof ParseError) return requestOf(err);
     throw err;
   }
 }

@@ -1,6 +1,7 @@
 import { headerName } from '../message/header-names.js';
 import type { SipRequest } from '../message/message.js';
 import { ParseError } from '../message/parse-error.js';
+import { RequestParseError } from '../message/request-parse-error.js';
 
 /** Headers that may appear once only (RFC 3261 §7.3.1, §20; RFC 4475 §3.3.8 multi01, §3.3.9 mcl01). */
 const SINGLE = [
@@ -75,7 +76,7 @@ export function validateRequest(req: SipRequest): void {
   try {
     check(req);
   } catch (err) {
-    if (err instanceof ParseError) throw new ParseError(err.message, { status: 400, request: req });
+    if (err instanceof ParseError) throw new RequestParseError(err.message, req, 400);
     throw err;
   }
 }

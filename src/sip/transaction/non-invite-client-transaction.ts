@@ -1,6 +1,7 @@
 import { PistonError } from '../../lib/errors.js';
 import type { SipRequest, SipResponse } from '../message/message.js';
 import { isFlow, type Flow, type Target } from '../transport/flow.js';
+import { transportOf, type TransportDescriptor } from '../transport/transport-descriptor.js';
 import { TransportError } from '../transport/transport-error.js';
 import type { TimerEntry, TimerTarget } from './timer-queue.js';
 import type { TransactionContext } from './transaction-context.js';
@@ -77,7 +78,7 @@ export class NonInviteClientTransaction implements TimerTarget {
     this.destination = destination;
     this.settle = settle;
     this.onProvisional = onProvisional;
-    this.reliable = protocolOf(destination) !== 'udp';
+    this.reliable = transportOfDestination(destination).reliable;
     this.intervalE = ctx.timers.t1;
   }
 
@@ -257,10 +258,9 @@ function isDestinationWithFallback(d: Destination): d is { flow: Flow; fallback:
   return (d as { fallback?: Target }).fallback !== undefined;
 }
 
-/** The protocol a destination will use; a fallback must use the same one as its flow. */
-export function protocolOf(d: Destination): 'udp' | 'tcp' {
-  if (isDestinationWithFallback(d)) return d.flow.protocol;
-  return d.protocol;
+/** The transport a destination will use; a fallback must use the same one as its flow. */
+export function transportOfDestination(d: Destination): TransportDescriptor {
+  return transportOf(isDestinationWithFallback(d) ? d.flow.protocol : d.protocol);
 }
 
 /** A flow-shaped description of the destination, for a response that beat the send's completion. */

@@ -2,6 +2,7 @@ import { PistonError } from '../../lib/errors.js';
 import type { SipRequest, SipResponse } from '../message/message.js';
 import { serialize } from '../message/serialize.js';
 import { formatHostPort, type Flow } from '../transport/flow.js';
+import { transportOf } from '../transport/transport-descriptor.js';
 import { TransportError } from '../transport/transport-error.js';
 import type { ServerTransaction } from './server-transaction.js';
 import type { TimerEntry, TimerTarget } from './timer-queue.js';
@@ -51,7 +52,7 @@ export class NonInviteServerTransaction implements ServerTransaction, TimerTarge
 
   constructor(ctx: TransactionContext, key: string, request: SipRequest, flow: Flow) {
     this.ctx = ctx;
-    this.reliable = flow.protocol !== 'udp';
+    this.reliable = transportOf(flow.protocol).reliable;
     this.key = key;
     this.req = request;
     this.currentFlow = flow;
@@ -166,13 +167,15 @@ export class NonInviteServerTransaction implements ServerTransaction, TimerTarge
   }
 
   /**
-   * Hands bytes to the transport on the request's flow. A TCP connection that is gone is replaced by a new one to the
-   * Via `received` address (or sent-by host) and sent-by port (RFC 3261 §18.2.2). A failure ends the transaction (§17.2.4).
+   * Hands bytes to the transport on the request's flow. A connection that is gone is replaced by a new one to the
+   * Via `received` address (or sent-by host) and sent-by port (RFC 3261 §18.2.2), over a reliable transport we can
+   * dial (TCP; not a WebSocket, whose peer only it can reach). A failure ends the transaction (§17.2.4).
    */
   private deliver(bytes: Buffer): Promise<boolean> {
     const flow = this.currentFlow;
-    // Only the TCP retry needs the request (for its Via); captured now because Completed releases it.
-    const req = flow.protocol === 'tcp' ? this.req : undefined;
+    const transport = transportOf(flow.protocol);
+    // Only the reconnect needs the request (for its Via); captured now because Completed releases it.
+    const req = transport.reliable && transport.dialable ? this.req : undefined;
     let sending: Promise<void>;
     try {
       sending = this.ctx.transport.send(bytes, flow);
@@ -183,13 +186,14 @@ export class NonInviteServerTransaction implements ServerTransaction, TimerTarge
   }
 
   private sendFailed(err: unknown, bytes: Buffer, flow: Flow, req: SipRequest | undefined): boolean | Promise<boolean> {
-    if (req === undefined || !(flow.protocol === 'tcp' && err instanceof TransportError && err.code === 'flow-closed')) {
+    // `req` is set only on a transport that can reconnect (deliver).
+    if (req === undefined || !(err instanceof TransportError && err.code === 'flow-closed')) {
       return this.failed(err);
     }
     try {
       const via = req.topVia;
       const host = via.params.get('received') || via.host;
-      const target = { protocol: 'tcp' as const, host, port: via.port ?? 5060 };
+      const target = { protocol: flow.protocol, host, port: via.port ?? transportOf(flow.protocol).defaultPort };
       return this.ctx.transport.sendTo(bytes, target).then(
         (newFlow) => {
           this.currentFlow = newFlow;

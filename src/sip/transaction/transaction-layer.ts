@@ -11,7 +11,7 @@
  * - Incoming non-INVITE requests create a NonInviteServerTransaction (matched per §17.2.3); retransmissions never
  *   reach the handler: they are absorbed, or answered with the last response again.
  * - INVITE and ACK reach the handler with a StatelessResponder (the UA answers INVITE 405 statelessly).
- * - A request without a Via gets one (`SIP/2.0/<UDP|TCP> <sentBy>;branch=z9hG4bK…;rport`, RFC 3261 §8.1.1.7,
+ * - A request without a Via gets one (`SIP/2.0/<viaToken> <sentBy>;branch=z9hG4bK…;rport`, RFC 3261 §8.1.1.7,
  *   RFC 3581 §3); a request with a Via keeps it and must carry a branch.
  * - Responses are matched to client transactions on branch + sent-by + CSeq method (§17.1.3); strays are dropped.
  * - `stats` counts retransmissions sent (requests by Timer E, responses for retransmitted requests) for metrics.
@@ -26,10 +26,11 @@ import { canRespond, createResponse } from '../message/response-factory.js';
 import { serialize } from '../message/serialize.js';
 import { viaBranch, viaSentBy } from '../message/via.js';
 import { formatHostPort, type Flow } from '../transport/flow.js';
+import type { TransportDescriptor } from '../transport/transport-descriptor.js';
 import type { TransportLayer } from '../transport/transport.js';
 import {
   NonInviteClientTransaction,
-  protocolOf,
+  transportOfDestination,
   type ClientResult,
   type Destination,
 } from './non-invite-client-transaction.js';
@@ -142,7 +143,7 @@ export class TransactionLayer {
     if (req.method === 'INVITE' || req.method === 'ACK') {
       throw new PistonError('unsupported-method', `${req.method} client transactions are not supported`);
     }
-    this.ensureVia(req, protocolOf(destination));
+    this.ensureVia(req, transportOfDestination(destination));
     const via = req.topVia;
     const branch = viaBranch(via);
     if (!branch) throw new PistonError('no-branch', 'the top Via of a request we send must carry a branch');
@@ -237,10 +238,10 @@ export class TransactionLayer {
   }
 
   /** Adds our Via when the request has none (RFC 3261 §8.1.1.7: a fresh branch with the magic cookie). */
-  private ensureVia(req: SipRequest, protocol: 'udp' | 'tcp'): void {
+  private ensureVia(req: SipRequest, transport: TransportDescriptor): void {
     if (req.headers.has('via')) return;
     if (!this.sentBy) throw new PistonError('no-via', 'request has no Via and no sentBy is configured');
     const sentBy = formatHostPort(this.sentBy.host, this.sentBy.port);
-    req.headers.prepend('Via', `SIP/2.0/${protocol.toUpperCase()} ${sentBy};branch=${newBranch()};rport`);
+    req.headers.prepend('Via', `SIP/2.0/${transport.viaToken} ${sentBy};branch=${newBranch()};rport`);
   }
 }

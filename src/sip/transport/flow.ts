@@ -1,12 +1,13 @@
+import type { TransportName } from './transport-descriptor.js';
+
 /**
- * Where a message came from, or which way it leaves: the protocol, both ends, and for TCP the connection.
+ * Where a message came from, or which way it leaves: the transport, both ends, and for TCP the connection.
  * Responses and in-dialog requests go back on the flow a request arrived on (RFC 3261 §18.2.2, RFC 5626 §3),
  * because phones behind NAT are reachable only through the hole their own traffic opened.
  */
-export type TransportProtocol = 'udp' | 'tcp';
-
 export interface Flow {
-  protocol: TransportProtocol;
+  /** The transport's name; `transportOf(flow.protocol)` says what it can do (transport-descriptor.ts). */
+  protocol: TransportName;
   localAddress: string;
   localPort: number;
   remoteAddress: string;
@@ -17,7 +18,7 @@ export interface Flow {
 
 /** A place to open a new flow to, e.g. from a Contact or Route URI (RFC 3263 resolution is the caller's job). */
 export interface Target {
-  protocol: TransportProtocol;
+  protocol: TransportName;
   host: string;
   port: number;
 }

@@ -23,12 +23,14 @@ import type { SipMessage, SipRequest } from '../message/message.js';
 import { serialize } from '../message/serialize.js';
 import { createResponse, canRespond } from '../message/response-factory.js';
 import { ParseError } from '../message/parse-error.js';
+import { RequestParseError, requestOf } from '../message/request-parse-error.js';
 import { parseMessage } from '../parser/parse-message.js';
 import type { FramerOutput } from '../parser/stream-framer.js';
 import { addressFamily, isWildcard, literalFirstLookup, normalizeAddress } from './address.js';
 import { ConnectionTable } from './connection-table.js';
 import { formatHostPort, type Flow, type Target } from './flow.js';
 import { TcpConnection } from './tcp-connection.js';
+import { TCP, UDP, type TransportDescriptor } from './transport-descriptor.js';
 import { TransportError } from './transport-error.js';
 import type { FlowClosedHandler, MessageHandler, TransportLayer } from './transport.js';
 import { stampVia } from './via-stamp.js';
@@ -143,6 +145,11 @@ export class SipTransport implements TransportLayer {
     return this.boundPort;
   }
 
+  /** The transports this instance serves (UDP and TCP unless one is turned off), for whoever keys listeners by them. */
+  get transports(): readonly TransportDescriptor[] {
+    return [...(this.useUdp ? [UDP] : []), ...(this.useTcp ? [TCP] : [])];
+  }
+
   /** Number of open TCP connections. */
   get connectionCount(): number {
     return this.connections.size;
@@ -176,7 +183,7 @@ export class SipTransport implements TransportLayer {
     try {
       if (this.closing) throw new TransportError('closed', 'transport is closed');
       const bytes = Buffer.isBuffer(msg) ? msg : serialize(msg);
-      if (flow.protocol === 'udp') {
+      if (flow.protocol === UDP.name) {
         const listener = this.udpFor(flow.localAddress, flow.localPort, flow.remoteAddress);
         return this.sendDatagram(listener, bytes, flow.remoteAddress, flow.remotePort);
       }
@@ -199,10 +206,10 @@ export class SipTransport implements TransportLayer {
     if (this.closing) throw new TransportError('closed', 'transport is closed');
     const bytes = Buffer.isBuffer(msg) ? msg : serialize(msg);
     const address = await this.resolve(target.host);
-    if (target.protocol === 'udp') {
+    if (target.protocol === UDP.name) {
       const listener = this.udpFor(undefined, undefined, address);
       await this.sendDatagram(listener, bytes, address, target.port);
-      return { protocol: 'udp', localAddress: listener.address, localPort: this.boundPort, remoteAddress: address, remotePort: target.port };
+      return { protocol: UDP.name, localAddress: listener.address, localPort: this.boundPort, remoteAddress: address, remotePort: target.port };
     }
     const conn = await this.connectionTo(address, target.port);
     await conn.write(bytes);
@@ -312,7 +319,7 @@ export class SipTransport implements TransportLayer {
 
   private onDatagram(listener: UdpListener, buf: Buffer, rinfo: RemoteInfo): void {
     const flow: Flow = {
-      protocol: 'udp',
+      protocol: UDP.name,
       localAddress: listener.address,
       localPort: this.boundPort,
       remoteAddress: normalizeAddress(rinfo.address),
@@ -481,7 +488,7 @@ export class SipTransport implements TransportLayer {
       } catch (err) {
         // A malformed top Via still gets its 400 (RFC 4475 §3.1.2.1): responses go back on the flow, not to sent-by.
         this.stats.parseErrors++;
-        const answer = this.errorResponse(err instanceof ParseError ? new ParseError(err.message, { status: 400, request: msg }) : err, flow);
+        const answer = this.errorResponse(err instanceof ParseError ? new RequestParseError(err.message, msg, 400) : err, flow);
         if (answer) {
           this.stats.parseErrorsAnswered++;
           this.send(answer, flow).catch((e: Error) => this.logger.debug({ err: e.message }, 'could not send 400'));
@@ -506,7 +513,7 @@ export class SipTransport implements TransportLayer {
       this.logger.error({ err: (err as Error)?.message, stack: (err as Error)?.stack }, 'unexpected error while parsing');
       return undefined;
     }
-    const req: SipRequest | undefined = err.request;
+    const req: SipRequest | undefined = requestOf(err);
     if (!req || !canRespond(req)) {
       this.logger.debug({ remote: formatHostPort(flow.remoteAddress, flow.remotePort), reason: err.message }, 'unparseable message dropped');
       return undefined;

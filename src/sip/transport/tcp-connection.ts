@@ -4,6 +4,7 @@ import type { Logger } from '../../lib/logger.js';
 import { StreamFramer, type FramerOutput } from '../parser/stream-framer.js';
 import { normalizeAddress } from './address.js';
 import type { Flow } from './flow.js';
+import { TCP } from './transport-descriptor.js';
 import { TransportError } from './transport-error.js';
 
 /** Corked bytes that are handed to the kernel at once instead of waiting for the end of the current run. */
@@ -52,7 +53,7 @@ export class TcpConnection {
     this.direction = opts.direction;
     this.socket = opts.socket;
     this.flow = {
-      protocol: 'tcp',
+      protocol: TCP.name,
       localAddress: normalizeAddress(this.socket.localAddress ?? ''),
       localPort: this.socket.localPort ?? 0,
       remoteAddress: normalizeAddress(this.socket.remoteAddress ?? ''),

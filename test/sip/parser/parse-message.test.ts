@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { SipRequest, SipResponse } from '../../../src/sip/message/message.js';
 import { ParseError } from '../../../src/sip/message/parse-error.js';
+import { requestOf } from '../../../src/sip/message/request-parse-error.js';
 import { MAX_HEADER_LINES, parseMessage } from '../../../src/sip/parser/parse-message.js';
 
 const HEAD = ['SUBSCRIBE sip:1002@example.com SIP/2.0', 'Via: SIP/2.0/UDP h;branch=z9hG4bK1', 'From: <sip:1001@example.com>;tag=1',
@@ -25,7 +26,7 @@ t.test('datagram framing: no Content-Length means the rest, extra bytes are igno
   t.equal(parseMessage(build(['Content-Length: 2'], 'abc')).body.toString(), 'ab');
   const err = parseError(() => parseMessage(build(['Content-Length: 4'], 'abc')));
   t.match(err.message, /exceeds/);
-  t.ok(err.request, 'request attached for the 400');
+  t.ok(requestOf(err), 'request attached for the 400');
 });
 
 t.test('stream framing: Content-Length is mandatory and exact (RFC 3261 §18.3)', async (t) => {
@@ -56,7 +57,7 @@ t.test('folded header lines are joined with one SP (RFC 3261 §7.3.1)', async (t
 t.test('malformed header sections throw ParseError, with the request when there is one', async (t) => {
   const noColon = parseError(() => parseMessage(build(['Expires 60'])));
   t.match(noColon.message, /without ':'/);
-  t.equal(noColon.request?.callId, 'c1', 'the other headers are still there');
+  t.equal(requestOf(noColon)?.callId, 'c1', 'the other headers are still there');
   t.match(parseError(() => parseMessage(build(['Bad Name: 1']))).message, /header name/);
   t.match(parseError(() => parseMessage(Buffer.from(HEAD.join('\r\n') + '\nExpires: 1\r\n\r\n'))).message, /bare LF/);
   t.match(parseError(() => parseMessage(Buffer.from(HEAD.join('\r\n') + '\r\nX: a\rb\r\n\r\n'))).message, /bare CR/);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import type { SipMessage } from '../../../src/sip/message/message.js';
 import { ParseError } from '../../../src/sip/message/parse-error.js';
+import { requestOf } from '../../../src/sip/message/request-parse-error.js';
 import { canRespond, createResponse } from '../../../src/sip/message/response-factory.js';
 import { serialize } from '../../../src/sip/message/serialize.js';
 import { parseMessage } from '../../../src/sip/parser/parse-message.js';
@@ -51,7 +52,8 @@ function check(buf: Buffer, datagram: boolean): void {
     msg = parseMessage(buf, { datagram });
   } catch (err) {
     if (!(err instanceof ParseError)) throw err;
-    if (err.request !== undefined) exercise(err.request);
+    const partial = requestOf(err);
+    if (partial !== undefined) exercise(partial);
     return;
   }
   exercise(msg);

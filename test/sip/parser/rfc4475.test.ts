@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { SipMessage, SipRequest, SipResponse } from '../../../src/sip/message/message.js';
 import { ParseError } from '../../../src/sip/message/parse-error.js';
+import { requestOf } from '../../../src/sip/message/request-parse-error.js';
 import { canRespond, createResponse } from '../../../src/sip/message/response-factory.js';
 import { serialize } from '../../../src/sip/message/serialize.js';
 import { viaBranch } from '../../../src/sip/message/via.js';
@@ -46,13 +47,13 @@ function rejectedByParser(tt: Test, name: string, status: number, withRequest: b
   const err = catchParse(tt, () => parseMessage(loadRfc4475(name)), `${name} parseMessage`);
   tt.equal(err.status, status, `${name}: status ${status} (${err.message})`);
   if (withRequest) {
-    tt.ok(err.request, `${name}: the partly parsed request is attached`);
-    const req = err.request as SipRequest;
+    tt.ok(requestOf(err), `${name}: the partly parsed request is attached`);
+    const req = requestOf(err) as SipRequest;
     tt.ok(canRespond(req), `${name}: a response can be built`);
     const res = createResponse(req, err.status);
     tt.equal(res.status, status);
     tt.equal(res.callId, req.callId, 'the response copies Call-ID');
-  } else tt.equal(err.request, undefined, `${name}: no request attached`);
+  } else tt.equal(requestOf(err), undefined, `${name}: no request attached`);
   return err;
 }
 
@@ -63,7 +64,7 @@ function rejectedByValidation(tt: Test, name: string): ParseError {
   const req = msg as SipRequest;
   const err = catchParse(tt, () => validateRequest(req), `${name} validateRequest`);
   tt.equal(err.status, 400, `${name}: 400 (${err.message})`);
-  tt.equal(err.request, req, `${name}: the request is attached`);
+  tt.equal(requestOf(err), req, `${name}: the request is attached`);
   return err;
 }
 
@@ -265,7 +266,7 @@ torture('noreason', 'an empty reason phrase (RFC 4475 §3.1.1.13)', (tt) => {
 torture('badinv01', 'extraneous header field separators give 400 (RFC 4475 §3.1.2.1)', (tt) => {
   const err = rejectedByValidation(tt, 'badinv01');
   tt.match(err.message, /Via/);
-  const req = err.request as SipRequest;
+  const req = requestOf(err) as SipRequest;
   tt.throws(() => req.contact, ParseError, "Contact ';;;;' is malformed too");
 });
 
@@ -281,7 +282,7 @@ torture('ncl', 'negative Content-Length gives 400 (RFC 4475 §3.1.2.3)', (tt) =>
 
 torture('scalar02', 'overlarge scalar fields in a request give 400 (RFC 4475 §3.1.2.4)', (tt) => {
   const err = rejectedByValidation(tt, 'scalar02');
-  const req = err.request as SipRequest;
+  const req = requestOf(err) as SipRequest;
   tt.throws(() => req.cseq, ParseError, 'CSeq >= 2^31');
   tt.throws(() => req.maxForwards, ParseError, 'Max-Forwards 300');
   tt.throws(() => req.expires, ParseError, 'Expires of 100 digits');
@@ -300,27 +301,27 @@ torture('quotbal', 'an unterminated quoted display name gives 400 (RFC 4475 §3.
 
 torture('ltgtruri', 'a Request-URI in <> gives 400 (RFC 4475 §3.1.2.7)', (tt) => {
   const err = rejectedByParser(tt, 'ltgtruri', 400, true);
-  tt.equal(err.request?.uri, '<sip:user@example.com>');
+  tt.equal(requestOf(err)?.uri, '<sip:user@example.com>');
 });
 
 torture('lwsruri', 'LWS inside the Request-URI gives 400 (RFC 4475 §3.1.2.8)', (tt) => {
   const err = rejectedByParser(tt, 'lwsruri', 400, true);
-  tt.equal(err.request?.method, 'INVITE');
+  tt.equal(requestOf(err)?.method, 'INVITE');
 });
 
 torture('lwsstart', 'several SP between Request-Line elements give 400 (RFC 4475 §3.1.2.9)', (tt) => {
   const err = rejectedByParser(tt, 'lwsstart', 400, true);
-  tt.equal(err.request?.uri, 'sip:user@example.com');
+  tt.equal(requestOf(err)?.uri, 'sip:user@example.com');
 });
 
 torture('trws', 'SP at the end of the Request-Line gives 400 (RFC 4475 §3.1.2.10)', (tt) => {
   const err = rejectedByParser(tt, 'trws', 400, true);
-  tt.equal(err.request?.version, 'SIP/2.0');
+  tt.equal(requestOf(err)?.version, 'SIP/2.0');
 });
 
 torture('escruri', 'escaped headers in the Request-URI give 400 and never become headers (RFC 4475 §3.1.2.11)', (tt) => {
   const err = rejectedByValidation(tt, 'escruri');
-  const req = err.request as SipRequest;
+  const req = requestOf(err) as SipRequest;
   tt.equal(req.headers.has('route'), false, 'no Route header appears');
   tt.equal(req.requestUri.headers.get('Route'), '%3Csip:example.com%3E');
 });
@@ -338,7 +339,7 @@ torture('regbadct', 'a URI with ? outside <> gives 400 (RFC 4475 §3.1.2.13)', (
 torture('badaspec', 'spaces within an addr-spec give 400 (RFC 4475 §3.1.2.14)', (tt) => {
   const err = rejectedByValidation(tt, 'badaspec');
   tt.match(err.message, /URI/);
-  tt.equal((err.request as SipRequest).from.displayName, 'Bell, Alexander', 'the quoted From is fine');
+  tt.equal((requestOf(err) as SipRequest).from.displayName, 'Bell, Alexander', 'the quoted From is fine');
 });
 
 torture('baddn', 'a non-token display name gives 400; so does the missing empty line (RFC 4475 §3.1.2.15)', (tt) => {
@@ -356,8 +357,8 @@ torture('baddn', 'a non-token display name gives 400; so does the missing empty 
 
 torture('badvers', 'an unknown SIP version gives 505 (RFC 4475 §3.1.2.16)', (tt) => {
   const err = rejectedByParser(tt, 'badvers', 505, true);
-  tt.equal(err.request?.version, 'SIP/7.0');
-  tt.equal(createResponse(err.request as SipRequest, 505).version, 'SIP/2.0');
+  tt.equal(requestOf(err)?.version, 'SIP/7.0');
+  tt.equal(createResponse(requestOf(err) as SipRequest, 505).version, 'SIP/2.0');
 });
 
 torture('mismatch01', 'CSeq method not matching the Request-Line gives 400 (RFC 4475 §3.1.2.17)', (tt) => {
@@ -367,7 +368,7 @@ torture('mismatch01', 'CSeq method not matching the Request-Line gives 400 (RFC 
 
 torture('mismatch02', 'unknown method with CSeq mismatch parses cleanly, validation gives 400 (RFC 4475 §3.1.2.18)', (tt) => {
   const err = rejectedByValidation(tt, 'mismatch02');
-  const req = err.request as SipRequest;
+  const req = requestOf(err) as SipRequest;
   tt.equal(req.method, 'NEWMETHOD', 'the UA can still see the unknown method and answer 501');
   tt.equal(req.cseq.method, 'INVITE');
   tt.equal(req.contentType, 'application/sdp');
@@ -388,7 +389,7 @@ torture('badbranch', 'a branch that is only the magic cookie parses (RFC 4475 §
 torture('insuf', 'missing To, From, Call-ID give 400 without breaking the parser (RFC 4475 §3.3.1)', (tt) => {
   const err = rejectedByValidation(tt, 'insuf');
   tt.match(err.message, /missing/);
-  const req = err.request as SipRequest;
+  const req = requestOf(err) as SipRequest;
   tt.ok(canRespond(req), 'a 400 can still be built: it has a Via and goes back on the flow');
   tt.equal(req.body.length, 152);
 });

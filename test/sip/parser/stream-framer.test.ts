@@ -1,5 +1,6 @@
 import t from 'tap';
 import { ParseError } from '../../../src/sip/message/parse-error.js';
+import { requestOf } from '../../../src/sip/message/request-parse-error.js';
 import { StreamFramer, type FramerOutput } from '../../../src/sip/parser/stream-framer.js';
 import { parseMessage } from '../../../src/sip/parser/parse-message.js';
 
@@ -56,7 +57,7 @@ t.test('missing Content-Length on a stream is fatal, with the request for a 400 
   const err = fatalError(t, f.push(msg([])));
   t.match(err.message, /missing Content-Length/);
   t.equal(err.status, 400);
-  t.equal(err.request?.callId, 'c1', 'the partly parsed request is attached');
+  t.equal(requestOf(err)?.callId, 'c1', 'the partly parsed request is attached');
   t.ok(f.isFailed);
   t.same(f.push(msg(['Content-Length: 0'])), [], 'the framer stays failed');
 });
@@ -64,7 +65,7 @@ t.test('missing Content-Length on a stream is fatal, with the request for a 400 
 t.test('negative Content-Length is fatal (RFC 4475 §3.1.2.3)', async (t) => {
   const err = fatalError(t, new StreamFramer().push(msg(['Content-Length: -999'], 'x')));
   t.match(err.message, /invalid Content-Length/);
-  t.equal(err.request?.method, 'OPTIONS');
+  t.equal(requestOf(err)?.method, 'OPTIONS');
 });
 
 t.test('several Content-Length headers are fatal, even equal ones (RFC 4475 §3.3.9)', async (t) => {
@@ -85,7 +86,7 @@ t.test('size limits: message and header section (framer options)', async (t) => 
   t.same(kinds(headerCap.push(Buffer.alloc(200, 0x61))), [], 'still below the header limit: waits');
   const e3 = fatalError(t, headerCap.push(Buffer.alloc(100, 0x61)));
   t.match(e3.message, /header section larger than 256/, 'no empty line within the limit');
-  t.equal(e3.request, undefined, 'nothing to answer');
+  t.equal(requestOf(e3), undefined, 'nothing to answer');
   const longHeader = msg(['Content-Length: 0', `X-Long: ${'a'.repeat(400)}`]);
   t.match(fatalError(t, new StreamFramer({ maxHeaderBytes: 256 }).push(longHeader)).message, /header section larger/);
 });

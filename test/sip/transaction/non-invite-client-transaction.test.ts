@@ -5,7 +5,8 @@ import type { SipRequest, SipResponse } from '../../../src/sip/message/message.j
 import { parseMessage } from '../../../src/sip/parser/parse-message.js';
 import type { ClientResult } from '../../../src/sip/transaction/non-invite-client-transaction.js';
 import { TransactionLayer } from '../../../src/sip/transaction/transaction-layer.js';
-import type { Flow, TransportProtocol } from '../../../src/sip/transport/flow.js';
+import type { Flow } from '../../../src/sip/transport/flow.js';
+import type { TransportName } from '../../../src/sip/transport/transport-descriptor.js';
 import { LoopNetwork, type LoopTransport } from '../../support/loop-transport.js';
 
 const BRANCH = 'z9hG4bKnotify1';
@@ -51,7 +52,7 @@ interface Rig {
   server: LoopTransport;
   phone: LoopTransport;
   layer: TransactionLayer;
-  flow(protocol: TransportProtocol): Flow;
+  flow(protocol: TransportName): Flow;
   /** Clock times at which the phone received a NOTIFY. */
   arrivals(): number[];
   reply(bytes: Buffer): void;

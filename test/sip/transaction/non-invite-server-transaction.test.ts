@@ -5,7 +5,7 @@ import type { SipRequest } from '../../../src/sip/message/message.js';
 import { createResponse } from '../../../src/sip/message/response-factory.js';
 import type { ServerTransaction } from '../../../src/sip/transaction/server-transaction.js';
 import { TransactionLayer } from '../../../src/sip/transaction/transaction-layer.js';
-import type { TransportProtocol } from '../../../src/sip/transport/flow.js';
+import type { TransportName } from '../../../src/sip/transport/transport-descriptor.js';
 import { LoopNetwork, type LoopTransport } from '../../support/loop-transport.js';
 
 interface ReqOpts {
@@ -44,7 +44,7 @@ interface Rig {
   phone: LoopTransport;
   layer: TransactionLayer;
   requests: { req: SipRequest; tx: ServerTransaction }[];
-  sendFromPhone(bytes: Buffer, protocol?: TransportProtocol, connectionId?: number): void;
+  sendFromPhone(bytes: Buffer, protocol?: TransportName, connectionId?: number): void;
 }
 
 function rig(): Rig {

@@ -12,7 +12,8 @@ import { silentLogger } from '../../../src/lib/logger.js';
 import type { SipRequest, SipResponse } from '../../../src/sip/message/message.js';
 import { createResponse } from '../../../src/sip/message/response-factory.js';
 import { TransactionLayer } from '../../../src/sip/transaction/transaction-layer.js';
-import type { Flow, TransportProtocol } from '../../../src/sip/transport/flow.js';
+import type { Flow } from '../../../src/sip/transport/flow.js';
+import type { TransportName } from '../../../src/sip/transport/transport-descriptor.js';
 import { UserAgentCore } from '../../../src/sip/ua/user-agent-core.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import type { PresenceStore } from '../../../src/store/ports.js';
@@ -58,7 +59,7 @@ export interface SubscribeSpec {
 let seq = 0;
 const unique = (): string => `${++seq}${Math.random().toString(36).slice(2, 8)}`;
 
-export function subscribeBytes(spec: SubscribeSpec, protocol: TransportProtocol): Buffer {
+export function subscribeBytes(spec: SubscribeSpec, protocol: TransportName): Buffer {
   const user = spec.user ?? '1001';
   const domain = spec.domain ?? DOMAIN;
   const fromUser = spec.fromUser ?? '2001';
@@ -86,7 +87,7 @@ export function subscribeBytes(spec: SubscribeSpec, protocol: TransportProtocol)
 }
 
 export interface HarnessOptions {
-  protocol?: TransportProtocol;
+  protocol?: TransportName;
   store?: PresenceStore;
   clock?: ManualClock;
   accounts?: AccountResolver;
@@ -128,7 +129,7 @@ export class NotifierHarness {
   readonly registry: EventPackageRegistry;
   readonly presentity: TestPresentity;
   readonly notifier: Notifier;
-  readonly protocol: TransportProtocol;
+  readonly protocol: TransportName;
   /** Distinct NOTIFYs the phone received (retransmissions left out), in order. */
   readonly notifies: SipRequest[] = [];
   /** Every copy of every NOTIFY received, retransmissions included. */

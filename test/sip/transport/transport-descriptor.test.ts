@@ -1,0 +1,127 @@
+import t from 'tap';
+import { ManualClock } from '../../../src/lib/clock.js';
+import { silentLogger } from '../../../src/lib/logger.js';
+import type { SipRequest } from '../../../src/sip/message/message.js';
+import { parseUri } from '../../../src/sip/message/uri.js';
+import { parseMessage } from '../../../src/sip/parser/parse-message.js';
+import { TransactionLayer } from '../../../src/sip/transaction/transaction-layer.js';
+import { SipTransport } from '../../../src/sip/transport/sip-transport.js';
+import {
+  TCP,
+  TRANSPORTS,
+  UDP,
+  transportForUri,
+  transportNamed,
+  transportOf,
+  uriFor,
+  type TransportDescriptor,
+} from '../../../src/sip/transport/transport-descriptor.js';
+import { LoopNetwork } from '../../support/loop-transport.js';
+
+/** A NOTIFY without a Via: the transaction layer adds ours, naming the transport it leaves on. */
+function notifyWithoutVia(): SipRequest {
+  const lines = [
+    'NOTIFY sip:1001@192.168.1.20:5062 SIP/2.0',
+    'Max-Forwards: 70',
+    'From: <sip:2001@example.com>;tag=srv',
+    'To: <sip:1001@example.com>;tag=phone',
+    'Call-ID: call-1@192.168.1.20',
+    'CSeq: 7 NOTIFY',
+    'Event: dialog',
+    'Subscription-State: active;expires=3600',
+    'Content-Length: 0',
+    '',
+    '',
+  ];
+  return parseMessage(Buffer.from(lines.join('\r\n'))) as SipRequest;
+}
+
+t.test('UDP and TCP each say once what they are: reliability, framing, Via token, URI parameter, default port (RFC 3261 §17, §18.3, §19.1.2, §20.42)', async (t) => {
+  t.same(
+    TRANSPORTS.map((d) => ({ ...d })),
+    [
+      { name: 'udp', reliable: false, secure: false, stream: false, viaToken: 'UDP', uriTransport: 'udp', dialable: true, defaultPort: 5060 },
+      { name: 'tcp', reliable: true, secure: false, stream: true, viaToken: 'TCP', uriTransport: 'tcp', dialable: true, defaultPort: 5060 },
+    ],
+  );
+  t.ok(Object.isFrozen(UDP) && Object.isFrozen(TCP), 'nobody can change a transport at run time');
+});
+
+t.test('stored flows name their transport as before: udp and tcp, so a database from before needs no migration', async (t) => {
+  t.equal(transportNamed('udp'), UDP);
+  t.equal(transportNamed('tcp'), TCP);
+  t.equal(transportOf('udp'), UDP);
+  t.equal(transportOf('tcp'), TCP);
+  for (const unknown of ['tls', 'ws', 'UDP', '', 'constructor', '__proto__', 'toString']) {
+    t.equal(transportNamed(unknown), undefined, `'${unknown}' is no transport of this build`);
+  }
+});
+
+t.test('reliability comes from the descriptor: Timer E retransmits only over an unreliable transport (RFC 3261 §17.1.2.2)', async (t) => {
+  for (const transport of TRANSPORTS) {
+    const clock = new ManualClock(0);
+    const net = new LoopNetwork(clock);
+    const server = net.endpoint('10.0.0.1', 5060);
+    const phone = net.endpoint('192.168.1.20', 5062);
+    const layer = new TransactionLayer(server, { clock, logger: silentLogger, sentBy: { host: '10.0.0.1', port: 5060 } });
+    void layer.request(notifyWithoutVia(), server.flowTo(phone, transport.name));
+    clock.advance(0);
+    clock.advance(2000);
+    const arrivals = phone.received.filter((r) => r.msg.isRequest()).length;
+    if (transport.reliable) t.equal(arrivals, 1, `${transport.name}: sent once, no Timer E`);
+    else t.equal(arrivals, 3, `${transport.name}: sent at 0 ms, again at 500 and 1500 ms`);
+    layer.close();
+  }
+});
+
+t.test('the Via we add names the transport the request leaves on (RFC 3261 §8.1.1.7, §20.42)', async (t) => {
+  for (const transport of TRANSPORTS) {
+    const clock = new ManualClock(0);
+    const net = new LoopNetwork(clock);
+    const server = net.endpoint('10.0.0.1', 5060);
+    const phone = net.endpoint('192.168.1.20', 5062);
+    const layer = new TransactionLayer(server, { clock, logger: silentLogger, sentBy: { host: '10.0.0.1', port: 5060 } });
+    const req = notifyWithoutVia();
+    void layer.request(req, { protocol: transport.name, host: phone.address, port: phone.port });
+    t.equal(req.topVia.transport, transport.viaToken, transport.name);
+    t.match(req.headers.get('via'), new RegExp(`^SIP/2\\.0/${transport.viaToken} 10\\.0\\.0\\.1:5060;branch=z9hG4bK`));
+    layer.close();
+  }
+});
+
+t.test('our Contact per transport: no parameter for UDP, ;transport=tcp for TCP (RFC 3261 §19.1.1, RFC 3263 §4.1)', async (t) => {
+  t.equal(uriFor(UDP, '10.0.0.1:5060'), 'sip:10.0.0.1:5060');
+  t.equal(uriFor(TCP, '10.0.0.1:5060'), 'sip:10.0.0.1:5060;transport=tcp');
+  t.equal(uriFor(TCP, 'w1@[2001:db8::1]:5062'), 'sip:w1@[2001:db8::1]:5062;transport=tcp');
+  // Each transport's Contact leads back to it.
+  for (const transport of TRANSPORTS) t.equal(transportForUri(parseUri(uriFor(transport, 'h:1')), UDP), transport, transport.name);
+});
+
+t.test('TLS and WebSocket fit the same shape: sips: for a secure one, ws as the URI parameter of both (RFC 3263 §4.1, RFC 7118 §5.2)', async (t) => {
+  // Shapes only: this build has neither transport, so they cannot be named or looked up.
+  const tlsShape: TransportDescriptor = { ...TCP, secure: true, viaToken: 'TLS', defaultPort: 5061 };
+  const wsShape: TransportDescriptor = { ...TCP, stream: false, viaToken: 'WS', uriTransport: 'ws', dialable: false };
+  const wssShape: TransportDescriptor = { ...wsShape, secure: true, viaToken: 'WSS' };
+  t.equal(uriFor(tlsShape, 'h:5061'), 'sips:h:5061');
+  t.equal(uriFor(wsShape, 'a.invalid'), 'sip:a.invalid;transport=ws');
+  t.equal(uriFor(wssShape, 'a.invalid'), 'sips:a.invalid;transport=ws');
+});
+
+t.test('a URI asks for a transport by its parameter, TLS by sips: or transport=tls, and nothing we lack is substituted (RFC 3261 §19.1.1, §26.2.2)', async (t) => {
+  t.equal(transportForUri(parseUri('sip:a.example.com'), TCP), TCP, 'no parameter: the caller\'s transport');
+  t.equal(transportForUri(parseUri('sip:a.example.com;transport=udp'), TCP), UDP);
+  t.equal(transportForUri(parseUri('sip:a.example.com;transport=TCP'), UDP), TCP, 'the parameter is case-insensitive');
+  t.equal(transportForUri(parseUri('sips:a.example.com'), TCP), undefined, 'sips: needs TLS, never TCP instead');
+  t.equal(transportForUri(parseUri('sips:a.example.com;transport=tcp'), TCP), undefined);
+  t.equal(transportForUri(parseUri('sips:a.example.com;transport=udp'), UDP), undefined);
+  t.equal(transportForUri(parseUri('sip:a.example.com;transport=tls'), TCP), undefined);
+  t.equal(transportForUri(parseUri('sip:a.example.com;transport=ws'), TCP), undefined);
+  t.equal(transportForUri(parseUri('sip:a.example.com;transport=sctp'), UDP), undefined);
+});
+
+t.test('a SipTransport lists the transports it serves', async (t) => {
+  const clock = new ManualClock(0);
+  t.same(new SipTransport({ hosts: ['127.0.0.1'], port: 0, clock, logger: silentLogger }).transports, [UDP, TCP]);
+  t.same(new SipTransport({ hosts: ['127.0.0.1'], port: 0, tcp: false, clock, logger: silentLogger }).transports, [UDP]);
+  t.same(new SipTransport({ hosts: ['127.0.0.1'], port: 0, udp: false, clock, logger: silentLogger }).transports, [TCP]);
+});
