@@ -1,5 +1,6 @@
 import type { AccountResolver } from '../accounts/account-resolver.js';
 import type { EventPackage, EventPackageRegistry, ResourceState } from '../events/event-package.js';
+import { createPresenceFeed, type PresenceFeed, type RemovalReason } from '../feed/presence-feed.js';
 import type { Clock } from '../lib/clock.js';
 import { DeadlineQueue } from '../lib/deadline-queue.js';
 import { Fifo } from '../lib/fifo.js';
@@ -18,7 +19,6 @@ import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
 import { cloneRecord } from '../store/clone.js';
 import type { PresenceStore } from '../store/ports.js';
 import type { SubscriptionRecord } from '../store/records.js';
-import type { NotifierEvents, RemovalReason } from './notifier-events.js';
 import { compactFlow, compactRecord, poolSharedStrings } from './compact-record.js';
 import { buildNotify, subscriptionStateValue } from './notify-request.js';
 import { judgeNotifyResult, MAX_STRIKES } from './notify-verdict.js';
@@ -47,7 +47,11 @@ export interface NotifierOptions {
   allDialogs: boolean;
   /** Host for our Contact when the flow's local address is a wildcard; default: the watched domain. */
   publicHost?: string;
-  events?: NotifierEvents;
+  /**
+   * Where subscription events go (created, refreshed, NOTIFY sent and answered, removed): metrics and other observers
+   * listen there. Default: a feed of its own, heard by nobody.
+   */
+  feed?: PresenceFeed;
   /** NOTIFY transactions in flight at once (default DEFAULT_NOTIFY_WINDOW). */
   notifyWindow?: number;
 }
@@ -128,7 +132,7 @@ const nextVersion = (v: number): number => (v + 1) % 0x1_0000_0000;
 export class Notifier {
   private readonly opts: NotifierOptions;
   private readonly logger: Logger;
-  private readonly events: NotifierEvents;
+  private readonly feed: PresenceFeed;
   private readonly subs = new Map<string, LiveSubscription>();
   /** One copy of the values many subscriptions share (domains, addresses, media types). */
   private readonly strings = new StringPool();
@@ -147,19 +151,20 @@ export class Notifier {
   private readonly expiry: ExpiryWheel<LiveSubscription>;
   private readonly deps: StepDeps;
   private disposed = false;
+  private readonly stopListening: () => void;
 
   constructor(opts: NotifierOptions) {
     this.window = opts.notifyWindow ?? DEFAULT_NOTIFY_WINDOW;
     this.opts = opts;
     this.logger = opts.logger.child({ module: 'notifier' });
-    this.events = opts.events ?? {};
+    this.feed = opts.feed ?? createPresenceFeed({ logger: this.logger });
     this.expiry = new ExpiryWheel(opts.clock, EXPIRY_RESOLUTION_MS, (rec) => this.onExpiry(rec));
     this.slotRelease = new DeadlineQueue(opts.clock, (flight) => {
       this.releaseSlot(flight);
       this.pump();
     });
     this.deps = { registry: opts.registry, accounts: opts.accounts, findDialog: (id) => this.subs.get(id) };
-    opts.presentity.onChange((change) => this.onResourceChange(change));
+    this.stopListening = opts.presentity.onChange((change) => this.onResourceChange(change));
   }
 
   /**
@@ -280,6 +285,7 @@ export class Notifier {
   /** Stops the expiry timer and ignores whatever comes later (answers to NOTIFYs in flight, changes). */
   dispose(): void {
     this.disposed = true;
+    this.stopListening();
     this.expiry.clear();
     this.slotRelease.clear();
   }
@@ -293,6 +299,7 @@ export class Notifier {
     this.respondOk(incoming, rec, ctx.granted);
     this.addLive(rec);
     this.logger.debug({ id: rec.id, event: rec.event, resource: rec.resource, domain: rec.domain, expires: ctx.granted }, 'subscription created');
+    this.feed.emit({ kind: 'subscription-created', subscription: rec });
     this.sendNotify(rec, false, undefined);
     // One store write, after the first NOTIFY has taken its CSeq.
     this.persist(rec);
@@ -320,6 +327,7 @@ export class Notifier {
     this.persist(rec);
     this.expiry.schedule(rec, rec.expiresAt);
     this.respondOk(incoming, rec, ctx.granted);
+    this.feed.emit({ kind: 'subscription-refreshed', subscription: rec });
     this.sendNotify(rec, false, undefined);
   }
 
@@ -410,7 +418,6 @@ export class Notifier {
     if (!watchers) this.byResource.set(key, (watchers = new Set()));
     watchers.add(rec);
     this.expiry.schedule(rec, rec.expiresAt);
-    this.events.subscriptionAdded?.(rec);
   }
 
   /** Takes a subscription out of the live set and the store; false when it was not live. */
@@ -430,7 +437,7 @@ export class Notifier {
       this.logger.error({ err: (err as Error).message, id: rec.id }, 'could not delete subscription from the store');
     }
     this.logger.debug({ id: rec.id, reason }, 'subscription removed');
-    this.events.subscriptionRemoved?.(rec, reason);
+    this.feed.emit({ kind: 'subscription-removed', subscription: rec, reason });
     return true;
   }
 
@@ -578,7 +585,7 @@ export class Notifier {
     else rec.lastNotify = new SentNotify(rec.localCseq, pkg, state, entity, rec.version, o.allDialogs);
     rec.version = nextVersion(rec.version);
     if (rec.localCseq - rec.storedCseq >= SEQUENCE_LEASE) this.persist(rec);
-    this.events.notifySent?.(rec, final);
+    this.feed.emit({ kind: 'notify-sent', subscription: rec, final });
     let pending: Promise<ClientResult>;
     this.active++;
     flight.holdsSlot = true;
@@ -613,8 +620,11 @@ export class Notifier {
     const rec = flight.rec;
     if (result.kind === 'response' && rec.lastNotify) rec.lastNotify.reply = result.response.status;
     const verdict = judgeNotifyResult(result, flight.protocol);
-    if (verdict.kind === 'ok') this.events.notifyAnswered?.(rec, verdict.status);
-    else this.events.notifyFailed?.(rec, verdict.failure);
+    this.feed.emit({
+      kind: 'notify-answered',
+      subscription: rec,
+      answer: verdict.kind === 'ok' ? { ok: true, status: verdict.status } : { ok: false, failure: verdict.failure },
+    });
     const live = this.subs.get(rec.id) === rec;
     let removed = false;
     if (live && !this.disposed) {
