@@ -9,23 +9,26 @@ import { PistonError } from '../lib/errors.js';
 import { newTag } from '../lib/ids.js';
 import type { Logger } from '../lib/logger.js';
 import { detach, StringPool } from '../lib/strings.js';
-import { entityOf, resourceKey, splitResourceKey, type ResourceKey } from '../presentity/resource-key.js';
+import { entityOf, resourceKey, type ResourceKey } from '../presentity/resource-key.js';
 import { createUasDialog, remoteTargetOf } from '../sip/dialog/create-uas-dialog.js';
 import { idOfDialog } from '../sip/dialog/dialog-state.js';
 import type { SipRequest } from '../sip/message/message.js';
 import { ParseError } from '../sip/message/parse-error.js';
 import { protocolOf, type ClientResult, type Destination } from '../sip/transaction/non-invite-client-transaction.js';
 import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
-import { cloneRecord } from '../store/clone.js';
 import type { PresenceStore } from '../store/ports.js';
 import type { SubscriptionRecord } from '../store/records.js';
 import { compactFlow, compactRecord, poolSharedStrings } from './compact-record.js';
+import { SEQUENCE_LEASE, type LiveSubscription } from './live-subscription.js';
 import { buildNotify, subscriptionStateValue } from './notify-request.js';
 import { judgeNotifyResult, MAX_STRIKES } from './notify-verdict.js';
 import type { PresentityChange, PresentitySource } from './presentity-source.js';
 import { SentNotify } from './sent-notify.js';
 import { newSubscribeContext, SUBSCRIBE_STEPS, type StepDeps, type SubscribeContext } from './subscribe-steps.js';
 import { dialogOf, flowRecord, localContact, notifyDestination } from './subscription-dialog.js';
+import { SubscriptionSet } from './subscription-set.js';
+
+export { SEQUENCE_LEASE, type LiveSubscription } from './live-subscription.js';
 
 /** How NOTIFYs leave; `TransactionLayer` fits. */
 export interface NotifyChannel {
@@ -101,23 +104,8 @@ export const DEFAULT_NOTIFY_WINDOW = 512;
  */
 export const NOTIFY_SLOT_HOLD_MS = 1000;
 
-/**
- * A live subscription: the stored record plus the CSeq the store last received for it. CSeq and version rise by one
- * per NOTIFY; writing the record for every NOTIFY made the store the largest cost of a fan-out, so it is written when
- * CSeq has run SEQUENCE_LEASE ahead of what is stored (and at a clean stop). After a crash the stored values may lag
- * by less than that plus the write-behind window; the caller's restore headroom covers it (main.ts).
- */
-export interface LiveSubscription extends SubscriptionRecord {
-  storedCseq: number;
-  /** The expiry wheel's bookkeeping (lib/expiry-wheel.ts). */
-  wheelSlot: number;
-}
-
 /** Expiries fire up to this late (RFC 6665 leaves the exact moment to the notifier); coarser buckets cost less. */
 const EXPIRY_RESOLUTION_MS = 1000;
-
-/** NOTIFYs a subscription may send before its CSeq/version are written again; the crash headroom must exceed it. */
-export const SEQUENCE_LEASE = 16;
 
 /** Versions are unsigned 32-bit (RFC 4235 §4.1); wrapping after 2^32 documents is out of reach in practice. */
 const nextVersion = (v: number): number => (v + 1) % 0x1_0000_0000;
@@ -126,18 +114,16 @@ const nextVersion = (v: number): number => (v + 1) % 0x1_0000_0000;
  * The RFC 6665 notifier, generic over event packages: it answers SUBSCRIBE, keeps the subscription dialogs, sends
  * NOTIFYs with each package's rendering of the presentity state, applies the failure policy and expires what is not
  * refreshed. Live state is the subscription records themselves (written behind on every dialog change; CSeq and
- * version only every SEQUENCE_LEASE NOTIFYs), one index by resource, one expiry wheel for all of them, and a flight
- * record only while a NOTIFY is out.
+ * version only every SEQUENCE_LEASE NOTIFYs) in the subscription set (subscription-set.ts), one expiry wheel for all
+ * of them, and a flight record only while a NOTIFY is out.
  */
 export class Notifier {
   private readonly opts: NotifierOptions;
   private readonly logger: Logger;
   private readonly feed: PresenceFeed;
-  private readonly subs = new Map<string, LiveSubscription>();
+  private readonly subs = new SubscriptionSet();
   /** One copy of the values many subscriptions share (domains, addresses, media types). */
   private readonly strings = new StringPool();
-  /** Live subscriptions per watched resource (all events), for fan-out. */
-  private readonly byResource = new Map<ResourceKey, Set<LiveSubscription>>();
   private readonly flights = new Map<string, Flight>();
   /** NOTIFYs handed to the transaction layer and not yet settled. */
   private active = 0;
@@ -181,28 +167,17 @@ export class Notifier {
 
   /** Live subscriptions per event package (packages with none are absent), for metrics. */
   countByEvent(): Record<string, number> {
-    const counts: Record<string, number> = {};
-    for (const rec of this.subs.values()) counts[rec.event] = (counts[rec.event] ?? 0) + 1;
-    return counts;
+    return this.subs.countByEvent();
   }
 
   /** Live subscriptions whose watched domain is `domain` (an account's realm), optionally of one event package. */
   list(domain: string, event?: string): SubscriptionRecord[] {
-    // From the live set, which carries the last NOTIFY's answer even before it is written behind to the store.
-    const d = domain.toLowerCase();
-    const out: SubscriptionRecord[] = [];
-    for (const rec of this.subs.values()) {
-      if (rec.domain === d && (event === undefined || rec.event === event)) out.push(cloneRecord.subscription(rec));
-    }
-    return out;
+    return this.subs.list(domain, event);
   }
 
   /** Live subscriptions watching one resource (every event package). */
   watchersOf(resource: ResourceKey): SubscriptionRecord[] {
-    const { user, domain } = splitResourceKey(resource);
-    const watchers = this.byResource.get(resourceKey(user, domain));
-    if (!watchers) return [];
-    return [...watchers].map((rec) => cloneRecord.subscription(rec));
+    return this.subs.watchersOf(resource);
   }
 
   /**
@@ -223,7 +198,7 @@ export class Notifier {
         dropped++;
         continue;
       }
-      if (this.subs.has(stored.id)) continue;
+      if (this.subs.get(stored.id) !== undefined) continue;
       // The loaded record becomes the live one (no copy): it only gains the live-set fields.
       const rec = stored as LiveSubscription;
       rec.storedCseq = stored.localCseq;
@@ -395,7 +370,7 @@ export class Notifier {
   private replaceOlder(rec: LiveSubscription): void {
     // The live set holds every subscription that has not expired (restore() loads them all), so it is searched in
     // memory: a store query here would cost a flush and a SQLite read on every new SUBSCRIBE.
-    const watchers = this.byResource.get(resourceKey(rec.resource, rec.domain));
+    const watchers = this.subs.watchers(resourceKey(rec.resource, rec.domain));
     if (!watchers) return;
     // Deleting from a Set while iterating it is safe: removed entries are not visited.
     for (const old of watchers) {
@@ -412,24 +387,13 @@ export class Notifier {
 
   /** Callers write the record themselves when it needs writing (after its first NOTIFY, or not at all on restore). */
   private addLive(rec: LiveSubscription): void {
-    this.subs.set(rec.id, rec);
-    const key = resourceKey(rec.resource, rec.domain);
-    let watchers = this.byResource.get(key);
-    if (!watchers) this.byResource.set(key, (watchers = new Set()));
-    watchers.add(rec);
+    this.subs.add(rec);
     this.expiry.schedule(rec, rec.expiresAt);
   }
 
   /** Takes a subscription out of the live set and the store; false when it was not live. */
   private removeLive(rec: LiveSubscription, reason: RemovalReason): boolean {
-    if (this.subs.get(rec.id) !== rec) return false;
-    this.subs.delete(rec.id);
-    const key = resourceKey(rec.resource, rec.domain);
-    const watchers = this.byResource.get(key);
-    if (watchers) {
-      watchers.delete(rec);
-      if (watchers.size === 0) this.byResource.delete(key);
-    }
+    if (!this.subs.remove(rec)) return false;
     this.expiry.cancel(rec);
     try {
       this.opts.store.subscriptions.delete(rec.id);
@@ -449,7 +413,7 @@ export class Notifier {
 
   /** RFC 6665 §4.2.2: a subscription not refreshed in time ends with `terminated;reason=timeout`. */
   private onExpiry(rec: LiveSubscription): void {
-    if (this.subs.get(rec.id) !== rec) return;
+    if (!this.subs.isLive(rec)) return;
     // The deadline may have moved since it was filed; the record is the authority.
     if (rec.expiresAt > this.opts.clock.now()) {
       this.expiry.schedule(rec, rec.expiresAt);
@@ -459,7 +423,7 @@ export class Notifier {
   }
 
   private persist(rec: LiveSubscription): void {
-    if (this.subs.get(rec.id) !== rec) return;
+    if (!this.subs.isLive(rec)) return;
     try {
       this.opts.store.subscriptions.put(rec);
       rec.storedCseq = rec.localCseq;
@@ -476,7 +440,7 @@ export class Notifier {
    */
   private onResourceChange(change: PresentityChange): void {
     if (this.disposed) return;
-    const watchers = this.byResource.get(change.resource);
+    const watchers = this.subs.watchers(change.resource);
     if (!watchers) return;
     const fanOut: FanOut = { watchers: watchers.values(), events: change.events };
     // Behind what already waits, in arrival order; otherwise as far as the window allows, the rest queued whole.
@@ -625,7 +589,7 @@ export class Notifier {
       subscription: rec,
       answer: verdict.kind === 'ok' ? { ok: true, status: verdict.status } : { ok: false, failure: verdict.failure },
     });
-    const live = this.subs.get(rec.id) === rec;
+    const live = this.subs.isLive(rec);
     let removed = false;
     if (live && !this.disposed) {
       const strikesBefore = rec.strikes;
@@ -653,7 +617,7 @@ export class Notifier {
       this.transmit(flight, true, flight.finalReason);
       return;
     }
-    if (flight.next === NEXT_UPDATE && !giveUp && this.subs.get(rec.id) === rec) {
+    if (flight.next === NEXT_UPDATE && !giveUp && this.subs.isLive(rec)) {
       flight.next = NEXT_NONE;
       this.transmit(flight, false, undefined);
       return;
