@@ -18,7 +18,7 @@ import { protocolOf, type ClientResult, type Destination } from '../sip/transact
 import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
 import type { PresenceStore } from '../store/ports.js';
 import type { SubscriptionRecord } from '../store/records.js';
-import { compactFlow, compactRecord, poolSharedStrings } from './compact-record.js';
+import { compactFlow, compactRecord } from './compact-record.js';
 import { SEQUENCE_LEASE, type LiveSubscription } from './live-subscription.js';
 import { buildNotify, subscriptionStateValue } from './notify-request.js';
 import { judgeNotifyResult, MAX_STRIKES } from './notify-verdict.js';
@@ -26,6 +26,7 @@ import type { PresentityChange, PresentitySource } from './presentity-source.js'
 import { SentNotify } from './sent-notify.js';
 import { newSubscribeContext, SUBSCRIBE_STEPS, type StepDeps, type SubscribeContext } from './subscribe-steps.js';
 import { dialogOf, flowRecord, localContact, notifyDestination } from './subscription-dialog.js';
+import { restoreSubscriptions } from './subscription-restore.js';
 import { SubscriptionSet } from './subscription-set.js';
 
 export { SEQUENCE_LEASE, type LiveSubscription } from './live-subscription.js';
@@ -180,39 +181,18 @@ export class Notifier {
     return this.subs.watchersOf(resource);
   }
 
-  /**
-   * Loads the stored subscriptions: expired ones are deleted, the rest are live again with their expiry armed. CSeq
-   * and version continue from what was stored, which is exact after a clean stop (`checkpoint`). After a crash the
-   * store lags by up to SEQUENCE_LEASE NOTIFYs plus its unflushed writes (about 100 ms), so the caller passes a
-   * `headroom` that both jump by: CSeq and version must never go back (RFC 3261 §12.2.1.1, RFC 4235 §4.1); a gap only
-   * makes a phone refresh.
-   */
+  /** Loads the stored subscriptions (subscription-restore.ts says how CSeq and version continue). */
   restore(options: { headroom?: number } = {}): void {
-    const headroom = options.headroom ?? 0;
-    const now = this.opts.clock.now();
-    let restored = 0;
-    let dropped = 0;
-    for (const stored of this.opts.store.subscriptions.loadAll()) {
-      if (stored.expiresAt <= now) {
-        this.opts.store.subscriptions.delete(stored.id);
-        dropped++;
-        continue;
-      }
-      if (this.subs.get(stored.id) !== undefined) continue;
-      // The loaded record becomes the live one (no copy): it only gains the live-set fields.
-      const rec = stored as LiveSubscription;
-      rec.storedCseq = stored.localCseq;
-      rec.wheelSlot = -1;
-      poolSharedStrings(rec, this.strings);
-      if (headroom > 0) {
-        rec.localCseq += headroom;
-        rec.version = (rec.version + headroom) >>> 0;
-        this.opts.store.subscriptions.put(rec);
-        rec.storedCseq = rec.localCseq;
-      }
-      this.addLive(rec);
-      restored++;
-    }
+    const { restored, dropped } = restoreSubscriptions(
+      {
+        store: this.opts.store,
+        clock: this.opts.clock,
+        strings: this.strings,
+        has: (id) => this.subs.get(id) !== undefined,
+        addLive: (rec) => this.addLive(rec),
+      },
+      options.headroom ?? 0,
+    );
     this.logger.info({ restored, dropped }, 'subscriptions restored');
   }
 
