@@ -2,8 +2,6 @@ import type { AccountResolver } from '../accounts/account-resolver.js';
 import type { EventPackage, EventPackageRegistry, ResourceState } from '../events/event-package.js';
 import { createPresenceFeed, type PresenceFeed, type RemovalReason } from '../feed/presence-feed.js';
 import type { Clock } from '../lib/clock.js';
-import { DeadlineQueue } from '../lib/deadline-queue.js';
-import { Fifo } from '../lib/fifo.js';
 import { ExpiryWheel } from '../lib/expiry-wheel.js';
 import { PistonError } from '../lib/errors.js';
 import { newTag } from '../lib/ids.js';
@@ -21,6 +19,7 @@ import type { SubscriptionRecord } from '../store/records.js';
 import { compactFlow, compactRecord } from './compact-record.js';
 import { SEQUENCE_LEASE, type LiveSubscription } from './live-subscription.js';
 import { buildNotify, subscriptionStateValue } from './notify-request.js';
+import { NotifyPacer } from './notify-pacer.js';
 import { judgeNotifyResult, MAX_STRIKES } from './notify-verdict.js';
 import type { PresentityChange, PresentitySource } from './presentity-source.js';
 import { SentNotify } from './sent-notify.js';
@@ -30,6 +29,7 @@ import { restoreSubscriptions } from './subscription-restore.js';
 import { SubscriptionSet } from './subscription-set.js';
 
 export { SEQUENCE_LEASE, type LiveSubscription } from './live-subscription.js';
+export { DEFAULT_NOTIFY_WINDOW, NOTIFY_SLOT_HOLD_MS } from './notify-pacer.js';
 
 /** How NOTIFYs leave; `TransactionLayer` fits. */
 export interface NotifyChannel {
@@ -77,33 +77,9 @@ interface Flight {
   protocol: 'udp' | 'tcp';
   /** Set while the first NOTIFY waits for room in the send window. */
   deferred?: { final: boolean; reason: string | undefined } | undefined;
-  /** True while the NOTIFY out holds a slot of the send window. */
+  /** True while the NOTIFY out holds a slot of the send window (notify-pacer.ts). */
   holdsSlot: boolean;
 }
-
-/**
- * A resource change not yet spread to its watchers, queued whole while the send window is full: each watcher is
- * reached when the queue gets to it. Queuing one entry per watcher made a PUBLISH cost ~3 µs per watcher (a Flight and
- * a map entry each), so a burst of changes to widely watched lines kept the event loop from reading the answers.
- * The iterator is over the live watcher set: a watcher removed meanwhile is skipped, one added meanwhile is reached.
- */
-interface FanOut {
-  watchers: Iterator<LiveSubscription>;
-  events: readonly string[];
-}
-
-/**
- * NOTIFY transactions in flight at once, all subscriptions together. A fan-out of 10,000 NOTIFYs sent at once over
- * UDP overruns socket buffers and Timer E (500 ms) fires before the answers are read, so retransmissions pile onto
- * the load; a window keeps each answer inside T1 and the rest wait in order, coalescing as they wait.
- */
-export const DEFAULT_NOTIFY_WINDOW = 512;
-
-/**
- * A NOTIFY unanswered after this long gives its window slot back (it stays in flight, with its own timers): a dead
- * watcher's NOTIFY waits up to Timer F (32 s) and must not hold back the live watchers behind it.
- */
-export const NOTIFY_SLOT_HOLD_MS = 1000;
 
 /** Expiries fire up to this late (RFC 6665 leaves the exact moment to the notifier); coarser buckets cost less. */
 const EXPIRY_RESOLUTION_MS = 1000;
@@ -116,7 +92,7 @@ const nextVersion = (v: number): number => (v + 1) % 0x1_0000_0000;
  * NOTIFYs with each package's rendering of the presentity state, applies the failure policy and expires what is not
  * refreshed. Live state is the subscription records themselves (written behind on every dialog change; CSeq and
  * version only every SEQUENCE_LEASE NOTIFYs) in the subscription set (subscription-set.ts), one expiry wheel for all
- * of them, and a flight record only while a NOTIFY is out.
+ * of them, and a flight record only while a NOTIFY is out; the send window is the pacer's (notify-pacer.ts).
  */
 export class Notifier {
   private readonly opts: NotifierOptions;
@@ -126,29 +102,26 @@ export class Notifier {
   /** One copy of the values many subscriptions share (domains, addresses, media types). */
   private readonly strings = new StringPool();
   private readonly flights = new Map<string, Flight>();
-  /** NOTIFYs handed to the transaction layer and not yet settled. */
-  private active = 0;
-  /** First NOTIFYs and whole resource changes waiting for room in the window, oldest first. */
-  private readonly waiting = new Fifo<Flight | FanOut>();
-  /** FanOut entries in `waiting`. */
-  private queuedChanges = 0;
-  private readonly window: number;
-  /** When each slot-holding NOTIFY gives its slot back if still unanswered. */
-  private readonly slotRelease: DeadlineQueue<Flight>;
+  private readonly pacer: NotifyPacer<Flight>;
   private readonly expiry: ExpiryWheel<LiveSubscription>;
   private readonly deps: StepDeps;
   private disposed = false;
   private readonly stopListening: () => void;
 
   constructor(opts: NotifierOptions) {
-    this.window = opts.notifyWindow ?? DEFAULT_NOTIFY_WINDOW;
     this.opts = opts;
     this.logger = opts.logger.child({ module: 'notifier' });
     this.feed = opts.feed ?? createPresenceFeed({ logger: this.logger });
     this.expiry = new ExpiryWheel(opts.clock, EXPIRY_RESOLUTION_MS, (rec) => this.onExpiry(rec));
-    this.slotRelease = new DeadlineQueue(opts.clock, (flight) => {
-      this.releaseSlot(flight);
-      this.pump();
+    this.pacer = new NotifyPacer<Flight>({
+      clock: opts.clock,
+      ...(opts.notifyWindow === undefined ? {} : { window: opts.notifyWindow }),
+      notify: (rec) => this.sendNotify(rec, false, undefined),
+      send: (flight) => {
+        const deferred = flight.deferred!;
+        flight.deferred = undefined;
+        this.transmit(flight, deferred.final, deferred.reason);
+      },
     });
     this.deps = { registry: opts.registry, accounts: opts.accounts, findDialog: (id) => this.subs.get(id) };
     this.stopListening = opts.presentity.onChange((change) => this.onResourceChange(change));
@@ -159,7 +132,7 @@ export class Notifier {
    * waiting whole (one each, however many watchers they will reach).
    */
   get inFlight(): number {
-    return this.flights.size + this.queuedChanges;
+    return this.flights.size + this.pacer.queuedChanges;
   }
 
   count(): number {
@@ -242,7 +215,7 @@ export class Notifier {
     this.disposed = true;
     this.stopListening();
     this.expiry.clear();
-    this.slotRelease.clear();
+    this.pacer.stop();
   }
 
   // ---- SUBSCRIBE actions ----
@@ -422,25 +395,7 @@ export class Notifier {
     if (this.disposed) return;
     const watchers = this.subs.watchers(change.resource);
     if (!watchers) return;
-    const fanOut: FanOut = { watchers: watchers.values(), events: change.events };
-    // Behind what already waits, in arrival order; otherwise as far as the window allows, the rest queued whole.
-    if (this.waiting.length === 0 && this.spread(fanOut)) return;
-    this.waiting.push(fanOut);
-    this.queuedChanges++;
-  }
-
-  /**
-   * Sends a change to its watchers until the window is full (a watcher with a NOTIFY out takes no slot: the change
-   * coalesces behind it). True when every watcher has been reached.
-   */
-  private spread(fanOut: FanOut): boolean {
-    for (;;) {
-      if (this.active >= this.window) return false;
-      const next = fanOut.watchers.next();
-      if (next.done) return true;
-      const rec = next.value;
-      if (fanOut.events.includes(rec.event)) this.sendNotify(rec, false, undefined);
-    }
+    this.pacer.fanOut(watchers.values(), change.events);
   }
 
   /** Sends now, or queues behind the NOTIFY in flight: updates coalesce into one, a final one supersedes them. */
@@ -458,29 +413,12 @@ export class Notifier {
     }
     const fresh: Flight = { rec, next: NEXT_NONE, finalReason: undefined, protocol: rec.flow.protocol, holdsSlot: false };
     this.flights.set(rec.id, fresh);
-    if (this.active >= this.window) {
+    if (this.pacer.full) {
       fresh.deferred = { final, reason };
-      this.waiting.push(fresh);
+      this.pacer.defer(fresh);
       return;
     }
     this.transmit(fresh, final, reason);
-  }
-
-  /** Sends what waits, oldest first, while the window has room. */
-  private pump(): void {
-    while (this.active < this.window && this.waiting.length > 0 && !this.disposed) {
-      const head = this.waiting.peek()!;
-      if ('watchers' in head) {
-        if (!this.spread(head)) return;
-        this.waiting.shift();
-        this.queuedChanges--;
-        continue;
-      }
-      this.waiting.shift();
-      const deferred = head.deferred!;
-      head.deferred = undefined;
-      this.transmit(head, deferred.final, deferred.reason);
-    }
   }
 
   /**
@@ -531,9 +469,7 @@ export class Notifier {
     if (rec.localCseq - rec.storedCseq >= SEQUENCE_LEASE) this.persist(rec);
     this.feed.emit({ kind: 'notify-sent', subscription: rec, final });
     let pending: Promise<ClientResult>;
-    this.active++;
-    flight.holdsSlot = true;
-    this.slotRelease.schedule(flight, o.clock.now() + NOTIFY_SLOT_HOLD_MS);
+    this.pacer.take(flight);
     try {
       pending = o.channel.request(request, destination);
     } catch (err) {
@@ -547,16 +483,9 @@ export class Notifier {
 
   /** A NOTIFY transaction ended: its slot in the window goes to the next waiting NOTIFY. */
   private settle(flight: Flight, result: ClientResult): void {
-    this.releaseSlot(flight);
+    this.pacer.release(flight);
     this.finish(flight, result);
-    this.pump();
-  }
-
-  private releaseSlot(flight: Flight): void {
-    if (!flight.holdsSlot) return;
-    flight.holdsSlot = false;
-    this.active--;
-    this.slotRelease.cancel(flight);
+    this.pacer.pump();
   }
 
   /** Applies the failure policy to a NOTIFY's outcome, then sends what waited behind it. */
