@@ -1,4 +1,5 @@
 import type { SubscriptionRecord } from '../store/records.js';
+import type { SubscriptionState } from './subscription-state.js';
 
 /**
  * A live subscription: the stored record plus the CSeq the store last received for it. CSeq and version rise by one
@@ -10,6 +11,8 @@ export interface LiveSubscription extends SubscriptionRecord {
   storedCseq: number;
   /** The expiry wheel's bookkeeping (lib/expiry-wheel.ts). */
   wheelSlot: number;
+  /** Where it is in its life (subscription-state.ts); moved only by `transition`. */
+  state: SubscriptionState;
 }
 
 /** NOTIFYs a subscription may send before its CSeq/version are written again; the crash headroom must exceed it. */

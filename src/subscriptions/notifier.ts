@@ -27,6 +27,7 @@ import { newSubscribeContext, SUBSCRIBE_STEPS, type StepDeps, type SubscribeCont
 import { dialogOf, flowRecord, localContact, notifyDestination } from './subscription-dialog.js';
 import { restoreSubscriptions } from './subscription-restore.js';
 import { SubscriptionSet } from './subscription-set.js';
+import { SubscriptionState, transition } from './subscription-state.js';
 
 export { SEQUENCE_LEASE, type LiveSubscription } from './live-subscription.js';
 export { DEFAULT_NOTIFY_WINDOW, NOTIFY_SLOT_HOLD_MS } from './notify-pacer.js';
@@ -60,19 +61,18 @@ export interface NotifierOptions {
   notifyWindow?: number;
 }
 
-// What to send once the NOTIFY in flight is answered.
-const NEXT_NONE = 0;
-const NEXT_UPDATE = 1;
-const NEXT_FINAL = 2;
-
 /**
  * A NOTIFY in flight for one subscription (RFC 6665 §4.2.2 asks for order; we allow one at a time), and what waits
- * behind it: nothing, the newest full state (any number of changes coalesce into one), or the final NOTIFY.
- * Exists only while a NOTIFY is out, so an idle subscription costs nothing here.
+ * behind it: nothing, the newest full state (any number of changes coalesce into one), or the final NOTIFY (the
+ * subscription is `terminating` and this NOTIFY is not the final one). Exists only while a NOTIFY is out, so an idle
+ * subscription costs nothing here.
  */
 interface Flight {
   rec: LiveSubscription;
-  next: typeof NEXT_NONE | typeof NEXT_UPDATE | typeof NEXT_FINAL;
+  /** The NOTIFY out (or deferred) is the final one (`Subscription-State: terminated`). */
+  final: boolean;
+  /** A full-state update waits behind the NOTIFY out. */
+  update: boolean;
   finalReason: string | undefined;
   protocol: 'udp' | 'tcp';
   /** Set while the first NOTIFY waits for room in the send window. */
@@ -92,7 +92,8 @@ const nextVersion = (v: number): number => (v + 1) % 0x1_0000_0000;
  * NOTIFYs with each package's rendering of the presentity state, applies the failure policy and expires what is not
  * refreshed. Live state is the subscription records themselves (written behind on every dialog change; CSeq and
  * version only every SEQUENCE_LEASE NOTIFYs) in the subscription set (subscription-set.ts), one expiry wheel for all
- * of them, and a flight record only while a NOTIFY is out; the send window is the pacer's (notify-pacer.ts).
+ * of them, and a flight record only while a NOTIFY is out; the send window is the pacer's (notify-pacer.ts). Each
+ * subscription's life is a named state moved by `transition` (subscription-state.ts).
  */
 export class Notifier {
   private readonly opts: NotifierOptions;
@@ -225,6 +226,8 @@ export class Notifier {
     const rec = this.newRecord(incoming, ctx);
     this.replaceOlder(rec);
     this.respondOk(incoming, rec, ctx.granted);
+    // Authorized at once: every watcher the steps let through may see the state (RFC 6665 §4.2.1.1 leaves it pending otherwise).
+    transition(rec, SubscriptionState.Active);
     this.addLive(rec);
     this.logger.debug({ id: rec.id, event: rec.event, resource: rec.resource, domain: rec.domain, expires: ctx.granted }, 'subscription created');
     this.feed.emit({ kind: 'subscription-created', subscription: rec });
@@ -237,6 +240,7 @@ export class Notifier {
   private fetch(incoming: IncomingRequest, ctx: SubscribeContext): void {
     const rec = this.newRecord(incoming, ctx);
     this.respondOk(incoming, rec, 0);
+    transition(rec, SubscriptionState.Terminating);
     this.sendNotify(rec, true, undefined);
   }
 
@@ -301,6 +305,7 @@ export class Notifier {
       node: this.opts.nodeName,
       storedCseq: dialog.localCseq,
       wheelSlot: -1,
+      state: SubscriptionState.Pending,
     }, this.strings);
   }
 
@@ -329,9 +334,8 @@ export class Notifier {
     for (const old of watchers) {
       if (old.id === rec.id || old.event !== rec.event || old.eventId !== rec.eventId) continue;
       if (old.watcherUser !== rec.watcherUser || old.watcherDomain !== rec.watcherDomain) continue;
-      this.removeLive(old, 'replaced');
-      const flight = this.flights.get(old.id);
-      if (flight) flight.next = NEXT_NONE;
+      // No final NOTIFY, and nothing that waited behind one in flight.
+      this.drop(old, 'replaced');
       this.logger.debug({ id: old.id, by: rec.id }, 'subscription replaced');
     }
   }
@@ -344,7 +348,7 @@ export class Notifier {
     this.expiry.schedule(rec, rec.expiresAt);
   }
 
-  /** Takes a subscription out of the live set and the store; false when it was not live. */
+  /** Takes a subscription out of the live set and the store; false when it was not live. The caller moves its state. */
   private removeLive(rec: LiveSubscription, reason: RemovalReason): boolean {
     if (!this.subs.remove(rec)) return false;
     this.expiry.cancel(rec);
@@ -361,7 +365,15 @@ export class Notifier {
   /** Ends a live subscription with a final NOTIFY (after any NOTIFY in flight). */
   private terminate(rec: LiveSubscription, reason: string | undefined, removal: RemovalReason): void {
     if (!this.removeLive(rec, removal)) return;
+    transition(rec, SubscriptionState.Terminating);
     this.sendNotify(rec, true, reason);
+  }
+
+  /** Ends a live subscription without a final NOTIFY (replaced, or the watcher is given up on); false when it was not live. */
+  private drop(rec: LiveSubscription, reason: RemovalReason): boolean {
+    if (!this.removeLive(rec, reason)) return false;
+    transition(rec, SubscriptionState.Terminated);
+    return true;
   }
 
   /** RFC 6665 §4.2.2: a subscription not refreshed in time ends with `terminated;reason=timeout`. */
@@ -403,15 +415,12 @@ export class Notifier {
     if (this.disposed) return;
     const flight = this.flights.get(rec.id);
     if (flight) {
-      if (final) {
-        flight.next = NEXT_FINAL;
-        flight.finalReason = reason;
-      } else if (flight.next === NEXT_NONE) {
-        flight.next = NEXT_UPDATE;
-      }
+      // A final NOTIFY waits: the subscription is `terminating` (finish sends it).
+      if (final) flight.finalReason = reason;
+      else flight.update = true;
       return;
     }
-    const fresh: Flight = { rec, next: NEXT_NONE, finalReason: undefined, protocol: rec.flow.protocol, holdsSlot: false };
+    const fresh: Flight = { rec, final, update: false, finalReason: undefined, protocol: rec.flow.protocol, holdsSlot: false };
     this.flights.set(rec.id, fresh);
     if (this.pacer.full) {
       fresh.deferred = { final, reason };
@@ -428,6 +437,7 @@ export class Notifier {
   private transmit(flight: Flight, final: boolean, reason: string | undefined): void {
     const rec = flight.rec;
     const o = this.opts;
+    flight.final = final;
     let request: SipRequest;
     let destination: Destination;
     let pkg: EventPackage | undefined;
@@ -460,6 +470,8 @@ export class Notifier {
     } catch (err) {
       this.logger.error({ err: (err as Error).message, id: rec.id }, 'NOTIFY could not be built');
       this.flights.delete(rec.id);
+      // Its final NOTIFY cannot go: nothing more will.
+      if (rec.state === SubscriptionState.Terminating) transition(rec, SubscriptionState.Terminated);
       return;
     }
     const last = rec.lastNotify;
@@ -506,10 +518,10 @@ export class Notifier {
       else if (verdict.kind === 'strike') {
         rec.strikes++;
         this.logger.debug({ id: rec.id, failure: verdict.failure, strikes: rec.strikes }, 'NOTIFY failed: strike');
-        if (rec.strikes >= MAX_STRIKES) removed = this.removeLive(rec, 'unreachable');
+        if (rec.strikes >= MAX_STRIKES) removed = this.drop(rec, 'unreachable');
       } else {
         this.logger.debug({ id: rec.id, failure: verdict.failure, reason: verdict.reason }, 'NOTIFY failed: removing');
-        removed = this.removeLive(rec, verdict.reason);
+        removed = this.drop(rec, verdict.reason);
       }
       // The answer's status is kept in memory (the admin API lists the live set) and reaches the store with the next
       // write; only a change of strikes is written now, so a NOTIFY costs one store write, not two.
@@ -521,13 +533,15 @@ export class Notifier {
     }
     // A watcher that refused or lost the subscription gets nothing more, not even the final NOTIFY.
     const giveUp = removed || verdict.kind === 'remove';
-    if (flight.next === NEXT_FINAL && !giveUp) {
-      flight.next = NEXT_NONE;
-      this.transmit(flight, true, flight.finalReason);
-      return;
-    }
-    if (flight.next === NEXT_UPDATE && !giveUp && this.subs.isLive(rec)) {
-      flight.next = NEXT_NONE;
+    if (rec.state === SubscriptionState.Terminating) {
+      // The final NOTIFY waited behind this one: it goes now. Once it is answered (or given up), the end.
+      if (!flight.final && !giveUp) {
+        this.transmit(flight, true, flight.finalReason);
+        return;
+      }
+      transition(rec, SubscriptionState.Terminated);
+    } else if (flight.update && !giveUp && this.subs.isLive(rec)) {
+      flight.update = false;
       this.transmit(flight, false, undefined);
       return;
     }

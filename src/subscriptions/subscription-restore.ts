@@ -3,6 +3,7 @@ import type { StringPool } from '../lib/strings.js';
 import type { PresenceStore } from '../store/ports.js';
 import { poolSharedStrings } from './compact-record.js';
 import type { LiveSubscription } from './live-subscription.js';
+import { SubscriptionState } from './subscription-state.js';
 
 export interface RestoreDeps {
   store: PresenceStore;
@@ -36,6 +37,8 @@ export function restoreSubscriptions(deps: RestoreDeps, headroom: number): { res
     const rec = stored as LiveSubscription;
     rec.storedCseq = stored.localCseq;
     rec.wheelSlot = -1;
+    // Stored subscriptions were active when written (ended ones are deleted): they come back as they were.
+    rec.state = SubscriptionState.Active;
     poolSharedStrings(rec, deps.strings);
     if (headroom > 0) {
       rec.localCseq += headroom;
