@@ -2,6 +2,8 @@
  * Import direction (docs: architecture.md):
  *   lib <- sip/message <- sip/parser <- sip/transport <- sip/transaction <- sip/ua, sip/dialog feeding sip/ua;
  *   events/* import only lib and each other; store imports only lib; presentity <- subscriptions;
+ *   feed (the hub of resource changes and subscription events) imports lib and store's record types only, so
+ *   presentity, subscriptions and api can all emit into it or listen to it without importing each other;
  *   api sits on the services and never touches sip/transport or sip/transaction; only main.ts wires concrete classes.
  */
 const layer = (from, allowed, comment) => ({
@@ -29,14 +31,15 @@ module.exports = {
     layer('sip/ua', ['lib', 'sip/message', 'sip/parser', 'sip/transport', 'sip/transaction', 'sip/dialog'], 'the UA core routes requests'),
     layer('events', ['lib'], 'event packages are pure: lib and each other'),
     layer('store', ['lib'], 'the store is a port with its own record types'),
-    layer('presentity', ['lib', 'events', 'store', 'accounts', 'sip/message', 'sip/parser', 'sip/dialog', 'sip/ua'], 'published and manual state'),
+    layer('feed', ['lib', 'store'], 'the feed: event types over store records, on the generic hub in lib'),
+    layer('presentity', ['lib', 'events', 'store', 'feed', 'accounts', 'sip/message', 'sip/parser', 'sip/dialog', 'sip/ua'], 'published and manual state'),
     layer(
       'subscriptions',
-      ['lib', 'events', 'store', 'accounts', 'presentity', 'sip/message', 'sip/parser', 'sip/dialog', 'sip/ua', 'sip/transaction', 'sip/transport'],
+      ['lib', 'events', 'store', 'feed', 'accounts', 'presentity', 'sip/message', 'sip/parser', 'sip/dialog', 'sip/ua', 'sip/transaction', 'sip/transport'],
       'the notifier',
     ),
     layer('accounts', ['lib', 'store'], 'accounts, devices and users'),
-    layer('api', ['lib', 'events', 'store', 'presentity', 'subscriptions', 'accounts', 'config'], 'api never touches transports or transactions'),
+    layer('api', ['lib', 'events', 'store', 'feed', 'presentity', 'subscriptions', 'accounts', 'config'], 'api never touches transports or transactions'),
     layer('admin', ['lib', 'config', 'store', 'accounts'], 'operator commands on the data directory: no SIP, no API'),
   ],
   options: {

@@ -21,6 +21,7 @@ import { createApiApp, createApiMetrics, startApi } from './api/index.js';
 import { describeListenError, ListenError } from './lib/listen-error.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { PresentityService } from './presentity/presentity-service.js';
+import { createPresenceFeed } from './feed/presence-feed.js';
 import { Notifier, SEQUENCE_LEASE } from './subscriptions/notifier.js';
 
 /**
@@ -98,7 +99,11 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     logger,
     timers: { t1: config.sip.t1, t2: config.sip.t2, t4: config.sip.t4 },
   });
-  const presentity = new PresentityService({ store, registry, accounts, clock, logger, minPublishExpires: config.publications.minExpires });
+  // One feed for the stack: the notifier hears resource changes synchronously (PresentityService.onChange), metrics
+  // and any later observer through its own bounded queue (lib/feed.ts).
+  const feed = createPresenceFeed({ logger: logger.child({ module: 'feed' }) });
+  metrics.watch(feed);
+  const presentity = new PresentityService({ store, registry, accounts, clock, logger, feed, minPublishExpires: config.publications.minExpires });
   const notifier = new Notifier({
     store,
     registry,
@@ -109,7 +114,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     logger,
     nodeName: config.nodeName,
     allDialogs: config.subscriptions.allDialogs,
-    events: metrics.notifierEvents,
+    feed,
     ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}),
   });
   const ua = new UserAgentCore({

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { NotifierEvents } from '../subscriptions/notifier-events.js';
+import type { PresenceEvent, PresenceFeed } from '../feed/presence-feed.js';
+import type { Unsubscribe } from '../lib/feed.js';
 
 /**
  * Prometheus metrics of the server (issue 4, operations). The registry is passed in so main.ts decides what else it
@@ -15,13 +16,16 @@ export interface ApiMetricsOptions {
 
 export interface ApiMetrics {
   readonly registry: Registry;
-  /** Pass as `NotifierOptions.events`: counts NOTIFYs sent and failed. */
-  readonly notifierEvents: NotifierEvents;
+  /** Listens to the feed as one observer: counts NOTIFYs sent and failed. */
+  watch(feed: PresenceFeed): Unsubscribe;
   /** Call for each PUBLISH request with its Event package and the status it was answered with. */
   publishReceived(event: string, status: number): void;
   /** Times one admin API request (the API middleware calls it). */
   observeRequest(method: string, route: string, status: number, seconds: number): void;
 }
+
+/** Events the metrics observer may have waiting (feed/presence-feed.ts). */
+const METRICS_FEED_CAPACITY = 65_536;
 
 export function createApiMetrics(opts: ApiMetricsOptions): ApiMetrics {
   const { registry } = opts;
@@ -63,12 +67,20 @@ export function createApiMetrics(opts: ApiMetricsOptions): ApiMetrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  const count = (e: PresenceEvent): void => {
+    if (e.kind === 'notify-sent') sent.inc({ event: e.subscription.event });
+    else if (e.kind === 'notify-answered' && !e.answer.ok) failed.inc({ event: e.subscription.event, failure: String(e.answer.failure) });
+  };
   return {
     registry,
-    notifierEvents: {
-      notifySent: (rec) => sent.inc({ event: rec.event }),
-      notifyFailed: (rec, failure) => failed.inc({ event: rec.event, failure: String(failure) }),
-    },
+    // Only what it counts is queued; a queue this deep holds several seconds of a 10,000 NOTIFY/s fan-out, and it is
+    // drained every turn of the loop, so in practice nothing is dropped (the feed logs it if it ever is).
+    watch: (feed) =>
+      feed.subscribe(count, {
+        name: 'metrics',
+        capacity: METRICS_FEED_CAPACITY,
+        filter: (e) => e.kind === 'notify-sent' || (e.kind === 'notify-answered' && !e.answer.ok),
+      }),
     // The Event header comes from the network: unknown names fold into one label value to bound cardinality.
     publishReceived: (event, status) =>
       publishes.inc({ event: always.includes(event) ? event : 'other', status: String(status) }),

@@ -1,6 +1,5 @@
-import type { Logger } from '../lib/logger.js';
+import type { PresenceFeed } from '../feed/presence-feed.js';
 import type { AggregatedStates } from './aggregated-states.js';
-import type { ResourceChange, ResourceChangeListener } from './resource-change.js';
 import type { ResourceKey } from './resource-key.js';
 
 /** Tells the listeners what a tracked change did; a no-op when no package's state changed. */
@@ -11,19 +10,14 @@ export const NOTHING_TO_ANNOUNCE: Announcement = () => {};
 /**
  * Runs one change to a resource and works out which packages' aggregated states it really changed, so watchers get a
  * NOTIFY only when what they see differs (RFC 6665 §4.2.2: notify on a change of state). The announcement is
- * returned rather than sent, so a PUBLISH is answered before its NOTIFYs are queued.
+ * returned rather than sent, so a PUBLISH is answered before its NOTIFYs are queued. Announcements go out on the feed
+ * (feed/presence-feed.ts), where the notifier hears them synchronously and observers later.
  */
 export class ChangeAnnouncer {
-  private readonly listeners: ResourceChangeListener[] = [];
-
   constructor(
     private readonly states: AggregatedStates,
-    private readonly logger: Logger,
+    private readonly feed: PresenceFeed,
   ) {}
-
-  onChange(listener: ResourceChangeListener): void {
-    this.listeners.push(listener);
-  }
 
   /**
    * Applies `mutate` (synchronously: nothing may interleave, so changes to a resource apply in arrival order) and
@@ -34,17 +28,6 @@ export class ChangeAnnouncer {
     mutate();
     const changed = this.states.refresh(resource, events, before);
     if (changed.length === 0) return NOTHING_TO_ANNOUNCE;
-    return () => this.emit({ resource, events: changed, force });
-  }
-
-  private emit(change: ResourceChange): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(change);
-      } catch (err) {
-        // One failing watcher path must not keep the others from hearing of the change.
-        this.logger.error({ err, resource: change.resource, events: change.events }, 'resource change listener failed');
-      }
-    }
+    return () => this.feed.emit({ kind: 'resource-changed', resource, events: changed, force });
   }
 }

@@ -1,6 +1,8 @@
 import type { AccountResolver } from '../accounts/account-resolver.js';
 import { MANUAL_STATES, type EventPackageRegistry, type MailboxCounts, type ManualState, type ResourceState } from '../events/event-package.js';
 import type { Clock } from '../lib/clock.js';
+import { createPresenceFeed, type PresenceEvent, type PresenceFeed } from '../feed/presence-feed.js';
+import type { Unsubscribe } from '../lib/feed.js';
 import { PistonError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
@@ -31,6 +33,8 @@ export interface PresentityOptions {
    * deployment behind Kamailio wants this low.
    */
   minPublishExpires?: number;
+  /** Where changes are announced (shared with the notifier and observers in main.ts). Default: a feed of its own. */
+  feed?: PresenceFeed;
 }
 
 /** The package whose watchers see the manual state first; its dependents (presence) follow through `affectedBy`. */
@@ -53,6 +57,8 @@ export class PresentityService {
   private readonly book = new ResourceBook();
   private readonly states: AggregatedStates;
   private readonly announcer: ChangeAnnouncer;
+  /** Resource changes go out here (`resource-changed`). */
+  readonly feed: PresenceFeed;
   private readonly writer: PresentityWriter;
   private readonly ledger: PublicationLedger;
   private readonly minPublishExpires: number | undefined;
@@ -65,7 +71,8 @@ export class PresentityService {
     this.logger = opts.logger.child({ module: 'presentity' });
     this.minPublishExpires = opts.minPublishExpires;
     this.states = new AggregatedStates(this.book, this.registry, this.clock);
-    this.announcer = new ChangeAnnouncer(this.states, this.logger);
+    this.feed = opts.feed ?? createPresenceFeed({ logger: this.logger });
+    this.announcer = new ChangeAnnouncer(this.states, this.feed);
     this.writer = new PresentityWriter(this.store, this.clock);
     this.ledger = new PublicationLedger({
       book: this.book,
@@ -94,8 +101,15 @@ export class PresentityService {
     this.logger.info({ ...summary }, 'presentity state restored');
   }
 
-  onChange(listener: ResourceChangeListener): void {
-    this.announcer.onChange(listener);
+  /**
+   * Hears every change synchronously, before the PUBLISH handler returns (the notifier's NOTIFYs leave in the same
+   * turn): a core listener of the feed. Observers that may lag subscribe to `feed` instead.
+   */
+  onChange(listener: ResourceChangeListener): Unsubscribe {
+    const core = (event: PresenceEvent): void => {
+      if (event.kind === 'resource-changed') listener({ resource: event.resource, events: event.events, force: event.force });
+    };
+    return this.feed.core(core);
   }
 
   /** Aggregated state of one resource for one package (cached per resource+event until the next change). */

@@ -1,14 +1,13 @@
 import type { AccountResolver } from '../accounts/account-resolver.js';
 import type { EventPackage, EventPackageRegistry, ResourceState } from '../events/event-package.js';
+import { createPresenceFeed, type PresenceFeed, type RemovalReason } from '../feed/presence-feed.js';
 import type { Clock } from '../lib/clock.js';
-import { DeadlineQueue } from '../lib/deadline-queue.js';
-import { Fifo } from '../lib/fifo.js';
 import { ExpiryWheel } from '../lib/expiry-wheel.js';
 import { PistonError } from '../lib/errors.js';
 import { newTag } from '../lib/ids.js';
 import type { Logger } from '../lib/logger.js';
 import { detach, StringPool } from '../lib/strings.js';
-import { domainsOfUser, entityOf, resourceKey, splitResourceKey, type ResourceKey } from '../presentity/resource-key.js';
+import { domainsOfUser, entityOf, resourceKey, type ResourceKey } from '../presentity/resource-key.js';
 import { createUasDialog, remoteTargetOf } from '../sip/dialog/create-uas-dialog.js';
 import { idOfDialog } from '../sip/dialog/dialog-state.js';
 import type { SipRequest } from '../sip/message/message.js';
@@ -16,17 +15,23 @@ import { ParseError } from '../sip/message/parse-error.js';
 import { transportOfDestination, type ClientResult, type Destination } from '../sip/transaction/non-invite-client-transaction.js';
 import type { TransportDescriptor } from '../sip/transport/transport-descriptor.js';
 import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
-import { cloneRecord } from '../store/clone.js';
 import type { PresenceStore } from '../store/ports.js';
-import type { LastNotifyRecord, SubscriptionRecord } from '../store/records.js';
-import type { NotifierEvents, RemovalReason } from './notifier-events.js';
-import { compactFlow, compactRecord, poolSharedStrings } from './compact-record.js';
+import type { SubscriptionRecord } from '../store/records.js';
+import { compactFlow, compactRecord } from './compact-record.js';
+import { SEQUENCE_LEASE, type LiveSubscription } from './live-subscription.js';
 import { buildNotify, subscriptionStateValue } from './notify-request.js';
+import { NotifyPacer } from './notify-pacer.js';
 import { judgeNotifyResult, MAX_STRIKES } from './notify-verdict.js';
 import type { PresentityChange, PresentitySource } from './presentity-source.js';
 import { SentNotify } from './sent-notify.js';
 import { newSubscribeContext, SUBSCRIBE_STEPS, type StepDeps, type SubscribeContext } from './subscribe-steps.js';
 import { dialogOf, flowRecord, localContact, notifyDestination } from './subscription-dialog.js';
+import { restoreSubscriptions } from './subscription-restore.js';
+import { SubscriptionSet } from './subscription-set.js';
+import { SubscriptionState, transition } from './subscription-state.js';
+
+export { SEQUENCE_LEASE, type LiveSubscription } from './live-subscription.js';
+export { DEFAULT_NOTIFY_WINDOW, NOTIFY_SLOT_HOLD_MS } from './notify-pacer.js';
 
 /** How NOTIFYs leave; `TransactionLayer` fits. */
 export interface NotifyChannel {
@@ -48,85 +53,38 @@ export interface NotifierOptions {
   allDialogs: boolean;
   /** Host for our Contact when the flow's local address is a wildcard; default: the watched domain. */
   publicHost?: string;
-  events?: NotifierEvents;
+  /**
+   * Where subscription events go (created, refreshed, NOTIFY sent and answered, removed): metrics and other observers
+   * listen there. Default: a feed of its own, heard by nobody.
+   */
+  feed?: PresenceFeed;
   /** NOTIFY transactions in flight at once (default DEFAULT_NOTIFY_WINDOW). */
   notifyWindow?: number;
 }
 
-// What to send once the NOTIFY in flight is answered.
-const NEXT_NONE = 0;
-const NEXT_UPDATE = 1;
-const NEXT_FINAL = 2;
-
 /**
  * A NOTIFY in flight for one subscription (RFC 6665 §4.2.2 asks for order; we allow one at a time), and what waits
- * behind it: nothing, the newest full state (any number of changes coalesce into one), or the final NOTIFY.
- * Exists only while a NOTIFY is out, so an idle subscription costs nothing here.
+ * behind it: nothing, the newest full state (any number of changes coalesce into one), or the final NOTIFY (the
+ * subscription is `terminating` and this NOTIFY is not the final one). Exists only while a NOTIFY is out, so an idle
+ * subscription costs nothing here.
  */
 interface Flight {
   rec: LiveSubscription;
-  next: typeof NEXT_NONE | typeof NEXT_UPDATE | typeof NEXT_FINAL;
+  /** The NOTIFY out (or deferred) is the final one (`Subscription-State: terminated`). */
+  final: boolean;
+  /** A full-state update waits behind the NOTIFY out. */
+  update: boolean;
   finalReason: string | undefined;
   /** The transport of the NOTIFY out (its destination's), for the failure policy; set when the NOTIFY is built. */
   transport: TransportDescriptor | undefined;
   /** Set while the first NOTIFY waits for room in the send window. */
   deferred?: { final: boolean; reason: string | undefined } | undefined;
-  /** True while the NOTIFY out holds a slot of the send window. */
+  /** True while the NOTIFY out holds a slot of the send window (notify-pacer.ts). */
   holdsSlot: boolean;
-}
-
-/**
- * A resource change not yet spread to its watchers, queued whole while the send window is full: each watcher is
- * reached when the queue gets to it. Queuing one entry per watcher made a PUBLISH cost ~3 µs per watcher (a Flight and
- * a map entry each), so a burst of changes to widely watched lines kept the event loop from reading the answers.
- * The iterator is over the live watcher set: a watcher removed meanwhile is skipped, one added meanwhile is reached.
- */
-interface FanOut {
-  watchers: Iterator<LiveSubscription>;
-  events: readonly string[];
-}
-
-/**
- * NOTIFY transactions in flight at once, all subscriptions together. A fan-out of 10,000 NOTIFYs sent at once over
- * UDP overruns socket buffers and Timer E (500 ms) fires before the answers are read, so retransmissions pile onto
- * the load; a window keeps each answer inside T1 and the rest wait in order, coalescing as they wait.
- */
-export const DEFAULT_NOTIFY_WINDOW = 512;
-
-/**
- * A NOTIFY unanswered after this long gives its window slot back (it stays in flight, with its own timers): a dead
- * watcher's NOTIFY waits up to Timer F (32 s) and must not hold back the live watchers behind it.
- */
-export const NOTIFY_SLOT_HOLD_MS = 1000;
-
-/**
- * A live subscription: the stored record plus the CSeq the store last received for it. CSeq and version rise by one
- * per NOTIFY; writing the record for every NOTIFY made the store the largest cost of a fan-out, so it is written when
- * CSeq has run SEQUENCE_LEASE ahead of what is stored (and at a clean stop). After a crash the stored values may lag
- * by less than that plus the write-behind window; the caller's restore headroom covers it (main.ts).
- */
-export interface LiveSubscription extends SubscriptionRecord {
-  storedCseq: number;
-  /** The expiry wheel's bookkeeping (lib/expiry-wheel.ts). */
-  wheelSlot: number;
 }
 
 /** Expiries fire up to this late (RFC 6665 leaves the exact moment to the notifier); coarser buckets cost less. */
 const EXPIRY_RESOLUTION_MS = 1000;
-
-/** NOTIFYs a subscription may send before its CSeq/version are written again; the crash headroom must exceed it. */
-export const SEQUENCE_LEASE = 16;
-
-/**
- * What a subscription restored with headroom records as its last NOTIFY. The list shows its CSeq as
- * `notify.sequence`, "the CSeq of the last NOTIFY" (api-contract.md), and the next NOTIFY must carry that plus one, as
- * in a running server. After a crash the CSeq really used is only known to lie below the one moved ahead, so the
- * sequence follows it: left behind, it showed 1 while the next NOTIFY carried 66. Body and answer stay the last ones
- * the store knew of (none: the contract's "undefined" and 0), the best there is until the next NOTIFY replaces them.
- */
-function lastNotifyAfterCrash(rec: SubscriptionRecord): LastNotifyRecord {
-  return { cseq: rec.localCseq, reply: rec.lastNotify?.reply ?? 0, body: rec.lastNotify?.body ?? 'undefined' };
-}
 
 /** Versions are unsigned 32-bit (RFC 4235 §4.1); wrapping after 2^32 documents is out of reach in practice. */
 const nextVersion = (v: number): number => (v + 1) % 0x1_0000_0000;
@@ -135,44 +93,41 @@ const nextVersion = (v: number): number => (v + 1) % 0x1_0000_0000;
  * The RFC 6665 notifier, generic over event packages: it answers SUBSCRIBE, keeps the subscription dialogs, sends
  * NOTIFYs with each package's rendering of the presentity state, applies the failure policy and expires what is not
  * refreshed. Live state is the subscription records themselves (written behind on every dialog change; CSeq and
- * version only every SEQUENCE_LEASE NOTIFYs), one index by resource, one expiry wheel for all of them, and a flight
- * record only while a NOTIFY is out.
+ * version only every SEQUENCE_LEASE NOTIFYs) in the subscription set (subscription-set.ts), one expiry wheel for all
+ * of them, and a flight record only while a NOTIFY is out; the send window is the pacer's (notify-pacer.ts). Each
+ * subscription's life is a named state moved by `transition` (subscription-state.ts).
  */
 export class Notifier {
   private readonly opts: NotifierOptions;
   private readonly logger: Logger;
-  private readonly events: NotifierEvents;
-  private readonly subs = new Map<string, LiveSubscription>();
+  private readonly feed: PresenceFeed;
+  private readonly subs = new SubscriptionSet();
   /** One copy of the values many subscriptions share (domains, addresses, media types). */
   private readonly strings = new StringPool();
-  /** Live subscriptions per watched resource (all events), for fan-out. */
-  private readonly byResource = new Map<ResourceKey, Set<LiveSubscription>>();
   private readonly flights = new Map<string, Flight>();
-  /** NOTIFYs handed to the transaction layer and not yet settled. */
-  private active = 0;
-  /** First NOTIFYs and whole resource changes waiting for room in the window, oldest first. */
-  private readonly waiting = new Fifo<Flight | FanOut>();
-  /** FanOut entries in `waiting`. */
-  private queuedChanges = 0;
-  private readonly window: number;
-  /** When each slot-holding NOTIFY gives its slot back if still unanswered. */
-  private readonly slotRelease: DeadlineQueue<Flight>;
+  private readonly pacer: NotifyPacer<Flight>;
   private readonly expiry: ExpiryWheel<LiveSubscription>;
   private readonly deps: StepDeps;
   private disposed = false;
+  private readonly stopListening: () => void;
 
   constructor(opts: NotifierOptions) {
-    this.window = opts.notifyWindow ?? DEFAULT_NOTIFY_WINDOW;
     this.opts = opts;
     this.logger = opts.logger.child({ module: 'notifier' });
-    this.events = opts.events ?? {};
+    this.feed = opts.feed ?? createPresenceFeed({ logger: this.logger });
     this.expiry = new ExpiryWheel(opts.clock, EXPIRY_RESOLUTION_MS, (rec) => this.onExpiry(rec));
-    this.slotRelease = new DeadlineQueue(opts.clock, (flight) => {
-      this.releaseSlot(flight);
-      this.pump();
+    this.pacer = new NotifyPacer<Flight>({
+      clock: opts.clock,
+      ...(opts.notifyWindow === undefined ? {} : { window: opts.notifyWindow }),
+      notify: (rec) => this.sendNotify(rec, false, undefined),
+      send: (flight) => {
+        const deferred = flight.deferred!;
+        flight.deferred = undefined;
+        this.transmit(flight, deferred.final, deferred.reason);
+      },
     });
     this.deps = { registry: opts.registry, accounts: opts.accounts, findDialog: (id) => this.subs.get(id) };
-    opts.presentity.onChange((change) => this.onResourceChange(change));
+    this.stopListening = opts.presentity.onChange((change) => this.onResourceChange(change));
   }
 
   /**
@@ -180,7 +135,7 @@ export class Notifier {
    * waiting whole (one each, however many watchers they will reach).
    */
   get inFlight(): number {
-    return this.flights.size + this.queuedChanges;
+    return this.flights.size + this.pacer.queuedChanges;
   }
 
   count(): number {
@@ -189,15 +144,12 @@ export class Notifier {
 
   /** Live subscriptions per event package (packages with none are absent), for metrics. */
   countByEvent(): Record<string, number> {
-    const counts: Record<string, number> = {};
-    for (const rec of this.subs.values()) counts[rec.event] = (counts[rec.event] ?? 0) + 1;
-    return counts;
+    return this.subs.countByEvent();
   }
 
   /** Live subscriptions whose watched domain is `domain` (an account's realm), optionally of one event package. */
   list(domain: string, event?: string): SubscriptionRecord[] {
-    const d = domain.toLowerCase();
-    return this.listWhere((watched) => watched === d, event);
+    return this.listWhere((watched) => watched === domain.toLowerCase(), event);
   }
 
   /**
@@ -205,61 +157,31 @@ export class Notifier {
    * account lists every domain it serves, not only its realm.
    */
   listWhere(served: (domain: string) => boolean, event?: string): SubscriptionRecord[] {
-    // From the live set, which carries the last NOTIFY's answer even before it is written behind to the store.
-    const out: SubscriptionRecord[] = [];
-    for (const rec of this.subs.values()) {
-      if ((event === undefined || rec.event === event) && served(rec.domain)) out.push(cloneRecord.subscription(rec));
-    }
-    return out;
+    return this.subs.listWhere(served, event);
   }
 
   /** Domains where the user part `user` is watched (any event package). */
   watchedDomains(user: string): string[] {
-    return domainsOfUser(this.byResource.keys(), user.toLowerCase());
+    return domainsOfUser(this.subs.resources(), user.toLowerCase());
   }
 
   /** Live subscriptions watching one resource (every event package). */
   watchersOf(resource: ResourceKey): SubscriptionRecord[] {
-    const { user, domain } = splitResourceKey(resource);
-    const watchers = this.byResource.get(resourceKey(user, domain));
-    if (!watchers) return [];
-    return [...watchers].map((rec) => cloneRecord.subscription(rec));
+    return this.subs.watchersOf(resource);
   }
 
-  /**
-   * Loads the stored subscriptions: expired ones are deleted, the rest are live again with their expiry armed. CSeq
-   * and version continue from what was stored, which is exact after a clean stop (`checkpoint`). After a crash the
-   * store lags by up to SEQUENCE_LEASE NOTIFYs plus its unflushed writes (about 100 ms), so the caller passes a
-   * `headroom` that both jump by: CSeq and version must never go back (RFC 3261 §12.2.1.1, RFC 4235 §4.1); a gap only
-   * makes a phone refresh. The CSeq the list shows as the last NOTIFY's moves with them (lastNotifyAfterCrash).
-   */
+  /** Loads the stored subscriptions (subscription-restore.ts says how CSeq and version continue). */
   restore(options: { headroom?: number } = {}): void {
-    const headroom = options.headroom ?? 0;
-    const now = this.opts.clock.now();
-    let restored = 0;
-    let dropped = 0;
-    for (const stored of this.opts.store.subscriptions.loadAll()) {
-      if (stored.expiresAt <= now) {
-        this.opts.store.subscriptions.delete(stored.id);
-        dropped++;
-        continue;
-      }
-      if (this.subs.has(stored.id)) continue;
-      // The loaded record becomes the live one (no copy): it only gains the live-set fields.
-      const rec = stored as LiveSubscription;
-      rec.storedCseq = stored.localCseq;
-      rec.wheelSlot = -1;
-      poolSharedStrings(rec, this.strings);
-      if (headroom > 0) {
-        rec.localCseq += headroom;
-        rec.version = (rec.version + headroom) >>> 0;
-        rec.lastNotify = lastNotifyAfterCrash(rec);
-        this.opts.store.subscriptions.put(rec);
-        rec.storedCseq = rec.localCseq;
-      }
-      this.addLive(rec);
-      restored++;
-    }
+    const { restored, dropped } = restoreSubscriptions(
+      {
+        store: this.opts.store,
+        clock: this.opts.clock,
+        strings: this.strings,
+        has: (id) => this.subs.get(id) !== undefined,
+        addLive: (rec) => this.addLive(rec),
+      },
+      options.headroom ?? 0,
+    );
     this.logger.info({ restored, dropped }, 'subscriptions restored');
   }
 
@@ -307,8 +229,9 @@ export class Notifier {
   /** Stops the expiry timer and ignores whatever comes later (answers to NOTIFYs in flight, changes). */
   dispose(): void {
     this.disposed = true;
+    this.stopListening();
     this.expiry.clear();
-    this.slotRelease.clear();
+    this.pacer.stop();
   }
 
   // ---- SUBSCRIBE actions ----
@@ -318,8 +241,11 @@ export class Notifier {
     const rec = this.newRecord(incoming, ctx);
     this.replaceOlder(rec);
     this.respondOk(incoming, rec, ctx.granted);
+    // Authorized at once: every watcher the steps let through may see the state (RFC 6665 §4.2.1.1 leaves it pending otherwise).
+    transition(rec, SubscriptionState.Active);
     this.addLive(rec);
     this.logger.debug({ id: rec.id, event: rec.event, resource: rec.resource, domain: rec.domain, expires: ctx.granted }, 'subscription created');
+    this.feed.emit({ kind: 'subscription-created', subscription: rec });
     this.sendNotify(rec, false, undefined);
     // One store write, after the first NOTIFY has taken its CSeq.
     this.persist(rec);
@@ -329,6 +255,7 @@ export class Notifier {
   private fetch(incoming: IncomingRequest, ctx: SubscribeContext): void {
     const rec = this.newRecord(incoming, ctx);
     this.respondOk(incoming, rec, 0);
+    transition(rec, SubscriptionState.Terminating);
     this.sendNotify(rec, true, undefined);
   }
 
@@ -347,6 +274,7 @@ export class Notifier {
     this.persist(rec);
     this.expiry.schedule(rec, rec.expiresAt);
     this.respondOk(incoming, rec, ctx.granted);
+    this.feed.emit({ kind: 'subscription-refreshed', subscription: rec });
     this.sendNotify(rec, false, undefined);
   }
 
@@ -392,6 +320,7 @@ export class Notifier {
       node: this.opts.nodeName,
       storedCseq: dialog.localCseq,
       wheelSlot: -1,
+      state: SubscriptionState.Pending,
     }, this.strings);
   }
 
@@ -414,15 +343,14 @@ export class Notifier {
   private replaceOlder(rec: LiveSubscription): void {
     // The live set holds every subscription that has not expired (restore() loads them all), so it is searched in
     // memory: a store query here would cost a flush and a SQLite read on every new SUBSCRIBE.
-    const watchers = this.byResource.get(resourceKey(rec.resource, rec.domain));
+    const watchers = this.subs.watchers(resourceKey(rec.resource, rec.domain));
     if (!watchers) return;
     // Deleting from a Set while iterating it is safe: removed entries are not visited.
     for (const old of watchers) {
       if (old.id === rec.id || old.event !== rec.event || old.eventId !== rec.eventId) continue;
       if (old.watcherUser !== rec.watcherUser || old.watcherDomain !== rec.watcherDomain) continue;
-      this.removeLive(old, 'replaced');
-      const flight = this.flights.get(old.id);
-      if (flight) flight.next = NEXT_NONE;
+      // No final NOTIFY, and nothing that waited behind one in flight.
+      this.drop(old, 'replaced');
       this.logger.debug({ id: old.id, by: rec.id }, 'subscription replaced');
     }
   }
@@ -431,25 +359,13 @@ export class Notifier {
 
   /** Callers write the record themselves when it needs writing (after its first NOTIFY, or not at all on restore). */
   private addLive(rec: LiveSubscription): void {
-    this.subs.set(rec.id, rec);
-    const key = resourceKey(rec.resource, rec.domain);
-    let watchers = this.byResource.get(key);
-    if (!watchers) this.byResource.set(key, (watchers = new Set()));
-    watchers.add(rec);
+    this.subs.add(rec);
     this.expiry.schedule(rec, rec.expiresAt);
-    this.events.subscriptionAdded?.(rec);
   }
 
-  /** Takes a subscription out of the live set and the store; false when it was not live. */
+  /** Takes a subscription out of the live set and the store; false when it was not live. The caller moves its state. */
   private removeLive(rec: LiveSubscription, reason: RemovalReason): boolean {
-    if (this.subs.get(rec.id) !== rec) return false;
-    this.subs.delete(rec.id);
-    const key = resourceKey(rec.resource, rec.domain);
-    const watchers = this.byResource.get(key);
-    if (watchers) {
-      watchers.delete(rec);
-      if (watchers.size === 0) this.byResource.delete(key);
-    }
+    if (!this.subs.remove(rec)) return false;
     this.expiry.cancel(rec);
     try {
       this.opts.store.subscriptions.delete(rec.id);
@@ -457,19 +373,27 @@ export class Notifier {
       this.logger.error({ err: (err as Error).message, id: rec.id }, 'could not delete subscription from the store');
     }
     this.logger.debug({ id: rec.id, reason }, 'subscription removed');
-    this.events.subscriptionRemoved?.(rec, reason);
+    this.feed.emit({ kind: 'subscription-removed', subscription: rec, reason });
     return true;
   }
 
   /** Ends a live subscription with a final NOTIFY (after any NOTIFY in flight). */
   private terminate(rec: LiveSubscription, reason: string | undefined, removal: RemovalReason): void {
     if (!this.removeLive(rec, removal)) return;
+    transition(rec, SubscriptionState.Terminating);
     this.sendNotify(rec, true, reason);
+  }
+
+  /** Ends a live subscription without a final NOTIFY (replaced, or the watcher is given up on); false when it was not live. */
+  private drop(rec: LiveSubscription, reason: RemovalReason): boolean {
+    if (!this.removeLive(rec, reason)) return false;
+    transition(rec, SubscriptionState.Terminated);
+    return true;
   }
 
   /** RFC 6665 §4.2.2: a subscription not refreshed in time ends with `terminated;reason=timeout`. */
   private onExpiry(rec: LiveSubscription): void {
-    if (this.subs.get(rec.id) !== rec) return;
+    if (!this.subs.isLive(rec)) return;
     // The deadline may have moved since it was filed; the record is the authority.
     if (rec.expiresAt > this.opts.clock.now()) {
       this.expiry.schedule(rec, rec.expiresAt);
@@ -479,7 +403,7 @@ export class Notifier {
   }
 
   private persist(rec: LiveSubscription): void {
-    if (this.subs.get(rec.id) !== rec) return;
+    if (!this.subs.isLive(rec)) return;
     try {
       this.opts.store.subscriptions.put(rec);
       rec.storedCseq = rec.localCseq;
@@ -496,27 +420,9 @@ export class Notifier {
    */
   private onResourceChange(change: PresentityChange): void {
     if (this.disposed) return;
-    const watchers = this.byResource.get(change.resource);
+    const watchers = this.subs.watchers(change.resource);
     if (!watchers) return;
-    const fanOut: FanOut = { watchers: watchers.values(), events: change.events };
-    // Behind what already waits, in arrival order; otherwise as far as the window allows, the rest queued whole.
-    if (this.waiting.length === 0 && this.spread(fanOut)) return;
-    this.waiting.push(fanOut);
-    this.queuedChanges++;
-  }
-
-  /**
-   * Sends a change to its watchers until the window is full (a watcher with a NOTIFY out takes no slot: the change
-   * coalesces behind it). True when every watcher has been reached.
-   */
-  private spread(fanOut: FanOut): boolean {
-    for (;;) {
-      if (this.active >= this.window) return false;
-      const next = fanOut.watchers.next();
-      if (next.done) return true;
-      const rec = next.value;
-      if (fanOut.events.includes(rec.event)) this.sendNotify(rec, false, undefined);
-    }
+    this.pacer.fanOut(watchers.values(), change.events);
   }
 
   /** Sends now, or queues behind the NOTIFY in flight: updates coalesce into one, a final one supersedes them. */
@@ -524,39 +430,19 @@ export class Notifier {
     if (this.disposed) return;
     const flight = this.flights.get(rec.id);
     if (flight) {
-      if (final) {
-        flight.next = NEXT_FINAL;
-        flight.finalReason = reason;
-      } else if (flight.next === NEXT_NONE) {
-        flight.next = NEXT_UPDATE;
-      }
+      // A final NOTIFY waits: the subscription is `terminating` (finish sends it).
+      if (final) flight.finalReason = reason;
+      else flight.update = true;
       return;
     }
-    const fresh: Flight = { rec, next: NEXT_NONE, finalReason: undefined, transport: undefined, holdsSlot: false };
+    const fresh: Flight = { rec, final, update: false, finalReason: undefined, transport: undefined, holdsSlot: false };
     this.flights.set(rec.id, fresh);
-    if (this.active >= this.window) {
+    if (this.pacer.full) {
       fresh.deferred = { final, reason };
-      this.waiting.push(fresh);
+      this.pacer.defer(fresh);
       return;
     }
     this.transmit(fresh, final, reason);
-  }
-
-  /** Sends what waits, oldest first, while the window has room. */
-  private pump(): void {
-    while (this.active < this.window && this.waiting.length > 0 && !this.disposed) {
-      const head = this.waiting.peek()!;
-      if ('watchers' in head) {
-        if (!this.spread(head)) return;
-        this.waiting.shift();
-        this.queuedChanges--;
-        continue;
-      }
-      this.waiting.shift();
-      const deferred = head.deferred!;
-      head.deferred = undefined;
-      this.transmit(head, deferred.final, deferred.reason);
-    }
   }
 
   /**
@@ -566,6 +452,7 @@ export class Notifier {
   private transmit(flight: Flight, final: boolean, reason: string | undefined): void {
     const rec = flight.rec;
     const o = this.opts;
+    flight.final = final;
     let request: SipRequest;
     let destination: Destination;
     let pkg: EventPackage | undefined;
@@ -598,6 +485,8 @@ export class Notifier {
     } catch (err) {
       this.logger.error({ err: (err as Error).message, id: rec.id }, 'NOTIFY could not be built');
       this.flights.delete(rec.id);
+      // Its final NOTIFY cannot go: nothing more will.
+      if (rec.state === SubscriptionState.Terminating) transition(rec, SubscriptionState.Terminated);
       return;
     }
     const last = rec.lastNotify;
@@ -605,11 +494,9 @@ export class Notifier {
     else rec.lastNotify = new SentNotify(rec.localCseq, pkg, state, entity, rec.version, o.allDialogs);
     rec.version = nextVersion(rec.version);
     if (rec.localCseq - rec.storedCseq >= SEQUENCE_LEASE) this.persist(rec);
-    this.events.notifySent?.(rec, final);
+    this.feed.emit({ kind: 'notify-sent', subscription: rec, final });
     let pending: Promise<ClientResult>;
-    this.active++;
-    flight.holdsSlot = true;
-    this.slotRelease.schedule(flight, o.clock.now() + NOTIFY_SLOT_HOLD_MS);
+    this.pacer.take(flight);
     try {
       pending = o.channel.request(request, destination);
     } catch (err) {
@@ -623,16 +510,9 @@ export class Notifier {
 
   /** A NOTIFY transaction ended: its slot in the window goes to the next waiting NOTIFY. */
   private settle(flight: Flight, result: ClientResult): void {
-    this.releaseSlot(flight);
+    this.pacer.release(flight);
     this.finish(flight, result);
-    this.pump();
-  }
-
-  private releaseSlot(flight: Flight): void {
-    if (!flight.holdsSlot) return;
-    flight.holdsSlot = false;
-    this.active--;
-    this.slotRelease.cancel(flight);
+    this.pacer.pump();
   }
 
   /** Applies the failure policy to a NOTIFY's outcome, then sends what waited behind it. */
@@ -641,9 +521,12 @@ export class Notifier {
     if (result.kind === 'response' && rec.lastNotify) rec.lastNotify.reply = result.response.status;
     // Only a NOTIFY that was built and handed over is settled, so its transport is known.
     const verdict = judgeNotifyResult(result, flight.transport!);
-    if (verdict.kind === 'ok') this.events.notifyAnswered?.(rec, verdict.status);
-    else this.events.notifyFailed?.(rec, verdict.failure);
-    const live = this.subs.get(rec.id) === rec;
+    this.feed.emit({
+      kind: 'notify-answered',
+      subscription: rec,
+      answer: verdict.kind === 'ok' ? { ok: true, status: verdict.status } : { ok: false, failure: verdict.failure },
+    });
+    const live = this.subs.isLive(rec);
     let removed = false;
     if (live && !this.disposed) {
       const strikesBefore = rec.strikes;
@@ -651,10 +534,10 @@ export class Notifier {
       else if (verdict.kind === 'strike') {
         rec.strikes++;
         this.logger.debug({ id: rec.id, failure: verdict.failure, strikes: rec.strikes }, 'NOTIFY failed: strike');
-        if (rec.strikes >= MAX_STRIKES) removed = this.removeLive(rec, 'unreachable');
+        if (rec.strikes >= MAX_STRIKES) removed = this.drop(rec, 'unreachable');
       } else {
         this.logger.debug({ id: rec.id, failure: verdict.failure, reason: verdict.reason }, 'NOTIFY failed: removing');
-        removed = this.removeLive(rec, verdict.reason);
+        removed = this.drop(rec, verdict.reason);
       }
       // The answer's status is kept in memory (the admin API lists the live set) and reaches the store with the next
       // write; only a change of strikes is written now, so a NOTIFY costs one store write, not two.
@@ -666,13 +549,15 @@ export class Notifier {
     }
     // A watcher that refused or lost the subscription gets nothing more, not even the final NOTIFY.
     const giveUp = removed || verdict.kind === 'remove';
-    if (flight.next === NEXT_FINAL && !giveUp) {
-      flight.next = NEXT_NONE;
-      this.transmit(flight, true, flight.finalReason);
-      return;
-    }
-    if (flight.next === NEXT_UPDATE && !giveUp && this.subs.get(rec.id) === rec) {
-      flight.next = NEXT_NONE;
+    if (rec.state === SubscriptionState.Terminating) {
+      // The final NOTIFY waited behind this one: it goes now. Once it is answered (or given up), the end.
+      if (!flight.final && !giveUp) {
+        this.transmit(flight, true, flight.finalReason);
+        return;
+      }
+      transition(rec, SubscriptionState.Terminated);
+    } else if (flight.update && !giveUp && this.subs.isLive(rec)) {
+      flight.update = false;
       this.transmit(flight, false, undefined);
       return;
     }

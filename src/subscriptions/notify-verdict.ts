@@ -1,6 +1,6 @@
 import type { ClientResult } from '../sip/transaction/non-invite-client-transaction.js';
 import type { TransportDescriptor } from '../sip/transport/transport-descriptor.js';
-import type { NotifyFailure, RemovalReason } from './notifier-events.js';
+import type { NotifyFailure, RemovalReason } from '../feed/presence-feed.js';
 
 /** Consecutive UDP NOTIFY timeouts a subscription survives before removal (sip-behaviour.md, failure policy). */
 export const MAX_STRIKES = 3;

@@ -15,5 +15,6 @@ export interface PresentityChange {
 
 export interface PresentitySource {
   state(resource: ResourceKey, event: string): ResourceState;
-  onChange(listener: (change: PresentityChange) => void): void;
+  /** Hears every change synchronously (the notifier's NOTIFYs leave in the same turn); returns its unsubscribe. */
+  onChange(listener: (change: PresentityChange) => void): () => void;
 }

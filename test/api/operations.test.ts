@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { createAccountServices } from '../../src/accounts/account-services.js';
 import { buildRouters } from '../../src/api/create-api-app.js';
 import { createApiMetrics } from '../../src/api/metrics.js';
+import { createPresenceFeed } from '../../src/feed/presence-feed.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { createMemoryStore } from '../../src/store/memory/index.js';
@@ -42,9 +43,13 @@ t.test('GET /metrics: Prometheus text with subscriptions by event, NOTIFYs, PUBL
   const h = await apiHarness(t);
   h.notifier.subs = [subscriptionRecord()];
   const rec = subscriptionRecord();
-  h.metrics.notifierEvents.notifySent!(rec, false);
-  h.metrics.notifierEvents.notifySent!(rec, false);
-  h.metrics.notifierEvents.notifyFailed!(rec, 'timeout');
+  // The notifier's events reach metrics through the feed (one observer, drained on a later turn).
+  const feed = createPresenceFeed({ logger: silentLogger });
+  h.metrics.watch(feed);
+  feed.emit({ kind: 'notify-sent', subscription: rec, final: false });
+  feed.emit({ kind: 'notify-sent', subscription: rec, final: false });
+  feed.emit({ kind: 'notify-answered', subscription: rec, answer: { ok: false, failure: 'timeout' } });
+  feed.emit({ kind: 'notify-answered', subscription: rec, answer: { ok: true, status: 200 } });
   h.metrics.publishReceived('dialog', 200);
   h.metrics.publishReceived('weird-event', 489);
   await h.request('GET', '/healthz');

@@ -22,8 +22,12 @@ export class FakePresentity implements PresentitySource {
 
   restore(): void {}
 
-  onChange(listener: (change: PresentityChange) => void): void {
+  onChange(listener: (change: PresentityChange) => void): () => void {
     this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
   }
 
   state(resource: ResourceKey, event: string): ResourceState {

@@ -20,7 +20,7 @@ import type { PresenceStore } from '../../../src/store/ports.js';
 import type { SubscriptionRecord } from '../../../src/store/records.js';
 import { PresentityService } from '../../../src/presentity/presentity-service.js';
 import { Notifier } from '../../../src/subscriptions/notifier.js';
-import type { RemovalReason } from '../../../src/subscriptions/notifier-events.js';
+import { createPresenceFeed, type PresenceFeed, type RemovalReason } from '../../../src/feed/presence-feed.js';
 import { LoopNetwork, type LoopTransport } from '../../support/loop-transport.js';
 import { FakeIncoming } from '../../support/sip-builders.js';
 import { FakePresentity } from './fake-presentity.js';
@@ -129,6 +129,8 @@ export class NotifierHarness {
   readonly registry: EventPackageRegistry;
   readonly presentity: TestPresentity;
   readonly notifier: Notifier;
+  /** The feed shared by the presentity service and the notifier; `removed` is one observer of it. */
+  readonly feed: PresenceFeed;
   readonly protocol: TransportName;
   /** Distinct NOTIFYs the phone received (retransmissions left out), in order. */
   readonly notifies: SipRequest[] = [];
@@ -161,6 +163,10 @@ export class NotifierHarness {
     this.store = opts.store ?? new MemoryStore();
     this.registry = opts.registry ?? createDefaultRegistry();
     const accounts = opts.accounts ?? new ListAccountResolver(() => [{ id: 'a'.repeat(32), realm: DOMAIN }], false);
+    this.feed = createPresenceFeed({ logger: silentLogger });
+    this.feed.subscribe((e) => {
+      if (e.kind === 'subscription-removed') this.removed.push({ id: e.subscription.id, reason: e.reason });
+    });
     this.service =
       opts.presentity === 'fake'
         ? undefined
@@ -170,6 +176,7 @@ export class NotifierHarness {
             accounts,
             clock: this.clock,
             logger: silentLogger,
+            feed: this.feed,
             ...(opts.minPublishExpires === undefined ? {} : { minPublishExpires: opts.minPublishExpires }),
           });
     this.presentity = this.service ?? new FakePresentity(this.registry, this.clock);
@@ -183,7 +190,7 @@ export class NotifierHarness {
       logger: silentLogger,
       nodeName: 'piston@test',
       allDialogs: false,
-      events: { subscriptionRemoved: (rec, reason) => this.removed.push({ id: rec.id, reason }) },
+      feed: this.feed,
       ...(opts.notifyWindow === undefined ? {} : { notifyWindow: opts.notifyWindow }),
     });
     this.ua.register('SUBSCRIBE', (incoming) => this.notifier.handleSubscribe(incoming));

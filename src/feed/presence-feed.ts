@@ -1,0 +1,54 @@
+import { Feed, type FeedOptions } from '../lib/feed.js';
+import type { SubscriptionRecord } from '../store/records.js';
+
+/** Why a subscription went away (for logs and metrics). */
+export type RemovalReason =
+  /** SUBSCRIBE with Expires 0 in the dialog (RFC 6665 §4.2.1.4). */
+  | 'unsubscribed'
+  /** It was not refreshed in time (RFC 6665 §4.2.2: `reason=timeout`). */
+  | 'expired'
+  /** The same watcher subscribed again to the same resource and event in a new dialog (a rebooted phone). */
+  | 'replaced'
+  /** The watcher answered a NOTIFY 481 (RFC 6665 §4.2.2). */
+  | 'gone'
+  /** NOTIFYs timed out: three strikes over UDP, one over TCP. */
+  | 'unreachable'
+  /** Any other final failure response to a NOTIFY. */
+  | 'rejected';
+
+/** How a NOTIFY failed. A number is the watcher's final status code. */
+export type NotifyFailure = 'timeout' | 'transport-error' | number;
+
+/** What the watcher answered a NOTIFY with: a 2xx status, or how it failed. */
+export type NotifyAnswer = { ok: true; status: number } | { ok: false; failure: NotifyFailure };
+
+/**
+ * A subscription is the notifier's live record, not a copy (a copy per NOTIFY would cost the SIP path): an observer
+ * reading it later sees its fields as they are then. Its identity (id, event, resource, domain, watcher) never
+ * changes; what the event is about is in the event's own fields. Read it, never change or keep it.
+ */
+type Live = Readonly<SubscriptionRecord>;
+
+/** Everything the presence stack tells its listeners. */
+export type PresenceEvent =
+  /** A resource's state changed for these packages (or was reset: `force`); watchers get a NOTIFY (notifier-contract.md). */
+  | { kind: 'resource-changed'; resource: string; events: readonly string[]; force: boolean }
+  /** A new subscription was accepted (RFC 6665 §4.2.1.2); not sent for the ones restored at start. */
+  | { kind: 'subscription-created'; subscription: Live }
+  /** A subscription was refreshed in its dialog (RFC 6665 §4.2.1.2). */
+  | { kind: 'subscription-refreshed'; subscription: Live }
+  /** A NOTIFY left; `final` when it carried `Subscription-State: terminated`. */
+  | { kind: 'notify-sent'; subscription: Live; final: boolean }
+  /** The NOTIFY transaction ended with this answer. */
+  | { kind: 'notify-answered'; subscription: Live; answer: NotifyAnswer }
+  /** A subscription left the live set. */
+  | { kind: 'subscription-removed'; subscription: Live; reason: RemovalReason };
+
+export type PresenceEventKind = PresenceEvent['kind'];
+
+/** The one hub of resource changes and subscription events (lib/feed.ts says how listeners are served). */
+export type PresenceFeed = Feed<PresenceEvent>;
+
+export function createPresenceFeed(opts: FeedOptions): PresenceFeed {
+  return new Feed<PresenceEvent>(opts);
+}
