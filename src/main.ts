@@ -16,6 +16,7 @@ import { Rehearsal } from './main-rehearsal.js';
 import { runInIdleSlices } from './lib/idle-slices.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { PresenceStore } from './store/ports.js';
+import { StoreError } from './store/store-error.js';
 import { bootstrap, createAccountServices, createApiKeyCommand, firstStartMessage, unusedBootstrapKeyMessage } from './accounts/index.js';
 import { createApiApp, createApiMetrics, startApi } from './api/index.js';
 import { describeListenError, ListenError } from './lib/listen-error.js';
@@ -80,7 +81,11 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   // on an idle server (strace: one epoll_wait per 10 ms). Ten samples a second still show a stalled loop.
   collectDefaultMetrics({ register: metricsRegistry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   // Read at scrape time from the notifier's live set (a store count would flush the write-behind buffer first).
-  const metrics = createApiMetrics({ registry: metricsRegistry, subscriptionsByEvent: () => notifier.countByEvent() });
+  const metrics = createApiMetrics({
+    registry: metricsRegistry,
+    subscriptionsByEvent: () => notifier.countByEvent(),
+    storeHealth: () => store.writeHealth(),
+  });
 
   const transport = new SipTransport({
     hosts: config.sip.hosts,
@@ -154,7 +159,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     clock,
     logger: logger.child({ module: 'api' }),
     metrics,
-    health: { sip: () => sipListening, store: () => storeOpen },
+    health: { sip: () => sipListening, store: () => storeOpen, storeWrites: () => store.writeHealth() },
   });
   let api: Awaited<ReturnType<typeof startApi>>;
   try {
@@ -303,6 +308,10 @@ export async function main(given?: Config): Promise<void> {
     if (err instanceof ListenError) {
       // The environment's fault, named by its variable: one plain line, no stack trace.
       logger.fatal({ variable: err.variable, reason: err.message }, 'start failed');
+      process.stderr.write(`cannot start: ${err.message}\n`);
+    } else if (err instanceof StoreError) {
+      // An empty, lost or unreadable database: the message names the file and what to do; a stack would bury it.
+      logger.fatal({ code: err.code, reason: err.message }, 'start failed');
       process.stderr.write(`cannot start: ${err.message}\n`);
     } else {
       logger.fatal({ err }, 'start failed');

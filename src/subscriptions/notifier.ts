@@ -126,7 +126,12 @@ export class Notifier {
         this.transmit(flight, deferred.final, deferred.reason);
       },
     });
-    this.deps = { registry: opts.registry, accounts: opts.accounts, findDialog: (id) => this.subs.get(id) };
+    this.deps = {
+      registry: opts.registry,
+      accounts: opts.accounts,
+      findDialog: (id) => this.subs.get(id),
+      storeWritable: () => opts.store.writeHealth().writable,
+    };
     this.stopListening = opts.presentity.onChange((change) => this.onResourceChange(change));
   }
 
