@@ -14,9 +14,8 @@ import type { EventPackageRegistry } from './events/event-package.js';
 import { warmUpRound } from './events/warm-up.js';
 import { Rehearsal } from './main-rehearsal.js';
 import { runInIdleSlices } from './lib/idle-slices.js';
-import { openSqliteStore } from './store/sqlite/sqlite-store.js';
+import { openSqliteStore, storeStartError } from './store/sqlite/sqlite-store.js';
 import type { PresenceStore } from './store/ports.js';
-import { StoreError } from './store/store-error.js';
 import { bootstrap, createAccountServices, createApiKeyCommand, firstStartMessage, unusedBootstrapKeyMessage } from './accounts/index.js';
 import { createApiApp, createApiMetrics, startApi } from './api/index.js';
 import { describeListenError, ListenError } from './lib/listen-error.js';
@@ -305,14 +304,15 @@ export async function main(given?: Config): Promise<void> {
   try {
     server = await startServer(config, logger);
   } catch (err) {
+    const storeErr = storeStartError(err, config.dataDir);
     if (err instanceof ListenError) {
       // The environment's fault, named by its variable: one plain line, no stack trace.
       logger.fatal({ variable: err.variable, reason: err.message }, 'start failed');
       process.stderr.write(`cannot start: ${err.message}\n`);
-    } else if (err instanceof StoreError) {
+    } else if (storeErr) {
       // An empty, lost or unreadable database: the message names the file and what to do; a stack would bury it.
-      logger.fatal({ code: err.code, reason: err.message }, 'start failed');
-      process.stderr.write(`cannot start: ${err.message}\n`);
+      logger.fatal({ code: storeErr.code, reason: storeErr.message }, 'start failed');
+      process.stderr.write(`cannot start: ${storeErr.message}\n`);
     } else {
       logger.fatal({ err }, 'start failed');
     }

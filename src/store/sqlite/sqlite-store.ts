@@ -249,6 +249,24 @@ function fileSize(file: string): number | undefined {
   }
 }
 
+/**
+ * A start that failed on the database, as a StoreError naming the file and what to do, for the caller to print
+ * without a stack trace: the store's own errors as they are, and a SQLite error from what start-up reads (a damaged
+ * page in a table it loads) with the advice it calls for. Undefined for failures that are not the database's.
+ */
+export function storeStartError(err: unknown, dataDir: string): StoreError | undefined {
+  if (err instanceof StoreError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return undefined;
+  const location = path.join(dataDir, SQLITE_FILE_NAME);
+  const what = `${code}: ${err instanceof Error ? err.message : String(err)}`;
+  if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) {
+    return new StoreError('store_corrupt', `${location} is damaged (${what}); restore it from a backup, or ${startAfresh(location)}`);
+  }
+  return new StoreError('store_open_failed', `${location} could not be used (${what}); ${CHECK_ACCESS}, that the disk ` +
+    'has room, and that no other program holds the database locked');
+}
+
 export function openSqliteStore(opts: SqliteStoreOptions): PresenceStore {
   return SqliteStore.open(opts);
 }

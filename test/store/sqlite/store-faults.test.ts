@@ -5,7 +5,8 @@ import t from 'tap';
 import { ManualClock } from '../../../src/lib/clock.js';
 import { recordingLogger, type LogRecord } from '../../../src/lib/logger.js';
 import { createMemoryStore } from '../../../src/store/memory/index.js';
-import { openSqliteStore } from '../../../src/store/sqlite/index.js';
+import { StoreError } from '../../../src/store/store-error.js';
+import { openSqliteStore, storeStartError } from '../../../src/store/sqlite/index.js';
 import { FAILING_RETRY_MS, FAULT_LOG_INTERVAL_MS } from '../../../src/store/sqlite/write-behind.js';
 import { damagePage, SUBSCRIPTION_ID_INDEX } from '../helpers/damage.js';
 import { subscriptionRecord } from '../helpers/records.js';
@@ -188,4 +189,35 @@ t.test('no database file (an absent or empty data directory) is a first start', 
     t.equal(store.ready.migratedFrom, 0, `${path.basename(dataDir)}: a new database`);
     store.close();
   }
+});
+
+t.test('a start that fails on what it reads is told as a StoreError naming the file and what to do; other failures are not', async (t) => {
+  const dataDir = tempDataDir(t);
+  const clock = new ManualClock();
+  const seed = openSqliteStore({ dataDir, clock, checkpointIntervalMs: 0 });
+  seed.subscriptions.put(sub(1));
+  seed.close();
+  damagePage(dataDir, 'subscriptions');
+  const store = openSqliteStore({ dataDir, clock, checkpointIntervalMs: 0 });
+  t.teardown(() => store.close());
+  let thrown: unknown;
+  try {
+    store.subscriptions.loadAll();
+  } catch (err) {
+    thrown = err;
+  }
+  t.match(thrown, { code: /^SQLITE_CORRUPT/ }, "loading the damaged table fails with SQLite's error");
+  const told = storeStartError(thrown, dataDir);
+  t.ok(told instanceof StoreError);
+  t.match(told, {
+    code: 'store_corrupt',
+    message: `${dbFile(dataDir)} is damaged (SQLITE_CORRUPT: database disk image is malformed); restore it from a backup, or move it away`,
+  });
+  const own = new StoreError('store_empty', 'x');
+  t.equal(storeStartError(own, dataDir), own, "the store's own errors pass as they are");
+  t.equal(storeStartError(new Error('listen EADDRINUSE'), dataDir), undefined, 'not the database: not a store error');
+  t.match(storeStartError(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }), dataDir), {
+    code: 'store_open_failed',
+    message: /could not be used \(SQLITE_BUSY: database is locked\); check that .* no other program holds the database locked$/,
+  });
 });
