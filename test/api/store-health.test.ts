@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import { Registry } from 'prom-client';
+import { healthAnswer } from '../../src/api/answer-schemas.js';
 import { createApiMetrics } from '../../src/api/metrics.js';
 import type { StoreWriteHealth } from '../../src/store/ports.js';
 import { CORRUPT, WRITABLE } from '../store/helpers/faulty-store.js';
@@ -35,6 +36,7 @@ t.test('GET /healthz is 503 "failing" with the fault while the store cannot writ
       since: new Date(CORRUPT.fault!.since).toISOString(),
     },
   });
+  t.ok(healthAnswer.safeParse(failing.json).success, 'the documented Health shape (OpenAPI) holds the failing answer');
   state.health = { ...WRITABLE, failedFlushes: 3 };
   const healed = await h.request('GET', '/healthz');
   t.equal(healed.status, 200);
