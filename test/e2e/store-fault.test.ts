@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +8,8 @@ import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { damagePage, SUBSCRIPTION_ID_INDEX } from '../store/helpers/damage.js';
 import { subscriptionRecord } from '../store/helpers/records.js';
 import { dbFile } from '../store/helpers/temp-dir.js';
-import { freePort, removeDir, repoRoot, startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { distEntry, runToExit, type RunResult } from '../support/run-to-exit.js';
+import { freePort, removeDir, startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { SipEndpoint } from '../support/sip-watcher.js';
 
 /**
@@ -135,29 +135,16 @@ t.test('a store blocked by another writer recovers: /healthz, the metric and new
   }
 });
 
-/** Runs the built server on `dataDir` and waits for it to exit by itself (a start that must fail), at most `ms`. */
-async function startExpectingExit(dataDir: string, ms = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'src', 'main.js')], {
-    cwd: repoRoot,
-    env: {
-      PATH: process.env.PATH ?? '',
-      PISTON_SIP_HOST: '127.0.0.1',
-      PISTON_SIP_PORT: String(await freePort()),
-      PISTON_API_HOST: '127.0.0.1',
-      PISTON_API_PORT: String(await freePort()),
-      PISTON_DATA_DIR: dataDir,
-      PISTON_WARM_UP_ROUNDS: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-  const code = await new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
-  clearTimeout(timer);
-  return { code, stdout, stderr };
+/** Runs `npm start`'s entry on `dataDir` and waits for it to exit by itself (a start that must fail). */
+async function startExpectingExit(dataDir: string): Promise<RunResult> {
+  return runToExit(distEntry('start'), [], {
+    PISTON_SIP_HOST: '127.0.0.1',
+    PISTON_SIP_PORT: String(await freePort()),
+    PISTON_API_HOST: '127.0.0.1',
+    PISTON_API_PORT: String(await freePort()),
+    PISTON_DATA_DIR: dataDir,
+    PISTON_WARM_UP_ROUNDS: '0',
+  }, 15_000);
 }
 
 function tempDir(): string {
