@@ -32,15 +32,6 @@ import type {
   UserRecord,
 } from './records.js';
 
-/** Who watches what, for the "a re-subscribing phone replaces its old subscription" rule (sip-behaviour.md). */
-export interface WatcherKey {
-  watcherUser: string;
-  watcherDomain: string;
-  resource: string;
-  domain: string;
-  event: string;
-}
-
 /** The primary key of a publication (RFC 3903 §4: an ETag is scoped to its resource and event). */
 export interface PublicationKey {
   resource: string;
@@ -53,32 +44,16 @@ export interface SubscriptionRepository {
   loadAll(): SubscriptionRecord[];
   /** By dialog id (`subscriptionId(callId, localTag, remoteTag)`). */
   get(id: string): SubscriptionRecord | undefined;
-  /** Subscriptions watching `resource`@`domain`, for one event package or (event omitted) all of them. */
-  findByResource(resource: string, domain: string, event?: string): SubscriptionRecord[];
-  /** Subscriptions from one watcher to one resource and event, whatever their Call-ID. */
-  findByWatcher(key: WatcherKey): SubscriptionRecord[];
-  /** Subscriptions whose watched domain is `domain` (an account's realm), optionally for one event. */
-  findByDomain(domain: string, event?: string): SubscriptionRecord[];
-  /** Subscriptions expired at `now`, i.e. `expiresAt <= now`. */
-  findExpired(now: number): SubscriptionRecord[];
   count(): number;
-  /** Number of subscriptions per event package; packages with none are absent. */
-  countByEvent(): Record<string, number>;
   /** Upsert by `record.id`. */
   put(record: SubscriptionRecord): void;
   delete(id: string): void;
-  /** Removes every subscription expired at `now`; returns how many went. */
-  deleteExpired(now: number): number;
 }
 
 export interface PublicationRepository {
   /** Every stored publication in ascending `seq` (arrival) order. */
   loadAll(): PublicationRecord[];
   get(key: PublicationKey): PublicationRecord | undefined;
-  /** Publications for `resource`, optionally of one event, in ascending `seq` order (RFC 3903 §4 aggregation input). */
-  findByResource(resource: string, event?: string): PublicationRecord[];
-  /** Publications expired at `now`, in ascending `seq` order. */
-  findExpired(now: number): PublicationRecord[];
   count(): number;
   /** A sequence number larger than any this store has handed out or held; stamps `PublicationRecord.seq`. */
   nextSeq(): number;
@@ -87,8 +62,6 @@ export interface PublicationRepository {
   delete(key: PublicationKey): void;
   /** Removes every publication of `resource` (optionally only of `event`); returns how many went. */
   deleteResource(resource: string, event?: string): number;
-  /** Removes every publication expired at `now`; returns how many went. */
-  deleteExpired(now: number): number;
 }
 
 export interface ResourceStateRepository {

@@ -5,6 +5,7 @@ import type { PresenceResourceState } from '../../src/events/presence/presence-m
 import type { ResourceChange } from '../../src/presentity/index.js';
 import { buildPublish, FakeIncoming } from '../support/sip-builders.js';
 import { dialogPublish, DOMAIN, harness, header } from './helpers/harness.js';
+import { storedPublicationsOf } from '../store/helpers/stored.js';
 
 const R = `1001@${DOMAIN}`;
 const COUNTS = { newMessages: 2, oldMessages: 5, urgentNew: 1, urgentOld: 0 };
@@ -103,7 +104,7 @@ t.test('reset clears publications, manual state and history but keeps mailbox co
   h.service.reset(R);
   t.same(h.changes, [{ resource: R, events: ['dialog', 'presence', 'message-summary'], force: true }]);
   t.same((h.service.state(R, 'dialog') as DialogResourceState).dialogs, []);
-  t.equal(h.store.publications.findByResource(R).length, 0);
+  t.equal(storedPublicationsOf(h.store.publications, R).length, 0);
   t.equal(h.store.resources.get(R), undefined, 'manual state and history are gone from the store');
   t.equal((h.service.state(R, 'message-summary') as MessageSummaryState).waiting, true, 'the mailbox stays');
   t.equal(h.service.stats().publications, 0, 'no expiry is waiting');

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { ManualClock } from '../../src/lib/clock.js';
 import { DIALOG_TYPE, dialogInfo, dialogPublish, DOMAIN, harness, header, PIDF_TYPE, pidf } from './helpers/harness.js';
+import { storedPublicationsOf } from '../store/helpers/stored.js';
 
 const RINGING = [{ id: 'd1', state: 'early' }];
 const TALKING = [{ id: 'd1', state: 'confirmed' }];
@@ -76,7 +77,7 @@ t.test('a modification (SIP-If-Match with a body) replaces the document under a 
   const second = header(modify, 'SIP-ETag')!;
   t.not(second, first);
   t.same(h.dialogStates(`1001@${DOMAIN}`), ['d1:confirmed']);
-  const pubs = h.store.publications.findByResource(`1001@${DOMAIN}`);
+  const pubs = storedPublicationsOf(h.store.publications, `1001@${DOMAIN}`);
   t.equal(pubs.length, 1, 'one publication, not two');
   t.equal(pubs[0]!.etag, second);
   t.equal(pubs[0]!.body.toString('utf8'), dialogInfo(TALKING));
@@ -190,7 +191,7 @@ t.test('resources are keyed by the lower-cased user and host of the Request-URI 
   const h = harness();
   h.publish(dialogPublish(RINGING, { target: 'Alice@Example.COM' }));
   t.same(h.dialogStates('alice@example.com'), ['d1:early']);
-  t.equal(h.store.publications.findByResource('alice@example.com').length, 1);
+  t.equal(storedPublicationsOf(h.store.publications, 'alice@example.com').length, 1);
 });
 
 t.test('presence PUBLISH with PIDF is accepted and aggregated for presence watchers (RFC 3903 §6, RFC 3863)', async (t) => {

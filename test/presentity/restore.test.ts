@@ -5,6 +5,7 @@ import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { createMemoryStore } from '../../src/store/memory/index.js';
 import { tempDataDir } from '../store/helpers/temp-dir.js';
 import { dialogPublish, DOMAIN, harness, header } from './helpers/harness.js';
+import { storedPublicationsOf } from '../store/helpers/stored.js';
 
 const COUNTS = { newMessages: 1, oldMessages: 0, urgentNew: 0, urgentOld: 0 };
 
@@ -34,7 +35,7 @@ t.test('restore after a reopened SQLite store gives the same states and drops ex
     'the live call and the manual state come back unchanged',
   );
   t.same(second.dialogStates(`1002@${DOMAIN}`), [], 'the expired publication is not restored');
-  t.equal(second.store.publications.findByResource(`1002@${DOMAIN}`).length, 0, 'and is deleted from the store');
+  t.equal(storedPublicationsOf(second.store.publications, `1002@${DOMAIN}`).length, 0, 'and is deleted from the store');
   t.equal(second.store.publications.count(), 1);
   t.equal(JSON.stringify(second.service.state(`1004@${DOMAIN}`, 'message-summary')), mwiBefore);
   t.equal((second.service.state(`1004@${DOMAIN}`, 'message-summary') as MessageSummaryState).waiting, true);

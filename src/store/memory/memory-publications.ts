@@ -6,7 +6,7 @@ import { SetIndex } from './set-index.js';
 
 const bySeq = (a: PublicationRecord, b: PublicationRecord): number => a.seq - b.seq;
 
-/** Publications in a Map by (resource, event, etag) with an index by resource for aggregation. */
+/** Publications in a Map by (resource, event, etag) with an index by resource for `deleteResource` (a reset). */
 export class MemoryPublicationRepository implements PublicationRepository {
   private readonly byKey = new Map<string, PublicationRecord>();
   private readonly byResource = new SetIndex();
@@ -23,19 +23,6 @@ export class MemoryPublicationRepository implements PublicationRepository {
     this.assertOpen();
     const r = this.byKey.get(publicationKeyString(key));
     return r && cloneRecord.publication(r);
-  }
-
-  findByResource(resource: string, event?: string): PublicationRecord[] {
-    this.assertOpen();
-    return this.matching(resource, event).sort(bySeq).map(cloneRecord.publication);
-  }
-
-  findExpired(now: number): PublicationRecord[] {
-    this.assertOpen();
-    return [...this.byKey.values()]
-      .filter((r) => r.expiresAt <= now)
-      .sort(bySeq)
-      .map(cloneRecord.publication);
   }
 
   count(): number {
@@ -68,18 +55,6 @@ export class MemoryPublicationRepository implements PublicationRepository {
     const doomed = this.matching(resource, event);
     for (const r of doomed) this.remove(publicationKeyString(r));
     return doomed.length;
-  }
-
-  deleteExpired(now: number): number {
-    this.assertOpen();
-    let n = 0;
-    for (const [key, r] of [...this.byKey]) {
-      if (r.expiresAt <= now) {
-        this.remove(key);
-        n++;
-      }
-    }
-    return n;
   }
 
   private matching(resource: string, event?: string): PublicationRecord[] {

@@ -59,12 +59,8 @@ export class SqlitePublicationRepository implements PublicationRepository {
     delete: Statement<[string, string, string]>;
     get: Statement<[string, string, string], PublicationRow>;
     all: Statement<[], PublicationRow>;
-    byResource: Statement<[string], PublicationRow>;
-    byResourceEvent: Statement<[string, string], PublicationRow>;
-    expired: Statement<[number], PublicationRow>;
     deleteResource: Statement<[string]>;
     deleteResourceEvent: Statement<[string, string]>;
-    deleteExpired: Statement<[number]>;
     count: Statement<[], { n: number }>;
     maxSeq: Statement<[], { n: number }>;
   };
@@ -79,12 +75,8 @@ export class SqlitePublicationRepository implements PublicationRepository {
       delete: db.prepare('DELETE FROM publications WHERE resource = ? AND event = ? AND etag = ?'),
       get: db.prepare('SELECT * FROM publications WHERE resource = ? AND event = ? AND etag = ?'),
       all: db.prepare('SELECT * FROM publications ORDER BY seq'),
-      byResource: db.prepare('SELECT * FROM publications WHERE resource = ? ORDER BY seq'),
-      byResourceEvent: db.prepare('SELECT * FROM publications WHERE resource = ? AND event = ? ORDER BY seq'),
-      expired: db.prepare('SELECT * FROM publications WHERE expires_at <= ? ORDER BY seq'),
       deleteResource: db.prepare('DELETE FROM publications WHERE resource = ?'),
       deleteResourceEvent: db.prepare('DELETE FROM publications WHERE resource = ? AND event = ?'),
-      deleteExpired: db.prepare('DELETE FROM publications WHERE expires_at <= ?'),
       count: db.prepare('SELECT COUNT(*) AS n FROM publications'),
       maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS n FROM publications'),
     };
@@ -105,16 +97,6 @@ export class SqlitePublicationRepository implements PublicationRepository {
     if (w) return w.kind === 'put' ? { ...fromRow(w.record), body: Buffer.from(w.record.body) } : undefined;
     const row = this.sql.get.get(key.resource, key.event, key.etag);
     return row && fromRow(row);
-  }
-
-  findByResource(resource: string, event?: string): PublicationRecord[] {
-    return this.query(() =>
-      event === undefined ? this.sql.byResource.all(resource) : this.sql.byResourceEvent.all(resource, event),
-    );
-  }
-
-  findExpired(now: number): PublicationRecord[] {
-    return this.query(() => this.sql.expired.all(now));
   }
 
   count(): number {
@@ -142,11 +124,6 @@ export class SqlitePublicationRepository implements PublicationRepository {
     this.syncPoint();
     const run = event === undefined ? this.sql.deleteResource.run(resource) : this.sql.deleteResourceEvent.run(resource, event);
     return run.changes;
-  }
-
-  deleteExpired(now: number): number {
-    this.syncPoint();
-    return this.sql.deleteExpired.run(now).changes;
   }
 
   private syncPoint(): void {

@@ -21,9 +21,9 @@
  * Checkpoints. Copying the WAL back into the database ends with an fsync; a worker thread does it
  * (wal-checkpointer.ts), so no commit on the event loop waits for one.
  *
- * Reads. Lookups by key consult the buffer first (read-your-writes at no cost); list queries (by resource, by
- * watcher, expired, counts, loadAll) first flush the buffer and then use SQLite's indexes. Those run at start-up,
- * on sweeps and for the admin API; the notifier's hot path keeps its own state in memory.
+ * Reads. Lookups by key consult the buffer first (read-your-writes at no cost); whole-table reads (loadAll, counts)
+ * first flush the buffer. Those run at start-up and for the admin API; the notifier's and the presentity service's
+ * hot paths keep their own state in memory.
  *
  * Start-up cost, measured once (scratch script, not a test): loadAll of 100,000 subscriptions, each with an
  * 800-byte last NOTIFY body (157 MB file), took 1.3-1.8 s on a shared 2-core VM under load average ~3, and 0.9 s
