@@ -1,14 +1,14 @@
 import type { EventPackageRegistry, PublishedDocument } from '../events/event-package.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import type { PresenceStore } from '../store/ports.js';
+import type { PresenceStateStore } from '../store/ports.js';
 import type { PublicationRecord } from '../store/records.js';
 import { livePublication } from './live-publication.js';
 import type { PublicationLedger } from './publication-ledger.js';
 import type { ResourceBook } from './resource-book.js';
 
 export interface RestoreDeps {
-  store: PresenceStore;
+  store: PresenceStateStore;
   registry: EventPackageRegistry;
   book: ResourceBook;
   ledger: PublicationLedger;

@@ -1,13 +1,13 @@
 import type { Clock } from '../lib/clock.js';
 import type { StringPool } from '../lib/strings.js';
-import type { PresenceStore } from '../store/ports.js';
+import type { PresenceStateStore } from '../store/ports.js';
 import type { LastNotifyRecord, SubscriptionRecord } from '../store/records.js';
 import { poolSharedStrings } from './compact-record.js';
 import type { LiveSubscription } from './live-subscription.js';
 import { SubscriptionState } from './subscription-state.js';
 
 export interface RestoreDeps {
-  store: PresenceStore;
+  store: PresenceStateStore;
   clock: Clock;
   strings: StringPool;
   /** A subscription already live under this id (restore twice): left as it is. */

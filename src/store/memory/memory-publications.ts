@@ -1,6 +1,6 @@
 import { cloneRecord } from '../clone.js';
 import { publicationKeyString } from '../keys.js';
-import type { PublicationKey, PublicationRepository } from '../ports.js';
+import type { PublicationKey, PublicationRepository } from '../presence-state-port.js';
 import type { PublicationRecord } from '../records.js';
 import { SetIndex } from './set-index.js';
 

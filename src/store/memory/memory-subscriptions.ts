@@ -1,5 +1,5 @@
 import { cloneRecord } from '../clone.js';
-import type { SubscriptionRepository } from '../ports.js';
+import type { SubscriptionRepository } from '../presence-state-port.js';
 import type { SubscriptionRecord } from '../records.js';
 
 /**

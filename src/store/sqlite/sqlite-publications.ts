@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { publicationKeyString } from '../keys.js';
-import type { PublicationKey, PublicationRepository } from '../ports.js';
+import type { PublicationKey, PublicationRepository } from '../presence-state-port.js';
 import type { JsonValue, PublicationRecord } from '../records.js';
 import { upsertSql } from './sql-upsert.js';
 import type { PendingTable, PendingWrite, WriteBehind } from './write-behind.js';

@@ -1,5 +1,6 @@
 /**
- * The SQLite backend of the persistence port (better-sqlite3, one file `<dataDir>/piston.sqlite`).
+ * The SQLite backend of both persistence ports, admin data and presence state (better-sqlite3, one file
+ * `<dataDir>/piston.sqlite`, one connection on the event loop).
  *
  * Durability, and what a kill -9 costs. Writes are buffered in memory, coalesced per key, and committed in one
  * transaction when the first buffered write is `flushIntervalMs` (50 ms by default) old, when more than
@@ -47,8 +48,8 @@ import type {
   AuthTokenRepository,
   DeviceRepository,
   MailboxRepository,
-  PresenceStore,
   ResourceStateRepository,
+  StoreBackend,
   StoreReadyInfo,
   StoreWriteHealth,
   UserRepository,
@@ -96,7 +97,7 @@ export interface SqliteStoreOptions {
   checkpointIntervalMs?: number;
 }
 
-export class SqliteStore implements PresenceStore {
+export class SqliteStore implements StoreBackend {
   readonly ready: StoreReadyInfo;
   readonly subscriptions: SqliteSubscriptionRepository;
   readonly publications: SqlitePublicationRepository;
@@ -267,6 +268,6 @@ export function storeStartError(err: unknown, dataDir: string): StoreError | und
     'has room, and that no other program holds the database locked');
 }
 
-export function openSqliteStore(opts: SqliteStoreOptions): PresenceStore {
+export function openSqliteStore(opts: SqliteStoreOptions): StoreBackend {
   return SqliteStore.open(opts);
 }

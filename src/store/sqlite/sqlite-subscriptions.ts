@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { cloneRecord } from '../clone.js';
-import type { SubscriptionRepository } from '../ports.js';
+import type { SubscriptionRepository } from '../presence-state-port.js';
 import type { FlowRecord, LastNotifyRecord, SubscriptionRecord } from '../records.js';
 import { upsertSql } from './sql-upsert.js';
 import type { PendingTable, PendingWrite, WriteBehind } from './write-behind.js';
@@ -77,7 +77,7 @@ function toRow(r: SubscriptionRecord): SubscriptionRow {
 /**
  * Reads a row fetched in `raw` mode, columns in COLUMNS order. Start-up loads every subscription at once, and
  * positional arrays spare better-sqlite3 building a 27-key object per row only for us to rename its keys.
- * The round-trip tests in test/store/contract.ts catch any drift between this and COLUMNS.
+ * The round-trip tests in test/store/presence-contract.ts catch any drift between this and COLUMNS.
  */
 function fromRaw(v: unknown[]): SubscriptionRecord {
   const lastNotify = v[25] as string | null;
