@@ -63,7 +63,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   const presenceState: PresenceStateStore = store;
   // A clean stop leaves a mark; its absence next to an existing database means the last run crashed.
   const cleanMark = join(config.dataDir, CLEAN_MARK);
-  const crashed = !existsSync(cleanMark) && presenceState.subscriptions.count() > 0;
+  const crashed = !existsSync(cleanMark) && (await presenceState.subscriptions.count()) > 0;
   rmSync(cleanMark, { force: true });
   logger.info({ store: store.ready, crashed }, 'store open');
   const expiry = {
@@ -141,8 +141,9 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   );
 
   const started = clock.now();
-  presentity.restore();
-  notifier.restore({ headroom: crashed ? CRASH_HEADROOM : 0 });
+  // Published state first, then subscriptions, both before the listeners open below.
+  await presentity.restore();
+  await notifier.restore({ headroom: crashed ? CRASH_HEADROOM : 0 });
   logger.info({ subscriptions: notifier.count(), ms: clock.now() - started }, 'state restored');
 
   let accepting = true;

@@ -9,7 +9,7 @@ import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
 import type { PresenceStateStore } from '../store/ports.js';
 import { AggregatedStates } from './aggregated-states.js';
 import { ChangeAnnouncer } from './change-announcer.js';
-import { restorePresentity } from './presentity-restore.js';
+import { loadPresentity, restorePresentity } from './presentity-restore.js';
 import { PresentityWriter } from './presentity-writer.js';
 import { PublicationLedger } from './publication-ledger.js';
 import { handlePublish } from './publish/publish-handler.js';
@@ -86,18 +86,22 @@ export class PresentityService {
   }
 
   /** Loads publications, resource states (manual state + history) and mailboxes; drops expired publications; arms expiry. */
-  restore(): void {
+  async restore(): Promise<void> {
+    const stored = await loadPresentity(this.store);
     this.ledger.clear();
     this.book.clear();
     this.states.clear();
-    const summary = restorePresentity({
-      store: this.store,
-      registry: this.registry,
-      book: this.book,
-      ledger: this.ledger,
-      clock: this.clock,
-      logger: this.logger,
-    });
+    const summary = restorePresentity(
+      {
+        store: this.store,
+        registry: this.registry,
+        book: this.book,
+        ledger: this.ledger,
+        clock: this.clock,
+        logger: this.logger,
+      },
+      stored,
+    );
     this.logger.info({ ...summary }, 'presentity state restored');
   }
 

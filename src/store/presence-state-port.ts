@@ -4,7 +4,14 @@
  * write-behind log: they write every change as it happens and read everything back once at start-up. Nothing here
  * names SQLite, so a distributed engine can implement it when Piston runs as a cluster.
  *
- * It follows the rules of ports.ts.
+ * It follows the rules of ports.ts, and splits its calls by who waits for them:
+ * - Writes (`put`, `delete`, `deleteResource`) and `nextSeq` answer at once and return nothing to wait for. They sit
+ *   on the SIP paths (every SUBSCRIBE, NOTIFY answer and PUBLISH), which must not gain a round trip: a backend
+ *   may buffer them (write-behind, as SQLite does) and reports what its flushes meet through `writeHealth()`.
+ * - Reads (`loadAll`, `get`, `count`) answer with Promises, so that an engine answering over the network (Redis, for
+ *   the cluster) can sit behind the port. They run at start-up (restore) and on admin and test paths only. A read
+ *   answers as of the moment it was called: it reflects every write made before the call (ports.ts rule 2), and none
+ *   made after it, whenever its Promise settles.
  */
 import type { MailboxRecord, PublicationRecord, ResourceStateRecord, SubscriptionRecord } from './records.js';
 
@@ -17,10 +24,10 @@ export interface PublicationKey {
 
 export interface SubscriptionRepository {
   /** Every stored subscription, expired ones included: used once at start-up to restore dialogs. */
-  loadAll(): SubscriptionRecord[];
+  loadAll(): Promise<SubscriptionRecord[]>;
   /** By dialog id (`subscriptionId(callId, localTag, remoteTag)`). */
-  get(id: string): SubscriptionRecord | undefined;
-  count(): number;
+  get(id: string): Promise<SubscriptionRecord | undefined>;
+  count(): Promise<number>;
   /** Upsert by `record.id`. */
   put(record: SubscriptionRecord): void;
   delete(id: string): void;
@@ -28,29 +35,32 @@ export interface SubscriptionRepository {
 
 export interface PublicationRepository {
   /** Every stored publication in ascending `seq` (arrival) order. */
-  loadAll(): PublicationRecord[];
-  get(key: PublicationKey): PublicationRecord | undefined;
-  count(): number;
-  /** A sequence number larger than any this store has handed out or held; stamps `PublicationRecord.seq`. */
+  loadAll(): Promise<PublicationRecord[]>;
+  get(key: PublicationKey): Promise<PublicationRecord | undefined>;
+  count(): Promise<number>;
+  /**
+   * A sequence number larger than any this store has handed out or held; stamps `PublicationRecord.seq` on the
+   * PUBLISH path, so it answers at once (from a counter the backend keeps, not a round trip).
+   */
   nextSeq(): number;
   /** Upsert by (resource, event, etag). */
   put(record: PublicationRecord): void;
   delete(key: PublicationKey): void;
-  /** Removes every publication of `resource` (optionally only of `event`); returns how many went. */
-  deleteResource(resource: string, event?: string): number;
+  /** Removes every publication of `resource` (optionally only of `event`). */
+  deleteResource(resource: string, event?: string): void;
 }
 
 export interface ResourceStateRepository {
-  loadAll(): ResourceStateRecord[];
-  get(resource: string): ResourceStateRecord | undefined;
+  loadAll(): Promise<ResourceStateRecord[]>;
+  get(resource: string): Promise<ResourceStateRecord | undefined>;
   /** Upsert by `record.resource`. */
   put(record: ResourceStateRecord): void;
   delete(resource: string): void;
 }
 
 export interface MailboxRepository {
-  loadAll(): MailboxRecord[];
-  get(mailbox: string): MailboxRecord | undefined;
+  loadAll(): Promise<MailboxRecord[]>;
+  get(mailbox: string): Promise<MailboxRecord | undefined>;
   /** Upsert by `record.mailbox`. */
   put(record: MailboxRecord): void;
   delete(mailbox: string): void;

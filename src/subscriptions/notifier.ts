@@ -176,8 +176,8 @@ export class Notifier {
   }
 
   /** Loads the stored subscriptions (subscription-restore.ts says how CSeq and version continue). */
-  restore(options: { headroom?: number } = {}): void {
-    const { restored, dropped } = restoreSubscriptions(
+  async restore(options: { headroom?: number } = {}): Promise<void> {
+    const { restored, dropped } = await restoreSubscriptions(
       {
         store: this.opts.store,
         clock: this.opts.clock,

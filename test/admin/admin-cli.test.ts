@@ -109,7 +109,7 @@ t.test('beside a running server (its store open): the new key works through that
   const { dataDir, accountId } = startedOnce(t);
   const server = open(dataDir);
   t.teardown(() => server.close());
-  server.subscriptions.count(); // the server's connection is open and has read
+  await server.subscriptions.count(); // the server's connection is open and has read
   const res = runAdmin(['create-api-key'], { PISTON_DATA_DIR: dataDir }, { clock });
   t.equal(res.code, 0, res.err);
   t.equal(login(server, res.out.split('\n')[1]!), accountId, "the server's store sees the key without a restart");

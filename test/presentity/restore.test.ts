@@ -27,7 +27,7 @@ t.test('restore after a reopened SQLite store gives the same states and drops ex
   // Down for two minutes: the 60 s publications lapse meanwhile.
   clock.advance(120_000);
   const second = harness({ clock, store: openSqliteStore({ dataDir, clock }) });
-  second.service.restore();
+  await second.service.restore();
 
   t.same(
     ['1001', '1003'].map((u) => JSON.stringify(second.service.state(`${u}@${DOMAIN}`, 'dialog'))),
@@ -35,13 +35,13 @@ t.test('restore after a reopened SQLite store gives the same states and drops ex
     'the live call and the manual state come back unchanged',
   );
   t.same(second.dialogStates(`1002@${DOMAIN}`), [], 'the expired publication is not restored');
-  t.equal(storedPublicationsOf(second.store.publications, `1002@${DOMAIN}`).length, 0, 'and is deleted from the store');
-  t.equal(second.store.publications.count(), 1);
+  t.equal((await storedPublicationsOf(second.store.publications, `1002@${DOMAIN}`)).length, 0, 'and is deleted from the store');
+  t.equal(await second.store.publications.count(), 1);
   t.equal(JSON.stringify(second.service.state(`1004@${DOMAIN}`, 'message-summary')), mwiBefore);
   t.equal((second.service.state(`1004@${DOMAIN}`, 'message-summary') as MessageSummaryState).waiting, true);
   t.same(second.changes, [], 'restoring announces nothing');
 
-  const stored = second.store.publications.get({ resource: `1001@${DOMAIN}`, event: 'dialog', etag: talking });
+  const stored = await second.store.publications.get({ resource: `1001@${DOMAIN}`, event: 'dialog', etag: talking });
   t.ok(stored, 'the entity-tag survives the restart');
   t.equal(second.publish({ target: `1001@${DOMAIN}`, event: 'dialog', ifMatch: talking }).last.status, 200, 'and can be refreshed');
 
@@ -74,7 +74,7 @@ t.test('restore keeps a stored publication whose document was not kept by parsin
     body: Buffer.from('x'), document: null, expiresAt: clock.now() + 60_000, updatedAt: clock.now(),
   });
   const h = harness({ clock, store });
-  h.service.restore();
+  await h.service.restore();
   t.same(h.dialogStates(`1001@${DOMAIN}`), ['x:confirmed']);
-  t.equal(store.publications.count(), 1, 'a publication of a package no longer served is dropped');
+  t.equal(await store.publications.count(), 1, 'a publication of a package no longer served is dropped');
 });

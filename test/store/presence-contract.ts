@@ -28,10 +28,10 @@ export function presenceContract(backend: string, open: StoreFactory<PresenceSta
       const { store } = harness(t);
       const rec = subscriptionRecord({ eventId: 'line-3', lastNotify: { cseq: 9, reply: 0, body: 'a\r\nb' } });
       store.subscriptions.put(rec);
-      t.strictSame(store.subscriptions.get(rec.id), rec);
+      t.strictSame(await store.subscriptions.get(rec.id), rec);
       store.flush();
-      t.strictSame(store.subscriptions.get(rec.id), rec);
-      t.strictSame(store.subscriptions.loadAll(), [rec]);
+      t.strictSame(await store.subscriptions.get(rec.id), rec);
+      t.strictSame(await store.subscriptions.loadAll(), [rec]);
     });
 
     t.test('null-able subscription fields read back as null, not undefined or "null"', async (t) => {
@@ -40,7 +40,7 @@ export function presenceContract(backend: string, open: StoreFactory<PresenceSta
       rec.flow = { ...rec.flow, protocol: 'tcp', connectionId: 42 };
       store.subscriptions.put(rec);
       store.flush();
-      const back = store.subscriptions.get(rec.id)!;
+      const back = (await store.subscriptions.get(rec.id))!;
       t.equal(back.eventId, null);
       t.equal(back.accountId, null);
       t.equal(back.lastNotify, null);
@@ -54,9 +54,9 @@ export function presenceContract(backend: string, open: StoreFactory<PresenceSta
       store.subscriptions.put(rec);
       store.flush();
       store.subscriptions.put({ ...rec, localCseq: 8, version: 6, strikes: 0 });
-      t.equal(store.subscriptions.count(), 1);
-      t.match(store.subscriptions.get(rec.id), { localCseq: 8, version: 6, strikes: 0 });
-      t.equal(store.subscriptions.get('nope;x;y'), undefined);
+      t.equal(await store.subscriptions.count(), 1);
+      t.match(await store.subscriptions.get(rec.id), { localCseq: 8, version: 6, strikes: 0 });
+      t.equal(await store.subscriptions.get('nope;x;y'), undefined);
     });
 
     t.test('delete removes a subscription from every read; deleting a missing one is a no-op (rule 4)', async (t) => {
@@ -65,9 +65,9 @@ export function presenceContract(backend: string, open: StoreFactory<PresenceSta
       store.subscriptions.put(rec);
       store.flush();
       store.subscriptions.delete(rec.id);
-      t.equal(store.subscriptions.get(rec.id), undefined);
-      t.strictSame(store.subscriptions.loadAll(), []);
-      t.equal(store.subscriptions.count(), 0);
+      t.equal(await store.subscriptions.get(rec.id), undefined);
+      t.strictSame(await store.subscriptions.loadAll(), []);
+      t.equal(await store.subscriptions.count(), 0);
       t.doesNotThrow(() => store.subscriptions.delete('missing;a;b'));
     });
 
@@ -80,53 +80,53 @@ export function presenceContract(backend: string, open: StoreFactory<PresenceSta
       rec.flow.remotePort = 1;
       rec.lastNotify!.reply = 500;
       rec.version = 99;
-      t.strictSame(store.subscriptions.get(rec.id), snapshot, 'mutating the written object (buffered)');
-      const read = store.subscriptions.get(rec.id)!;
+      t.strictSame(await store.subscriptions.get(rec.id), snapshot, 'mutating the written object (buffered)');
+      const read = (await store.subscriptions.get(rec.id))!;
       read.acceptTypes.push('x/y');
       read.flow.localPort = 2;
-      t.strictSame(store.subscriptions.get(rec.id), snapshot, 'mutating a returned object');
+      t.strictSame(await store.subscriptions.get(rec.id), snapshot, 'mutating a returned object');
 
       const pub = publicationRecord();
       store.publications.put(pub);
       pub.body[0] = 0x00;
-      const got = store.publications.get(pub)!;
+      const got = (await store.publications.get(pub))!;
       t.ok(got.body.equals(AWKWARD_BODY), 'body copied on put');
       got.body[1] = 0x41;
-      t.ok(store.publications.get(pub)!.body.equals(AWKWARD_BODY), 'body copied on read');
+      t.ok((await store.publications.get(pub))!.body.equals(AWKWARD_BODY), 'body copied on read');
 
       const rs = resourceStateRecord();
       store.resources.put(rs);
       (rs.history as { terminated: string[] }).terminated.push('d3');
-      t.strictSame(store.resources.get(rs.resource)!.history, resourceStateRecord().history);
+      t.strictSame((await store.resources.get(rs.resource))!.history, resourceStateRecord().history);
     });
 
     t.test('count reflects puts and deletes', async (t) => {
       const { store } = harness(t);
-      t.equal(store.subscriptions.count(), 0);
+      t.equal(await store.subscriptions.count(), 0);
       store.subscriptions.put(subscriptionRecord({ callId: '1' }));
       store.subscriptions.put(subscriptionRecord({ callId: '2' }));
       store.subscriptions.put(subscriptionRecord({ callId: '3', event: 'presence' }));
       store.subscriptions.put(subscriptionRecord({ callId: '1' })); // upsert, not a new one
-      t.equal(store.subscriptions.count(), 3);
+      t.equal(await store.subscriptions.count(), 3);
       store.subscriptions.delete(subscriptionRecord({ callId: '3' }).id);
-      t.equal(store.subscriptions.count(), 2);
+      t.equal(await store.subscriptions.count(), 2);
     });
 
     t.test('a publication body reads back byte-exact (RFC 3903 §4.2)', async (t) => {
       const { store } = harness(t);
       const pub = publicationRecord();
       store.publications.put(pub);
-      t.ok(store.publications.get(pub)!.body.equals(AWKWARD_BODY), 'buffered');
+      t.ok((await store.publications.get(pub))!.body.equals(AWKWARD_BODY), 'buffered');
       store.flush();
-      const back = store.publications.get(pub)!;
+      const back = (await store.publications.get(pub))!;
       t.ok(Buffer.isBuffer(back.body), 'a Buffer, not a bare Uint8Array');
       t.ok(back.body.equals(AWKWARD_BODY), 'flushed');
       t.strictSame({ ...back, body: null }, { ...pub, body: null });
       const empty = publicationRecord({ etag: 'empty', body: Buffer.alloc(0), document: null });
       store.publications.put(empty);
       store.flush();
-      t.equal(store.publications.get(empty)!.body.length, 0);
-      t.equal(store.publications.get(empty)!.document, null);
+      t.equal((await store.publications.get(empty))!.body.length, 0);
+      t.equal((await store.publications.get(empty))!.document, null);
     });
 
     t.test('a publication is keyed by (resource, event, etag) (RFC 3903 §4.1)', async (t) => {
@@ -136,12 +136,12 @@ export function presenceContract(backend: string, open: StoreFactory<PresenceSta
       store.publications.put({ ...base, event: 'presence', seq: 2 });
       store.publications.put({ ...base, resource: '1002@pbx.example.com', seq: 3 });
       store.publications.put({ ...base, seq: 4, contentType: 'application/dialog-info+xml; replaced' });
-      t.equal(store.publications.count(), 3);
-      t.match(store.publications.get(base), { seq: 4, contentType: 'application/dialog-info+xml; replaced' });
-      t.equal(store.publications.get({ ...base, etag: 'other' }), undefined);
+      t.equal(await store.publications.count(), 3);
+      t.match(await store.publications.get(base), { seq: 4, contentType: 'application/dialog-info+xml; replaced' });
+      t.equal(await store.publications.get({ ...base, etag: 'other' }), undefined);
       store.publications.delete({ ...base, event: 'presence' });
-      t.equal(store.publications.get({ ...base, event: 'presence' }), undefined);
-      t.ok(store.publications.get(base));
+      t.equal(await store.publications.get({ ...base, event: 'presence' }), undefined);
+      t.ok(await store.publications.get(base));
     });
 
     t.test('publications load in arrival (seq) order, the order aggregation restores them in (RFC 3903 §4)', async (t) => {
@@ -150,9 +150,9 @@ export function presenceContract(backend: string, open: StoreFactory<PresenceSta
       store.publications.put(publicationRecord({ etag: 'a', seq: 10 }));
       store.publications.put(publicationRecord({ etag: 'p', seq: 15, event: 'presence' }));
       store.publications.put(publicationRecord({ etag: 'b', seq: 20 }));
-      t.strictSame(store.publications.loadAll().map((p) => p.etag), ['a', 'p', 'b', 'c']);
+      t.strictSame((await store.publications.loadAll()).map((p) => p.etag), ['a', 'p', 'b', 'c']);
       store.flush();
-      t.strictSame(store.publications.loadAll().map((p) => p.etag), ['a', 'p', 'b', 'c'], 'also once flushed');
+      t.strictSame((await store.publications.loadAll()).map((p) => p.etag), ['a', 'p', 'b', 'c'], 'also once flushed');
     });
 
     t.test('nextSeq rises strictly and stays above every seq the store holds', async (t) => {
@@ -164,35 +164,36 @@ export function presenceContract(backend: string, open: StoreFactory<PresenceSta
       t.ok(store.publications.nextSeq() > b + 100);
     });
 
-    t.test('deleteResource drops a resource\'s publications, per event or all, and counts them', async (t) => {
+    t.test('deleteResource drops a resource\'s publications, per event or all; of none it is a no-op', async (t) => {
       const { store } = harness(t);
       const r = '1001@pbx.example.com';
       store.publications.put(publicationRecord({ etag: 'a', seq: 1 }));
       store.publications.put(publicationRecord({ etag: 'b', seq: 2 }));
       store.publications.put(publicationRecord({ etag: 'c', seq: 3, event: 'presence' }));
       store.publications.put(publicationRecord({ etag: 'd', seq: 4, resource: '1002@pbx.example.com' }));
-      t.equal(store.publications.deleteResource(r, 'dialog'), 2);
-      t.strictSame(store.publications.loadAll().map((p) => p.etag), ['c', 'd']);
-      t.equal(store.publications.deleteResource(r), 1);
-      t.equal(store.publications.deleteResource(r), 0);
-      t.equal(store.publications.count(), 1);
+      store.publications.deleteResource(r, 'dialog');
+      t.strictSame((await store.publications.loadAll()).map((p) => p.etag), ['c', 'd']);
+      store.publications.deleteResource(r);
+      t.strictSame((await store.publications.loadAll()).map((p) => p.etag), ['d']);
+      t.doesNotThrow(() => store.publications.deleteResource(r));
+      t.equal(await store.publications.count(), 1);
     });
 
     t.test('resource state keeps manual state and opaque history; null manual state reads back null', async (t) => {
       const { store } = harness(t);
       const rs = resourceStateRecord();
       store.resources.put(rs);
-      t.strictSame(store.resources.get(rs.resource), rs);
+      t.strictSame(await store.resources.get(rs.resource), rs);
       store.flush();
-      t.strictSame(store.resources.get(rs.resource), rs);
+      t.strictSame(await store.resources.get(rs.resource), rs);
       const cleared = { ...rs, manualState: null, history: null, updatedAt: T0 + 1 };
       store.resources.put(cleared);
       store.flush();
-      t.strictSame(store.resources.get(rs.resource), cleared);
-      t.strictSame(store.resources.loadAll(), [cleared]);
+      t.strictSame(await store.resources.get(rs.resource), cleared);
+      t.strictSame(await store.resources.loadAll(), [cleared]);
       store.resources.delete(rs.resource);
-      t.equal(store.resources.get(rs.resource), undefined);
-      t.strictSame(store.resources.loadAll(), []);
+      t.equal(await store.resources.get(rs.resource), undefined);
+      t.strictSame(await store.resources.loadAll(), []);
     });
 
     t.test('mailbox counts round-trip and upsert by mailbox (RFC 3842 §5.2)', async (t) => {
@@ -202,32 +203,65 @@ export function presenceContract(backend: string, open: StoreFactory<PresenceSta
       store.mailboxes.put(mailboxRecord({ mailbox: '1002@pbx.example.com', newMessages: 0 }));
       store.flush();
       store.mailboxes.put({ ...mb, newMessages: 3, urgentOld: 4 });
-      t.strictSame(store.mailboxes.get(mb.mailbox), { ...mb, newMessages: 3, urgentOld: 4 });
-      t.equal(store.mailboxes.loadAll().length, 2);
+      t.strictSame(await store.mailboxes.get(mb.mailbox), { ...mb, newMessages: 3, urgentOld: 4 });
+      t.equal((await store.mailboxes.loadAll()).length, 2);
       store.mailboxes.delete(mb.mailbox);
-      t.equal(store.mailboxes.get(mb.mailbox), undefined);
-      t.equal(store.mailboxes.get('nobody@x'), undefined);
+      t.equal(await store.mailboxes.get(mb.mailbox), undefined);
+      t.equal(await store.mailboxes.get('nobody@x'), undefined);
     });
 
-    t.test('after close every call throws store_closed, close is idempotent, writeHealth still answers (rule 6)', async (t) => {
+    t.test('after close every call fails with store_closed, close is idempotent, writeHealth still answers (rule 6)', async (t) => {
       const { store } = harness(t);
       store.subscriptions.put(subscriptionRecord());
       store.close();
       t.doesNotThrow(() => store.close());
-      const calls: [string, () => unknown][] = [
-        ['subscriptions.get', () => store.subscriptions.get('x')],
+      const writes: [string, () => unknown][] = [
         ['subscriptions.put', () => store.subscriptions.put(subscriptionRecord())],
-        ['subscriptions.loadAll', () => store.subscriptions.loadAll()],
+        ['subscriptions.delete', () => store.subscriptions.delete('x')],
         ['publications.put', () => store.publications.put(publicationRecord())],
         ['publications.nextSeq', () => store.publications.nextSeq()],
-        ['resources.get', () => store.resources.get('x')],
+        ['publications.deleteResource', () => store.publications.deleteResource('x')],
         ['mailboxes.put', () => store.mailboxes.put(mailboxRecord())],
         ['flush', () => store.flush()],
       ];
-      for (const [name, call] of calls) {
+      for (const [name, call] of writes) {
         t.throws(call, { name: 'StoreError', code: 'store_closed' }, name);
       }
+      const reads: [string, () => Promise<unknown>][] = [
+        ['subscriptions.get', () => store.subscriptions.get('x')],
+        ['subscriptions.loadAll', () => store.subscriptions.loadAll()],
+        ['subscriptions.count', () => store.subscriptions.count()],
+        ['publications.loadAll', () => store.publications.loadAll()],
+        ['resources.get', () => store.resources.get('x')],
+        ['mailboxes.loadAll', () => store.mailboxes.loadAll()],
+      ];
+      for (const [name, call] of reads) {
+        await t.rejects(call, { name: 'StoreError', code: 'store_closed' }, `${name} rejects`);
+      }
       t.equal(typeof store.writeHealth().writable, 'boolean', 'writeHealth answers after close, for /healthz');
+    });
+
+    t.test('a read answers as of its call: writes made before it are in, writes made after it are not (rule 2)', async (t) => {
+      // The presence side's reads answer with Promises so that a networked engine can serve them; the SIP paths
+      // write on without waiting, so a read must not pick up what was written while its answer was on the way.
+      const { store } = harness(t);
+      const rec = subscriptionRecord();
+      const pub = publicationRecord();
+      store.subscriptions.put(rec);
+      store.publications.put(pub);
+      const got = store.subscriptions.get(rec.id);
+      const all = store.subscriptions.loadAll();
+      const counted = store.subscriptions.count();
+      const pubs = store.publications.loadAll();
+      store.subscriptions.delete(rec.id);
+      store.subscriptions.put(subscriptionRecord({ callId: 'later' }));
+      store.publications.deleteResource(pub.resource);
+      t.strictSame(await got, rec);
+      t.strictSame(await all, [rec]);
+      t.equal(await counted, 1);
+      t.strictSame((await pubs).map((p) => p.etag), [pub.etag]);
+      t.equal(await store.subscriptions.get(rec.id), undefined, 'a read after the delete misses it');
+      t.equal(await store.publications.count(), 0);
     });
 
     t.test('every read reflects every earlier write, whatever the flush timing (rules 1, 2)', async (t) => {
@@ -248,17 +282,17 @@ export function presenceContract(backend: string, open: StoreFactory<PresenceSta
         fc.record({ kind: fc.constant('query' as const) }),
       );
       let runs = 0;
-      fc.assert(
-        fc.property(fc.array(op, { maxLength: 30 }), (ops) => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { maxLength: 30 }), async (ops) => {
           runs++;
           const h = open();
           try {
             let store = h.store;
             const model = new Map<string, SubscriptionRecord>();
-            const expect = (): void => {
+            const expect = async (): Promise<void> => {
               for (const c of callIds) {
                 const id = subscriptionRecord({ callId: c }).id;
-                const got = store.subscriptions.get(id);
+                const got = await store.subscriptions.get(id);
                 const want = model.get(id);
                 if (JSON.stringify(got) !== JSON.stringify(want)) {
                   throw new Error(`get(${id}) = ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
@@ -285,16 +319,16 @@ export function presenceContract(backend: string, open: StoreFactory<PresenceSta
               } else if (o.kind === 'advance') {
                 h.clock.advance(o.ms);
               } else {
-                const got = JSON.stringify(store.subscriptions.loadAll().sort(byId));
+                const got = JSON.stringify((await store.subscriptions.loadAll()).sort(byId));
                 const want = JSON.stringify([...model.values()].sort(byId));
                 if (got !== want) throw new Error(`loadAll = ${got}, expected ${want}`);
-                if (store.subscriptions.count() !== model.size) throw new Error('count differs from model');
+                if ((await store.subscriptions.count()) !== model.size) throw new Error('count differs from model');
               }
-              expect();
+              await expect();
             }
             if (h.reopen) {
               store = h.reopen();
-              const got = JSON.stringify(store.subscriptions.loadAll().sort(byId));
+              const got = JSON.stringify((await store.subscriptions.loadAll()).sort(byId));
               const want = JSON.stringify([...model.values()].sort(byId));
               if (got !== want) throw new Error(`after reopen: ${got}\nexpected: ${want}`);
             }

@@ -14,18 +14,18 @@ export class MemoryPublicationRepository implements PublicationRepository {
 
   constructor(private readonly assertOpen: () => void) {}
 
-  loadAll(): PublicationRecord[] {
+  async loadAll(): Promise<PublicationRecord[]> {
     this.assertOpen();
     return [...this.byKey.values()].sort(bySeq).map(cloneRecord.publication);
   }
 
-  get(key: PublicationKey): PublicationRecord | undefined {
+  async get(key: PublicationKey): Promise<PublicationRecord | undefined> {
     this.assertOpen();
     const r = this.byKey.get(publicationKeyString(key));
     return r && cloneRecord.publication(r);
   }
 
-  count(): number {
+  async count(): Promise<number> {
     this.assertOpen();
     return this.byKey.size;
   }
@@ -50,11 +50,9 @@ export class MemoryPublicationRepository implements PublicationRepository {
     this.remove(publicationKeyString(key));
   }
 
-  deleteResource(resource: string, event?: string): number {
+  deleteResource(resource: string, event?: string): void {
     this.assertOpen();
-    const doomed = this.matching(resource, event);
-    for (const r of doomed) this.remove(publicationKeyString(r));
-    return doomed.length;
+    for (const r of this.matching(resource, event)) this.remove(publicationKeyString(r));
   }
 
   private matching(resource: string, event?: string): PublicationRecord[] {

@@ -11,18 +11,18 @@ export class MemorySubscriptionRepository implements SubscriptionRepository {
 
   constructor(private readonly assertOpen: () => void) {}
 
-  loadAll(): SubscriptionRecord[] {
+  async loadAll(): Promise<SubscriptionRecord[]> {
     this.assertOpen();
     return [...this.byId.values()].map(cloneRecord.subscription);
   }
 
-  get(id: string): SubscriptionRecord | undefined {
+  async get(id: string): Promise<SubscriptionRecord | undefined> {
     this.assertOpen();
     const r = this.byId.get(id);
     return r && cloneRecord.subscription(r);
   }
 
-  count(): number {
+  async count(): Promise<number> {
     this.assertOpen();
     return this.byId.size;
   }

@@ -87,11 +87,11 @@ export class SqlitePublicationRepository implements PublicationRepository {
     });
   }
 
-  loadAll(): PublicationRecord[] {
+  async loadAll(): Promise<PublicationRecord[]> {
     return this.query(() => this.sql.all.all());
   }
 
-  get(key: PublicationKey): PublicationRecord | undefined {
+  async get(key: PublicationKey): Promise<PublicationRecord | undefined> {
     this.assertOpen();
     const w = this.pending.peek(publicationKeyString(key));
     if (w) return w.kind === 'put' ? { ...fromRow(w.record), body: Buffer.from(w.record.body) } : undefined;
@@ -99,7 +99,7 @@ export class SqlitePublicationRepository implements PublicationRepository {
     return row && fromRow(row);
   }
 
-  count(): number {
+  async count(): Promise<number> {
     this.syncPoint();
     return this.sql.count.get()!.n;
   }
@@ -120,10 +120,10 @@ export class SqlitePublicationRepository implements PublicationRepository {
     this.pending.delete(publicationKeyString(key), [key.resource, key.event, key.etag]);
   }
 
-  deleteResource(resource: string, event?: string): number {
+  deleteResource(resource: string, event?: string): void {
     this.syncPoint();
-    const run = event === undefined ? this.sql.deleteResource.run(resource) : this.sql.deleteResourceEvent.run(resource, event);
-    return run.changes;
+    if (event === undefined) this.sql.deleteResource.run(resource);
+    else this.sql.deleteResourceEvent.run(resource, event);
   }
 
   private syncPoint(): void {

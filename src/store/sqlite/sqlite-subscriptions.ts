@@ -147,14 +147,14 @@ export class SqliteSubscriptionRepository implements SubscriptionRepository {
     });
   }
 
-  loadAll(): SubscriptionRecord[] {
+  async loadAll(): Promise<SubscriptionRecord[]> {
     this.syncPoint();
     const out: SubscriptionRecord[] = [];
     for (const v of this.sql.all.iterate()) out.push(fromRaw(v));
     return out;
   }
 
-  get(id: string): SubscriptionRecord | undefined {
+  async get(id: string): Promise<SubscriptionRecord | undefined> {
     this.assertOpen();
     const w = this.pending.peek(id);
     if (w) return w.kind === 'put' ? cloneRecord.subscription(w.record) : undefined;
@@ -162,7 +162,7 @@ export class SqliteSubscriptionRepository implements SubscriptionRepository {
     return row && fromRaw(row);
   }
 
-  count(): number {
+  async count(): Promise<number> {
     this.syncPoint();
     return this.sql.count.get()!.n;
   }
