@@ -5,6 +5,7 @@ import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { createMemoryStore } from '../../src/store/memory/index.js';
 import { tempDataDir } from '../store/helpers/temp-dir.js';
 import { dialogPublish, DOMAIN, harness, header } from './helpers/harness.js';
+import { withDeferredReads } from '../store/helpers/deferred-reads.js';
 import { storedPublicationsOf } from '../store/helpers/stored.js';
 
 const COUNTS = { newMessages: 1, oldMessages: 0, urgentNew: 0, urgentOld: 0 };
@@ -77,4 +78,29 @@ t.test('restore keeps a stored publication whose document was not kept by parsin
   await h.service.restore();
   t.same(h.dialogStates(`1001@${DOMAIN}`), ['x:confirmed']);
   t.equal(await store.publications.count(), 1, 'a publication of a package no longer served is dropped');
+});
+
+t.test('restore waits for a store whose reads answer later, and changes live state only once it has read it all', async (t) => {
+  // The presence-state port answers reads asynchronously so that a networked engine (the cluster's Redis) can serve it.
+  const clock = new ManualClock();
+  const store = withDeferredReads(createMemoryStore());
+  const first = harness({ clock, store });
+  first.publish(dialogPublish([{ id: 'long', state: 'confirmed' }], { target: `1001@${DOMAIN}`, expires: 3600 }));
+  first.service.setManualState(`1003@${DOMAIN}`, 'early');
+  first.service.setMailbox(`1004@${DOMAIN}`, COUNTS);
+  const manualBefore = first.dialogStates(`1003@${DOMAIN}`);
+  first.service.dispose();
+
+  const second = harness({ clock, store });
+  second.service.setManualState(`1009@${DOMAIN}`, 'confirmed'); // live, and written, before the restore is asked
+  const live = second.dialogStates(`1009@${DOMAIN}`);
+  t.equal(live.length, 1);
+  const restoring = second.service.restore();
+  t.same(second.dialogStates(`1001@${DOMAIN}`), [], 'nothing restored before the store answered');
+  t.same(second.dialogStates(`1009@${DOMAIN}`), live, 'and nothing cleared either');
+  await restoring;
+  t.same(second.dialogStates(`1001@${DOMAIN}`), ['long:confirmed'], 'the publication is back');
+  t.same(second.dialogStates(`1003@${DOMAIN}`), manualBefore, 'the manual state is back');
+  t.equal((second.service.state(`1004@${DOMAIN}`, 'message-summary') as MessageSummaryState).waiting, true, 'the mailbox is back');
+  t.same(second.dialogStates(`1009@${DOMAIN}`), live, 'a write made before the restore is read back with the rest');
 });

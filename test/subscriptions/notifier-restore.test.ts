@@ -3,6 +3,7 @@ import { ManualClock } from '../../src/lib/clock.js';
 import { MemoryStore } from '../../src/store/memory/memory-store.js';
 import { subscriptionView } from '../../src/api/presence-view.js';
 import { SEQUENCE_LEASE } from '../../src/subscriptions/notifier.js';
+import { withDeferredReads } from '../store/helpers/deferred-reads.js';
 import { DOMAIN, NotifierHarness, dialogVersion } from './helpers/notifier-harness.js';
 
 const RESOURCE = `1001@${DOMAIN}`;
@@ -193,4 +194,26 @@ t.test('a subscription stored before its first NOTIFY went out lists the moved C
   await after.tick();
   const next = after.notifies.find((n) => n.from.uri.user === '1001')!;
   t.equal(next.cseq.seq, view.sequence + 1);
+});
+
+t.test('restore waits for a store whose reads answer later: nothing is live until the stored subscriptions arrive', async (t) => {
+  // The presence-state port answers reads asynchronously so that a networked engine (the cluster's Redis) can serve it.
+  const store = withDeferredReads(new MemoryStore());
+  const clock = new ManualClock();
+  const before = new NotifierHarness({ store, clock });
+  await before.subscribe({ expires: 600 });
+  await before.subscribe({ expires: 600, fromUser: '2002' });
+  before.dispose();
+  before.notifier.checkpoint();
+
+  const after = new NotifierHarness({ store, clock });
+  t.teardown(() => after.dispose());
+  const restoring = after.notifier.restore();
+  t.equal(after.notifier.count(), 0, 'nothing live before the store answered');
+  await restoring;
+  t.equal(after.notifier.count(), 2, 'both subscriptions are live again');
+  after.presentity.setManualState(RESOURCE, 'confirmed');
+  await after.tick();
+  t.equal(after.notifies.length, 2, 'and each watcher is notified');
+  t.same(after.notifies.map((n) => n.cseq.seq), [2, 2], 'CSeq goes on from the stored one');
 });
