@@ -15,7 +15,7 @@ import { warmUpRound } from './events/warm-up.js';
 import { Rehearsal } from './main-rehearsal.js';
 import { runInIdleSlices } from './lib/idle-slices.js';
 import { openSqliteStore, storeStartError } from './store/sqlite/sqlite-store.js';
-import type { PresenceStore } from './store/ports.js';
+import type { AdminDataStore, PresenceStateStore, StoreBackend } from './store/ports.js';
 import { bootstrap, createAccountServices, createApiKeyCommand, firstStartMessage, unusedBootstrapKeyMessage } from './accounts/index.js';
 import { createApiApp, createApiMetrics, startApi } from './api/index.js';
 import { describeListenError, ListenError } from './lib/listen-error.js';
@@ -32,7 +32,7 @@ import { Notifier, SEQUENCE_LEASE } from './subscriptions/notifier.js';
 export interface RunningServer {
   readonly sipPort: number;
   readonly apiPort: number;
-  readonly store: PresenceStore;
+  readonly store: StoreBackend;
   readonly notifier: Notifier;
   readonly presentity: PresentityService;
   stop(): Promise<void>;
@@ -58,9 +58,12 @@ const EVENT_LOOP_SAMPLE_MS = 100;
 
 export async function startServer(config: Config, logger: Logger, clock: Clock = new SystemClock()): Promise<RunningServer> {
   const store = openSqliteStore({ dataDir: config.dataDir, clock, logger: logger.child({ module: 'store' }) });
+  // One SQLite file serves both ports; each consumer takes its side (src/store/ports.ts).
+  const adminData: AdminDataStore = store;
+  const presenceState: PresenceStateStore = store;
   // A clean stop leaves a mark; its absence next to an existing database means the last run crashed.
   const cleanMark = join(config.dataDir, CLEAN_MARK);
-  const crashed = !existsSync(cleanMark) && store.subscriptions.count() > 0;
+  const crashed = !existsSync(cleanMark) && (await presenceState.subscriptions.count()) > 0;
   rmSync(cleanMark, { force: true });
   logger.info({ store: store.ready, crashed }, 'store open');
   const expiry = {
@@ -70,7 +73,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   };
   const registry = createDefaultRegistry({ expires: { dialog: expiry, presence: expiry, 'message-summary': expiry } });
   const accountServices = createAccountServices({
-    store,
+    store: adminData,
     clock,
     defaultAccountForUnknownDomains: config.accounts.defaultAccountForUnknownDomains,
   });
@@ -83,7 +86,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   const metrics = createApiMetrics({
     registry: metricsRegistry,
     subscriptionsByEvent: () => notifier.countByEvent(),
-    storeHealth: () => store.writeHealth(),
+    storeHealth: () => presenceState.writeHealth(),
   });
 
   const transport = new SipTransport({
@@ -107,9 +110,9 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   // and any later observer through its own bounded queue (lib/feed.ts).
   const feed = createPresenceFeed({ logger: logger.child({ module: 'feed' }) });
   metrics.watch(feed);
-  const presentity = new PresentityService({ store, registry, accounts, clock, logger, feed, minPublishExpires: config.publications.minExpires });
+  const presentity = new PresentityService({ store: presenceState, registry, accounts, clock, logger, feed, minPublishExpires: config.publications.minExpires });
   const notifier = new Notifier({
-    store,
+    store: presenceState,
     registry,
     presentity,
     accounts,
@@ -138,8 +141,9 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   );
 
   const started = clock.now();
-  presentity.restore();
-  notifier.restore({ headroom: crashed ? CRASH_HEADROOM : 0 });
+  // Published state first, then subscriptions, both before the listeners open below.
+  await presentity.restore();
+  await notifier.restore({ headroom: crashed ? CRASH_HEADROOM : 0 });
   logger.info({ subscriptions: notifier.count(), ms: clock.now() - started }, 'state restored');
 
   let accepting = true;
@@ -158,7 +162,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     clock,
     logger: logger.child({ module: 'api' }),
     metrics,
-    health: { sip: () => sipListening, store: () => storeOpen, storeWrites: () => store.writeHealth() },
+    health: { sip: () => sipListening, store: () => storeOpen, storeWrites: () => presenceState.writeHealth() },
   });
   let api: Awaited<ReturnType<typeof startApi>>;
   try {
@@ -195,7 +199,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   }
   // First start only now that both listeners are up: a start that cannot listen must not leave an account and a key
   // the operator never saw (api-contract.md: the first start makes the master account and its API key).
-  const boot = bootstrap(store, {
+  const boot = bootstrap(adminData, {
     clock,
     ...(config.api.bootstrapRealm ? { realm: config.api.bootstrapRealm } : {}),
     ...(config.api.bootstrapApiKey ? { apiKey: config.api.bootstrapApiKey } : {}),

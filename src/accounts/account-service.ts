@@ -1,14 +1,14 @@
 import type { Clock } from '../lib/clock.js';
 import { Fifo } from '../lib/fifo.js';
 import { newId32 } from '../lib/ids.js';
-import type { PresenceStore } from '../store/ports.js';
+import type { AdminDataStore } from '../store/ports.js';
 import type { AccountRecord } from '../store/records.js';
 import { ForbiddenError, UnknownIdError, ValidationError } from './account-errors.js';
 import { parseData } from './parse-data.js';
 import { accountSchema } from './schemas.js';
 
 export interface AccountServiceOptions {
-  store: PresenceStore;
+  store: AdminDataStore;
   clock: Clock;
   /** Called after any account was created, changed or deleted (the SIP side's resolver re-reads realms). */
   onChange?: () => void;

@@ -1,5 +1,5 @@
 import type { Clock } from '../lib/clock.js';
-import type { PresenceStore } from '../store/ports.js';
+import type { AdminDataStore } from '../store/ports.js';
 import type { ListAccountResolver } from './account-resolver.js';
 import { AccountService } from './account-service.js';
 import { AuthService } from './auth-service.js';
@@ -9,7 +9,7 @@ import { createStoreAccountResolver } from './store-account-resolver.js';
 import { UserService } from './user-service.js';
 
 export interface AccountServicesOptions {
-  store: PresenceStore;
+  store: AdminDataStore;
   clock: Clock;
   /** See StoreAccountResolverOptions. */
   defaultAccountForUnknownDomains: boolean;

@@ -1,5 +1,5 @@
 import type { Clock } from '../lib/clock.js';
-import type { PresenceStore } from '../store/ports.js';
+import type { AdminDataStore } from '../store/ports.js';
 import type { AccountRecord, AuthTokenRecord } from '../store/records.js';
 import { InvalidCredentialsError, ValidationError } from './account-errors.js';
 import { parseData } from './parse-data.js';
@@ -7,7 +7,7 @@ import { apiAuthSchema, userAuthSchema } from './schemas.js';
 import { newToken, sha256Hex, type SecretHasher } from './secrets.js';
 
 export interface AuthServiceOptions {
-  store: PresenceStore;
+  store: AdminDataStore;
   clock: Clock;
   hasher: SecretHasher;
   /** A token lapses after this long without use. Default one hour (api-contract.md). */

@@ -1,6 +1,6 @@
 import type { Clock } from '../lib/clock.js';
 import { newId32 } from '../lib/ids.js';
-import type { PresenceStore } from '../store/ports.js';
+import type { AdminDataStore } from '../store/ports.js';
 import { isStoredApiKey, issueApiKey } from './api-keys.js';
 
 export interface BootstrapOptions {
@@ -46,7 +46,7 @@ const DEFAULT_DATA_DIR = './data';
  * so, for a warning). The composition root calls it once the listeners are up, so a start that fails to listen
  * leaves no account behind and the next start is again a first start; refresh the account resolver afterwards.
  */
-export function bootstrap(store: PresenceStore, opts: BootstrapOptions): BootstrapResult {
+export function bootstrap(store: AdminDataStore, opts: BootstrapOptions): BootstrapResult {
   const supplied = opts.apiKey?.toLowerCase();
   if (supplied !== undefined && !API_KEY_PATTERN.test(supplied)) {
     throw new Error('the bootstrap API key must be 64 hexadecimal characters');

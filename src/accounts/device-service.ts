@@ -1,6 +1,6 @@
 import type { Clock } from '../lib/clock.js';
 import { newId32 } from '../lib/ids.js';
-import type { PresenceStore } from '../store/ports.js';
+import type { AdminDataStore } from '../store/ports.js';
 import type { DeviceRecord } from '../store/records.js';
 import { UnknownIdError, ValidationError } from './account-errors.js';
 import { parseData } from './parse-data.js';
@@ -8,7 +8,7 @@ import { deviceCreateSchema, deviceUpdateSchema } from './schemas.js';
 import type { SecretHasher } from './secrets.js';
 
 export interface DeviceServiceOptions {
-  store: PresenceStore;
+  store: AdminDataStore;
   clock: Clock;
   hasher: SecretHasher;
 }

@@ -1,4 +1,4 @@
-import type { PresenceStore } from '../store/ports.js';
+import type { AdminDataStore } from '../store/ports.js';
 import { ListAccountResolver } from './account-resolver.js';
 
 export interface StoreAccountResolverOptions {
@@ -10,7 +10,7 @@ export interface StoreAccountResolverOptions {
  * The SIP side's AccountResolver over the accounts store. Realms are cached (SUBSCRIBE and PUBLISH ask on every
  * request); the accounts service calls `refresh()` after each change, and so must whoever writes accounts directly.
  */
-export function createStoreAccountResolver(store: PresenceStore, opts: StoreAccountResolverOptions): ListAccountResolver {
+export function createStoreAccountResolver(store: AdminDataStore, opts: StoreAccountResolverOptions): ListAccountResolver {
   return new ListAccountResolver(
     () => store.accounts.loadAll().map((a) => ({ id: a.id, realm: a.realm })),
     opts.defaultForUnknown,

@@ -5,7 +5,7 @@ import { ID_PATTERN } from '../accounts/schemas.js';
 import { issueApiKey, tokenCommand } from '../accounts/index.js';
 import type { Clock } from '../lib/clock.js';
 import { openSqliteStore, SQLITE_FILE_NAME } from '../store/sqlite/sqlite-store.js';
-import type { PresenceStore } from '../store/ports.js';
+import type { AdminDataStore, StoreBackend } from '../store/ports.js';
 import type { AccountRecord } from '../store/records.js';
 
 /**
@@ -76,7 +76,7 @@ export function runAdmin(argv: readonly string[], env: Record<string, string | u
     // Opening it would write a fresh schema into it, hiding that the database was lost.
     return refuse(`${file} is empty (0 bytes): its accounts are gone. Restore it from a backup; it was left as it is.`);
   }
-  let store: PresenceStore;
+  let store: StoreBackend;
   try {
     store = openSqliteStore({ dataDir: config.dataDir, clock: deps.clock, busyTimeoutMs: BUSY_TIMEOUT_MS, checkpointIntervalMs: 0 });
   } catch (err) {
@@ -128,7 +128,7 @@ function parseArgs(argv: readonly string[]): Parsed | string {
 }
 
 /** The named account, or the first (oldest) one, which the first start made; a reason to refuse otherwise. */
-function pickAccount(store: PresenceStore, id: string | undefined): AccountRecord | string {
+function pickAccount(store: AdminDataStore, id: string | undefined): AccountRecord | string {
   const all = store.accounts.loadAll();
   if (all.length === 0) {
     return 'the database has no account yet: start the server, and its first start creates the master account and prints its API key.';

@@ -32,7 +32,7 @@ export interface HealthProbes {
   sip(): boolean;
   /** The store is open. */
   store(): boolean;
-  /** Whether the open store's writes reach the disk (`PresenceStore.writeHealth`); absent: taken as writable. */
+  /** Whether the open store's writes reach the disk (`PresenceStateStore.writeHealth`); absent: taken as writable. */
   storeWrites?(): StoreWriteHealth;
 }
 

@@ -9,7 +9,7 @@ import type { StoreWriteHealth } from '../store/ports.js';
  */
 export interface ApiMetricsOptions {
   registry: Registry;
-  /** Live subscriptions per event package, read at scrape time (e.g. `() => store.subscriptions.countByEvent()`). */
+  /** Live subscriptions per event package, read at scrape time (the notifier's live set, `notifier.countByEvent()`). */
   subscriptionsByEvent: () => Record<string, number>;
   /** Event packages always reported, with 0 when none. Default: dialog, presence, message-summary. */
   events?: readonly string[];

@@ -1,14 +1,14 @@
 import type { EventPackageRegistry, PublishedDocument } from '../events/event-package.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import type { PresenceStore } from '../store/ports.js';
-import type { PublicationRecord } from '../store/records.js';
+import type { PresenceStateStore } from '../store/ports.js';
+import type { MailboxRecord, PublicationRecord, ResourceStateRecord } from '../store/records.js';
 import { livePublication } from './live-publication.js';
 import type { PublicationLedger } from './publication-ledger.js';
 import type { ResourceBook } from './resource-book.js';
 
 export interface RestoreDeps {
-  store: PresenceStore;
+  store: PresenceStateStore;
   registry: EventPackageRegistry;
   book: ResourceBook;
   ledger: PublicationLedger;
@@ -24,17 +24,35 @@ export interface RestoreSummary {
   mailboxes: number;
 }
 
+/** What the store held for the presentity service at start-up. */
+export interface StoredPresentity {
+  publications: PublicationRecord[];
+  resources: ResourceStateRecord[];
+  mailboxes: MailboxRecord[];
+}
+
 /**
- * Reads the presentity state back after a restart: live publications (their expiry re-armed), manual states and
+ * Reads the stored presentity state, all of it before `restorePresentity` changes anything live: the store answers
+ * asynchronously (presence-state-port.ts), and the restore itself then happens in one turn of the event loop.
+ */
+export async function loadPresentity(store: PresenceStateStore): Promise<StoredPresentity> {
+  const publications = await store.publications.loadAll();
+  const resources = await store.resources.loadAll();
+  const mailboxes = await store.mailboxes.loadAll();
+  return { publications, resources, mailboxes };
+}
+
+/**
+ * Takes the presentity state back after a restart: live publications (their expiry re-armed), manual states and
  * package histories, mailbox counts. Nothing is announced: the notifier restores its subscriptions on its own and
  * renders from `state()` when it next notifies.
  */
-export function restorePresentity(deps: RestoreDeps): RestoreSummary {
+export function restorePresentity(deps: RestoreDeps, stored: StoredPresentity): RestoreSummary {
   const { store, registry, book, ledger, clock, logger } = deps;
   const now = clock.now();
   const summary: RestoreSummary = { publications: 0, dropped: 0, resources: 0, mailboxes: 0 };
 
-  for (const rec of store.publications.loadAll()) {
+  for (const rec of stored.publications) {
     const doc = rec.expiresAt > now ? documentOf(rec, registry, logger) : undefined;
     if (!doc) {
       // RFC 3903 §6: state not refreshed in time is gone, also when the time passed while we were down.
@@ -47,7 +65,7 @@ export function restorePresentity(deps: RestoreDeps): RestoreSummary {
     summary.publications++;
   }
 
-  for (const rec of store.resources.loadAll()) {
+  for (const rec of stored.resources) {
     const entry = book.ensure(rec.resource);
     entry.manualState = rec.manualState ?? undefined;
     entry.history = isRecord(rec.history) ? { ...rec.history } : {};
@@ -55,7 +73,7 @@ export function restorePresentity(deps: RestoreDeps): RestoreSummary {
     summary.resources++;
   }
 
-  for (const rec of store.mailboxes.loadAll()) {
+  for (const rec of stored.mailboxes) {
     const { newMessages, oldMessages, urgentNew, urgentOld } = rec;
     book.ensure(rec.mailbox).mailbox = { newMessages, oldMessages, urgentNew, urgentOld };
     summary.mailboxes++;

@@ -6,10 +6,10 @@ import type { Unsubscribe } from '../lib/feed.js';
 import { PistonError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
-import type { PresenceStore } from '../store/ports.js';
+import type { PresenceStateStore } from '../store/ports.js';
 import { AggregatedStates } from './aggregated-states.js';
 import { ChangeAnnouncer } from './change-announcer.js';
-import { restorePresentity } from './presentity-restore.js';
+import { loadPresentity, restorePresentity } from './presentity-restore.js';
 import { PresentityWriter } from './presentity-writer.js';
 import { PublicationLedger } from './publication-ledger.js';
 import { handlePublish } from './publish/publish-handler.js';
@@ -22,7 +22,7 @@ export type { ResourceChange, ResourceChangeListener } from './resource-change.j
 export type { ResourceDescription, PublicationSummary } from './resource-description.js';
 
 export interface PresentityOptions {
-  store: PresenceStore;
+  store: PresenceStateStore;
   registry: EventPackageRegistry;
   accounts: AccountResolver;
   clock: Clock;
@@ -49,7 +49,7 @@ const MAILBOX_PACKAGE = 'message-summary';
  * to one resource apply one at a time, in arrival order.
  */
 export class PresentityService {
-  private readonly store: PresenceStore;
+  private readonly store: PresenceStateStore;
   private readonly registry: EventPackageRegistry;
   private readonly accounts: AccountResolver;
   private readonly clock: Clock;
@@ -86,18 +86,22 @@ export class PresentityService {
   }
 
   /** Loads publications, resource states (manual state + history) and mailboxes; drops expired publications; arms expiry. */
-  restore(): void {
+  async restore(): Promise<void> {
+    const stored = await loadPresentity(this.store);
     this.ledger.clear();
     this.book.clear();
     this.states.clear();
-    const summary = restorePresentity({
-      store: this.store,
-      registry: this.registry,
-      book: this.book,
-      ledger: this.ledger,
-      clock: this.clock,
-      logger: this.logger,
-    });
+    const summary = restorePresentity(
+      {
+        store: this.store,
+        registry: this.registry,
+        book: this.book,
+        ledger: this.ledger,
+        clock: this.clock,
+        logger: this.logger,
+      },
+      stored,
+    );
     this.logger.info({ ...summary }, 'presentity state restored');
   }
 

@@ -1,6 +1,6 @@
 import type { MailboxCounts } from '../events/event-package.js';
 import type { Clock } from '../lib/clock.js';
-import type { PresenceStore } from '../store/ports.js';
+import type { PresenceStateStore } from '../store/ports.js';
 import type { JsonValue } from '../store/records.js';
 import { toRecord, type LivePublication } from './live-publication.js';
 import type { ResourceEntry } from './resource-book.js';
@@ -12,7 +12,7 @@ import type { ResourceKey } from './resource-key.js';
  */
 export class PresentityWriter {
   constructor(
-    private readonly store: PresenceStore,
+    private readonly store: PresenceStateStore,
     private readonly clock: Clock,
   ) {}
 

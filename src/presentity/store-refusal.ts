@@ -1,5 +1,5 @@
 /**
- * While the store cannot write (its flushes fail; `PresenceStore.writeHealth()`), a request that would create state
+ * While the store cannot write (its flushes fail; `PresenceStateStore.writeHealth()`), a request that would create state
  * the store has never held, a new subscription or an initial PUBLISH, is answered 503 Service Unavailable with
  * Retry-After (RFC 3261 §21.5.4, §20.33) rather than acknowledged and then lost at the next restart. What is already
  * held in memory is still served: a refused refresh would only let a working subscription or publication lapse, and

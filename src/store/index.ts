@@ -1,4 +1,4 @@
-// The persistence port. Backends live in ./memory and ./sqlite; main.ts picks one.
+// The persistence ports, admin data and presence state (ports.ts). Backends live in ./memory and ./sqlite; main.ts picks one.
 export type * from './records.js';
 export type * from './ports.js';
 export { StoreError } from './store-error.js';

@@ -1,4 +1,4 @@
-import type { PublicationKey } from './ports.js';
+import type { PublicationKey } from './presence-state-port.js';
 
 /**
  * The subscription's dialog id (RFC 3261 §12: Call-ID plus both tags). `;` appears neither in a Call-ID

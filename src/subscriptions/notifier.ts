@@ -15,7 +15,7 @@ import { ParseError } from '../sip/message/parse-error.js';
 import { transportOfDestination, type ClientResult, type Destination } from '../sip/transaction/non-invite-client-transaction.js';
 import type { TransportDescriptor } from '../sip/transport/transport-descriptor.js';
 import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
-import type { PresenceStore } from '../store/ports.js';
+import type { PresenceStateStore } from '../store/ports.js';
 import type { SubscriptionRecord } from '../store/records.js';
 import { compactFlow, compactRecord } from './compact-record.js';
 import { SEQUENCE_LEASE, type LiveSubscription } from './live-subscription.js';
@@ -39,7 +39,7 @@ export interface NotifyChannel {
 }
 
 export interface NotifierOptions {
-  store: PresenceStore;
+  store: PresenceStateStore;
   registry: EventPackageRegistry;
   /** `PresentityService` (notifier-contract.md); only `state` and `onChange` are used. */
   presentity: PresentitySource;
@@ -176,8 +176,8 @@ export class Notifier {
   }
 
   /** Loads the stored subscriptions (subscription-restore.ts says how CSeq and version continue). */
-  restore(options: { headroom?: number } = {}): void {
-    const { restored, dropped } = restoreSubscriptions(
+  async restore(options: { headroom?: number } = {}): Promise<void> {
+    const { restored, dropped } = await restoreSubscriptions(
       {
         store: this.opts.store,
         clock: this.opts.clock,

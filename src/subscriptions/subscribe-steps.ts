@@ -42,7 +42,7 @@ export interface StepDeps {
   accounts: AccountResolver;
   /** A live subscription by dialog id. */
   findDialog(id: string): SubscriptionRecord | undefined;
-  /** Whether the store takes writes now (`PresenceStore.writeHealth().writable`). */
+  /** Whether the store takes writes now (`PresenceStateStore.writeHealth().writable`). */
   storeWritable(): boolean;
 }
 

@@ -1,13 +1,13 @@
 import type { Clock } from '../lib/clock.js';
 import type { StringPool } from '../lib/strings.js';
-import type { PresenceStore } from '../store/ports.js';
+import type { PresenceStateStore } from '../store/ports.js';
 import type { LastNotifyRecord, SubscriptionRecord } from '../store/records.js';
 import { poolSharedStrings } from './compact-record.js';
 import type { LiveSubscription } from './live-subscription.js';
 import { SubscriptionState } from './subscription-state.js';
 
 export interface RestoreDeps {
-  store: PresenceStore;
+  store: PresenceStateStore;
   clock: Clock;
   strings: StringPool;
   /** A subscription already live under this id (restore twice): left as it is. */
@@ -17,17 +17,20 @@ export interface RestoreDeps {
 }
 
 /**
- * Loads the stored subscriptions: expired ones are deleted, the rest are live again with their expiry armed. CSeq
+ * Loads the stored subscriptions: expired ones are deleted, the rest are live again with their expiry armed. The
+ * store answers the load asynchronously (presence-state-port.ts); everything after it happens in one turn of the
+ * event loop, so no request sees half the subscriptions restored. CSeq
  * and version continue from what was stored, which is exact after a clean stop (`checkpoint`). After a crash the
  * store lags by up to SEQUENCE_LEASE NOTIFYs plus its unflushed writes (about 100 ms), so the caller passes a
  * `headroom` that both jump by: CSeq and version must never go back (RFC 3261 §12.2.1.1, RFC 4235 §4.1); a gap only
  * makes a phone refresh. The CSeq the list shows as the last NOTIFY's moves with them (lastNotifyAfterCrash).
  */
-export function restoreSubscriptions(deps: RestoreDeps, headroom: number): { restored: number; dropped: number } {
+export async function restoreSubscriptions(deps: RestoreDeps, headroom: number): Promise<{ restored: number; dropped: number }> {
   const now = deps.clock.now();
+  const all = await deps.store.subscriptions.loadAll();
   let restored = 0;
   let dropped = 0;
-  for (const stored of deps.store.subscriptions.loadAll()) {
+  for (const stored of all) {
     if (stored.expiresAt <= now) {
       deps.store.subscriptions.delete(stored.id);
       dropped++;

@@ -5,7 +5,7 @@ import { runAdmin } from '../../src/admin/admin-cli.js';
 import { bootstrap, createAccountServices } from '../../src/accounts/index.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { openSqliteStore, SQLITE_FILE_NAME } from '../../src/store/sqlite/index.js';
-import type { PresenceStore } from '../../src/store/ports.js';
+import type { StoreBackend } from '../../src/store/ports.js';
 import { tempDataDir } from '../store/helpers/temp-dir.js';
 
 /**
@@ -15,7 +15,7 @@ import { tempDataDir } from '../store/helpers/temp-dir.js';
 
 const clock = new ManualClock(1_800_000_000_000);
 
-function open(dataDir: string): PresenceStore {
+function open(dataDir: string): StoreBackend {
   return openSqliteStore({ dataDir, clock, checkpointIntervalMs: 0 });
 }
 
@@ -28,7 +28,7 @@ function startedOnce(t: Parameters<typeof tempDataDir>[0]): { dataDir: string; a
   return { dataDir, accountId: boot.accountId, firstKey: boot.apiKey! };
 }
 
-function login(store: PresenceStore, apiKey: string): string {
+function login(store: StoreBackend, apiKey: string): string {
   const services = createAccountServices({ store, clock, defaultAccountForUnknownDomains: true, scryptCost: 1024 });
   return services.auth.loginWithApiKey({ api_key: apiKey }).account.id;
 }
@@ -109,7 +109,7 @@ t.test('beside a running server (its store open): the new key works through that
   const { dataDir, accountId } = startedOnce(t);
   const server = open(dataDir);
   t.teardown(() => server.close());
-  server.subscriptions.count(); // the server's connection is open and has read
+  await server.subscriptions.count(); // the server's connection is open and has read
   const res = runAdmin(['create-api-key'], { PISTON_DATA_DIR: dataDir }, { clock });
   t.equal(res.code, 0, res.err);
   t.equal(login(server, res.out.split('\n')[1]!), accountId, "the server's store sees the key without a restart");

@@ -216,6 +216,6 @@ t.test('deleting a device or user touches no subscription', async (t) => {
   const user = (await h.request('PUT', `/v2/accounts/${h.masterId}/users`, { token, body: { data: { first_name: 'u', last_name: 'u' } } })).json.data;
   await h.request('DELETE', `/v2/accounts/${h.masterId}/devices/${dev.id}`, { token });
   await h.request('DELETE', `/v2/accounts/${h.masterId}/users/${user.id}`, { token });
-  t.equal(h.store.subscriptions.count(), 1);
+  t.equal(await h.store.subscriptions.count(), 1);
   t.strictSame(h.presentity.calls, [], 'and sends no presence command');
 });

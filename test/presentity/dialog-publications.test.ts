@@ -12,7 +12,7 @@ t.test('a terminated dialog clears the early record of the same dialog under ano
   t.same(h.dialogStates(R), ['call-1:early']);
   h.publish(dialogPublish([{ id: 'call-1', state: 'terminated' }]));
   t.same(h.dialogStates(R), ['call-1:terminated'], 'the lamp goes out although the early publication is still live');
-  t.equal(h.store.publications.count(), 2);
+  t.equal(await h.store.publications.count(), 2);
 });
 
 t.test('a late early does not revive a terminated call (RFC 4235 §3.7.1)', async (t) => {
@@ -22,7 +22,7 @@ t.test('a late early does not revive a terminated call (RFC 4235 §3.7.1)', asyn
   t.same(h.dialogStates(R), ['call-1:terminated'], 'under a new entity-tag');
   h.clock.advance(60_000);
   t.same(h.dialogStates(R), [], 'still not ringing after the terminated publication expired: the history remembers the end');
-  t.ok(h.store.resources.get(R)?.history, 'the history is stored with the resource');
+  t.ok((await h.store.resources.get(R))?.history, 'the history is stored with the resource');
   h.publish(dialogPublish([{ id: 'call-2', state: 'early' }]));
   t.same(h.dialogStates(R), ['call-2:early'], 'a new call rings');
 });
@@ -84,7 +84,7 @@ t.test('the Kamailio call (Trying, early, confirmed, terminated) is announced in
   );
   const d = (h.service.state('1002@127.0.0.1', 'dialog') as DialogResourceState).dialogs[0]!;
   t.equal(d.direction, 'recipient');
-  t.equal(h.store.publications.count(), 2, 'each party has one publication: every modification replaced the last');
+  t.equal(await h.store.publications.count(), 2, 'each party has one publication: every modification replaced the last');
 
   h.changes.length = 0;
   h.clock.advance(11_000);

@@ -5,6 +5,7 @@ import type { PresenceResourceState } from '../../src/events/presence/presence-m
 import type { ResourceChange } from '../../src/presentity/index.js';
 import { buildPublish, FakeIncoming } from '../support/sip-builders.js';
 import { dialogPublish, DOMAIN, harness, header } from './helpers/harness.js';
+import { storedPublicationsOf } from '../store/helpers/stored.js';
 
 const R = `1001@${DOMAIN}`;
 const COUNTS = { newMessages: 2, oldMessages: 5, urgentNew: 1, urgentOld: 0 };
@@ -35,7 +36,7 @@ t.test('publication expiry removes it and announces the change; the resource goe
   t.same(h.changes[1], { resource: R, events: ['dialog', 'presence'], force: false });
   t.same((h.service.state(R, 'dialog') as DialogResourceState).dialogs, []);
   t.same((h.service.state(R, 'presence') as PresenceResourceState).activities, []);
-  t.equal(h.store.publications.get({ resource: R, event: 'dialog', etag }), undefined, 'deleted from the store');
+  t.equal(await h.store.publications.get({ resource: R, event: 'dialog', etag }), undefined, 'deleted from the store');
   t.same(h.service.stats(), { resources: 0, publications: 0, cachedStates: 0 }, 'nothing is kept for an idle resource');
   t.equal(h.clock.pending, 0, 'no timer left');
 });
@@ -80,7 +81,7 @@ t.test('manual state is stored, announced to dialog and presence watchers, and s
   const dialogs = (h.service.state(R, 'dialog') as DialogResourceState).dialogs;
   t.equal(dialogs.length, 1);
   t.equal(dialogs[0]!.state, 'early');
-  t.equal(h.store.resources.get(R)?.manualState, 'early');
+  t.equal((await h.store.resources.get(R))?.manualState, 'early');
   t.equal(h.service.describe(R).manualState, 'early');
 
   h.service.setManualState(R, 'early');
@@ -103,8 +104,8 @@ t.test('reset clears publications, manual state and history but keeps mailbox co
   h.service.reset(R);
   t.same(h.changes, [{ resource: R, events: ['dialog', 'presence', 'message-summary'], force: true }]);
   t.same((h.service.state(R, 'dialog') as DialogResourceState).dialogs, []);
-  t.equal(h.store.publications.findByResource(R).length, 0);
-  t.equal(h.store.resources.get(R), undefined, 'manual state and history are gone from the store');
+  t.equal((await storedPublicationsOf(h.store.publications, R)).length, 0);
+  t.equal(await h.store.resources.get(R), undefined, 'manual state and history are gone from the store');
   t.equal((h.service.state(R, 'message-summary') as MessageSummaryState).waiting, true, 'the mailbox stays');
   t.equal(h.service.stats().publications, 0, 'no expiry is waiting');
   h.clock.advance(3600_000);
@@ -127,7 +128,7 @@ t.test('mailbox counts feed message-summary watchers; null clears them (RFC 3842
   h.service.setMailbox(R, COUNTS);
   t.same(h.changes, [{ resource: R, events: ['message-summary'], force: false }]);
   t.match(h.service.state(R, 'message-summary') as MessageSummaryState, { waiting: true, summaries: [{ newMessages: 2, oldMessages: 5, urgentNew: 1 }] });
-  t.match(h.store.mailboxes.get(R), { mailbox: R, ...COUNTS });
+  t.match(await h.store.mailboxes.get(R), { mailbox: R, ...COUNTS });
   t.same(h.service.describe(R).mailbox, COUNTS);
 
   h.service.setMailbox(R, { ...COUNTS });
@@ -136,7 +137,7 @@ t.test('mailbox counts feed message-summary watchers; null clears them (RFC 3842
   h.service.setMailbox(R, null);
   t.equal(h.changes.length, 2);
   t.equal((h.service.state(R, 'message-summary') as MessageSummaryState).waiting, false);
-  t.equal(h.store.mailboxes.get(R), undefined);
+  t.equal(await h.store.mailboxes.get(R), undefined);
   t.throws(() => h.service.setMailbox(R, { ...COUNTS, newMessages: -1 }), { code: 'bad_mailbox_counts' });
 });
 

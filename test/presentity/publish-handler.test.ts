@@ -1,6 +1,7 @@
 import t from 'tap';
 import { ManualClock } from '../../src/lib/clock.js';
 import { DIALOG_TYPE, dialogInfo, dialogPublish, DOMAIN, harness, header, PIDF_TYPE, pidf } from './helpers/harness.js';
+import { storedPublicationsOf } from '../store/helpers/stored.js';
 
 const RINGING = [{ id: 'd1', state: 'early' }];
 const TALKING = [{ id: 'd1', state: 'confirmed' }];
@@ -13,7 +14,7 @@ t.test('an initial PUBLISH gets 200 with a SIP-ETag and the granted Expires (RFC
   t.match(etag, /^[0-9a-f]{16}$/);
   t.equal(header(res, 'Expires'), '600');
   t.same(h.dialogStates(`1001@${DOMAIN}`), ['d1:early']);
-  const stored = h.store.publications.get({ resource: `1001@${DOMAIN}`, event: 'dialog', etag: etag! });
+  const stored = await h.store.publications.get({ resource: `1001@${DOMAIN}`, event: 'dialog', etag: etag! });
   t.ok(stored, 'the publication is in the store under its entity-tag');
   t.equal(stored!.body.toString('utf8'), dialogInfo(RINGING), 'the body is kept byte-exact');
   t.equal(stored!.expiresAt, h.clock.now() + 600_000);
@@ -38,7 +39,7 @@ t.test('an Expires between 1 and the minimum is 423 with Min-Expires (RFC 3903 �
   const res = h.publish(dialogPublish(RINGING, { expires: 30 }));
   t.equal(res.last.status, 423);
   t.equal(header(res, 'Min-Expires'), '60');
-  t.equal(h.store.publications.count(), 0);
+  t.equal(await h.store.publications.count(), 0);
   t.same(h.changes, []);
 });
 
@@ -64,8 +65,8 @@ t.test('a refresh (SIP-If-Match, no body) gets a new entity-tag and the old one 
   t.same(h.dialogStates(`1001@${DOMAIN}`), ['d1:early'], 'the refresh moved the expiry');
   const stale = h.publish({ target: `1001@${DOMAIN}`, event: 'dialog', ifMatch: first, expires: 120 });
   t.equal(stale.last.status, 412, 'the replaced entity-tag no longer matches');
-  t.equal(h.store.publications.count(), 1);
-  t.ok(h.store.publications.get({ resource: `1001@${DOMAIN}`, event: 'dialog', etag: second }));
+  t.equal(await h.store.publications.count(), 1);
+  t.ok(await h.store.publications.get({ resource: `1001@${DOMAIN}`, event: 'dialog', etag: second }));
 });
 
 t.test('a modification (SIP-If-Match with a body) replaces the document under a new entity-tag (RFC 3903 §4.4)', async (t) => {
@@ -76,7 +77,7 @@ t.test('a modification (SIP-If-Match with a body) replaces the document under a 
   const second = header(modify, 'SIP-ETag')!;
   t.not(second, first);
   t.same(h.dialogStates(`1001@${DOMAIN}`), ['d1:confirmed']);
-  const pubs = h.store.publications.findByResource(`1001@${DOMAIN}`);
+  const pubs = await storedPublicationsOf(h.store.publications, `1001@${DOMAIN}`);
   t.equal(pubs.length, 1, 'one publication, not two');
   t.equal(pubs[0]!.etag, second);
   t.equal(pubs[0]!.body.toString('utf8'), dialogInfo(TALKING));
@@ -90,7 +91,7 @@ t.test('Expires 0 with SIP-If-Match removes the publication (RFC 3903 §4.5)', a
   t.equal(res.last.status, 200);
   t.equal(header(res, 'Expires'), '0');
   t.same(h.dialogStates(`1001@${DOMAIN}`), []);
-  t.equal(h.store.publications.count(), 0);
+  t.equal(await h.store.publications.count(), 0);
   t.same(h.changes.at(-1), { resource: `1001@${DOMAIN}`, events: ['dialog', 'presence'], force: false });
   t.equal(h.publish({ target: `1001@${DOMAIN}`, event: 'dialog', ifMatch: etag, expires: 0 }).last.status, 412, 'it is gone');
 });
@@ -99,7 +100,7 @@ t.test('Expires 0 without SIP-If-Match is 400: there is nothing to remove (RFC 3
   const h = harness();
   const res = h.publish(dialogPublish(RINGING, { expires: 0 }));
   t.equal(res.last.status, 400);
-  t.equal(h.store.publications.count(), 0);
+  t.equal(await h.store.publications.count(), 0);
 });
 
 t.test('an unknown entity-tag is 412 Conditional Request Failed (RFC 3903 §6 step 3)', async (t) => {
@@ -146,7 +147,7 @@ t.test('a Content-Type the package does not take is 415 with Accept (RFC 3903 §
   const res = h.publish(dialogPublish(RINGING, { contentType: 'application/pidf+xml' }));
   t.equal(res.last.status, 415);
   t.equal(header(res, 'Accept'), DIALOG_TYPE);
-  t.equal(h.store.publications.count(), 0);
+  t.equal(await h.store.publications.count(), 0);
   const missing = h.publish({ target: `1001@${DOMAIN}`, event: 'dialog', body: dialogInfo(RINGING) });
   t.equal(missing.last.status, 415, 'a body without Content-Type');
 });
@@ -161,7 +162,7 @@ t.test('a body its package cannot read is 400 with a Warning saying why (RFC 390
   t.match(header(badState, 'Warning'), /unknown state/);
   const notXml = h.publish(dialogPublish([], { body: 'this is not xml' }));
   t.equal(notXml.last.status, 400);
-  t.equal(h.store.publications.count(), 0);
+  t.equal(await h.store.publications.count(), 0);
   t.same(h.changes, []);
 });
 
@@ -190,7 +191,7 @@ t.test('resources are keyed by the lower-cased user and host of the Request-URI 
   const h = harness();
   h.publish(dialogPublish(RINGING, { target: 'Alice@Example.COM' }));
   t.same(h.dialogStates('alice@example.com'), ['d1:early']);
-  t.equal(h.store.publications.findByResource('alice@example.com').length, 1);
+  t.equal((await storedPublicationsOf(h.store.publications, 'alice@example.com')).length, 1);
 });
 
 t.test('presence PUBLISH with PIDF is accepted and aggregated for presence watchers (RFC 3903 §6, RFC 3863)', async (t) => {

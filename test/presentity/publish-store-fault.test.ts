@@ -22,7 +22,7 @@ t.test('an initial PUBLISH while the store cannot write is 503 with Retry-After 
   t.equal(header(res, 'Warning'), '399 piston "presence store cannot save new state; retry later"');
   t.equal(header(res, 'SIP-ETag'), undefined, 'no entity-tag: nothing was created');
   t.same(h.dialogStates(RESOURCE), []);
-  t.equal(store.publications.count(), 0);
+  t.equal(await store.publications.count(), 0);
   t.same(h.changes, [], 'no watcher is told');
 });
 

@@ -5,6 +5,8 @@ import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { createMemoryStore } from '../../src/store/memory/index.js';
 import { tempDataDir } from '../store/helpers/temp-dir.js';
 import { dialogPublish, DOMAIN, harness, header } from './helpers/harness.js';
+import { withDeferredReads } from '../store/helpers/deferred-reads.js';
+import { storedPublicationsOf } from '../store/helpers/stored.js';
 
 const COUNTS = { newMessages: 1, oldMessages: 0, urgentNew: 0, urgentOld: 0 };
 
@@ -26,7 +28,7 @@ t.test('restore after a reopened SQLite store gives the same states and drops ex
   // Down for two minutes: the 60 s publications lapse meanwhile.
   clock.advance(120_000);
   const second = harness({ clock, store: openSqliteStore({ dataDir, clock }) });
-  second.service.restore();
+  await second.service.restore();
 
   t.same(
     ['1001', '1003'].map((u) => JSON.stringify(second.service.state(`${u}@${DOMAIN}`, 'dialog'))),
@@ -34,13 +36,13 @@ t.test('restore after a reopened SQLite store gives the same states and drops ex
     'the live call and the manual state come back unchanged',
   );
   t.same(second.dialogStates(`1002@${DOMAIN}`), [], 'the expired publication is not restored');
-  t.equal(second.store.publications.findByResource(`1002@${DOMAIN}`).length, 0, 'and is deleted from the store');
-  t.equal(second.store.publications.count(), 1);
+  t.equal((await storedPublicationsOf(second.store.publications, `1002@${DOMAIN}`)).length, 0, 'and is deleted from the store');
+  t.equal(await second.store.publications.count(), 1);
   t.equal(JSON.stringify(second.service.state(`1004@${DOMAIN}`, 'message-summary')), mwiBefore);
   t.equal((second.service.state(`1004@${DOMAIN}`, 'message-summary') as MessageSummaryState).waiting, true);
   t.same(second.changes, [], 'restoring announces nothing');
 
-  const stored = second.store.publications.get({ resource: `1001@${DOMAIN}`, event: 'dialog', etag: talking });
+  const stored = await second.store.publications.get({ resource: `1001@${DOMAIN}`, event: 'dialog', etag: talking });
   t.ok(stored, 'the entity-tag survives the restart');
   t.equal(second.publish({ target: `1001@${DOMAIN}`, event: 'dialog', ifMatch: talking }).last.status, 200, 'and can be refreshed');
 
@@ -73,7 +75,32 @@ t.test('restore keeps a stored publication whose document was not kept by parsin
     body: Buffer.from('x'), document: null, expiresAt: clock.now() + 60_000, updatedAt: clock.now(),
   });
   const h = harness({ clock, store });
-  h.service.restore();
+  await h.service.restore();
   t.same(h.dialogStates(`1001@${DOMAIN}`), ['x:confirmed']);
-  t.equal(store.publications.count(), 1, 'a publication of a package no longer served is dropped');
+  t.equal(await store.publications.count(), 1, 'a publication of a package no longer served is dropped');
+});
+
+t.test('restore waits for a store whose reads answer later, and changes live state only once it has read it all', async (t) => {
+  // The presence-state port answers reads asynchronously so that a networked engine (the cluster's Redis) can serve it.
+  const clock = new ManualClock();
+  const store = withDeferredReads(createMemoryStore());
+  const first = harness({ clock, store });
+  first.publish(dialogPublish([{ id: 'long', state: 'confirmed' }], { target: `1001@${DOMAIN}`, expires: 3600 }));
+  first.service.setManualState(`1003@${DOMAIN}`, 'early');
+  first.service.setMailbox(`1004@${DOMAIN}`, COUNTS);
+  const manualBefore = first.dialogStates(`1003@${DOMAIN}`);
+  first.service.dispose();
+
+  const second = harness({ clock, store });
+  second.service.setManualState(`1009@${DOMAIN}`, 'confirmed'); // live, and written, before the restore is asked
+  const live = second.dialogStates(`1009@${DOMAIN}`);
+  t.equal(live.length, 1);
+  const restoring = second.service.restore();
+  t.same(second.dialogStates(`1001@${DOMAIN}`), [], 'nothing restored before the store answered');
+  t.same(second.dialogStates(`1009@${DOMAIN}`), live, 'and nothing cleared either');
+  await restoring;
+  t.same(second.dialogStates(`1001@${DOMAIN}`), ['long:confirmed'], 'the publication is back');
+  t.same(second.dialogStates(`1003@${DOMAIN}`), manualBefore, 'the manual state is back');
+  t.equal((second.service.state(`1004@${DOMAIN}`, 'message-summary') as MessageSummaryState).waiting, true, 'the mailbox is back');
+  t.same(second.dialogStates(`1009@${DOMAIN}`), live, 'a write made before the restore is read back with the rest');
 });

@@ -3,6 +3,7 @@ import { ManualClock } from '../../src/lib/clock.js';
 import { MemoryStore } from '../../src/store/memory/memory-store.js';
 import { subscriptionView } from '../../src/api/presence-view.js';
 import { SEQUENCE_LEASE } from '../../src/subscriptions/notifier.js';
+import { withDeferredReads } from '../store/helpers/deferred-reads.js';
 import { DOMAIN, NotifierHarness, dialogVersion } from './helpers/notifier-harness.js';
 
 const RESOURCE = `1001@${DOMAIN}`;
@@ -22,7 +23,7 @@ t.test('after a restart CSeq and version continue from the store and expiry is r
   await before.tick(60_000);
   const after = new NotifierHarness({ store, clock });
   t.teardown(() => after.dispose());
-  after.notifier.restore();
+  await after.notifier.restore();
   t.equal(after.notifier.count(), 1, 'the subscription is live again');
   after.presentity.setManualState(RESOURCE, 'confirmed');
   await after.tick();
@@ -47,9 +48,9 @@ t.test('restore drops subscriptions that expired while the server was down (RFC 
   clock.advance(300_000);
   const after = new NotifierHarness({ store, clock });
   t.teardown(() => after.dispose());
-  after.notifier.restore();
+  await after.notifier.restore();
   t.equal(after.notifier.count(), 1, 'only the one still valid');
-  t.equal(store.subscriptions.count(), 1, 'the expired one is deleted from the store');
+  t.equal(await store.subscriptions.count(), 1, 'the expired one is deleted from the store');
   t.equal(after.notifier.list(DOMAIN)[0]!.watcherUser, '2002');
   await after.tick();
   t.equal(after.notifies.length, 0, 'no NOTIFY to the expired one');
@@ -63,7 +64,7 @@ t.test('a refresh after a restart is accepted in the restored dialog (RFC 6665 �
   before.dispose();
   const after = new NotifierHarness({ store, clock });
   t.teardown(() => after.dispose());
-  after.notifier.restore();
+  await after.notifier.restore();
   const res = await after.resubscribe(d);
   t.equal(res.status, 200);
   t.equal(after.notifies[0]!.cseq.seq, 2);
@@ -74,20 +75,20 @@ t.test('NOTIFYs write CSeq/version to the store only once they run SEQUENCE_LEAS
   const h = new NotifierHarness({ store, clock: new ManualClock() });
   t.teardown(() => h.dispose());
   await h.subscribe();
-  const stored = (): number => store.subscriptions.loadAll()[0]!.localCseq;
-  t.equal(stored(), 1, 'a new subscription is stored with the CSeq of its first NOTIFY');
+  const stored = async (): Promise<number> => (await store.subscriptions.loadAll())[0]!.localCseq;
+  t.equal(await stored(), 1, 'a new subscription is stored with the CSeq of its first NOTIFY');
   const states = ['early', 'confirmed', 'terminated'] as const;
   for (let i = 0; i < SEQUENCE_LEASE - 1; i++) {
     h.presentity.setManualState(RESOURCE, states[i % 3]!);
     await h.tick();
   }
   t.equal(h.notifies.at(-1)!.cseq.seq, SEQUENCE_LEASE);
-  t.equal(stored(), 1, 'not written while within the lease');
+  t.equal(await stored(), 1, 'not written while within the lease');
   h.presentity.setManualState(RESOURCE, states[(SEQUENCE_LEASE - 1) % 3]!);
   await h.tick();
   t.equal(h.notifies.at(-1)!.cseq.seq, SEQUENCE_LEASE + 1);
-  t.equal(stored(), SEQUENCE_LEASE + 1, 'written when the lease ran out');
-  t.equal(store.subscriptions.loadAll()[0]!.version, SEQUENCE_LEASE + 1, 'version with it');
+  t.equal(await stored(), SEQUENCE_LEASE + 1, 'written when the lease ran out');
+  t.equal((await store.subscriptions.loadAll())[0]!.version, SEQUENCE_LEASE + 1, 'version with it');
 });
 
 t.test('after a crash (no checkpoint) a restore with headroom never sends a CSeq or version already used (RFC 3261 §12.2.1.1, RFC 4235 §4.1)', async (t) => {
@@ -102,12 +103,12 @@ t.test('after a crash (no checkpoint) a restore with headroom never sends a CSeq
   }
   const lastCseq = before.notifies.at(-1)!.cseq.seq;
   const lastVersion = dialogVersion(before.notifies.at(-1)!);
-  t.ok(store.subscriptions.loadAll()[0]!.localCseq < lastCseq, 'the store lags behind what was sent');
+  t.ok((await store.subscriptions.loadAll())[0]!.localCseq < lastCseq, 'the store lags behind what was sent');
   before.dispose(); // no checkpoint: the process died
 
   const after = new NotifierHarness({ store, clock });
   t.teardown(() => after.dispose());
-  after.notifier.restore({ headroom: 4 * SEQUENCE_LEASE });
+  await after.notifier.restore({ headroom: 4 * SEQUENCE_LEASE });
   after.presentity.setManualState(RESOURCE, 'confirmed');
   await after.tick();
   t.ok(after.notifies[0]!.cseq.seq > lastCseq, 'CSeq goes up');
@@ -132,7 +133,7 @@ t.test('after a crash the listed notify.sequence is the CSeq moved ahead, and th
   }
   const lastSent = before.notifies.at(-1)!.cseq.seq;
   t.equal(listedSequence(before), lastSent, 'while running, the list shows the CSeq of the last NOTIFY sent');
-  const stored = store.subscriptions.loadAll()[0]!;
+  const stored = (await store.subscriptions.loadAll())[0]!;
   t.equal(stored.lastNotify!.cseq, stored.localCseq, 'the store holds a last NOTIFY with the CSeq it holds');
   t.ok(stored.localCseq < lastSent, 'and lags behind what was sent');
   before.dispose(); // kill -9: no checkpoint
@@ -140,11 +141,11 @@ t.test('after a crash the listed notify.sequence is the CSeq moved ahead, and th
   const headroom = 4 * SEQUENCE_LEASE;
   const after = new NotifierHarness({ store, clock });
   t.teardown(() => after.dispose());
-  after.notifier.restore({ headroom });
+  await after.notifier.restore({ headroom });
   const listed = listedSequence(after);
   t.equal(listed, stored.localCseq + headroom, 'before any NOTIFY: the stored CSeq plus the headroom');
   t.ok(listed >= lastSent, 'never below a CSeq already sent');
-  t.equal(store.subscriptions.loadAll()[0]!.lastNotify!.cseq, listed, 'written so, so a second crash starts from it');
+  t.equal((await store.subscriptions.loadAll())[0]!.lastNotify!.cseq, listed, 'written so, so a second crash starts from it');
   after.presentity.setManualState(RESOURCE, 'early');
   await after.tick();
   t.equal(after.notifies[0]!.cseq.seq, listed + 1, 'the next NOTIFY carries the listed sequence plus one');
@@ -164,7 +165,7 @@ t.test('after a clean stop the listed notify.sequence is the last NOTIFY sent, a
 
   const after = new NotifierHarness({ store, clock });
   t.teardown(() => after.dispose());
-  after.notifier.restore();
+  await after.notifier.restore();
   t.equal(listedSequence(after), lastSent);
   after.presentity.setManualState(RESOURCE, 'confirmed');
   await after.tick();
@@ -179,13 +180,13 @@ t.test('a subscription stored before its first NOTIFY went out lists the moved C
   before.answer = () => 'ignore';
   await before.subscribe({ user: '1002' });
   await before.subscribe();
-  const waiting = store.subscriptions.loadAll().find((r) => r.resource === '1001')!;
+  const waiting = (await store.subscriptions.loadAll()).find((r) => r.resource === '1001')!;
   t.equal(waiting.lastNotify, null, 'stored with no NOTIFY yet');
   before.dispose();
 
   const after = new NotifierHarness({ store, clock });
   t.teardown(() => after.dispose());
-  after.notifier.restore({ headroom: 4 * SEQUENCE_LEASE });
+  await after.notifier.restore({ headroom: 4 * SEQUENCE_LEASE });
   const rec = after.notifier.list(DOMAIN).find((r) => r.resource === '1001')!;
   const view = subscriptionView(rec).notify as { sequence: number; reply: number; body: string };
   t.same(view, { sequence: waiting.localCseq + 4 * SEQUENCE_LEASE, reply: 0, body: 'undefined' }, 'no body or answer known');
@@ -193,4 +194,26 @@ t.test('a subscription stored before its first NOTIFY went out lists the moved C
   await after.tick();
   const next = after.notifies.find((n) => n.from.uri.user === '1001')!;
   t.equal(next.cseq.seq, view.sequence + 1);
+});
+
+t.test('restore waits for a store whose reads answer later: nothing is live until the stored subscriptions arrive', async (t) => {
+  // The presence-state port answers reads asynchronously so that a networked engine (the cluster's Redis) can serve it.
+  const store = withDeferredReads(new MemoryStore());
+  const clock = new ManualClock();
+  const before = new NotifierHarness({ store, clock });
+  await before.subscribe({ expires: 600 });
+  await before.subscribe({ expires: 600, fromUser: '2002' });
+  before.dispose();
+  before.notifier.checkpoint();
+
+  const after = new NotifierHarness({ store, clock });
+  t.teardown(() => after.dispose());
+  const restoring = after.notifier.restore();
+  t.equal(after.notifier.count(), 0, 'nothing live before the store answered');
+  await restoring;
+  t.equal(after.notifier.count(), 2, 'both subscriptions are live again');
+  after.presentity.setManualState(RESOURCE, 'confirmed');
+  await after.tick();
+  t.equal(after.notifies.length, 2, 'and each watcher is notified');
+  t.same(after.notifies.map((n) => n.cseq.seq), [2, 2], 'CSeq goes on from the stored one');
 });

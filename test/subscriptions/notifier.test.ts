@@ -142,7 +142,7 @@ t.test('Expires 0 outside a dialog is a fetch: 200 and one terminated NOTIFY wit
   t.equal(n.headers.get('subscription-state'), 'terminated');
   t.match(bodyText(n), /<state>confirmed<\/state>/, 'the current state');
   t.equal(h.notifier.count(), 0, 'nothing kept');
-  t.equal(h.store.subscriptions.count(), 0, 'nothing stored');
+  t.equal(await h.store.subscriptions.count(), 0, 'nothing stored');
   h.presentity.setManualState(RESOURCE, 'early');
   await h.tick();
   t.equal(h.notifies.length, 1, 'no later NOTIFY');
@@ -160,7 +160,7 @@ t.test('Expires 0 in the dialog unsubscribes: 200, a final NOTIFY "terminated" w
   t.equal(last.cseq.seq, 2, 'the final NOTIFY takes the next CSeq');
   t.equal(dialogVersion(last), 1);
   t.equal(h.notifier.count(), 0);
-  t.equal(h.store.subscriptions.count(), 0);
+  t.equal(await h.store.subscriptions.count(), 0);
   t.same(h.removed.map((r) => r.reason), ['unsubscribed']);
   const again = await h.resubscribe(d);
   t.equal(again.status, 481, 'the dialog is gone');
@@ -175,7 +175,7 @@ t.test('an unrefreshed subscription ends with a NOTIFY "terminated;reason=timeou
   t.equal(h.notifies.length, 2);
   t.equal(h.notifies[1]!.headers.get('subscription-state'), 'terminated;reason=timeout');
   t.equal(h.notifier.count(), 0);
-  t.equal(h.store.subscriptions.count(), 0);
+  t.equal(await h.store.subscriptions.count(), 0);
   t.same(h.removed.map((r) => r.reason), ['expired']);
 });
 

@@ -25,7 +25,7 @@ t.test('a NOTIFY answered 481 removes the subscription (RFC 6665 §4.2.2)', asyn
   h.answer = () => 481;
   await change(h);
   t.equal(h.notifier.count(), 0);
-  t.equal(h.store.subscriptions.count(), 0, 'gone from the store too');
+  t.equal(await h.store.subscriptions.count(), 0, 'gone from the store too');
   t.same(h.removed.map((r) => r.reason), ['gone']);
   await change(h);
   t.equal(h.notifies.length, 2, 'no NOTIFY after it');

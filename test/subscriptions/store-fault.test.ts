@@ -24,7 +24,7 @@ t.test('a new SUBSCRIBE while the store cannot write is 503 with Retry-After, an
   t.equal(d.response.headers.get('retry-after'), String(STORE_RETRY_AFTER_SECONDS));
   t.match(d.response.headers.get('warning'), /^399 piston "presence store cannot save new state; retry later"$/);
   t.equal(h.notifier.count(), 0, 'no live subscription');
-  t.equal(store.subscriptions.count(), 0, 'nothing stored');
+  t.equal(await store.subscriptions.count(), 0, 'nothing stored');
   await h.tick(1000);
   t.equal(h.notifies.length, 0, 'no NOTIFY');
 });

@@ -18,7 +18,7 @@ export interface PublishHandlerDeps {
   logger: Logger;
   /** Overrides every package's minimum PUBLISH lifetime (seconds). */
   minExpires?: number;
-  /** Whether the store takes writes now (`PresenceStore.writeHealth().writable`). */
+  /** Whether the store takes writes now (`PresenceStateStore.writeHealth().writable`). */
   storeWritable(): boolean;
 }
 

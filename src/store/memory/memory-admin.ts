@@ -4,7 +4,7 @@ import type {
   AuthTokenRepository,
   DeviceRepository,
   UserRepository,
-} from '../ports.js';
+} from '../admin-data-port.js';
 import type { AccountRecord, ApiKeyRecord, AuthTokenRecord, DeviceRecord, UserRecord } from '../records.js';
 
 /**

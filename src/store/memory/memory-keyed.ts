@@ -11,12 +11,12 @@ export class MemoryKeyedRepository<R> {
     private readonly assertOpen: () => void,
   ) {}
 
-  loadAll(): R[] {
+  async loadAll(): Promise<R[]> {
     this.assertOpen();
     return [...this.map.values()].map(this.clone);
   }
 
-  get(key: string): R | undefined {
+  async get(key: string): Promise<R | undefined> {
     this.assertOpen();
     const r = this.map.get(key);
     return r === undefined ? undefined : this.clone(r);

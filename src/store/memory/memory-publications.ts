@@ -1,12 +1,12 @@
 import { cloneRecord } from '../clone.js';
 import { publicationKeyString } from '../keys.js';
-import type { PublicationKey, PublicationRepository } from '../ports.js';
+import type { PublicationKey, PublicationRepository } from '../presence-state-port.js';
 import type { PublicationRecord } from '../records.js';
 import { SetIndex } from './set-index.js';
 
 const bySeq = (a: PublicationRecord, b: PublicationRecord): number => a.seq - b.seq;
 
-/** Publications in a Map by (resource, event, etag) with an index by resource for aggregation. */
+/** Publications in a Map by (resource, event, etag) with an index by resource for `deleteResource` (a reset). */
 export class MemoryPublicationRepository implements PublicationRepository {
   private readonly byKey = new Map<string, PublicationRecord>();
   private readonly byResource = new SetIndex();
@@ -14,31 +14,18 @@ export class MemoryPublicationRepository implements PublicationRepository {
 
   constructor(private readonly assertOpen: () => void) {}
 
-  loadAll(): PublicationRecord[] {
+  async loadAll(): Promise<PublicationRecord[]> {
     this.assertOpen();
     return [...this.byKey.values()].sort(bySeq).map(cloneRecord.publication);
   }
 
-  get(key: PublicationKey): PublicationRecord | undefined {
+  async get(key: PublicationKey): Promise<PublicationRecord | undefined> {
     this.assertOpen();
     const r = this.byKey.get(publicationKeyString(key));
     return r && cloneRecord.publication(r);
   }
 
-  findByResource(resource: string, event?: string): PublicationRecord[] {
-    this.assertOpen();
-    return this.matching(resource, event).sort(bySeq).map(cloneRecord.publication);
-  }
-
-  findExpired(now: number): PublicationRecord[] {
-    this.assertOpen();
-    return [...this.byKey.values()]
-      .filter((r) => r.expiresAt <= now)
-      .sort(bySeq)
-      .map(cloneRecord.publication);
-  }
-
-  count(): number {
+  async count(): Promise<number> {
     this.assertOpen();
     return this.byKey.size;
   }
@@ -63,23 +50,9 @@ export class MemoryPublicationRepository implements PublicationRepository {
     this.remove(publicationKeyString(key));
   }
 
-  deleteResource(resource: string, event?: string): number {
+  deleteResource(resource: string, event?: string): void {
     this.assertOpen();
-    const doomed = this.matching(resource, event);
-    for (const r of doomed) this.remove(publicationKeyString(r));
-    return doomed.length;
-  }
-
-  deleteExpired(now: number): number {
-    this.assertOpen();
-    let n = 0;
-    for (const [key, r] of [...this.byKey]) {
-      if (r.expiresAt <= now) {
-        this.remove(key);
-        n++;
-      }
-    }
-    return n;
+    for (const r of this.matching(resource, event)) this.remove(publicationKeyString(r));
   }
 
   private matching(resource: string, event?: string): PublicationRecord[] {

@@ -5,8 +5,8 @@ import type {
   AuthTokenRepository,
   DeviceRepository,
   MailboxRepository,
-  PresenceStore,
   ResourceStateRepository,
+  StoreBackend,
   StoreReadyInfo,
   StoreWriteHealth,
   UserRepository,
@@ -27,10 +27,11 @@ import { MemorySubscriptionRepository } from './memory-subscriptions.js';
 const ALWAYS_WRITABLE: StoreWriteHealth = Object.freeze({ writable: true, fault: null, failedFlushes: 0 });
 
 /**
- * A store that lives and dies with the process: for tests and for running without a data directory.
- * Every write is "durable" at once, so `flush()` has nothing to do.
+ * A store that lives and dies with the process: for tests, the start-up rehearsal and running without a data
+ * directory. It serves both ports (admin data and presence state) from Maps. Every write is "durable" at once, so
+ * `flush()` has nothing to do.
  */
-export class MemoryStore implements PresenceStore {
+export class MemoryStore implements StoreBackend {
   readonly ready: StoreReadyInfo = { backend: 'memory', location: null, schemaVersion: null, migratedFrom: null };
   readonly subscriptions: MemorySubscriptionRepository;
   readonly publications: MemoryPublicationRepository;
@@ -76,6 +77,6 @@ export class MemoryStore implements PresenceStore {
   }
 }
 
-export function createMemoryStore(): PresenceStore {
+export function createMemoryStore(): StoreBackend {
   return new MemoryStore();
 }

@@ -5,7 +5,7 @@ import type {
   AuthTokenRepository,
   DeviceRepository,
   UserRepository,
-} from '../ports.js';
+} from '../admin-data-port.js';
 import type { AccountRecord, ApiKeyRecord, AuthMethod, AuthTokenRecord, DeviceRecord, UserRecord } from '../records.js';
 import { upsertSql } from './sql-upsert.js';
 

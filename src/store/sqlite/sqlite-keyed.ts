@@ -45,13 +45,13 @@ export class SqliteKeyedRepository<R, Row extends object> {
     });
   }
 
-  loadAll(): R[] {
+  async loadAll(): Promise<R[]> {
     this.assertOpen();
     this.writes.flush();
     return this.sql.all.all().map((row) => this.spec.fromRow(row));
   }
 
-  get(key: string): R | undefined {
+  async get(key: string): Promise<R | undefined> {
     this.assertOpen();
     const w = this.pending.peek(key);
     if (w) return w.kind === 'put' ? this.spec.fromRow(w.record) : undefined;

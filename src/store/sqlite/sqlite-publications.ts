@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { publicationKeyString } from '../keys.js';
-import type { PublicationKey, PublicationRepository } from '../ports.js';
+import type { PublicationKey, PublicationRepository } from '../presence-state-port.js';
 import type { JsonValue, PublicationRecord } from '../records.js';
 import { upsertSql } from './sql-upsert.js';
 import type { PendingTable, PendingWrite, WriteBehind } from './write-behind.js';
@@ -59,12 +59,8 @@ export class SqlitePublicationRepository implements PublicationRepository {
     delete: Statement<[string, string, string]>;
     get: Statement<[string, string, string], PublicationRow>;
     all: Statement<[], PublicationRow>;
-    byResource: Statement<[string], PublicationRow>;
-    byResourceEvent: Statement<[string, string], PublicationRow>;
-    expired: Statement<[number], PublicationRow>;
     deleteResource: Statement<[string]>;
     deleteResourceEvent: Statement<[string, string]>;
-    deleteExpired: Statement<[number]>;
     count: Statement<[], { n: number }>;
     maxSeq: Statement<[], { n: number }>;
   };
@@ -79,12 +75,8 @@ export class SqlitePublicationRepository implements PublicationRepository {
       delete: db.prepare('DELETE FROM publications WHERE resource = ? AND event = ? AND etag = ?'),
       get: db.prepare('SELECT * FROM publications WHERE resource = ? AND event = ? AND etag = ?'),
       all: db.prepare('SELECT * FROM publications ORDER BY seq'),
-      byResource: db.prepare('SELECT * FROM publications WHERE resource = ? ORDER BY seq'),
-      byResourceEvent: db.prepare('SELECT * FROM publications WHERE resource = ? AND event = ? ORDER BY seq'),
-      expired: db.prepare('SELECT * FROM publications WHERE expires_at <= ? ORDER BY seq'),
       deleteResource: db.prepare('DELETE FROM publications WHERE resource = ?'),
       deleteResourceEvent: db.prepare('DELETE FROM publications WHERE resource = ? AND event = ?'),
-      deleteExpired: db.prepare('DELETE FROM publications WHERE expires_at <= ?'),
       count: db.prepare('SELECT COUNT(*) AS n FROM publications'),
       maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS n FROM publications'),
     };
@@ -95,11 +87,11 @@ export class SqlitePublicationRepository implements PublicationRepository {
     });
   }
 
-  loadAll(): PublicationRecord[] {
+  async loadAll(): Promise<PublicationRecord[]> {
     return this.query(() => this.sql.all.all());
   }
 
-  get(key: PublicationKey): PublicationRecord | undefined {
+  async get(key: PublicationKey): Promise<PublicationRecord | undefined> {
     this.assertOpen();
     const w = this.pending.peek(publicationKeyString(key));
     if (w) return w.kind === 'put' ? { ...fromRow(w.record), body: Buffer.from(w.record.body) } : undefined;
@@ -107,17 +99,7 @@ export class SqlitePublicationRepository implements PublicationRepository {
     return row && fromRow(row);
   }
 
-  findByResource(resource: string, event?: string): PublicationRecord[] {
-    return this.query(() =>
-      event === undefined ? this.sql.byResource.all(resource) : this.sql.byResourceEvent.all(resource, event),
-    );
-  }
-
-  findExpired(now: number): PublicationRecord[] {
-    return this.query(() => this.sql.expired.all(now));
-  }
-
-  count(): number {
+  async count(): Promise<number> {
     this.syncPoint();
     return this.sql.count.get()!.n;
   }
@@ -138,15 +120,10 @@ export class SqlitePublicationRepository implements PublicationRepository {
     this.pending.delete(publicationKeyString(key), [key.resource, key.event, key.etag]);
   }
 
-  deleteResource(resource: string, event?: string): number {
+  deleteResource(resource: string, event?: string): void {
     this.syncPoint();
-    const run = event === undefined ? this.sql.deleteResource.run(resource) : this.sql.deleteResourceEvent.run(resource, event);
-    return run.changes;
-  }
-
-  deleteExpired(now: number): number {
-    this.syncPoint();
-    return this.sql.deleteExpired.run(now).changes;
+    if (event === undefined) this.sql.deleteResource.run(resource);
+    else this.sql.deleteResourceEvent.run(resource, event);
   }
 
   private syncPoint(): void {

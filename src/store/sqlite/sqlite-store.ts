@@ -1,5 +1,6 @@
 /**
- * The SQLite backend of the persistence port (better-sqlite3, one file `<dataDir>/piston.sqlite`).
+ * The SQLite backend of both persistence ports, admin data and presence state (better-sqlite3, one file
+ * `<dataDir>/piston.sqlite`, one connection on the event loop).
  *
  * Durability, and what a kill -9 costs. Writes are buffered in memory, coalesced per key, and committed in one
  * transaction when the first buffered write is `flushIntervalMs` (50 ms by default) old, when more than
@@ -21,9 +22,9 @@
  * Checkpoints. Copying the WAL back into the database ends with an fsync; a worker thread does it
  * (wal-checkpointer.ts), so no commit on the event loop waits for one.
  *
- * Reads. Lookups by key consult the buffer first (read-your-writes at no cost); list queries (by resource, by
- * watcher, expired, counts, loadAll) first flush the buffer and then use SQLite's indexes. Those run at start-up,
- * on sweeps and for the admin API; the notifier's hot path keeps its own state in memory.
+ * Reads. Lookups by key consult the buffer first (read-your-writes at no cost); whole-table reads (loadAll, counts)
+ * first flush the buffer. Those run at start-up and for the admin API; the notifier's and the presentity service's
+ * hot paths keep their own state in memory.
  *
  * Start-up cost, measured once (scratch script, not a test): loadAll of 100,000 subscriptions, each with an
  * 800-byte last NOTIFY body (157 MB file), took 1.3-1.8 s on a shared 2-core VM under load average ~3, and 0.9 s
@@ -47,8 +48,8 @@ import type {
   AuthTokenRepository,
   DeviceRepository,
   MailboxRepository,
-  PresenceStore,
   ResourceStateRepository,
+  StoreBackend,
   StoreReadyInfo,
   StoreWriteHealth,
   UserRepository,
@@ -96,7 +97,7 @@ export interface SqliteStoreOptions {
   checkpointIntervalMs?: number;
 }
 
-export class SqliteStore implements PresenceStore {
+export class SqliteStore implements StoreBackend {
   readonly ready: StoreReadyInfo;
   readonly subscriptions: SqliteSubscriptionRepository;
   readonly publications: SqlitePublicationRepository;
@@ -267,6 +268,6 @@ export function storeStartError(err: unknown, dataDir: string): StoreError | und
     'has room, and that no other program holds the database locked');
 }
 
-export function openSqliteStore(opts: SqliteStoreOptions): PresenceStore {
+export function openSqliteStore(opts: SqliteStoreOptions): StoreBackend {
   return SqliteStore.open(opts);
 }

@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { cloneRecord } from '../clone.js';
-import type { SubscriptionRepository, WatcherKey } from '../ports.js';
+import type { SubscriptionRepository } from '../presence-state-port.js';
 import type { FlowRecord, LastNotifyRecord, SubscriptionRecord } from '../records.js';
 import { upsertSql } from './sql-upsert.js';
 import type { PendingTable, PendingWrite, WriteBehind } from './write-behind.js';
@@ -77,7 +77,7 @@ function toRow(r: SubscriptionRecord): SubscriptionRow {
 /**
  * Reads a row fetched in `raw` mode, columns in COLUMNS order. Start-up loads every subscription at once, and
  * positional arrays spare better-sqlite3 building a 27-key object per row only for us to rename its keys.
- * The round-trip tests in test/store/contract.ts catch any drift between this and COLUMNS.
+ * The round-trip tests in test/store/presence-contract.ts catch any drift between this and COLUMNS.
  */
 function fromRaw(v: unknown[]): SubscriptionRecord {
   const lastNotify = v[25] as string | null;
@@ -113,9 +113,9 @@ function fromRaw(v: unknown[]): SubscriptionRecord {
 }
 
 /**
- * Subscriptions in SQLite behind the write buffer. Lookups by id consult the buffer first; every other query
- * flushes the buffer and then asks SQLite, so its indexes answer and read-your-writes still holds. Those queries
- * are start-up, sweep and admin paths, where one small transaction costs nothing that matters.
+ * Subscriptions in SQLite behind the write buffer. Lookups by id consult the buffer first; `loadAll` and `count`
+ * flush the buffer and then ask SQLite, so read-your-writes still holds. Those run at start-up and on admin and test
+ * paths, where one small transaction costs nothing that matters.
  */
 export class SqliteSubscriptionRepository implements SubscriptionRepository {
   private readonly pending: PendingTable<SubscriptionRecord>;
@@ -124,15 +124,7 @@ export class SqliteSubscriptionRepository implements SubscriptionRepository {
     delete: Statement<[string]>;
     get: Statement<[string], unknown[]>;
     all: Statement<[], unknown[]>;
-    byResource: Statement<[string, string], unknown[]>;
-    byResourceEvent: Statement<[string, string, string], unknown[]>;
-    byWatcher: Statement<[string, string, string, string, string], unknown[]>;
-    byDomain: Statement<[string], unknown[]>;
-    byDomainEvent: Statement<[string, string], unknown[]>;
-    expired: Statement<[number], unknown[]>;
-    deleteExpired: Statement<[number]>;
     count: Statement<[], { n: number }>;
-    countByEvent: Statement<[], { event: string; n: number }>;
   };
 
   constructor(
@@ -147,15 +139,7 @@ export class SqliteSubscriptionRepository implements SubscriptionRepository {
       delete: db.prepare('DELETE FROM subscriptions WHERE id = ?'),
       get: select('WHERE id = ?'),
       all: select(''),
-      byResource: select('WHERE resource = ? AND domain = ?'),
-      byResourceEvent: select('WHERE resource = ? AND domain = ? AND event = ?'),
-      byWatcher: select('WHERE watcher_user = ? AND watcher_domain = ? AND resource = ? AND domain = ? AND event = ?'),
-      byDomain: select('WHERE domain = ?'),
-      byDomainEvent: select('WHERE domain = ? AND event = ?'),
-      expired: select('WHERE expires_at <= ?'),
-      deleteExpired: db.prepare('DELETE FROM subscriptions WHERE expires_at <= ?'),
       count: db.prepare('SELECT COUNT(*) AS n FROM subscriptions'),
-      countByEvent: db.prepare('SELECT event, COUNT(*) AS n FROM subscriptions GROUP BY event'),
     };
     this.pending = writes.table((w: PendingWrite<SubscriptionRecord>) => {
       if (w.kind === 'put') this.sql.upsert.run(toRow(w.record));
@@ -163,14 +147,14 @@ export class SqliteSubscriptionRepository implements SubscriptionRepository {
     });
   }
 
-  loadAll(): SubscriptionRecord[] {
+  async loadAll(): Promise<SubscriptionRecord[]> {
     this.syncPoint();
     const out: SubscriptionRecord[] = [];
     for (const v of this.sql.all.iterate()) out.push(fromRaw(v));
     return out;
   }
 
-  get(id: string): SubscriptionRecord | undefined {
+  async get(id: string): Promise<SubscriptionRecord | undefined> {
     this.assertOpen();
     const w = this.pending.peek(id);
     if (w) return w.kind === 'put' ? cloneRecord.subscription(w.record) : undefined;
@@ -178,38 +162,9 @@ export class SqliteSubscriptionRepository implements SubscriptionRepository {
     return row && fromRaw(row);
   }
 
-  findByResource(resource: string, domain: string, event?: string): SubscriptionRecord[] {
-    return this.query(() =>
-      event === undefined
-        ? this.sql.byResource.all(resource, domain)
-        : this.sql.byResourceEvent.all(resource, domain, event),
-    );
-  }
-
-  findByWatcher(k: WatcherKey): SubscriptionRecord[] {
-    return this.query(() => this.sql.byWatcher.all(k.watcherUser, k.watcherDomain, k.resource, k.domain, k.event));
-  }
-
-  findByDomain(domain: string, event?: string): SubscriptionRecord[] {
-    return this.query(() =>
-      event === undefined ? this.sql.byDomain.all(domain) : this.sql.byDomainEvent.all(domain, event),
-    );
-  }
-
-  findExpired(now: number): SubscriptionRecord[] {
-    return this.query(() => this.sql.expired.all(now));
-  }
-
-  count(): number {
+  async count(): Promise<number> {
     this.syncPoint();
     return this.sql.count.get()!.n;
-  }
-
-  countByEvent(): Record<string, number> {
-    this.syncPoint();
-    const counts: Record<string, number> = {};
-    for (const { event, n } of this.sql.countByEvent.all()) counts[event] = n;
-    return counts;
   }
 
   put(record: SubscriptionRecord): void {
@@ -222,18 +177,8 @@ export class SqliteSubscriptionRepository implements SubscriptionRepository {
     this.pending.delete(id, [id]);
   }
 
-  deleteExpired(now: number): number {
-    this.syncPoint();
-    return this.sql.deleteExpired.run(now).changes;
-  }
-
   private syncPoint(): void {
     this.assertOpen();
     this.writes.flush();
-  }
-
-  private query(run: () => unknown[][]): SubscriptionRecord[] {
-    this.syncPoint();
-    return run().map(fromRaw);
   }
 }

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
-import type { StoreWriteHealth } from '../ports.js';
+import type { StoreWriteHealth } from '../presence-state-port.js';
 import { StoreError } from '../store-error.js';
 
 /** A buffered write for one key: the newest record, or a tombstone carrying the delete statement's arguments. */

@@ -8,7 +8,7 @@ import { startApi } from '../../../src/api/start-api.js';
 import { ManualClock } from '../../../src/lib/clock.js';
 import { recordingLogger, type LogRecord } from '../../../src/lib/logger.js';
 import { createMemoryStore } from '../../../src/store/memory/index.js';
-import type { PresenceStore } from '../../../src/store/ports.js';
+import type { StoreBackend } from '../../../src/store/ports.js';
 import { FakeNotifier, FakePresentity } from './fakes.js';
 
 export const MASTER_KEY = 'a'.repeat(64);
@@ -30,7 +30,7 @@ export interface RequestOptions {
 }
 
 export interface ApiHarness {
-  store: PresenceStore;
+  store: StoreBackend;
   clock: ManualClock;
   services: AccountServices;
   presentity: FakePresentity;

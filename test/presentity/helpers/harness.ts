@@ -5,7 +5,7 @@ import { ManualClock } from '../../../src/lib/clock.js';
 import { silentLogger } from '../../../src/lib/logger.js';
 import { PresentityService, type ResourceChange } from '../../../src/presentity/index.js';
 import { createMemoryStore } from '../../../src/store/memory/index.js';
-import type { PresenceStore } from '../../../src/store/ports.js';
+import type { StoreBackend } from '../../../src/store/ports.js';
 import { buildPublish, FakeIncoming, type PublishSpec } from '../../support/sip-builders.js';
 
 export const DOMAIN = 'example.com';
@@ -13,7 +13,7 @@ export const DIALOG_TYPE = 'application/dialog-info+xml';
 export const PIDF_TYPE = 'application/pidf+xml';
 
 export interface HarnessOptions {
-  store?: PresenceStore;
+  store?: StoreBackend;
   clock?: ManualClock;
   /** Serve every domain (the default account takes unknown ones); false refuses domains other than example.com. */
   defaultForUnknown?: boolean;
@@ -23,7 +23,7 @@ export interface HarnessOptions {
 
 export interface Harness {
   clock: ManualClock;
-  store: PresenceStore;
+  store: StoreBackend;
   service: PresentityService;
   /** Every announcement, in order. */
   changes: ResourceChange[];

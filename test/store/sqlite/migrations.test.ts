@@ -58,7 +58,7 @@ t.test('a v0 file is migrated to the latest schema and user_version records it',
   const again = open(dataDir);
   t.teardown(() => again.close());
   t.equal(again.ready.migratedFrom, null, 'nothing to migrate on reopen');
-  t.equal(again.mailboxes.loadAll().length, 1);
+  t.equal((await again.mailboxes.loadAll()).length, 1);
 });
 
 t.test('reopening a migrated file runs no step again', async (t) => {
@@ -113,10 +113,10 @@ t.test('existing rows survive a later step that adds a column', async (t) => {
   };
   const second = open(dataDir, [...migrations, addColumn]);
   t.teardown(() => second.close());
-  t.strictSame(second.mailboxes.loadAll(), [mailboxRecord()]);
+  t.strictSame(await second.mailboxes.loadAll(), [mailboxRecord()]);
   second.mailboxes.put(mailboxRecord({ newMessages: 9 }));
   second.flush();
-  t.equal(second.mailboxes.get(mailboxRecord().mailbox)!.newMessages, 9);
+  t.equal((await second.mailboxes.get(mailboxRecord().mailbox))!.newMessages, 9);
 });
 
 t.test('a file with a newer schema than this build is refused with a clear error', async (t) => {

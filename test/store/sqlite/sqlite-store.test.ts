@@ -36,10 +36,10 @@ t.test('a buffered write is readable at once but reaches the file only on flush(
   store.publications.put(publicationRecord());
   store.resources.put(resourceStateRecord());
   store.mailboxes.put(mailboxRecord());
-  t.strictSame(store.subscriptions.get(sub.id), sub, 'visible through the store');
-  t.ok(store.publications.get(publicationRecord()));
-  t.ok(store.resources.get(resourceStateRecord().resource));
-  t.ok(store.mailboxes.get(mailboxRecord().mailbox));
+  t.strictSame(await store.subscriptions.get(sub.id), sub, 'visible through the store');
+  t.ok(await store.publications.get(publicationRecord()));
+  t.ok(await store.resources.get(resourceStateRecord().resource));
+  t.ok(await store.mailboxes.get(mailboxRecord().mailbox));
   for (const table of ['subscriptions', 'publications', 'resource_states', 'mailboxes']) {
     t.equal(rows(table), 0, `${table} not yet on disk`);
   }
@@ -99,7 +99,7 @@ t.test('a buffered delete hides the record at once and removes the row on flush'
   store.subscriptions.put(sub);
   store.flush();
   store.subscriptions.delete(sub.id);
-  t.equal(store.subscriptions.get(sub.id), undefined);
+  t.equal(await store.subscriptions.get(sub.id), undefined);
   t.equal(rows('subscriptions'), 1, 'still on disk while buffered');
   store.flush();
   t.equal(rows('subscriptions'), 0);
@@ -108,7 +108,7 @@ t.test('a buffered delete hides the record at once and removes the row on flush'
   store.subscriptions.put({ ...sub, strikes: 2 });
   store.flush();
   t.equal(rows('subscriptions'), 1, 'put, delete, put of one key ends as the last put');
-  t.equal(store.subscriptions.get(sub.id)!.strikes, 2);
+  t.equal((await store.subscriptions.get(sub.id))!.strikes, 2);
 });
 
 t.test('close() flushes what is still buffered', async (t) => {
@@ -134,13 +134,13 @@ t.test('every record type survives close and reopen, the body byte for byte', as
 
   const second = openSqliteStore({ dataDir, clock });
   t.teardown(() => second.close());
-  t.strictSame(second.subscriptions.loadAll(), [sub]);
-  const pubs = second.publications.loadAll();
+  t.strictSame(await second.subscriptions.loadAll(), [sub]);
+  const pubs = await second.publications.loadAll();
   t.equal(pubs.length, 1);
   t.ok(pubs[0]!.body.equals(AWKWARD_BODY), 'body byte-exact with NUL and high bytes');
   t.strictSame(pubs[0], pub);
-  t.strictSame(second.resources.loadAll(), [rs]);
-  t.strictSame(second.mailboxes.loadAll(), [mb]);
+  t.strictSame(await second.resources.loadAll(), [rs]);
+  t.strictSame(await second.mailboxes.loadAll(), [mb]);
   t.ok(second.publications.nextSeq() > pub.seq, 'publication seq keeps rising across restarts');
 });
 
@@ -166,7 +166,7 @@ t.test('a write the database refuses is dropped and logged without holding back 
   t.doesNotThrow(() => store.flush());
   t.equal(rows('mailboxes'), 1, 'the good write landed');
   t.equal(rows('resource_states'), 0, 'the refused one did not');
-  t.equal(store.resources.get(resourceStateRecord().resource), undefined, 'and is no longer pending');
+  t.equal(await store.resources.get(resourceStateRecord().resource), undefined, 'and is no longer pending');
   t.match(errors(logger.records), [{ msg: 'store dropped a write the database refused' }]);
 });
 
@@ -179,7 +179,7 @@ t.test('a flush blocked by another writer keeps every write and retries on the n
   const sub = subscriptionRecord();
   store.subscriptions.put(sub);
   t.throws(() => store.flush(), { name: 'StoreError', code: 'store_write_failed' }, 'explicit flush reports it');
-  t.strictSame(store.subscriptions.get(sub.id), sub, 'the write is still pending and readable');
+  t.strictSame(await store.subscriptions.get(sub.id), sub, 'the write is still pending and readable');
   clock.advance(50);
   t.match(errors(logger.records), [{ msg: 'store flush failed; will retry' }], 'timer flush logs');
   blocker.exec('ROLLBACK');
@@ -198,6 +198,6 @@ t.test('close() reports a final flush that cannot commit and leaves no retry tim
   store.mailboxes.put(mailboxRecord());
   t.throws(() => store.close(), { name: 'StoreError', code: 'store_write_failed' });
   t.equal(clock.pending, 0, 'no timer will touch the closed database');
-  t.throws(() => store.mailboxes.get('x'), { code: 'store_closed' });
+  await t.rejects(store.mailboxes.get('x'), { code: 'store_closed' });
   blocker.exec('ROLLBACK');
 });

@@ -39,7 +39,7 @@ function damagedStore(tt: { teardown(fn: () => void): void }) {
 
 t.test('a damaged page that opening does not read fails the first flush: writeHealth names SQLITE_CORRUPT and keeps the writes', async (t) => {
   const { store, clock } = damagedStore(t);
-  t.equal(store.subscriptions.loadAll().length, 2, 'start-up reads what it needs: the damage does not show yet');
+  t.equal((await store.subscriptions.loadAll()).length, 2, 'start-up reads what it needs: the damage does not show yet');
   t.strictSame(store.writeHealth(), { writable: true, fault: null, failedFlushes: 0 });
   const s3 = sub(3);
   store.subscriptions.put(s3);
@@ -48,7 +48,7 @@ t.test('a damaged page that opening does not read fails the first flush: writeHe
   t.equal(health.writable, false, 'the failed flush makes the store unwritable');
   t.match(health.fault, { code: /^SQLITE_CORRUPT/, message: /malformed/, since: clock.now() });
   t.equal(health.failedFlushes, 1);
-  t.strictSame(store.subscriptions.get(s3.id), s3, 'the write is kept, still readable');
+  t.strictSame(await store.subscriptions.get(s3.id), s3, 'the write is kept, still readable');
   t.throws(() => store.flush(), { name: 'StoreError', code: 'store_write_failed', message: /piston\.sqlite failed/ }, 'an explicit flush names the file');
   t.equal(store.writeHealth().failedFlushes, 2, 'every failed flush counts');
 });
@@ -202,7 +202,7 @@ t.test('a start that fails on what it reads is told as a StoreError naming the f
   t.teardown(() => store.close());
   let thrown: unknown;
   try {
-    store.subscriptions.loadAll();
+    await store.subscriptions.loadAll();
   } catch (err) {
     thrown = err;
   }

@@ -58,7 +58,7 @@ t.test('closing the store closes the thread first, so the last connection remove
   t.notOk(fs.existsSync(`${dbFile(dataDir)}-wal`), 'no WAL file after close');
   const again = openSqliteStore({ dataDir, clock, checkpointIntervalMs: 0 });
   t.teardown(() => again.close());
-  t.equal(again.subscriptions.loadAll().length, 50);
+  t.equal((await again.subscriptions.loadAll()).length, 50);
 });
 
 t.test('checkpointIntervalMs 0 leaves checkpoints to SQLite on the event loop (no thread)', async (t) => {

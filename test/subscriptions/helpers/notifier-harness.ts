@@ -16,7 +16,7 @@ import type { Flow } from '../../../src/sip/transport/flow.js';
 import type { TransportName } from '../../../src/sip/transport/transport-descriptor.js';
 import { UserAgentCore } from '../../../src/sip/ua/user-agent-core.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import type { PresenceStore } from '../../../src/store/ports.js';
+import type { StoreBackend } from '../../../src/store/ports.js';
 import type { SubscriptionRecord } from '../../../src/store/records.js';
 import { PresentityService } from '../../../src/presentity/presentity-service.js';
 import { Notifier } from '../../../src/subscriptions/notifier.js';
@@ -88,7 +88,7 @@ export function subscribeBytes(spec: SubscribeSpec, protocol: TransportName): Bu
 
 export interface HarnessOptions {
   protocol?: TransportName;
-  store?: PresenceStore;
+  store?: StoreBackend;
   clock?: ManualClock;
   accounts?: AccountResolver;
   registry?: EventPackageRegistry;
@@ -125,7 +125,7 @@ export class NotifierHarness {
   readonly phone: LoopTransport;
   readonly layer: TransactionLayer;
   readonly ua: UserAgentCore;
-  readonly store: PresenceStore;
+  readonly store: StoreBackend;
   readonly registry: EventPackageRegistry;
   readonly presentity: TestPresentity;
   readonly notifier: Notifier;
