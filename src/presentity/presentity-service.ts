@@ -34,7 +34,7 @@ export interface PresentityOptions {
    * deployment behind Kamailio wants this low.
    */
   minPublishExpires?: number;
-  /** Where changes are announced (shared with the notifier and observers in main.ts). Default: a feed of its own. */
+  /** Where changes are announced (the stack's feed, shared with the notifier and observers). Default: a feed of its own. */
   feed?: PresenceFeed;
   /** Authentication and authorization of PUBLISH (publish/publish-policy.ts); default none: everything allowed. */
   policy?: PublishPolicy;
