@@ -11,7 +11,7 @@ import type { EventPackageRegistry } from './events/event-package.js';
 import { warmUpRound } from './events/warm-up.js';
 import { Rehearsal } from './main-rehearsal.js';
 import { runInIdleSlices } from './lib/idle-slices.js';
-import { openSqliteStore } from './store/sqlite/sqlite-store.js';
+import { openSqliteStore, storeStartError } from './store/sqlite/sqlite-store.js';
 import type { PresenceStore } from './store/ports.js';
 import { bootstrap, createAccountServices, createApiKeyCommand, firstStartMessage, unusedBootstrapKeyMessage } from './accounts/index.js';
 import { createApiApp, createApiMetrics, startApi } from './api/index.js';
@@ -76,7 +76,11 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   // on an idle server (strace: one epoll_wait per 10 ms). Ten samples a second still show a stalled loop.
   collectDefaultMetrics({ register: metricsRegistry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   // Read at scrape time from the notifier's live set (a store count would flush the write-behind buffer first).
-  const metrics = createApiMetrics({ registry: metricsRegistry, subscriptionsByEvent: () => notifier.countByEvent() });
+  const metrics = createApiMetrics({
+    registry: metricsRegistry,
+    subscriptionsByEvent: () => notifier.countByEvent(),
+    storeHealth: () => store.writeHealth(),
+  });
 
   let lastRequestAt = -Infinity;
   const stack = createPresenceStack({
@@ -123,7 +127,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     clock,
     logger: logger.child({ module: 'api' }),
     metrics,
-    health: { sip: () => sipListening, store: () => storeOpen },
+    health: { sip: () => sipListening, store: () => storeOpen, storeWrites: () => store.writeHealth() },
   });
   let api: Awaited<ReturnType<typeof startApi>>;
   try {
@@ -250,10 +254,15 @@ export async function main(given?: Config): Promise<void> {
   try {
     server = await startServer(config, logger);
   } catch (err) {
+    const storeErr = storeStartError(err, config.dataDir);
     if (err instanceof ListenError) {
       // The environment's fault, named by its variable: one plain line, no stack trace.
       logger.fatal({ variable: err.variable, reason: err.message }, 'start failed');
       process.stderr.write(`cannot start: ${err.message}\n`);
+    } else if (storeErr) {
+      // An empty, lost or unreadable database: the message names the file and what to do; a stack would bury it.
+      logger.fatal({ code: storeErr.code, reason: storeErr.message }, 'start failed');
+      process.stderr.write(`cannot start: ${storeErr.message}\n`);
     } else {
       logger.fatal({ err }, 'start failed');
     }

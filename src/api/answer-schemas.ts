@@ -158,13 +158,22 @@ export const userCommandAnswer = z
 
 export const healthAnswer = named(
   'Health',
-  z
-    .looseObject({
-      sip: z.enum(['ready', 'not_ready']),
-      status: z.enum(['ok', 'unavailable']).describe('ok (200) when SIP and the store are ready, else unavailable (503)'),
-      store: z.string().describe('ready when the store is open and writable; otherwise a word saying why not'),
-    })
-    .describe('Further fields may explain a fault'),
+  z.strictObject({
+    sip: z.enum(['ready', 'not_ready']),
+    status: z.enum(['ok', 'unavailable']).describe('ok (200) when SIP and the store are ready, else unavailable (503)'),
+    store: z
+      .enum(['ready', 'not_ready', 'failing'])
+      .describe('ready: open and writing; not_ready: closed; failing: open, but its writes fail (see store_fault)'),
+    store_fault: z
+      .strictObject({
+        cause: z.string().describe("The database's own words, e.g. database disk image is malformed"),
+        code: z.string().describe('e.g. SQLITE_CORRUPT (a damaged page), SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY'),
+        failed_flushes: count.describe('Flushes that failed since the store opened; each is retried'),
+        since: z.string().nullable().describe('When writes began to fail (ISO 8601)'),
+      })
+      .optional()
+      .describe('Only while store is failing'),
+  }),
 );
 
 export const metricsAnswer = z.string().describe('Prometheus text exposition format');

@@ -4,6 +4,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { ResourceDescription } from '../presentity/resource-description.js';
 import type { ResourceKey } from '../presentity/resource-key.js';
+import type { StoreWriteHealth } from '../store/ports.js';
 import type { SubscriptionRecord } from '../store/records.js';
 import type { ApiMetrics } from './metrics.js';
 
@@ -29,8 +30,10 @@ export interface SubscriptionView {
 export interface HealthProbes {
   /** The SIP listener is bound and accepting. */
   sip(): boolean;
-  /** The store is open and writable (e.g. its last flush succeeded). */
+  /** The store is open. */
   store(): boolean;
+  /** Whether the open store's writes reach the disk (`PresenceStore.writeHealth`); absent: taken as writable. */
+  storeWrites?(): StoreWriteHealth;
 }
 
 export interface ApiDeps {

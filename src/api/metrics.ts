@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { PresenceEvent, PresenceFeed } from '../feed/presence-feed.js';
 import type { Unsubscribe } from '../lib/feed.js';
+import type { StoreWriteHealth } from '../store/ports.js';
 
 /**
  * Prometheus metrics of the server (issue 4, operations). The registry is passed in so main.ts decides what else it
@@ -12,6 +13,8 @@ export interface ApiMetricsOptions {
   subscriptionsByEvent: () => Record<string, number>;
   /** Event packages always reported, with 0 when none. Default: dialog, presence, message-summary. */
   events?: readonly string[];
+  /** The store's write health, read at scrape time (`() => store.writeHealth()`); without it no store metrics. */
+  storeHealth?: () => StoreWriteHealth;
 }
 
 export interface ApiMetrics {
@@ -42,6 +45,27 @@ export function createApiMetrics(opts: ApiMetricsOptions): ApiMetrics {
       for (const [event, n] of Object.entries(counts)) if (!always.includes(event)) this.set({ event }, n);
     },
   });
+  const storeHealth = opts.storeHealth;
+  if (storeHealth) {
+    new Gauge({
+      name: 'piston_store_healthy',
+      help: '1 while the store writes succeed, 0 while its flushes fail (new subscriptions and publications get 503)',
+      registers: [registry],
+      collect() {
+        this.set(storeHealth().writable ? 1 : 0);
+      },
+    });
+    // The store counts; a counter set at scrape time keeps one source of truth.
+    new Counter({
+      name: 'piston_store_flush_failures_total',
+      help: 'Store flushes that failed (each is retried with every pending write kept)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(storeHealth().failedFlushes);
+      },
+    });
+  }
   const sent = new Counter({
     name: 'piston_notify_sent_total',
     help: 'NOTIFY requests sent, by event package',

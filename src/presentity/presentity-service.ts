@@ -129,6 +129,7 @@ export class PresentityService {
       accounts: this.accounts,
       ledger: this.ledger,
       logger: this.logger,
+      storeWritable: () => this.store.writeHealth().writable,
       ...(this.minPublishExpires !== undefined ? { minExpires: this.minPublishExpires } : {}),
       policy: this.policy,
     });

@@ -170,6 +170,19 @@ export interface StoreReadyInfo {
   migratedFrom: number | null;
 }
 
+/**
+ * Whether the store can make writes durable now, for health, metrics and the SIP handlers that refuse new state
+ * rather than acknowledge what would be lost. A write-behind backend learns it from its flushes: a failed flush
+ * keeps its writes and retries, and the store is writable again once one commits.
+ */
+export interface StoreWriteHealth {
+  readonly writable: boolean;
+  /** What the failing flushes report, while not writable: the backend's code (e.g. `SQLITE_CORRUPT`) and message. */
+  readonly fault: { readonly code: string; readonly message: string; readonly since: number } | null;
+  /** Flushes that failed since the store opened. */
+  readonly failedFlushes: number;
+}
+
 export interface PresenceStore {
   readonly ready: StoreReadyInfo;
   readonly subscriptions: SubscriptionRepository;
@@ -183,6 +196,8 @@ export interface PresenceStore {
   readonly authTokens: AuthTokenRepository;
   /** Writes everything pending now; durable when it returns. */
   flush(): void;
+  /** Cheap enough to ask on every request that would create state; answers after `close()` too. */
+  writeHealth(): StoreWriteHealth;
   /** Flushes, then releases the backend. Idempotent. */
   close(): void;
 }

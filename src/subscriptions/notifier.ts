@@ -137,7 +137,13 @@ export class Notifier {
         this.transmit(flight, deferred.final, deferred.reason);
       },
     });
-    this.deps = { registry: opts.registry, accounts: opts.accounts, findDialog: (id) => this.subs.get(id), policy: opts.policy };
+    this.deps = {
+      registry: opts.registry,
+      accounts: opts.accounts,
+      findDialog: (id) => this.subs.get(id),
+      storeWritable: () => opts.store.writeHealth().writable,
+      policy: opts.policy,
+    };
     this.stopListening = opts.presentity.onChange((change) => this.onResourceChange(change));
   }
 

@@ -1,5 +1,6 @@
 import type { AccountResolver } from '../accounts/account-resolver.js';
 import type { EventPackage, EventPackageRegistry } from '../events/event-package.js';
+import { STORE_REFUSAL_WHY, STORE_RETRY_AFTER_SECONDS } from '../presentity/store-refusal.js';
 import { dialogId } from '../sip/dialog/dialog-state.js';
 import type { SipRequest } from '../sip/message/message.js';
 import type { Flow } from '../sip/transport/flow.js';
@@ -50,6 +51,8 @@ export interface StepDeps {
   accounts: AccountResolver;
   /** A live subscription by dialog id. */
   findDialog(id: string): SubscriptionRecord | undefined;
+  /** Whether the store takes writes now (`PresenceStore.writeHealth().writable`). */
+  storeWritable(): boolean;
   /** The stack's policy hooks for SUBSCRIBE; absent ones allow. */
   policy?: SubscribePolicy | undefined;
 }
@@ -188,7 +191,10 @@ export const checkAuthentication: SubscribeStep = (ctx, deps) => {
   return undefined;
 };
 
-/** The policy's authorization, last: every other check has passed, and nothing has been created, sent or stored. */
+/**
+ * The policy's authorization, once every check of the request itself has passed: nothing has been created, sent or
+ * stored, and a refused watcher never learns whether the store takes writes (the next step).
+ */
 export const checkAuthorization: SubscribeStep = (ctx, deps) => {
   const authorize = deps.policy?.authorizeSubscribe;
   if (!authorize) return undefined;
@@ -209,6 +215,24 @@ export const checkAuthorization: SubscribeStep = (ctx, deps) => {
   return verdict.ok ? undefined : refusedBy(verdict.response, 'refused by policy: authorization');
 };
 
+/**
+ * A new subscription while the store cannot write is 503 with Retry-After (RFC 3261 §21.5.4, §20.33): acknowledged,
+ * it would be gone after a restart without the watcher knowing (presentity/store-refusal.ts). Last, so that a request
+ * with something else wrong gets that answer, and so that refreshes, unsubscribes and fetches pass: their dialog is
+ * held in memory and works as before, and a fetch keeps nothing.
+ */
+export const checkStoreWritable: SubscribeStep = (ctx, deps) => {
+  if (ctx.existing !== undefined || ctx.granted === 0 || deps.storeWritable()) return undefined;
+  return {
+    status: 503,
+    why: STORE_REFUSAL_WHY,
+    headers: [
+      ['Retry-After', String(STORE_RETRY_AFTER_SECONDS)],
+      ['Warning', `399 piston "${STORE_REFUSAL_WHY}"`],
+    ],
+  };
+};
+
 /** The pipeline, in the order the checks are made. */
 export const SUBSCRIBE_STEPS: readonly SubscribeStep[] = [
   checkEventPackage,
@@ -219,4 +243,5 @@ export const SUBSCRIBE_STEPS: readonly SubscribeStep[] = [
   checkAuthentication,
   checkExpires,
   checkAuthorization,
+  checkStoreWritable,
 ];

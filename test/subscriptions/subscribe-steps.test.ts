@@ -13,6 +13,7 @@ const deps: StepDeps = {
   registry: createDefaultRegistry(),
   accounts: new ListAccountResolver(() => [{ id: 'a'.repeat(32), realm: 'example.com' }], false),
   findDialog: () => undefined,
+  storeWritable: () => true,
 };
 
 function run(spec: SubscribeSpec): Rejection | ReturnType<typeof newSubscribeContext> {

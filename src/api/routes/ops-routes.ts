@@ -1,3 +1,4 @@
+import type { StoreWriteHealth } from '../../store/ports.js';
 import type { HealthProbes } from '../api-deps.js';
 import type { ApiMetrics } from '../metrics.js';
 import { healthAnswer, metricsAnswer, openApiAnswer } from '../answer-schemas.js';
@@ -13,13 +14,31 @@ function probe(fn: () => boolean): boolean {
   }
 }
 
+/** The fault of an open store whose writes fail, as /healthz shows it; null while they succeed. */
+function storeFault(health: HealthProbes): Record<string, unknown> | null {
+  let writes: StoreWriteHealth | undefined;
+  try {
+    writes = health.storeWrites?.();
+  } catch (err) {
+    return { cause: err instanceof Error ? err.message : String(err), code: 'unknown', failed_flushes: 0, since: null };
+  }
+  if (!writes || writes.writable) return null;
+  const f = writes.fault;
+  return {
+    cause: f?.message ?? 'unknown',
+    code: f?.code ?? 'unknown',
+    failed_flushes: writes.failedFlushes,
+    since: f ? new Date(f.since).toISOString() : null,
+  };
+}
+
 /** Operations: health (no auth), Prometheus metrics, the OpenAPI document. */
 export function opsRoutes(health: HealthProbes, metrics: ApiMetrics | undefined, openapi: () => unknown): RouteSpec[] {
   return [
     {
       method: 'get',
       path: '/healthz',
-      summary: 'Readiness: 200 when SIP and the store are ready, else 503',
+      summary: 'Readiness: 200 when SIP and the store are ready, else 503 (a store whose writes fail is "failing", with its fault)',
       tag: 'operations',
       auth: 'none',
       output: 'raw',
@@ -28,9 +47,12 @@ export function opsRoutes(health: HealthProbes, metrics: ApiMetrics | undefined,
       alsoAnswers: [503],
       handle: (ctx) => {
         const sip = probe(() => health.sip());
-        const store = probe(() => health.store());
-        ctx.status = sip && store ? 200 : 503;
-        ctx.body = { sip: sip ? 'ready' : 'not_ready', status: sip && store ? 'ok' : 'unavailable', store: store ? 'ready' : 'not_ready' };
+        const open = probe(() => health.store());
+        const fault = open ? storeFault(health) : null;
+        const store = !open ? 'not_ready' : fault ? 'failing' : 'ready';
+        const ok = sip && store === 'ready';
+        ctx.status = ok ? 200 : 503;
+        ctx.body = { sip: sip ? 'ready' : 'not_ready', status: ok ? 'ok' : 'unavailable', store, ...(fault ? { store_fault: fault } : {}) };
       },
     },
     {

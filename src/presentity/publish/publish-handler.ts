@@ -4,6 +4,7 @@ import type { Logger } from '../../lib/logger.js';
 import { policyAnswer, type PolicyResponse, type RequestIdentity } from '../../sip/ua/request-policy.js';
 import type { IncomingRequest } from '../../sip/ua/user-agent-core.js';
 import type { LedgerOutcome, PublicationLedger } from '../publication-ledger.js';
+import { STORE_REFUSAL_WHY, STORE_RETRY_AFTER_SECONDS } from '../store-refusal.js';
 import { chooseAction, type PublishAction } from './publish-action.js';
 import { readPackage } from './publish-event.js';
 import { grantExpires } from './publish-expires.js';
@@ -19,15 +20,17 @@ export interface PublishHandlerDeps {
   logger: Logger;
   /** Overrides every package's minimum PUBLISH lifetime (seconds). */
   minExpires?: number;
+  /** Whether the store takes writes now (`PresenceStore.writeHealth().writable`). */
+  storeWritable(): boolean;
   /** Authentication and authorization of PUBLISH (publish-policy.ts); default none: everything allowed. */
   policy?: PublishPolicy | undefined;
 }
 
 /**
  * PUBLISH (RFC 3903 §6), as the ESC processes it: target, the policy's authentication, event package, precondition,
- * expiry, body, the policy's authorization, then the change.
- * Each step either yields what the next needs or a rejection that ends the request. Everything runs synchronously,
- * so changes to one resource apply one at a time in arrival order. The 200 goes out before the change is announced.
+ * expiry, body, the policy's authorization, whether a new publication can be stored, then the change. Each step
+ * either yields what the next needs or a rejection that ends the request. Everything runs synchronously, so changes
+ * to one resource apply one at a time in arrival order. The 200 goes out before the change is announced.
  */
 export function handlePublish(incoming: IncomingRequest, deps: PublishHandlerDeps): void {
   const req = incoming.request;
@@ -47,6 +50,11 @@ export function handlePublish(incoming: IncomingRequest, deps: PublishHandlerDep
   const action = chooseAction(req, target.resource, pkg, precondition, expires);
   if (action instanceof PublishRejection) return fail(action);
   if (!authorize(incoming, target, pkg.name, action, identity, deps)) return;
+  // Only a new publication waits for the store (store-refusal.ts): one already held is modified, refreshed or
+  // removed in memory as before, and reaches the store once a flush succeeds again.
+  if (action.kind === 'create' && !deps.storeWritable()) {
+    return fail(new PublishRejection(503, STORE_REFUSAL_WHY, [['Retry-After', String(STORE_RETRY_AFTER_SECONDS)]]));
+  }
 
   const outcome = perform(action, pkg, deps.ledger);
   // RFC 3903 §6: the 200 carries the entity-tag to use next and the granted lifetime.

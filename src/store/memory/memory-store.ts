@@ -8,6 +8,7 @@ import type {
   PresenceStore,
   ResourceStateRepository,
   StoreReadyInfo,
+  StoreWriteHealth,
   UserRepository,
 } from '../ports.js';
 import type { MailboxRecord, ResourceStateRecord } from '../records.js';
@@ -22,6 +23,8 @@ import {
 import { MemoryKeyedRepository } from './memory-keyed.js';
 import { MemoryPublicationRepository } from './memory-publications.js';
 import { MemorySubscriptionRepository } from './memory-subscriptions.js';
+
+const ALWAYS_WRITABLE: StoreWriteHealth = Object.freeze({ writable: true, fault: null, failedFlushes: 0 });
 
 /**
  * A store that lives and dies with the process: for tests and for running without a data directory.
@@ -61,6 +64,11 @@ export class MemoryStore implements PresenceStore {
 
   flush(): void {
     if (this.closed) throw new StoreError('store_closed', 'the memory store is closed');
+  }
+
+  /** Memory takes every write. */
+  writeHealth(): StoreWriteHealth {
+    return ALWAYS_WRITABLE;
   }
 
   close(): void {

@@ -1,2 +1,2 @@
-export { SqliteStore, openSqliteStore, SQLITE_FILE_NAME, type SqliteStoreOptions } from './sqlite-store.js';
+export { SqliteStore, openSqliteStore, storeStartError, SQLITE_FILE_NAME, type SqliteStoreOptions } from './sqlite-store.js';
 export { migrations, type Migration } from './migrations.js';

@@ -13,6 +13,11 @@
  * NOTIFYs behind what was sent, and both must never go back (RFC 3261 §12.2.1.1, RFC 4235 §4.1), so whoever
  * restores subscriptions should add headroom to them rather than trust them as exact.
  *
+ * Faults. A flush that fails (a damaged page gives SQLITE_CORRUPT, a full disk SQLITE_FULL, a lock SQLITE_BUSY) rolls
+ * back and keeps its writes for the next attempt, and `writeHealth()` reports the fault until one commits, so that
+ * /healthz, the metrics and the SIP handlers can say so instead of acknowledging what may never be written.
+ * A damaged page that start-up does not read is found only by the first flush that touches it.
+ *
  * Checkpoints. Copying the WAL back into the database ends with an fsync; a worker thread does it
  * (wal-checkpointer.ts), so no commit on the event loop waits for one.
  *
@@ -45,6 +50,7 @@ import type {
   PresenceStore,
   ResourceStateRepository,
   StoreReadyInfo,
+  StoreWriteHealth,
   UserRepository,
 } from '../ports.js';
 import { StoreError } from '../store-error.js';
@@ -129,6 +135,7 @@ export class SqliteStore implements PresenceStore {
     this.writes = new WriteBehind(db, opts.clock, logger, {
       flushIntervalMs: opts.flushIntervalMs ?? 50,
       maxPendingWrites: opts.maxPendingWrites ?? 1000,
+      location,
       ...(checkpointer ? { afterCommit: () => checkpointer.committed() } : {}),
     });
     const assertOpen = (): void => {
@@ -147,12 +154,13 @@ export class SqliteStore implements PresenceStore {
 
   static open(opts: SqliteStoreOptions): SqliteStore {
     const location = path.join(opts.dataDir, SQLITE_FILE_NAME);
+    refuseLostDatabase(location);
     let db: Database.Database;
     try {
       fs.mkdirSync(opts.dataDir, { recursive: true });
       db = new Database(location, { timeout: opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
     } catch (cause) {
-      throw new StoreError('store_open_failed', `cannot open ${location}: ${String(cause)}`);
+      throw new StoreError('store_open_failed', `cannot open ${location}: ${String(cause)}; ${CHECK_ACCESS}`);
     }
     try {
       // Migrate first: a file this build must refuse is then left exactly as it was found.
@@ -168,9 +176,9 @@ export class SqliteStore implements PresenceStore {
       const code = (cause as { code?: unknown }).code;
       if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
         throw new StoreError('store_corrupt', `${location} is not a readable SQLite database (${String(code)}); ` +
-          'restore it from a backup or move it aside');
+          `restore it from a backup, or ${startAfresh(location)}`);
       }
-      throw new StoreError('store_open_failed', `cannot open ${location}: ${String(cause)}`);
+      throw new StoreError('store_open_failed', `cannot open ${location}: ${String(cause)}; ${CHECK_ACCESS}`);
     }
   }
 
@@ -178,6 +186,10 @@ export class SqliteStore implements PresenceStore {
   get walCheckpoints(): (CheckpointStats & { onThread: boolean }) | undefined {
     const c = this.checkpointer;
     return c ? { ...c.stats, onThread: c.active } : undefined;
+  }
+
+  writeHealth(): StoreWriteHealth {
+    return this.writes.health;
   }
 
   flush(): void {
@@ -198,6 +210,61 @@ export class SqliteStore implements PresenceStore {
       this.db.close();
     }
   }
+}
+
+const CHECK_ACCESS = 'check that the file and its directory exist and that this user may read and write them';
+
+/** The way out of a database that cannot be used: the next start then creates a new one, with a new master account. */
+function startAfresh(location: string): string {
+  const name = path.basename(location);
+  return `move it away (with ${name}-wal and ${name}-shm if they are there) to start afresh with a new master account`;
+}
+
+/**
+ * A first start (a new database, and with it a new master account and API key) happens only where there is no
+ * database file at all. An empty file (a full disk, a failed copy) held a database once, and so did a write-ahead
+ * log without its database; opening either would start afresh over the lost data (the old bootstrap key would even
+ * work again), so both stop the start. SQLite itself takes a 0-byte file for a new, empty database.
+ */
+function refuseLostDatabase(location: string): void {
+  const size = fileSize(location);
+  if (size === 0) {
+    throw new StoreError('store_empty', `${location} is empty (0 bytes): the database it held is gone, perhaps to a full ` +
+      `disk or a failed copy. Restore it from a backup, or ${startAfresh(location)}`);
+  }
+  const wal = `${location}-wal`;
+  if (size === undefined && (fileSize(wal) ?? 0) > 0) {
+    throw new StoreError('store_missing', `${location} is missing, but its write-ahead log ${wal} is there: the database ` +
+      `was moved or deleted without it. Put the database back, or move ${wal} away to start afresh with a new master account`);
+  }
+}
+
+/** Size in bytes, or undefined when there is no such file. */
+function fileSize(file: string): number | undefined {
+  try {
+    return fs.statSync(file).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new StoreError('store_open_failed', `cannot read ${file}: ${String(err)}; ${CHECK_ACCESS}`);
+  }
+}
+
+/**
+ * A start that failed on the database, as a StoreError naming the file and what to do, for the caller to print
+ * without a stack trace: the store's own errors as they are, and a SQLite error from what start-up reads (a damaged
+ * page in a table it loads) with the advice it calls for. Undefined for failures that are not the database's.
+ */
+export function storeStartError(err: unknown, dataDir: string): StoreError | undefined {
+  if (err instanceof StoreError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return undefined;
+  const location = path.join(dataDir, SQLITE_FILE_NAME);
+  const what = `${code}: ${err instanceof Error ? err.message : String(err)}`;
+  if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) {
+    return new StoreError('store_corrupt', `${location} is damaged (${what}); restore it from a backup, or ${startAfresh(location)}`);
+  }
+  return new StoreError('store_open_failed', `${location} could not be used (${what}); ${CHECK_ACCESS}, that the disk ` +
+    'has room, and that no other program holds the database locked');
 }
 
 export function openSqliteStore(opts: SqliteStoreOptions): PresenceStore {
