@@ -12,6 +12,7 @@ import {
 } from '../../src/stack/index.js';
 import { publishText, type PublishSpec } from '../support/sip-builders.js';
 import { dialogPublish } from '../presentity/helpers/harness.js';
+import { CORRUPT, FaultyStore } from '../store/helpers/faulty-store.js';
 import { DOMAIN, NotifierHarness, PHONE_ADDRESS, subscribeBytes } from '../subscriptions/helpers/notifier-harness.js';
 
 /**
@@ -23,8 +24,8 @@ import { DOMAIN, NotifierHarness, PHONE_ADDRESS, subscribeBytes } from '../subsc
 const RESOURCE = `1001@${DOMAIN}`;
 const CHALLENGE: [string, string] = ['WWW-Authenticate', 'Digest realm="example.com", nonce="abc", qop="auth", algorithm=MD5'];
 
-function setup(t: Test, policy: PresencePolicy, protocol: TransportName = 'udp'): { h: NotifierHarness; events: PresenceEvent[] } {
-  const h = new NotifierHarness({ policy, protocol });
+function setup(t: Test, policy: PresencePolicy, protocol: TransportName = 'udp', store?: FaultyStore): { h: NotifierHarness; events: PresenceEvent[] } {
+  const h = new NotifierHarness({ policy, protocol, ...(store ? { store } : {}) });
   t.teardown(() => h.dispose());
   const events: PresenceEvent[] = [];
   h.feed.subscribe((e) => void events.push(e));
@@ -210,6 +211,14 @@ t.test('a PUBLISH that authorization refuses gets the policy\'s 403, and no publ
     asked.map((a) => [a.identity?.id, a.accountId, a.resource, a.event, a.action]),
     [['pbx', 'a'.repeat(32), RESOURCE, 'dialog', 'create']],
   );
+});
+
+t.test('a refused SUBSCRIBE or PUBLISH gets the policy\'s answer, not the 503 of a store that cannot write: it learns nothing of the store', async (t) => {
+  const store = new FaultyStore();
+  const { h } = setup(t, { authorizeSubscribe: () => ({ ok: false, response: { status: 403 } }), authorizePublish: () => ({ ok: false, response: { status: 403 } }) }, 'udp', store);
+  store.health = CORRUPT;
+  t.equal((await h.send({})).status, 403);
+  t.equal((await publish(h, dialogPublish([{ id: 'd1', state: 'confirmed' }]))).status, 403);
 });
 
 t.test('the open policy, as no policy, admits and allows everything as before: 200 and the NOTIFYs', async (t) => {
