@@ -128,7 +128,9 @@ export function createPresenceStack(options: PresenceStackOptions = {}): Presenc
 
   const transports = options.transports === undefined ? undefined : new TransportSet(options.transports, { admit: policy.admit });
   const transactions =
-    transports === undefined ? undefined : new TransactionLayer(transports, { clock, logger, ...(options.timers ? { timers: options.timers } : {}) });
+    transports === undefined
+      ? undefined
+      : new TransactionLayer(transports, { clock, logger, ...(options.timers ? { timers: options.timers } : {}) });
   const channel: NotifyChannel = transactions ?? options.channel ?? NO_NETWORK;
 
   const presentity = new PresentityService({
@@ -242,7 +244,11 @@ const NO_NETWORK: NotifyChannel = {
 };
 
 /** The PUBLISH as the handler sees it, its answer told to `answered` with the Event package as a bounded label. */
-function counted(incoming: IncomingRequest, registry: EventPackageRegistry, answered: (event: string, status: number) => void): IncomingRequest {
+function counted(
+  incoming: IncomingRequest,
+  registry: EventPackageRegistry,
+  answered: (event: string, status: number) => void,
+): IncomingRequest {
   return {
     ...incoming,
     respond: (status, respondOptions) => {
