@@ -4,7 +4,8 @@
  *   events/* import only lib and each other; store imports only lib; presentity <- subscriptions;
  *   feed (the hub of resource changes and subscription events) imports lib and store's record types only, so
  *   presentity, subscriptions and api can all emit into it or listen to it without importing each other;
- *   api sits on the services and never touches sip/transport or sip/transaction; only main.ts wires concrete classes.
+ *   api sits on the services and never touches sip/transport or sip/transaction; stack builds the SIP side (transports,
+ *   transactions, UA core, packages, presentity, notifier) in one place, and main.ts wires the stack, the store and api.
  */
 const layer = (from, allowed, comment) => ({
   name: `${from.replace(/[^a-z]/g, '-')}-imports`,
@@ -41,6 +42,13 @@ module.exports = {
     layer('accounts', ['lib', 'store'], 'accounts, devices and users'),
     layer('api', ['lib', 'events', 'store', 'feed', 'presentity', 'subscriptions', 'accounts', 'config'], 'api never touches transports or transactions'),
     layer('admin', ['lib', 'config', 'store', 'accounts'], 'operator commands on the data directory: no SIP, no API'),
+    // The stack is built from the layers below it and handed to main.ts (and the rehearsal, tests, benchmarks); it
+    // takes plain values, not the configuration, and knows nothing of the admin API, which sits beside it.
+    layer(
+      'stack',
+      ['lib', 'sip/message', 'sip/parser', 'sip/transport', 'sip/transaction', 'sip/dialog', 'sip/ua', 'events', 'presentity', 'subscriptions', 'accounts', 'store', 'feed'],
+      'the SIP stack: every SIP layer and the services, never api or config',
+    ),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

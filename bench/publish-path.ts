@@ -3,9 +3,10 @@
  * sockets, timers or SQLite, so that small changes can be compared where the SIPp runs are too noisy (six runs of
  * the same code gave 168.5-229.5 µs per NOTIFY at 100/s over UDP within 12 minutes).
  *
- * It drives the start-up rehearsal (src/main-rehearsal.ts): a fresh scratch stack per batch, 250 SUBSCRIBEs (50
- * lines, 5 watchers each), then 750 PUBLISHes through the real parser, UserAgentCore, PresentityService and Notifier;
- * every NOTIFY is serialised and its 200 built and parsed. Only the PUBLISH rounds are measured.
+ * It drives the start-up rehearsal (src/main-rehearsal.ts): a fresh scratch stack per batch (createPresenceStack, as
+ * main.ts builds it, with the rehearsal's phone for a network), 250 SUBSCRIBEs (50 lines, 5 watchers each), then 750
+ * PUBLISHes through the real parser, UserAgentCore, PresentityService and Notifier; every NOTIFY is serialised and
+ * its 200 built and parsed. Only the PUBLISH rounds are measured.
  *
  *   npm run bench:publish        (node dist/bench/publish-path.js after a build)
  *

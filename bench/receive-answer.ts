@@ -5,8 +5,12 @@
  *              its server transaction key computed, the user-agent core checks it, a handler reads the headers the
  *              notifier and dialog code read, answers 200 with To tag, Contact and Expires (as notifier.respondOk), and
  *              the response is serialized.
- *   send:      SipTransport.send of those bytes on a UDP flow, to a stand-in socket that completes at once.
+ *   send:      the stack's transports (TransportSet, then SipTransport.send) send those bytes on a UDP flow, to a
+ *              stand-in socket that completes at once.
  *   notify-200: SIPp's 200 to our NOTIFY is parsed and its client transaction key computed.
+ *
+ * The UA core and the sockets are the stack's (createPresenceStack, as main.ts builds it), with the notifier's SUBSCRIBE
+ * handler replaced by the stand-in above, so that only the SIP layers' own work is measured, as in earlier rounds.
  *
  * Run: `npx tsc -p tsconfig.json && node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 dist/bench/receive-answer.js`
  * ns/msg is CPU time (user + system) per message, the best of 8 rounds of 250 ms after warm-up. B/msg is V8 heap growth per message over batches run
@@ -21,9 +25,10 @@ import { serialize } from '../src/sip/message/serialize.js';
 import { parseMessage } from '../src/sip/parser/parse-message.js';
 import { responseTransactionKey, serverTransactionKey } from '../src/sip/transaction/transaction-key.js';
 import type { Flow } from '../src/sip/transport/flow.js';
-import { SipTransport } from '../src/sip/transport/sip-transport.js';
+import { UDP } from '../src/sip/transport/transport-descriptor.js';
 import { stampVia } from '../src/sip/transport/via-stamp.js';
-import { UserAgentCore, type ResponseSink } from '../src/sip/ua/user-agent-core.js';
+import type { ResponseSink } from '../src/sip/ua/user-agent-core.js';
+import { createPresenceStack, socketListeners } from '../src/stack/index.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) {
@@ -72,7 +77,13 @@ const FLOW: Flow = { protocol: 'udp', localAddress: '127.0.0.1', localPort: 5060
 let sink = 0;
 let lastBytes: Buffer = Buffer.alloc(0);
 
-const ua = new UserAgentCore({ logger: silentLogger, allowEvents: () => ['dialog'], accept: () => ['application/dialog-info+xml'] });
+const clock = new SystemClock();
+const stack = createPresenceStack({
+  clock,
+  logger: silentLogger,
+  transports: socketListeners({ hosts: ['127.0.0.1'], port: 5060, clock, logger: silentLogger }),
+});
+const ua = stack.ua;
 ua.register('SUBSCRIBE', (incoming) => {
   const req = incoming.request;
   // What notifier and create-uas-dialog read.
@@ -107,14 +118,15 @@ function notify200Once(): void {
   sink += responseTransactionKey(res)?.length ?? 0;
 }
 
-// A transport whose UDP socket is a stand-in: send() completes at once, so only our own send path is measured.
-const transport = new SipTransport({ hosts: ['127.0.0.1'], port: 5060, clock: new SystemClock(), logger: silentLogger });
+// The stack's UDP listener gets a stand-in socket (it is never started): send() completes at once, so only our own send
+// path is measured.
+const transport = stack.transports!;
 const fakeSocket = {
   send(_buf: Buffer, _port: number, _address: string, cb: (err: Error | null) => void): void {
     cb(null);
   },
 };
-Object.assign(transport as unknown as Record<string, unknown>, {
+Object.assign(transport.listener(UDP) as unknown as Record<string, unknown>, {
   udp: [{ socket: fakeSocket, address: '127.0.0.1', family: 4 }],
   boundPort: 5060,
 });

@@ -10,15 +10,13 @@ import type { ClientResult, Destination } from './sip/transaction/non-invite-cli
 import type { Flow } from './sip/transport/flow.js';
 import { TCP, UDP, transportOf, uriFor, type TransportDescriptor } from './sip/transport/transport-descriptor.js';
 import { stampVia } from './sip/transport/via-stamp.js';
-import { UserAgentCore } from './sip/ua/user-agent-core.js';
-import { MemoryStore } from './store/memory/memory-store.js';
-import { PresentityService } from './presentity/presentity-service.js';
-import { Notifier } from './subscriptions/notifier.js';
+import { createPresenceStack, type PresenceStack } from './stack/index.js';
 
 /**
  * A rehearsal of the SUBSCRIBE → NOTIFY and PUBLISH → NOTIFY paths on a scratch stack, run in idle slices after
- * start (main.ts): the real parser, UserAgentCore, Notifier and PresentityService over a memory store and a manual
- * clock, with a scripted phone that answers every NOTIFY 200. Nothing reaches the server's store, sockets or timers.
+ * start (main.ts): the real parser and the stack main.ts builds (src/stack/: UserAgentCore, Notifier, PresentityService
+ * and their feed) over a memory store and a manual clock, with a scripted phone in place of the network that answers
+ * every NOTIFY 200. Nothing reaches the server's store, sockets or timers.
  *
  * Why: V8 optimises a function only after it has run many times. A fresh server met its first 1,000 PUBLISH/s
  * (10 watchers each) with that path not yet optimised, and its first wave of NOTIFYs fell behind (bench/README.md,
@@ -30,10 +28,7 @@ export class Rehearsal {
   /** Counts of what the rehearsal drove, so a test can tell it exercised the paths it claims. */
   readonly done = { subscribed: 0, published: 0, notified: 0, refused: 0 };
   private readonly clock = new ManualClock(Date.now());
-  private readonly store = new MemoryStore();
-  private readonly ua: UserAgentCore;
-  private readonly presentity: PresentityService;
-  private readonly notifier: Notifier;
+  private readonly stack: PresenceStack;
   /** Lines in a call: the publication's entity-tag and the round that started the call. */
   private readonly busy = new Map<number, { etag: string; call: number }>();
   private readonly sink = { respond: (res: SipResponse) => this.answered(res) };
@@ -41,23 +36,16 @@ export class Rehearsal {
   private disposed = false;
 
   constructor(registry: EventPackageRegistry) {
-    const accounts = new ListAccountResolver(() => [{ id: 'r'.repeat(32), realm: DOMAIN }], false);
-    const logger = silentLogger;
-    this.presentity = new PresentityService({ store: this.store, registry, accounts, clock: this.clock, logger });
-    this.notifier = new Notifier({
-      store: this.store,
-      registry,
-      presentity: this.presentity,
-      accounts,
-      channel: { request: (req, destination) => this.phoneAnswers(req, destination) },
+    // The default store is a scratch memory store of the stack's own, closed by dispose.
+    this.stack = createPresenceStack({
       clock: this.clock,
-      logger,
+      logger: silentLogger,
+      registry,
+      accounts: new ListAccountResolver(() => [{ id: 'r'.repeat(32), realm: DOMAIN }], false),
+      channel: { request: (req, destination) => this.phoneAnswers(req, destination) },
       nodeName: 'rehearsal',
       allDialogs: false,
     });
-    this.ua = new UserAgentCore({ logger, allowEvents: () => registry.names(), accept: () => registry.contentTypes() });
-    this.ua.register('SUBSCRIBE', (incoming) => this.notifier.handleSubscribe(incoming));
-    this.ua.register('PUBLISH', (incoming) => this.presentity.handlePublish(incoming));
   }
 
   /**
@@ -88,18 +76,16 @@ export class Rehearsal {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.notifier.dispose();
-    this.presentity.dispose();
-    this.store.close();
+    this.stack.dispose();
   }
 
-  /** The bytes a phone would send, through the parser and Via stamping as SipTransport does, to the UA core. */
+  /** The bytes a phone would send, through the parser and Via stamping as SipTransport does, into the stack. */
   private deliver(text: string, transport: TransportDescriptor): void {
     this.lastResponse = undefined;
     const req = parseMessage(Buffer.from(text), { datagram: !transport.stream }) as SipRequest;
     const flow = phoneFlow(transport);
     stampVia(req, flow.remoteAddress, flow.remotePort);
-    this.ua.receive(req, flow, this.sink);
+    this.stack.receive(req, flow, this.sink);
   }
 
   /** Serialised as the server transaction would, so that path warms too; the bytes go nowhere. */

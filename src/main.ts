@@ -6,10 +6,7 @@ import { pino } from 'pino';
 import { loadConfig, ConfigError, type Config } from './config/config.js';
 import { SystemClock, type Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
-import { SipTransport } from './sip/transport/index.js';
-import { TransactionLayer } from './sip/transaction/index.js';
-import { UserAgentCore } from './sip/ua/user-agent-core.js';
-import { createDefaultRegistry } from './events/default-registry.js';
+import { UDP } from './sip/transport/transport-descriptor.js';
 import type { EventPackageRegistry } from './events/event-package.js';
 import { warmUpRound } from './events/warm-up.js';
 import { Rehearsal } from './main-rehearsal.js';
@@ -20,13 +17,13 @@ import { bootstrap, createAccountServices, createApiKeyCommand, firstStartMessag
 import { createApiApp, createApiMetrics, startApi } from './api/index.js';
 import { describeListenError, ListenError } from './lib/listen-error.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { PresentityService } from './presentity/presentity-service.js';
-import { createPresenceFeed } from './feed/presence-feed.js';
-import { Notifier, SEQUENCE_LEASE } from './subscriptions/notifier.js';
+import type { PresentityService } from './presentity/presentity-service.js';
+import { createPresenceStack, socketListeners } from './stack/index.js';
+import { SEQUENCE_LEASE, type Notifier } from './subscriptions/notifier.js';
 
 /**
- * The composition root: reads the configuration, builds every service with its concrete dependencies, starts the
- * SIP listener, and stops it all cleanly. The only module that wires concrete classes together.
+ * The composition root: reads the configuration, opens the store, builds the SIP stack (src/stack/) and the admin
+ * API over it, starts the listeners, and stops it all cleanly.
  */
 
 export interface RunningServer {
@@ -71,7 +68,6 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     max: config.subscriptions.maxExpires,
     default: config.subscriptions.defaultExpires,
   };
-  const registry = createDefaultRegistry({ expires: { dialog: expiry, presence: expiry, 'message-summary': expiry } });
   const accountServices = createAccountServices({
     store: adminData,
     clock,
@@ -89,70 +85,43 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     storeHealth: () => presenceState.writeHealth(),
   });
 
-  const transport = new SipTransport({
-    hosts: config.sip.hosts,
-    port: config.sip.port,
-    maxDatagramBytes: config.sip.maxMessageBytes,
-    maxMessageBytes: config.sip.maxMessageBytes,
-    maxConnections: config.sip.maxConnections,
-    maxBufferedBytes: config.sip.maxBufferedBytes,
-    udpBufferBytes: config.sip.udpBufferBytes,
-    tcpIdleMs: config.sip.tcpIdleMs,
+  let lastRequestAt = -Infinity;
+  const stack = createPresenceStack({
+    store,
     clock,
     logger,
-  });
-  const transactions = new TransactionLayer(transport, {
-    clock,
-    logger,
-    timers: { t1: config.sip.t1, t2: config.sip.t2, t4: config.sip.t4 },
-  });
-  // One feed for the stack: the notifier hears resource changes synchronously (PresentityService.onChange), metrics
-  // and any later observer through its own bounded queue (lib/feed.ts).
-  const feed = createPresenceFeed({ logger: logger.child({ module: 'feed' }) });
-  metrics.watch(feed);
-  const presentity = new PresentityService({ store: presenceState, registry, accounts, clock, logger, feed, minPublishExpires: config.publications.minExpires });
-  const notifier = new Notifier({
-    store: presenceState,
-    registry,
-    presentity,
     accounts,
-    channel: transactions,
-    clock,
-    logger,
+    events: { expires: { dialog: expiry, presence: expiry, 'message-summary': expiry } },
+    transports: socketListeners({
+      hosts: config.sip.hosts,
+      port: config.sip.port,
+      maxDatagramBytes: config.sip.maxMessageBytes,
+      maxMessageBytes: config.sip.maxMessageBytes,
+      maxConnections: config.sip.maxConnections,
+      maxBufferedBytes: config.sip.maxBufferedBytes,
+      udpBufferBytes: config.sip.udpBufferBytes,
+      tcpIdleMs: config.sip.tcpIdleMs,
+      clock,
+      logger,
+    }),
+    timers: { t1: config.sip.t1, t2: config.sip.t2, t4: config.sip.t4 },
     nodeName: config.nodeName,
     allDialogs: config.subscriptions.allDialogs,
-    feed,
+    minPublishExpires: config.publications.minExpires,
     ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}),
+    onRequestArrived: () => {
+      lastRequestAt = performance.now();
+    },
+    onPublishAnswered: (event, status) => metrics.publishReceived(event, status),
   });
-  const ua = new UserAgentCore({
-    logger: logger.child({ module: 'sip-ua' }),
-    allowEvents: () => registry.names(),
-    accept: () => registry.contentTypes(),
-  });
-  ua.register('SUBSCRIBE', (incoming) => notifier.handleSubscribe(incoming));
-  ua.register('PUBLISH', (incoming) =>
-    presentity.handlePublish({
-      ...incoming,
-      respond: (status, options) => {
-        metrics.publishReceived(eventLabel(incoming.request, registry.names()), status);
-        return incoming.respond(status, options);
-      },
-    }),
-  );
+  const { registry, presentity, notifier } = stack;
+  metrics.watch(stack.feed);
 
   const started = clock.now();
   // Published state first, then subscriptions, both before the listeners open below.
-  await presentity.restore();
-  await notifier.restore({ headroom: crashed ? CRASH_HEADROOM : 0 });
+  await stack.restore({ headroom: crashed ? CRASH_HEADROOM : 0 });
   logger.info({ subscriptions: notifier.count(), ms: clock.now() - started }, 'state restored');
 
-  let accepting = true;
-  let lastRequestAt = -Infinity;
-  transactions.onRequest((req, tx) => {
-    lastRequestAt = performance.now();
-    if (!accepting) return; // shutting down: the peer retransmits, and reaches us again after the restart
-    ua.receive(req, tx.flow, { respond: (res) => void tx.respond(res) });
-  });
   let sipListening = true;
   let storeOpen = true;
   const app = createApiApp({
@@ -166,7 +135,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   });
   let api: Awaited<ReturnType<typeof startApi>>;
   try {
-    await transport.start().catch((err: unknown) => {
+    await stack.start().catch((err: unknown) => {
       throw describeListenError(err, {
         service: 'SIP (UDP and TCP)',
         hostVariable: 'PISTON_SIP_HOST',
@@ -187,9 +156,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   } catch (err) {
     // Nothing was bootstrapped yet, so the next start is again a first start. No clean-shutdown mark: SIP may have
     // answered for a moment, and the next start then adds CSeq headroom, the safe side.
-    await transport.close().catch(() => {});
-    notifier.dispose();
-    presentity.dispose();
+    await stack.abort();
     try {
       store.close();
     } catch {
@@ -215,30 +182,23 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     process.stderr.write(`warning: ${text}\n`);
     logger.warn({ variable: 'PISTON_BOOTSTRAP_API_KEY', recovery: createApiKeyCommand(config.dataDir) }, text);
   }
-  logger.info({ sip: { hosts: config.sip.hosts, port: transport.port }, api: { host: config.api.host, port: api.port }, node: config.nodeName }, 'ready');
+  const sipPort = stack.portOf(UDP) ?? config.sip.port;
+  logger.info({ sip: { hosts: config.sip.hosts, port: sipPort }, api: { host: config.api.host, port: api.port }, node: config.nodeName }, 'ready');
   const warmUp = startWarmUp(config.warmUpRounds, registry, logger, () => performance.now() - lastRequestAt < WARM_UP_QUIET_MS);
 
   return {
-    sipPort: transport.port,
+    sipPort,
     apiPort: api.port,
     store,
     notifier,
     presentity,
     async stop() {
       warmUp.stop();
-      accepting = false;
+      stack.stopAccepting();
       sipListening = false;
       await api.close();
-      const deadline = clock.now() + DRAIN_LIMIT_MS;
-      while ((notifier.inFlight > 0 || transactions.clientTransactionCount > 0) && clock.now() < deadline) {
-        await new Promise<void>((res) => clock.setTimer(50, res));
-      }
-      notifier.dispose();
-      // CSeq/version exactly as last sent, so the next start continues without a gap.
-      notifier.checkpoint();
-      presentity.dispose();
-      transactions.close();
-      await transport.close();
+      // Drains, writes CSeq/version exactly as last sent (the next start continues without a gap), closes the sockets.
+      await stack.stop({ drainMs: DRAIN_LIMIT_MS });
       store.close();
       storeOpen = false;
       mkdirSync(config.dataDir, { recursive: true });
@@ -277,16 +237,6 @@ function startWarmUp(rounds: number, registry: EventPackageRegistry, logger: Log
     logger.debug({ rounds, ms: Math.round(performance.now() - started), rehearsed: rehearsal.done }, 'warm-up done');
   });
   return run;
-}
-
-/** A metrics label for a request's Event package: one of ours, else "other", so peers cannot grow the label set. */
-function eventLabel(req: { event: { package: string } | undefined }, known: readonly string[]): string {
-  try {
-    const name = req.event?.package;
-    return name !== undefined && known.includes(name) ? name : 'other';
-  } catch {
-    return 'other';
-  }
 }
 
 /** Runs the server until SIGINT/SIGTERM. `npm start` enters through src/start.ts, which reads the configuration first. */

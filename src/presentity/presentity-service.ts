@@ -13,6 +13,7 @@ import { loadPresentity, restorePresentity } from './presentity-restore.js';
 import { PresentityWriter } from './presentity-writer.js';
 import { PublicationLedger } from './publication-ledger.js';
 import { handlePublish } from './publish/publish-handler.js';
+import type { PublishPolicy } from './publish/publish-policy.js';
 import { ResourceBook } from './resource-book.js';
 import type { ResourceChangeListener } from './resource-change.js';
 import { describeResource, type ResourceDescription } from './resource-description.js';
@@ -33,8 +34,10 @@ export interface PresentityOptions {
    * deployment behind Kamailio wants this low.
    */
   minPublishExpires?: number;
-  /** Where changes are announced (shared with the notifier and observers in main.ts). Default: a feed of its own. */
+  /** Where changes are announced (the stack's feed, shared with the notifier and observers). Default: a feed of its own. */
   feed?: PresenceFeed;
+  /** Authentication and authorization of PUBLISH (publish/publish-policy.ts); default none: everything allowed. */
+  policy?: PublishPolicy;
 }
 
 /** The package whose watchers see the manual state first; its dependents (presence) follow through `affectedBy`. */
@@ -62,6 +65,7 @@ export class PresentityService {
   private readonly writer: PresentityWriter;
   private readonly ledger: PublicationLedger;
   private readonly minPublishExpires: number | undefined;
+  private readonly policy: PublishPolicy | undefined;
 
   constructor(opts: PresentityOptions) {
     this.store = opts.store;
@@ -70,6 +74,7 @@ export class PresentityService {
     this.clock = opts.clock;
     this.logger = opts.logger.child({ module: 'presentity' });
     this.minPublishExpires = opts.minPublishExpires;
+    this.policy = opts.policy;
     this.states = new AggregatedStates(this.book, this.registry, this.clock);
     this.feed = opts.feed ?? createPresenceFeed({ logger: this.logger });
     this.announcer = new ChangeAnnouncer(this.states, this.feed);
@@ -130,6 +135,7 @@ export class PresentityService {
       logger: this.logger,
       storeWritable: () => this.store.writeHealth().writable,
       ...(this.minPublishExpires !== undefined ? { minExpires: this.minPublishExpires } : {}),
+      policy: this.policy,
     });
   }
 

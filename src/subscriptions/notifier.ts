@@ -14,7 +14,7 @@ import type { SipRequest } from '../sip/message/message.js';
 import { ParseError } from '../sip/message/parse-error.js';
 import { transportOfDestination, type ClientResult, type Destination } from '../sip/transaction/non-invite-client-transaction.js';
 import type { TransportDescriptor } from '../sip/transport/transport-descriptor.js';
-import type { IncomingRequest } from '../sip/ua/user-agent-core.js';
+import type { IncomingRequest, RespondOptions } from '../sip/ua/user-agent-core.js';
 import type { PresenceStateStore } from '../store/ports.js';
 import type { SubscriptionRecord } from '../store/records.js';
 import { compactFlow, compactRecord } from './compact-record.js';
@@ -24,7 +24,8 @@ import { NotifyPacer } from './notify-pacer.js';
 import { judgeNotifyResult, MAX_STRIKES } from './notify-verdict.js';
 import type { PresentityChange, PresentitySource } from './presentity-source.js';
 import { SentNotify } from './sent-notify.js';
-import { newSubscribeContext, SUBSCRIBE_STEPS, type StepDeps, type SubscribeContext } from './subscribe-steps.js';
+import type { SubscribePolicy } from './subscribe-policy.js';
+import { newSubscribeContext, SUBSCRIBE_STEPS, type Rejection, type StepDeps, type SubscribeContext } from './subscribe-steps.js';
 import { dialogOf, flowRecord, localContact, notifyDestination } from './subscription-dialog.js';
 import { restoreSubscriptions } from './subscription-restore.js';
 import { SubscriptionSet } from './subscription-set.js';
@@ -60,6 +61,8 @@ export interface NotifierOptions {
   feed?: PresenceFeed;
   /** NOTIFY transactions in flight at once (default DEFAULT_NOTIFY_WINDOW). */
   notifyWindow?: number;
+  /** Authentication and authorization of SUBSCRIBE (subscribe-policy.ts); default none: everything allowed. */
+  policy?: SubscribePolicy;
 }
 
 /**
@@ -88,6 +91,14 @@ const EXPIRY_RESOLUTION_MS = 1000;
 
 /** Versions are unsigned 32-bit (RFC 4235 §4.1); wrapping after 2^32 documents is out of reach in practice. */
 const nextVersion = (v: number): number => (v + 1) % 0x1_0000_0000;
+
+/** The respond options of a rejected SUBSCRIBE: its headers (Allow-Events, Min-Expires, a challenge) and reason phrase. */
+function rejectionAnswer(rejection: Rejection): RespondOptions {
+  const options: RespondOptions = {};
+  if (rejection.headers) options.headers = rejection.headers;
+  if (rejection.reason !== undefined) options.reason = rejection.reason;
+  return options;
+}
 
 /**
  * The RFC 6665 notifier, generic over event packages: it answers SUBSCRIBE, keeps the subscription dialogs, sends
@@ -131,6 +142,7 @@ export class Notifier {
       accounts: opts.accounts,
       findDialog: (id) => this.subs.get(id),
       storeWritable: () => opts.store.writeHealth().writable,
+      policy: opts.policy,
     };
     this.stopListening = opts.presentity.onChange((change) => this.onResourceChange(change));
   }
@@ -206,13 +218,13 @@ export class Notifier {
 
   /** The UA handler for SUBSCRIBE (RFC 6665 §4.2.1). */
   handleSubscribe(incoming: IncomingRequest): void {
-    const ctx = newSubscribeContext(incoming.request);
+    const ctx = newSubscribeContext(incoming.request, incoming.flow);
     try {
       for (const step of SUBSCRIBE_STEPS) {
         const rejection = step(ctx, this.deps);
         if (rejection) {
           this.logger.debug({ status: rejection.status, why: rejection.why, callId: incoming.request.callId }, 'SUBSCRIBE rejected');
-          incoming.respond(rejection.status, rejection.headers ? { headers: rejection.headers } : {});
+          incoming.respond(rejection.status, rejectionAnswer(rejection));
           return;
         }
       }

@@ -3,7 +3,10 @@ import type { EventPackage, EventPackageRegistry } from '../events/event-package
 import { STORE_REFUSAL_WHY, STORE_RETRY_AFTER_SECONDS } from '../presentity/store-refusal.js';
 import { dialogId } from '../sip/dialog/dialog-state.js';
 import type { SipRequest } from '../sip/message/message.js';
+import type { Flow } from '../sip/transport/flow.js';
+import { policyAnswer, type PolicyResponse, type RequestIdentity } from '../sip/ua/request-policy.js';
 import type { SubscriptionRecord } from '../store/records.js';
+import type { SubscribePolicy } from './subscribe-policy.js';
 
 /**
  * The checks a SUBSCRIBE passes before the notifier acts on it (RFC 6665 §4.2.1), one small named step each, in
@@ -13,6 +16,10 @@ import type { SubscriptionRecord } from '../store/records.js';
 /** What the steps learn about a SUBSCRIBE. Fields are filled in step by step; `act` reads them all. */
 export interface SubscribeContext {
   readonly request: SipRequest;
+  /** The flow it came on. */
+  readonly flow: Flow;
+  /** Who the policy's authentication said sent it (undefined without one). */
+  identity: RequestIdentity | undefined;
   pkg: EventPackage | undefined;
   /** The Event header's `id` parameter (RFC 6665 §8.2.1), null when absent. */
   eventId: string | null;
@@ -35,6 +42,8 @@ export interface Rejection {
   /** For the log. */
   why: string;
   headers?: [string, string][];
+  /** Reason phrase; default the status's own. */
+  reason?: string;
 }
 
 export interface StepDeps {
@@ -44,13 +53,17 @@ export interface StepDeps {
   findDialog(id: string): SubscriptionRecord | undefined;
   /** Whether the store takes writes now (`PresenceStateStore.writeHealth().writable`). */
   storeWritable(): boolean;
+  /** The stack's policy hooks for SUBSCRIBE; absent ones allow. */
+  policy?: SubscribePolicy | undefined;
 }
 
 export type SubscribeStep = (ctx: SubscribeContext, deps: StepDeps) => Rejection | undefined;
 
-export function newSubscribeContext(request: SipRequest): SubscribeContext {
+export function newSubscribeContext(request: SipRequest, flow: Flow): SubscribeContext {
   return {
     request,
+    flow,
+    identity: undefined,
     pkg: undefined,
     eventId: null,
     resource: '',
@@ -153,6 +166,55 @@ export const checkExpires: SubscribeStep = (ctx) => {
   return undefined;
 };
 
+/** A policy's refusal as a rejection: its status, reason phrase and headers (a challenge), nothing of ours added. */
+function refusedBy(response: PolicyResponse, why: string): Rejection {
+  return { status: response.status, why, ...policyAnswer(response) };
+}
+
+/**
+ * The policy's authentication (RFC 3261 §22), once the account (whose realm a challenge names) and the dialog are
+ * known, before the expiry is looked at: an unauthenticated request learns nothing more than the 489/406/404 that
+ * any OPTIONS or unknown domain tells. A refusal answers with the policy's response (401 with a challenge).
+ */
+export const checkAuthentication: SubscribeStep = (ctx, deps) => {
+  const authenticate = deps.policy?.authenticate;
+  if (!authenticate) return undefined;
+  const verdict = authenticate({
+    request: ctx.request,
+    flow: ctx.flow,
+    accountId: ctx.accountId,
+    domain: ctx.domain,
+    inDialog: ctx.existing !== undefined,
+  });
+  if (!verdict.ok) return refusedBy(verdict.response, 'refused by policy: authentication');
+  ctx.identity = verdict.identity;
+  return undefined;
+};
+
+/**
+ * The policy's authorization, once every check of the request itself has passed: nothing has been created, sent or
+ * stored, and a refused watcher never learns whether the store takes writes (the next step).
+ */
+export const checkAuthorization: SubscribeStep = (ctx, deps) => {
+  const authorize = deps.policy?.authorizeSubscribe;
+  if (!authorize) return undefined;
+  const verdict = authorize({
+    request: ctx.request,
+    flow: ctx.flow,
+    identity: ctx.identity,
+    accountId: ctx.accountId,
+    event: ctx.pkg!.name,
+    eventId: ctx.eventId,
+    resource: ctx.resource,
+    domain: ctx.domain,
+    watcherUser: ctx.watcherUser,
+    watcherDomain: ctx.watcherDomain,
+    inDialog: ctx.existing !== undefined,
+    expires: ctx.granted,
+  });
+  return verdict.ok ? undefined : refusedBy(verdict.response, 'refused by policy: authorization');
+};
+
 /**
  * A new subscription while the store cannot write is 503 with Retry-After (RFC 3261 §21.5.4, §20.33): acknowledged,
  * it would be gone after a restart without the watcher knowing (presentity/store-refusal.ts). Last, so that a request
@@ -178,6 +240,8 @@ export const SUBSCRIBE_STEPS: readonly SubscribeStep[] = [
   checkParties,
   checkAccount,
   checkDialog,
+  checkAuthentication,
   checkExpires,
+  checkAuthorization,
   checkStoreWritable,
 ];

@@ -1,6 +1,5 @@
 import t, { type Test } from 'tap';
 import { ListAccountResolver } from '../../src/accounts/account-resolver.js';
-import { FakePresentity } from './helpers/fake-presentity.js';
 import { DOMAIN, NotifierHarness, PHONE_ADDRESS, PHONE_PORT, bodyText, dialogVersion } from './helpers/notifier-harness.js';
 
 const RESOURCE = `1001@${DOMAIN}`;
@@ -257,14 +256,15 @@ t.test('a state change sends a NOTIFY with version+1 and CSeq+1 to every watcher
 });
 
 t.test('a forced change (reset) sends every watcher a full-state NOTIFY even when the state is the same (api-contract.md reset)', async (t) => {
-  const h = setup(t, { presentity: 'fake' });
-  const fake = h.presentity as FakePresentity;
+  const h = setup(t);
+  // A change announced on the feed as the presentity announces one, with nothing changed behind it.
+  const announce = (events: string[]): void => h.feed.emit({ kind: 'resource-changed', resource: RESOURCE, events, force: true });
   await h.subscribe();
   t.equal(h.notifies.length, 1);
-  fake.announce({ resource: RESOURCE, events: ['dialog'], force: true });
+  announce(['dialog']);
   await h.tick();
   t.equal(h.notifies.length, 2, 'forced: a full-state NOTIFY');
-  fake.announce({ resource: RESOURCE, events: ['presence'], force: true });
+  announce(['presence']);
   await h.tick();
   t.equal(h.notifies.length, 2, 'a change to another package does not reach a dialog watcher');
 });

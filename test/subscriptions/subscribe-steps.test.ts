@@ -4,7 +4,10 @@ import { createDefaultRegistry } from '../../src/events/default-registry.js';
 import type { SipRequest } from '../../src/sip/message/message.js';
 import { parseMessage } from '../../src/sip/parser/parse-message.js';
 import { SUBSCRIBE_STEPS, newSubscribeContext, type Rejection, type StepDeps } from '../../src/subscriptions/subscribe-steps.js';
-import { subscribeBytes, type SubscribeSpec } from './helpers/notifier-harness.js';
+import type { Flow } from '../../src/sip/transport/flow.js';
+import { PHONE_ADDRESS, PHONE_PORT, subscribeBytes, type SubscribeSpec } from './helpers/notifier-harness.js';
+
+const FLOW: Flow = { protocol: 'udp', localAddress: '10.0.0.1', localPort: 5060, remoteAddress: PHONE_ADDRESS, remotePort: PHONE_PORT };
 
 const deps: StepDeps = {
   registry: createDefaultRegistry(),
@@ -14,7 +17,7 @@ const deps: StepDeps = {
 };
 
 function run(spec: SubscribeSpec): Rejection | ReturnType<typeof newSubscribeContext> {
-  const ctx = newSubscribeContext(parseMessage(subscribeBytes(spec, 'udp')) as SipRequest);
+  const ctx = newSubscribeContext(parseMessage(subscribeBytes(spec, 'udp')) as SipRequest, FLOW);
   for (const step of SUBSCRIBE_STEPS) {
     const r = step(ctx, deps);
     if (r) return r;

@@ -1,6 +1,7 @@
 import type { AccountResolver } from '../../accounts/account-resolver.js';
 import type { EventPackage, EventPackageRegistry } from '../../events/event-package.js';
 import type { Logger } from '../../lib/logger.js';
+import { policyAnswer, type PolicyResponse, type RequestIdentity } from '../../sip/ua/request-policy.js';
 import type { IncomingRequest } from '../../sip/ua/user-agent-core.js';
 import type { LedgerOutcome, PublicationLedger } from '../publication-ledger.js';
 import { STORE_REFUSAL_WHY, STORE_RETRY_AFTER_SECONDS } from '../store-refusal.js';
@@ -9,7 +10,8 @@ import { readPackage } from './publish-event.js';
 import { grantExpires } from './publish-expires.js';
 import { readPrecondition } from './publish-precondition.js';
 import { PublishRejection, reject } from './publish-rejection.js';
-import { readTarget } from './publish-target.js';
+import type { PublishPolicy } from './publish-policy.js';
+import { readTarget, type PublishTarget } from './publish-target.js';
 
 export interface PublishHandlerDeps {
   registry: EventPackageRegistry;
@@ -20,13 +22,15 @@ export interface PublishHandlerDeps {
   minExpires?: number;
   /** Whether the store takes writes now (`PresenceStateStore.writeHealth().writable`). */
   storeWritable(): boolean;
+  /** Authentication and authorization of PUBLISH (publish-policy.ts); default none: everything allowed. */
+  policy?: PublishPolicy | undefined;
 }
 
 /**
- * PUBLISH (RFC 3903 §6), as the ESC processes it: target, event package, precondition, expiry, body, whether a new
- * publication can be stored, then the change. Each step either yields what the next needs or a rejection that ends
- * the request. Everything runs synchronously, so changes to one resource apply one at a time in arrival order. The
- * 200 goes out before the change is announced.
+ * PUBLISH (RFC 3903 §6), as the ESC processes it: target, the policy's authentication, event package, precondition,
+ * expiry, body, the policy's authorization, whether a new publication can be stored, then the change. Each step
+ * either yields what the next needs or a rejection that ends the request. Everything runs synchronously, so changes
+ * to one resource apply one at a time in arrival order. The 200 goes out before the change is announced.
  */
 export function handlePublish(incoming: IncomingRequest, deps: PublishHandlerDeps): void {
   const req = incoming.request;
@@ -34,6 +38,8 @@ export function handlePublish(incoming: IncomingRequest, deps: PublishHandlerDep
 
   const target = readTarget(req, deps.accounts);
   if (target instanceof PublishRejection) return fail(target);
+  const identity = authenticate(incoming, target, deps);
+  if (identity === REFUSED) return;
   const pkg = readPackage(req, deps.registry);
   if (pkg instanceof PublishRejection) return fail(pkg);
   const precondition = readPrecondition(req, target.resource, pkg.name, (r, e, t) => deps.ledger.find(r, e, t));
@@ -43,6 +49,7 @@ export function handlePublish(incoming: IncomingRequest, deps: PublishHandlerDep
   if (expires instanceof PublishRejection) return fail(expires);
   const action = chooseAction(req, target.resource, pkg, precondition, expires);
   if (action instanceof PublishRejection) return fail(action);
+  if (!authorize(incoming, target, pkg.name, action, identity, deps)) return;
   // Only a new publication waits for the store (store-refusal.ts): one already held is modified, refreshed or
   // removed in memory as before, and reaches the store once a flush succeeds again.
   if (action.kind === 'create' && !deps.storeWritable()) {
@@ -54,6 +61,50 @@ export function handlePublish(incoming: IncomingRequest, deps: PublishHandlerDep
   incoming.respond(200, { headers: [['SIP-ETag', outcome.etag], ['Expires', String(action.kind === 'remove' ? 0 : action.expires)]] });
   deps.logger.debug({ resource: target.resource, event: pkg.name, action: action.kind, etag: outcome.etag }, 'PUBLISH accepted');
   outcome.announce();
+}
+
+/** Marks a request the policy has already answered. */
+const REFUSED: unique symbol = Symbol('refused');
+
+/** The policy's authentication, once the target's account is known (its realm is the one a challenge names). */
+function authenticate(incoming: IncomingRequest, target: PublishTarget, deps: PublishHandlerDeps): RequestIdentity | undefined | typeof REFUSED {
+  const hook = deps.policy?.authenticate;
+  if (!hook) return undefined;
+  const verdict = hook({ request: incoming.request, flow: incoming.flow, accountId: target.accountId, domain: target.domain, inDialog: false });
+  if (verdict.ok) return verdict.identity;
+  refuse(incoming, verdict.response, 'authentication', deps.logger);
+  return REFUSED;
+}
+
+/** The policy's authorization, after every check and before any change: false when it refused (and answered). */
+function authorize(
+  incoming: IncomingRequest,
+  target: PublishTarget,
+  event: string,
+  action: PublishAction,
+  identity: RequestIdentity | undefined,
+  deps: PublishHandlerDeps,
+): boolean {
+  const hook = deps.policy?.authorizePublish;
+  if (!hook) return true;
+  const verdict = hook({
+    request: incoming.request,
+    flow: incoming.flow,
+    identity,
+    accountId: target.accountId,
+    resource: target.resource,
+    event,
+    action: action.kind,
+  });
+  if (verdict.ok) return true;
+  refuse(incoming, verdict.response, 'authorization', deps.logger);
+  return false;
+}
+
+/** A policy's refusal goes out as the policy wrote it (no Warning of ours: a challenge must not say why). */
+function refuse(incoming: IncomingRequest, response: PolicyResponse, step: string, logger: Logger): void {
+  logger.debug({ status: response.status, why: `refused by policy: ${step}` }, 'PUBLISH rejected');
+  incoming.respond(response.status, policyAnswer(response));
 }
 
 function perform(action: PublishAction, pkg: EventPackage, ledger: PublicationLedger): LedgerOutcome {

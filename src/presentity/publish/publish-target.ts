@@ -7,6 +7,8 @@ import { PublishRejection } from './publish-rejection.js';
 export interface PublishTarget {
   resource: ResourceKey;
   accountId: string | null;
+  /** The Request-URI's host, lower-cased. */
+  domain: string;
 }
 
 /**
@@ -27,5 +29,5 @@ export function readTarget(req: SipRequest, accounts: AccountResolver): PublishT
   const account = host ? accounts.resolve(host) : undefined;
   if (!account) return new PublishRejection(404, `no account serves the domain ${host || '(none)'} (RFC 3903 §6 step 1)`);
   if (!user) return new PublishRejection(400, 'the Request-URI has no user part: no resource to publish for (RFC 3903 §6 step 1)');
-  return { resource: resourceKey(user, host), accountId: account.accountId };
+  return { resource: resourceKey(user, host), accountId: account.accountId, domain: host };
 }

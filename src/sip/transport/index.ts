@@ -9,3 +9,5 @@ export { TransportError } from './transport-error.js';
 export type { TransportErrorCode } from './transport-error.js';
 export { stampVia } from './via-stamp.js';
 export { normalizeAddress } from './address.js';
+export { TransportSet } from './transport-set.js';
+export type { AdmitRequest, RequestSource, TransportListener, TransportListeners, TransportSetOptions } from './transport-set.js';

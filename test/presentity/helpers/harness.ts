@@ -1,9 +1,10 @@
 import { ListAccountResolver } from '../../../src/accounts/account-resolver.js';
-import { createDefaultRegistry, type DefaultRegistryOptions } from '../../../src/events/index.js';
+import type { DefaultRegistryOptions } from '../../../src/events/index.js';
 import type { DialogResourceState } from '../../../src/events/dialog/index.js';
 import { ManualClock } from '../../../src/lib/clock.js';
 import { silentLogger } from '../../../src/lib/logger.js';
-import { PresentityService, type ResourceChange } from '../../../src/presentity/index.js';
+import type { PresentityService, ResourceChange } from '../../../src/presentity/index.js';
+import { createPresenceStack } from '../../../src/stack/index.js';
 import { createMemoryStore } from '../../../src/store/memory/index.js';
 import type { StoreBackend } from '../../../src/store/ports.js';
 import { buildPublish, FakeIncoming, type PublishSpec } from '../../support/sip-builders.js';
@@ -36,14 +37,13 @@ export interface Harness {
 export function harness(opts: HarnessOptions = {}): Harness {
   const clock = opts.clock ?? new ManualClock();
   const store = opts.store ?? createMemoryStore();
-  const registry = createDefaultRegistry(opts.registry ?? {});
-  const accounts = new ListAccountResolver(() => [{ id: 'a'.repeat(32), realm: DOMAIN }], opts.defaultForUnknown ?? true);
-  const service = new PresentityService({
+  // The stack main.ts builds, without a network: PUBLISHes are handed to its presentity service directly.
+  const { presentity: service } = createPresenceStack({
     store,
-    registry,
-    accounts,
     clock,
     logger: silentLogger,
+    events: opts.registry ?? {},
+    accounts: new ListAccountResolver(() => [{ id: 'a'.repeat(32), realm: DOMAIN }], opts.defaultForUnknown ?? true),
     ...(opts.minPublishExpires !== undefined ? { minPublishExpires: opts.minPublishExpires } : {}),
   });
   const changes: ResourceChange[] = [];

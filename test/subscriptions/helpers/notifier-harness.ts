@@ -1,29 +1,29 @@
 /**
- * A notifier on the real SIP stack (TransactionLayer + UserAgentCore) over the in-memory loop network and a
- * ManualClock, with a scripted phone on the other side: it sends SUBSCRIBEs, collects responses and NOTIFYs, and
- * answers each NOTIFY as the test decides (a status code, or silence).
+ * The server's SIP stack as main.ts builds it (createPresenceStack: TransactionLayer, UserAgentCore, PresentityService,
+ * Notifier, one feed) over the in-memory loop network and a ManualClock, with a scripted phone on the other side: it
+ * sends SUBSCRIBEs, collects responses and NOTIFYs, and answers each NOTIFY as the test decides (a status code, or
+ * silence).
  */
 import { ListAccountResolver, type AccountResolver } from '../../../src/accounts/account-resolver.js';
 import { createDefaultRegistry } from '../../../src/events/default-registry.js';
-import type { EventPackageRegistry, MailboxCounts, ManualState } from '../../../src/events/event-package.js';
-import type { PresentitySource } from '../../../src/subscriptions/presentity-source.js';
+import type { EventPackageRegistry } from '../../../src/events/event-package.js';
 import { ManualClock } from '../../../src/lib/clock.js';
 import { silentLogger } from '../../../src/lib/logger.js';
 import type { SipRequest, SipResponse } from '../../../src/sip/message/message.js';
 import { createResponse } from '../../../src/sip/message/response-factory.js';
-import { TransactionLayer } from '../../../src/sip/transaction/transaction-layer.js';
+import type { TransactionLayer } from '../../../src/sip/transaction/transaction-layer.js';
 import type { Flow } from '../../../src/sip/transport/flow.js';
 import type { TransportName } from '../../../src/sip/transport/transport-descriptor.js';
-import { UserAgentCore } from '../../../src/sip/ua/user-agent-core.js';
+import type { UserAgentCore } from '../../../src/sip/ua/user-agent-core.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import type { StoreBackend } from '../../../src/store/ports.js';
 import type { SubscriptionRecord } from '../../../src/store/records.js';
-import { PresentityService } from '../../../src/presentity/presentity-service.js';
-import { Notifier } from '../../../src/subscriptions/notifier.js';
-import { createPresenceFeed, type PresenceFeed, type RemovalReason } from '../../../src/feed/presence-feed.js';
+import type { PresentityService } from '../../../src/presentity/presentity-service.js';
+import type { Notifier } from '../../../src/subscriptions/notifier.js';
+import type { PresenceFeed, RemovalReason } from '../../../src/feed/presence-feed.js';
+import { createPresenceStack, type PresencePolicy, type PresenceStack } from '../../../src/stack/index.js';
 import { LoopNetwork, type LoopTransport } from '../../support/loop-transport.js';
 import { FakeIncoming } from '../../support/sip-builders.js';
-import { FakePresentity } from './fake-presentity.js';
 
 export const SERVER_ADDRESS = '10.0.0.1';
 export const PHONE_ADDRESS = '192.168.1.20';
@@ -92,20 +92,12 @@ export interface HarnessOptions {
   clock?: ManualClock;
   accounts?: AccountResolver;
   registry?: EventPackageRegistry;
-  /** The real PresentityService (default) or the in-memory fake, which can also announce a change that changed nothing. */
-  presentity?: 'real' | 'fake';
+  /** The stack's policy port (default: everything admitted and allowed). */
+  policy?: PresencePolicy;
   /** NOTIFY transactions in flight at once (the notifier's send window). */
   notifyWindow?: number;
   /** The real PresentityService's PUBLISH minimum (Kamailio publishes a terminated call with Expires 11). */
   minPublishExpires?: number;
-}
-
-/** The presentity methods tests drive. */
-export interface TestPresentity extends PresentitySource {
-  setManualState(resource: string, state: ManualState): void;
-  setMailbox(mailbox: string, counts: MailboxCounts | null): void;
-  reset(resource: string): void;
-  dispose(): void;
 }
 
 /** A SUBSCRIBE dialog as the phone sees it, to send refreshes in. */
@@ -119,6 +111,7 @@ export interface PhoneDialog {
 }
 
 export class NotifierHarness {
+  readonly stack: PresenceStack;
   readonly clock: ManualClock;
   readonly net: LoopNetwork;
   readonly server: LoopTransport;
@@ -127,7 +120,7 @@ export class NotifierHarness {
   readonly ua: UserAgentCore;
   readonly store: StoreBackend;
   readonly registry: EventPackageRegistry;
-  readonly presentity: TestPresentity;
+  readonly presentity: PresentityService;
   readonly notifier: Notifier;
   /** The feed shared by the presentity service and the notifier; `removed` is one observer of it. */
   readonly feed: PresenceFeed;
@@ -143,8 +136,6 @@ export class NotifierHarness {
   private readonly answered = new Map<string, NotifyAnswer>();
   private readonly notifyFlows = new Map<SipRequest, Flow>();
   private phoneFlow: Flow;
-  /** The real PresentityService, when the harness has it (not the fake): PUBLISHes go there. */
-  private readonly service: PresentityService | undefined;
 
   constructor(opts: HarnessOptions = {}) {
     this.protocol = opts.protocol ?? 'udp';
@@ -153,47 +144,30 @@ export class NotifierHarness {
     this.server = this.net.endpoint(SERVER_ADDRESS, 5060);
     this.phone = this.net.endpoint(PHONE_ADDRESS, PHONE_PORT);
     this.phoneFlow = this.phone.flowTo(this.server, this.protocol);
-    this.layer = new TransactionLayer(this.server, { clock: this.clock, logger: silentLogger });
-    this.ua = new UserAgentCore({
-      logger: silentLogger,
-      allowEvents: () => this.registry.names(),
-      accept: () => this.registry.contentTypes(),
-    });
-    this.layer.onRequest((req, tx) => this.ua.receive(req, tx.flow, { respond: (res) => void tx.respond(res) }));
     this.store = opts.store ?? new MemoryStore();
     this.registry = opts.registry ?? createDefaultRegistry();
-    const accounts = opts.accounts ?? new ListAccountResolver(() => [{ id: 'a'.repeat(32), realm: DOMAIN }], false);
-    this.feed = createPresenceFeed({ logger: silentLogger });
+    this.stack = createPresenceStack({
+      store: this.store,
+      clock: this.clock,
+      logger: silentLogger,
+      registry: this.registry,
+      accounts: opts.accounts ?? new ListAccountResolver(() => [{ id: 'a'.repeat(32), realm: DOMAIN }], false),
+      // The loop endpoint carries both transports, as SipTransport does.
+      transports: { udp: this.server, tcp: this.server },
+      nodeName: 'piston@test',
+      allDialogs: false,
+      ...(opts.policy === undefined ? {} : { policy: opts.policy }),
+      ...(opts.notifyWindow === undefined ? {} : { notifyWindow: opts.notifyWindow }),
+      ...(opts.minPublishExpires === undefined ? {} : { minPublishExpires: opts.minPublishExpires }),
+    });
+    this.layer = this.stack.transactions!;
+    this.ua = this.stack.ua;
+    this.presentity = this.stack.presentity;
+    this.notifier = this.stack.notifier;
+    this.feed = this.stack.feed;
     this.feed.subscribe((e) => {
       if (e.kind === 'subscription-removed') this.removed.push({ id: e.subscription.id, reason: e.reason });
     });
-    this.service =
-      opts.presentity === 'fake'
-        ? undefined
-        : new PresentityService({
-            store: this.store,
-            registry: this.registry,
-            accounts,
-            clock: this.clock,
-            logger: silentLogger,
-            feed: this.feed,
-            ...(opts.minPublishExpires === undefined ? {} : { minPublishExpires: opts.minPublishExpires }),
-          });
-    this.presentity = this.service ?? new FakePresentity(this.registry, this.clock);
-    this.notifier = new Notifier({
-      store: this.store,
-      registry: this.registry,
-      presentity: this.presentity,
-      accounts,
-      channel: this.layer,
-      clock: this.clock,
-      logger: silentLogger,
-      nodeName: 'piston@test',
-      allDialogs: false,
-      feed: this.feed,
-      ...(opts.notifyWindow === undefined ? {} : { notifyWindow: opts.notifyWindow }),
-    });
-    this.ua.register('SUBSCRIBE', (incoming) => this.notifier.handleSubscribe(incoming));
     this.phone.onMessage((msg, flow) => {
       if (msg.isRequest()) this.onPhoneRequest(msg, flow);
       else this.responses.push(msg as SipResponse);
@@ -238,11 +212,10 @@ export class NotifierHarness {
     return this.send({ ...dialog.spec, toTag: dialog.toTag, cseq: dialog.cseq, ...spec });
   }
 
-  /** Hands a PUBLISH to the real PresentityService (RFC 3903), lets the NOTIFYs it causes go out, returns its answer. */
+  /** Hands a PUBLISH to the PresentityService (RFC 3903), lets the NOTIFYs it causes go out, returns its answer. */
   async publish(request: SipRequest): Promise<FakeIncoming> {
-    if (!this.service) throw new Error('PUBLISH needs the real PresentityService');
     const incoming = new FakeIncoming(request);
-    this.service.handlePublish(incoming);
+    this.presentity.handlePublish(incoming);
     await this.tick();
     return incoming;
   }
@@ -265,9 +238,7 @@ export class NotifierHarness {
   }
 
   dispose(): void {
-    this.notifier.dispose();
-    this.presentity.dispose();
-    this.layer.close();
+    this.stack.dispose();
   }
 
   private onPhoneRequest(req: SipRequest, flow: Flow): void {
