@@ -15,7 +15,7 @@ import { TransportError } from '../sip/transport/transport-error.js';
 import { TransportSet, type TransportListeners } from '../sip/transport/transport-set.js';
 import { UserAgentCore, type IncomingRequest, type ResponseSink } from '../sip/ua/user-agent-core.js';
 import { MemoryStore } from '../store/memory/memory-store.js';
-import type { PresenceStore } from '../store/ports.js';
+import type { StoreBackend } from '../store/ports.js';
 import { Notifier, type NotifyChannel } from '../subscriptions/notifier.js';
 import { OPEN_POLICY, type PresencePolicy } from './presence-policy.js';
 
@@ -36,7 +36,7 @@ import { OPEN_POLICY, type PresencePolicy } from './presence-policy.js';
  */
 export interface PresenceStackOptions {
   /** Presence state. Default: a fresh memory store, which the stack closes when it stops. */
-  store?: PresenceStore;
+  store?: StoreBackend;
   clock?: Clock;
   logger?: Logger;
   /** Event packages. Default: the three of createDefaultRegistry, with `events`. */
@@ -75,7 +75,7 @@ export interface PresenceStackOptions {
 }
 
 export interface PresenceStack {
-  readonly store: PresenceStore;
+  readonly store: StoreBackend;
   readonly clock: Clock;
   readonly registry: EventPackageRegistry;
   readonly accounts: AccountResolver;

@@ -54,9 +54,3 @@ export interface StoreLifecycle {
 /** One backend serving both sides over one database, as `openSqliteStore` and `createMemoryStore` return it. */
 export interface StoreBackend extends AdminDataStore, PresenceStateStore, StoreLifecycle {}
 
-/**
- * @deprecated The whole store was one interface by this name before the split; use StoreBackend where a store is
- * opened and closed, and AdminDataStore or PresenceStateStore where one side is used. Kept so that branches written
- * against the old name still build; remove once none uses it.
- */
-export type PresenceStore = StoreBackend;
