@@ -65,7 +65,7 @@ for (const protocol of ['udp', 'tcp'] as const) {
     t.equal(h.layer.serverTransactionCount, 0, 'no server transaction was made');
     t.equal(h.notifies.length, 0);
     t.equal(h.notifier.count(), 0);
-    t.equal(h.store.subscriptions.count(), 0, 'nothing stored');
+    t.equal(await h.store.subscriptions.count(), 0, 'nothing stored');
     t.same(events, []);
     t.same(
       asked.map((s) => [s.request.method, s.transport.name, s.flow.remoteAddress]),
@@ -94,7 +94,7 @@ t.test('a SUBSCRIBE that authentication refuses gets the policy\'s 401 and chall
   await h.tick(1_000);
   t.equal(h.notifies.length, 0, 'no NOTIFY');
   t.equal(h.notifier.count(), 0, 'no subscription');
-  t.equal(h.store.subscriptions.count(), 0, 'nothing stored');
+  t.equal(await h.store.subscriptions.count(), 0, 'nothing stored');
   t.same(events, [], 'nothing on the feed');
   t.same(
     asked.map((a) => [a.request.method, a.accountId, a.domain, a.inDialog, a.flow.remoteAddress]),
@@ -118,7 +118,7 @@ t.test('a SUBSCRIBE that authorization refuses gets the policy\'s status and rea
   await h.tick(1_000);
   t.equal(h.notifies.length, 0);
   t.equal(h.notifier.count(), 0);
-  t.equal(h.store.subscriptions.count(), 0);
+  t.equal(await h.store.subscriptions.count(), 0);
   t.same(events, []);
   t.equal(asked.length, 1);
   const a = asked[0]!;
@@ -184,7 +184,7 @@ t.test('a PUBLISH that authentication refuses gets the 401 and challenge, and no
   t.equal(header(res, 'sip-etag'), undefined);
   await h.tick(1_000);
   t.same(h.presentity.describe(RESOURCE).publications, [], 'nothing published');
-  t.same(h.store.publications.loadAll(), [], 'nothing stored');
+  t.same(await h.store.publications.loadAll(), [], 'nothing stored');
   t.equal(h.notifies.length, 1, 'the watcher got no NOTIFY beyond its first');
   t.same(events, [], 'no change announced');
 });
@@ -204,7 +204,7 @@ t.test('a PUBLISH that authorization refuses gets the policy\'s 403, and no publ
   t.equal(res.status, 403);
   await h.tick(1_000);
   t.same(h.presentity.describe(RESOURCE).publications, []);
-  t.same(h.store.publications.loadAll(), []);
+  t.same(await h.store.publications.loadAll(), []);
   t.equal(h.notifies.length, 1);
   t.same(events, []);
   t.same(

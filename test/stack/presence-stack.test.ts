@@ -153,7 +153,7 @@ t.test('a clean stop waits for the NOTIFY in flight, writes the exact CSeq, and 
   setTimeout(() => pending!.answer({ kind: 'response', response: createResponse(pending!.req, 200), flow: TEST_FLOW }), 150);
   await holdingOpen(() => own.stop({ drainMs: 5000 }));
   t.ok(Date.now() - started >= 100, 'stop waited for the answer');
-  t.throws(() => own.store.subscriptions.count(), StoreError, 'the stack closed the store it made');
+  await t.rejects(own.store.subscriptions.count(), StoreError, 'the stack closed the store it made');
 });
 
 t.test('a clean stop gives up on an unanswered NOTIFY after drainMs', async (t) => {
