@@ -49,3 +49,28 @@ export function runInIdleSlices(
     },
   };
 }
+
+/**
+ * Time slices for long work inside one async function (a large admin API answer): the work asks `due()` as it goes
+ * and, when the slice is used up, awaits `pause()`, which gives the event loop a turn (setImmediate: pending I/O such
+ * as SIP messages is served first) and starts the next slice. So the loop never waits more than about one slice for
+ * that work, however large it is.
+ */
+export class TimeSlicer {
+  private until: number;
+
+  constructor(private readonly sliceMs: number) {
+    this.until = performance.now() + sliceMs;
+  }
+
+  /** The current slice is used up: pause before going on. */
+  due(): boolean {
+    return performance.now() >= this.until;
+  }
+
+  /** One turn of the event loop, then a fresh slice. */
+  async pause(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.until = performance.now() + this.sliceMs;
+  }
+}
