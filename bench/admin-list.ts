@@ -13,16 +13,17 @@
  * extension is in a call (a PUBLISH), so its watchers' bodies carry a confirmed dialog.
  *
  * Per list: duration (request to last byte), bytes, the event loop's largest delay (perf_hooks
- * monitorEventLoopDelay, resolution 10 ms) and the largest lateness of a 1 ms interval timer, and RSS before and at its
- * peak (sampled every 10 ms). The HTTP client runs in this process too: it counts bytes, parsing only paged answers
- * (for next_start_key), so its share of the loop is small.
+ * monitorEventLoopDelay, resolution 10 ms) and the largest lateness of a 1 ms interval timer, RSS before and at its
+ * peak (sampled every 10 ms), and the GC pauses meanwhile. First, the largest delay over 2 s with nothing listed: on
+ * a loaded machine the loop waits for the CPU now and then whatever it runs. The HTTP client runs in this process
+ * too: it counts bytes, parsing only paged answers (for next_start_key), so its share of the loop is small.
  *
  *   BENCH_SUBS=200000 BENCH_CONCURRENT=4 npm run bench:list    four lists at once
  *   BENCH_PAGE_SIZE=1000 npm run bench:list                    walk every page (page_size, start_key → next_start_key)
  *   BENCH_RUNS=3 (default)                                      lists one after another; each printed
  */
 import http from 'node:http';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createAccountServices } from '../src/accounts/account-services.js';
 import { bootstrap } from '../src/accounts/bootstrap.js';
 import { createApiApp } from '../src/api/create-api-app.js';
@@ -42,6 +43,7 @@ import { stampVia } from '../src/sip/transport/via-stamp.js';
 import { UserAgentCore } from '../src/sip/ua/user-agent-core.js';
 import { MemoryStore } from '../src/store/memory/memory-store.js';
 import { Notifier } from '../src/subscriptions/notifier.js';
+import { sleep } from './load/sleep.js';
 
 const SUBS = Number(process.env.BENCH_SUBS ?? 100_000);
 const RESOURCES = Number(process.env.BENCH_RESOURCES ?? 10_000);
@@ -187,6 +189,12 @@ async function listAll(port: number, accountId: string, token: string): Promise<
   }
 }
 
+/** GC pauses (their durations in ms), to tell a collection from the list's own work in a long loop delay. */
+const gcPauses: number[] = [];
+new PerformanceObserver((entries) => {
+  for (const e of entries.getEntries()) gcPauses.push(e.duration);
+}).observe({ entryTypes: ['gc'] });
+
 const mb = (n: number): string => `${(n / 1048576).toFixed(0)} MB`;
 
 const clock = new ManualClock(Date.now());
@@ -223,6 +231,16 @@ process.stdout.write(
     `RSS ${mb(process.memoryUsage.rss())}; ${CONCURRENT} list(s) at once${PAGE_SIZE === undefined ? '' : `, page_size ${PAGE_SIZE}`}\n`,
 );
 
+/** The loop's largest delay over `ms` with nothing listed: what this machine's load alone costs. */
+async function idleDelay(ms: number): Promise<number> {
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  await sleep(ms);
+  histogram.disable();
+  return histogram.max / 1e6;
+}
+
+process.stdout.write(`idle: max loop delay ${(await idleDelay(2000)).toFixed(1)} ms over 2 s with nothing listed\n`);
 for (let run = 1; run <= RUNS; run++) {
   const rssBefore = process.memoryUsage.rss();
   let rssPeak = rssBefore;
@@ -238,6 +256,7 @@ for (let run = 1; run <= RUNS; run++) {
   }, 1);
   const histogram = monitorEventLoopDelay({ resolution: 10 });
   histogram.enable();
+  gcPauses.length = 0;
   const started = performance.now();
   const results = await Promise.all(Array.from({ length: CONCURRENT }, () => listAll(api.port, boot.accountId, auth.auth_token)));
   const ms = performance.now() - started;
@@ -245,11 +264,12 @@ for (let run = 1; run <= RUNS; run++) {
   clearInterval(probe);
   rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
   const r = results[0]!;
+
   process.stdout.write(
     `run ${run}: ${ms.toFixed(0)} ms, ${(r.bytes / 1e6).toFixed(1)} MB${CONCURRENT > 1 ? ' each' : ''}` +
       `${PAGE_SIZE === undefined ? '' : ` in ${r.pages} pages (${r.listed} listed)`}; ` +
       `max loop delay ${(histogram.max / 1e6).toFixed(1)} ms (monitorEventLoopDelay), ${lateness.toFixed(1)} ms (1 ms timer); ` +
-      `RSS ${mb(rssBefore)} → peak ${mb(rssPeak)}\n`,
+      `RSS ${mb(rssBefore)} → peak ${mb(rssPeak)}; ${gcPauses.length} GC pauses, longest ${Math.max(0, ...gcPauses).toFixed(1)} ms\n`,
   );
   globalThis.gc?.();
   for (let i = 0; i < 20; i++) await turn();
