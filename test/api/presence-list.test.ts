@@ -122,6 +122,18 @@ t.test('the same on random sets of subscriptions (resources, events and Call-IDs
   t.pass('identical on every set');
 });
 
+t.test('a resource or Call-ID named __proto__ is listed like any other (the tree object hid it)', async (t) => {
+  const h = await apiHarness(t);
+  const token = await h.masterToken();
+  h.notifier.subs = [sub({ resource: '__proto__', callId: 'c1' }), sub({ resource: '1001', callId: '__proto__' })];
+  const res = await rawGet(h, token);
+  t.equal(res.status, 200);
+  const data = JSON.parse(res.text).data.subscriptions;
+  t.ok(Object.hasOwn(data, '__proto__') && Object.hasOwn(data.__proto__.dialog, 'c1'), 'resource __proto__');
+  t.ok(Object.hasOwn(data['1001'].dialog, '__proto__'), 'Call-ID __proto__');
+  t.equal(({} as Record<string, unknown>).dialog, undefined, 'nothing reaches Object.prototype');
+});
+
 t.test('page_size bounds a page; next_start_key continues in order without loss or duplicates (Kazoo paging)', async (t) => {
   const h = await apiHarness(t);
   const token = await h.masterToken();
