@@ -22,6 +22,10 @@
  *   BENCH_SUBS=200000 BENCH_CONCURRENT=4 npm run bench:list    four lists at once
  *   BENCH_PAGE_SIZE=1000 npm run bench:list                    walk every page (page_size, start_key → next_start_key)
  *   BENCH_RUNS=3 (default)                                      lists one after another; each printed
+ *
+ * No GC is forced between runs: each list that followed a forced full collection (global.gc()) met a stall of 50-100 ms
+ * at its start (there, copying the 100,000 live records' references took 15-70 ms instead of 3, or a GC paused 78 ms),
+ * which lists without one before them never met.
  */
 import http from 'node:http';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -229,29 +233,21 @@ const app = createApiApp({
 });
 const api = await startApi(app, { host: '127.0.0.1', port: 0 });
 const auth = JSON.parse(await post(api.port, '/v2/api_auth', JSON.stringify({ data: { api_key: API_KEY } }))) as { auth_token: string };
-globalThis.gc?.();
 process.stdout.write(
   `${SUBS} subscriptions to ${RESOURCES} extensions filled in ${((performance.now() - fillStarted) / 1000).toFixed(1)} s; ` +
     `RSS ${mb(process.memoryUsage.rss())}; ${CONCURRENT} list(s) at once${PAGE_SIZE === undefined ? '' : `, page_size ${PAGE_SIZE}`}\n`,
 );
 
-/** The loop's largest delay over `ms` with nothing listed: what this machine's load alone costs. */
-async function idleDelay(ms: number): Promise<number> {
-  const histogram = monitorEventLoopDelay({ resolution: 10 });
-  histogram.enable();
-  await sleep(ms);
-  histogram.disable();
-  return histogram.max / 1e6;
-}
-
-process.stdout.write(`idle: max loop delay ${(await idleDelay(2000)).toFixed(1)} ms over 2 s with nothing listed\n`);
-for (let run = 1; run <= RUNS; run++) {
-  const rssBefore = process.memoryUsage.rss();
-  let rssPeak = rssBefore;
+/**
+ * The loop's largest delay while `during` runs, by both measures: monitorEventLoopDelay (resolution 10 ms) and the
+ * lateness of a 1 ms interval timer (how late each firing is beyond its period is how long the loop was held); and
+ * RSS at its peak, sampled every 10 ms.
+ */
+async function loopDelay<T>(during: () => Promise<T>): Promise<{ result: T; histogramMs: number; timerMs: number; rssPeak: number }> {
+  let rssPeak = process.memoryUsage.rss();
   let lateness = 0;
   let last = performance.now();
   let ticks = 0;
-  // A 1 ms timer: how late each firing is beyond its period is how long the loop was held.
   const probe = setInterval(() => {
     const now = performance.now();
     lateness = Math.max(lateness, now - last - 1);
@@ -260,22 +256,30 @@ for (let run = 1; run <= RUNS; run++) {
   }, 1);
   const histogram = monitorEventLoopDelay({ resolution: 10 });
   histogram.enable();
-  gcPauses.length = 0;
-  const started = performance.now();
-  const results = await Promise.all(Array.from({ length: CONCURRENT }, () => listAll(api.port, boot.accountId, auth.auth_token)));
-  const ms = performance.now() - started;
+  const result = await during();
   histogram.disable();
   clearInterval(probe);
   rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
-  const r = results[0]!;
+  return { result, histogramMs: histogram.max / 1e6, timerMs: lateness, rssPeak };
+}
 
+const delays = (d: { histogramMs: number; timerMs: number }): string =>
+  `max loop delay ${d.timerMs.toFixed(1)} ms (1 ms timer), ${d.histogramMs.toFixed(1)} ms (monitorEventLoopDelay)`;
+
+const idle = await loopDelay(() => sleep(2000));
+process.stdout.write(`idle: ${delays(idle)} over 2 s with nothing listed\n`);
+for (let run = 1; run <= RUNS; run++) {
+  const rssBefore = process.memoryUsage.rss();
+  gcPauses.length = 0;
+  const started = performance.now();
+  const d = await loopDelay(() => Promise.all(Array.from({ length: CONCURRENT }, () => listAll(api.port, boot.accountId, auth.auth_token))));
+  const ms = performance.now() - started;
+  const r = d.result[0]!;
   process.stdout.write(
     `run ${run}: ${ms.toFixed(0)} ms, ${(r.bytes / 1e6).toFixed(1)} MB${CONCURRENT > 1 ? ' each' : ''}` +
-      `${PAGE_SIZE === undefined ? '' : ` in ${r.pages} pages (${r.listed} listed)`}; ` +
-      `max loop delay ${(histogram.max / 1e6).toFixed(1)} ms (monitorEventLoopDelay), ${lateness.toFixed(1)} ms (1 ms timer); ` +
-      `RSS ${mb(rssBefore)} → peak ${mb(rssPeak)}; ${gcPauses.length} GC pauses, longest ${Math.max(0, ...gcPauses).toFixed(1)} ms\n`,
+      `${PAGE_SIZE === undefined ? '' : ` in ${r.pages} pages (${r.listed} listed)`}; ${delays(d)}; ` +
+      `RSS ${mb(rssBefore)} → peak ${mb(d.rssPeak)}; ${gcPauses.length} GC pauses, longest ${Math.max(0, ...gcPauses).toFixed(1)} ms\n`,
   );
-  globalThis.gc?.();
   for (let i = 0; i < 20; i++) await turn();
 }
 
