@@ -28,7 +28,7 @@
  * which lists without one before them never met.
  */
 import http from 'node:http';
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createAccountServices } from '../src/accounts/account-services.js';
 import { bootstrap } from '../src/accounts/bootstrap.js';
 import { createApiApp } from '../src/api/create-api-app.js';
@@ -198,10 +198,18 @@ async function listAll(port: number, accountId: string, token: string): Promise<
 }
 
 /** GC pauses (their durations in ms), to tell a collection from the list's own work in a long loop delay. */
-const gcPauses: number[] = [];
+const gcPauses: { ms: number; major: boolean }[] = [];
 new PerformanceObserver((entries) => {
-  for (const e of entries.getEntries()) gcPauses.push(e.duration);
+  for (const e of entries.getEntries()) {
+    gcPauses.push({ ms: e.duration, major: (e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR });
+  }
 }).observe({ entryTypes: ['gc'] });
+
+const gcSummary = (): string => {
+  const longest = (major: boolean): string => Math.max(0, ...gcPauses.filter((g) => g.major === major).map((g) => g.ms)).toFixed(1);
+  const majors = gcPauses.filter((g) => g.major).length;
+  return `GC: ${gcPauses.length - majors} minor (longest ${longest(false)} ms), ${majors} major (longest ${longest(true)} ms)`;
+};
 
 const mb = (n: number): string => `${(n / 1048576).toFixed(0)} MB`;
 
@@ -278,7 +286,7 @@ for (let run = 1; run <= RUNS; run++) {
   process.stdout.write(
     `run ${run}: ${ms.toFixed(0)} ms, ${(r.bytes / 1e6).toFixed(1)} MB${CONCURRENT > 1 ? ' each' : ''}` +
       `${PAGE_SIZE === undefined ? '' : ` in ${r.pages} pages (${r.listed} listed)`}; ${delays(d)}; ` +
-      `RSS ${mb(rssBefore)} → peak ${mb(d.rssPeak)}; ${gcPauses.length} GC pauses, longest ${Math.max(0, ...gcPauses).toFixed(1)} ms\n`,
+      `RSS ${mb(rssBefore)} → peak ${mb(d.rssPeak)}; ${gcSummary()}\n`,
   );
   for (let i = 0; i < 20; i++) await turn();
 }
