@@ -88,3 +88,27 @@ t.test('TimeSlicer: due once its slice is used up; pause gives the event loop a 
   t.ok(other, 'work queued before the pause ran during it');
   t.notOk(slicer.due(), 'a new slice after the pause');
 });
+
+t.test('TimeSlicers take turns: one slice per turn of the event loop, in the order they paused', async (t) => {
+  let turn = 0;
+  let probing = true;
+  const probe = (): void => {
+    turn++;
+    if (probing) setImmediate(probe);
+  };
+  setImmediate(probe);
+  const ran: string[] = [];
+  const work = async (name: string): Promise<void> => {
+    const slicer = new TimeSlicer(1);
+    for (let i = 0; i < 4; i++) {
+      busy(2);
+      ran.push(`${name}@${turn}`);
+      await slicer.pause();
+    }
+  };
+  await Promise.all([work('a'), work('b'), work('c')]);
+  probing = false;
+  const turns = ran.map((r) => Number(r.split('@')[1]));
+  t.equal(new Set(turns.slice(3)).size, turns.length - 3, `after the first slices, no two in one turn (${ran.join(' ')})`);
+  t.same(ran.slice(3, 9).map((r) => r[0]), ['a', 'b', 'c', 'a', 'b', 'c'], 'round robin');
+});
