@@ -19,8 +19,11 @@ export interface PresenceControl {
 
 /** What the presence routes need from the notifier; `Notifier` satisfies it. */
 export interface SubscriptionView {
-  /** Live subscriptions whose (lower-cased) watched domain passes `served`. */
-  listWhere(served: (domain: string) => boolean, event?: string): SubscriptionRecord[];
+  /**
+   * Every live subscription now, as the live records themselves (read-only, not copies): the list reads them in time
+   * slices and renders each NOTIFY body only as it writes that entry.
+   */
+  liveRecords(): readonly Readonly<SubscriptionRecord>[];
   watchersOf(resource: ResourceKey): SubscriptionRecord[];
   /** Domains where the user part is watched. */
   watchedDomains(user: string): string[];

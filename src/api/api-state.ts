@@ -1,5 +1,6 @@
 import type { ParameterizedContext } from 'koa';
 import type { AccountRecord, AuthTokenRecord } from '../store/records.js';
+import type { StreamedData } from './streamed-envelope.js';
 
 /** Per-request state the middlewares share. */
 export interface ApiState {
@@ -10,8 +11,11 @@ export interface ApiState {
   token?: AuthTokenRecord;
   /** The account named in the path, once id format, token and access checked out. */
   account?: AccountRecord;
-  /** What a route answered; the envelope middleware wraps it. */
-  reply?: { status: number; data: unknown };
+  /**
+   * What a route answered; the envelope middleware wraps it. `streamed`: `data` is written as the answer is sent
+   * (envelope.ts), for answers too large to build at once.
+   */
+  reply?: { status: number; data: unknown; streamed?: StreamedData };
 }
 
 export type ApiContext = ParameterizedContext<ApiState>;

@@ -104,7 +104,7 @@ export function createApiApp(deps: ApiDeps): Koa<ApiState> {
   const { routers } = buildRouters(deps);
   app.use(errorEnvelope(deps.logger));
   app.use(timing(deps));
-  app.use(successEnvelope());
+  app.use(successEnvelope(deps.logger));
   app.use(jsonBody(deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
   app.use(unrouted);
   app.use(routers[0]!.router.allowedMethods());

@@ -1,16 +1,30 @@
 import { z } from 'zod';
 import { named } from './answer-schemas.js';
 
-/** The success envelope around a route's `data` (api-contract.md, envelope; envelope.ts writes it). */
-export function successEnvelopeSchema(data: z.ZodType): z.ZodType {
+/**
+ * The success envelope around a route's `data` (api-contract.md, envelope; envelope.ts writes it). A `paged` route's
+ * envelope has Kazoo's paging fields when the request asked for a page (list-paging.ts).
+ */
+export function successEnvelopeSchema(data: z.ZodType, paged = false): z.ZodType {
   return z.strictObject({
     auth_token: z.string().describe('The token as sent ("" when none); the new token after api_auth and user_auth'),
     data,
+    ...(paged ? pagingFields : {}),
     request_id: z.string().describe('The X-Request-ID request header when given, else a fresh 32-hex id'),
     revision: z.string().describe('Opaque; changes exactly when data does'),
     status: z.literal('success'),
   });
 }
+
+/** Kazoo's paging fields, present only when page_size or start_key was given. */
+const pagingFields = {
+  next_start_key: z
+    .string()
+    .optional()
+    .describe('The start_key of the next page; absent on the last page'),
+  page_size: z.number().int().min(0).optional().describe('How many subscriptions this page holds'),
+  start_key: z.string().optional().describe('The start_key this page was asked for, when given'),
+};
 
 function errorEnvelope(id: string, status: number, short: string, data: z.ZodType): z.ZodType {
   return named(

@@ -5,6 +5,7 @@ import { newId32 } from '../lib/ids.js';
 import type { Logger } from '../lib/logger.js';
 import { ApiError, apiErrors } from './api-error.js';
 import type { ApiContext, ApiState } from './api-state.js';
+import { streamedEnvelope, type StreamedData } from './streamed-envelope.js';
 import { tokenOf } from './token-of.js';
 
 /** `revision` is opaque to clients (api-contract.md); a digest of `data` changes exactly when the answer does. */
@@ -57,13 +58,18 @@ function toApiError(err: unknown): ApiError {
   return apiErrors.internal();
 }
 
-/** Wraps a route's reply in the success envelope (api-contract.md). */
-export function successEnvelope(): Middleware<ApiState> {
+/** Wraps a route's reply in the success envelope (api-contract.md); a streamed reply is wrapped as it is sent. */
+export function successEnvelope(logger: Logger): Middleware<ApiState> {
   return async (ctx, next) => {
     await next();
     const reply = ctx.state.reply;
     if (!reply) return;
     ctx.status = reply.status;
+    if (reply.streamed) {
+      ctx.type = 'json';
+      ctx.body = streamedEnvelope(ctx.state.authToken, ctx.state.requestId, reply.streamed, logger);
+      return;
+    }
     ctx.body = {
       auth_token: ctx.state.authToken,
       data: reply.data,
@@ -77,4 +83,9 @@ export function successEnvelope(): Middleware<ApiState> {
 /** Routes answer through this, so the envelope middleware does the wrapping. */
 export function reply(ctx: ApiContext, status: number, data: unknown): void {
   ctx.state.reply = { status, data };
+}
+
+/** The same for `data` written as it is sent (streamed-envelope.ts). */
+export function replyStreamed(ctx: ApiContext, status: number, data: StreamedData): void {
+  ctx.state.reply = { status, data: undefined, streamed: data };
 }

@@ -77,7 +77,7 @@ function operation(spec: RouteSpec, answers: readonly DocumentedAnswer[]): Recor
     in: 'query',
     required: false,
     description: q.description,
-    schema: q.enum ? { type: 'string', enum: [...q.enum] } : { type: 'string' },
+    schema: q.schema ? inputJsonSchema(q.schema) : q.enum ? { type: 'string', enum: [...q.enum] } : { type: 'string' },
   }));
   const responses: Record<string, unknown> = {};
   for (const { answer, json } of answers) {

@@ -5,11 +5,15 @@ import { deviceResources, userResources } from '../accounts/presence-resources.j
 import { SIP_USER_PATTERN } from '../accounts/schemas.js';
 import { MANUAL_STATES, type ManualState } from '../events/event-package.js';
 import type { Clock } from '../lib/clock.js';
+import { TimeSlicer } from '../lib/idle-slices.js';
 import type { Logger } from '../lib/logger.js';
 import { resourceKey } from '../presentity/resource-key.js';
 import type { AccountRecord } from '../store/records.js';
 import type { PresenceControl, SubscriptionView } from './api-deps.js';
-import { resourceView, subscriptionTree } from './presence-view.js';
+import { parsePaging } from './list-paging.js';
+import { presenceListData } from './presence-list.js';
+import { resourceView } from './presence-view.js';
+import type { StreamedData } from './streamed-envelope.js';
 
 export interface PresenceAdminOptions {
   services: AccountServices;
@@ -19,6 +23,9 @@ export interface PresenceAdminOptions {
   logger: Logger;
   events: readonly string[];
 }
+
+/** The list's work runs in slices of this long, then gives the event loop a turn (SIP comes first). */
+const LIST_SLICE_MS = 5;
 
 type Command = { action: 'reset' } | { action: 'set'; state: ManualState };
 
@@ -42,11 +49,23 @@ export class PresenceAdmin {
     this.logger = opts.logger.child({ module: 'presence-admin' });
   }
 
-  list(account: AccountRecord, event: string | undefined): unknown {
+  /**
+   * `GET …/presence`: the whole list, or a page of it with Kazoo's `page_size` / `start_key` (list-paging.ts). The
+   * parameters are checked first (400); the subscriptions are then chosen and ordered in time slices, and the answer
+   * written as it is sent (presence-list.ts), so a list of 100,000 never holds the SIP side's event loop for long.
+   */
+  async list(account: AccountRecord, query: Record<string, unknown>): Promise<StreamedData> {
+    // A repeated ?event= is ignored, as it always was.
+    const event = typeof query.event === 'string' ? query.event : undefined;
     if (event !== undefined && !this.opts.events.includes(event)) {
       throw ValidationError.one('event', 'enum', `Value must be one of ${this.opts.events.join(', ')}`, this.opts.events.join('|'));
     }
-    return { subscriptions: subscriptionTree(this.opts.notifier.listWhere(this.servedBy(account), event)) };
+    const paging = parsePaging(query);
+    const filter = { served: this.servedBy(account), event };
+    const slicer = new TimeSlicer(LIST_SLICE_MS);
+    // Even the first slice waits its turn, so lists that arrive together do not run a slice each in one turn.
+    await slicer.pause();
+    return presenceListData(this.opts.notifier.liveRecords(), filter, paging, slicer);
   }
 
   describe(account: AccountRecord, extension: string): unknown {

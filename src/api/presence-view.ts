@@ -1,3 +1,4 @@
+import { ownKeyOrder } from '../lib/own-key-order.js';
 import type { ResourceDescription } from '../presentity/resource-description.js';
 import type { SubscriptionRecord } from '../store/records.js';
 
@@ -21,7 +22,7 @@ export function watcherAddress(rec: Pick<SubscriptionRecord, 'watcherUser' | 'wa
 }
 
 /** One subscription as `GET …/presence` lists it (api-contract.md, every field from the live record). */
-export function subscriptionView(rec: SubscriptionRecord): Record<string, unknown> {
+export function subscriptionView(rec: Readonly<SubscriptionRecord>): Record<string, unknown> {
   return {
     expires: rec.grantedExpires,
     from: watcherAddress(rec),
@@ -36,14 +37,32 @@ export function subscriptionView(rec: SubscriptionRecord): Record<string, unknow
   };
 }
 
-/** `{resource: {event: {call_id: record}}}` */
-export function subscriptionTree(recs: readonly SubscriptionRecord[]): Record<string, Record<string, Record<string, unknown>>> {
-  const tree: Record<string, Record<string, Record<string, unknown>>> = {};
+/**
+ * The JSON text of one resource's entry in `GET …/presence` (`{event: {call_id: subscription}}`), in pieces of one
+ * subscription each, so a writer can pause between them (a park slot may have thousands of watchers). Joined, the
+ * pieces are exactly what JSON.stringify writes for the same object built key by key from `recs` in their order: keys
+ * in JavaScript's own-key order, and of two subscriptions under one event and Call-ID (one Call-ID at two served
+ * domains) the later. Each subscription is read from the live record when its piece is written, and its NOTIFY body
+ * rendered only then.
+ */
+export function* resourceEntryPieces(recs: readonly Readonly<SubscriptionRecord>[]): Generator<string> {
+  const byEvent = new Map<string, Map<string, Readonly<SubscriptionRecord>>>();
   for (const rec of recs) {
-    const byEvent = (tree[rec.resource] ??= {});
-    (byEvent[rec.event] ??= {})[rec.callId] = subscriptionView(rec);
+    let calls = byEvent.get(rec.event);
+    if (!calls) byEvent.set(rec.event, (calls = new Map()));
+    calls.set(rec.callId, rec);
   }
-  return tree;
+  let open = '{';
+  for (const event of ownKeyOrder(byEvent.keys())) {
+    const calls = byEvent.get(event)!;
+    open += `${JSON.stringify(event)}:{`;
+    for (const callId of ownKeyOrder(calls.keys())) {
+      yield `${open}${JSON.stringify(callId)}:${JSON.stringify(subscriptionView(calls.get(callId)!))}`;
+      open = ',';
+    }
+    open = '},';
+  }
+  yield open === '{' ? '{}' : '}}';
 }
 
 /** `GET …/presence/{EXTENSION}`: what support staff need to see why a lamp shows what it shows. */

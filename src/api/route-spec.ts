@@ -19,8 +19,8 @@ export interface RouteSpec {
   auth: 'none' | 'token' | 'account';
   /** Schema of the request's `data` object, for the OpenAPI document. */
   body?: z.ZodType;
-  /** Query parameters, for the OpenAPI document. */
-  query?: { name: string; description: string; enum?: readonly string[] }[];
+  /** Query parameters, for the OpenAPI document: a string, one of `enum`, or as `schema` says. */
+  query?: { name: string; description: string; enum?: readonly string[]; schema?: z.ZodType }[];
   /** Status of a success answer. */
   success: number;
   /** `envelope` (default): JSON envelope; `raw`: the handler sets the body (health, metrics, the OpenAPI document). */
@@ -30,6 +30,8 @@ export interface RouteSpec {
    * document is generated from it and test/api/openapi-answers.test.ts holds real answers to it.
    */
   answer: z.ZodType;
+  /** The answer may be a page (Kazoo paging): its envelope may carry next_start_key, page_size and start_key. */
+  paged?: boolean;
   /** Media type of a `raw` answer; default `application/json`. */
   answerType?: string;
   /** Further statuses a `raw` route answers with a body of the same shape (health: 503). */

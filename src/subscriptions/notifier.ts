@@ -177,6 +177,11 @@ export class Notifier {
     return this.subs.listWhere(served, event);
   }
 
+  /** Every live subscription now: the live records, read-only, not copies (the admin list reads them in slices). */
+  liveRecords(): readonly Readonly<SubscriptionRecord>[] {
+    return this.subs.snapshot();
+  }
+
   /** Domains where the user part `user` is watched (any event package). */
   watchedDomains(user: string): string[] {
     return domainsOfUser(this.subs.resources(), user.toLowerCase());

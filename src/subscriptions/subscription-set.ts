@@ -76,6 +76,14 @@ export class SubscriptionSet {
     return out;
   }
 
+  /**
+   * Every live record as it is now: the records themselves, not copies, for a reader that must not change them and
+   * reads each when it needs it (the admin list renders 100,000 in slices; copying them all cost as much again).
+   */
+  snapshot(): readonly Readonly<SubscriptionRecord>[] {
+    return Array.from(this.subs.values());
+  }
+
   /** The watched resources (`user@domain` keys) that have at least one live subscription. */
   resources(): IterableIterator<ResourceKey> {
     return this.byResource.keys();

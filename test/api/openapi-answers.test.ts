@@ -208,6 +208,16 @@ async function driveEveryRoute(t: { teardown(fn: () => unknown): void }): Promis
     throw new Error(`the dialog subscription is not listed: ${JSON.stringify(list)}`);
   }
   expectStatus(await call('GET', `/v2/accounts/${master}/presence?event=dialog`, { token }), 200, 'presence list, one event');
+  // Kazoo paging (issue 18): a first page with next_start_key, the last page without, a bad page_size.
+  const firstPage = expectStatus(await call('GET', `/v2/accounts/${master}/presence?page_size=1`, { token }), 200, 'first page');
+  if (typeof firstPage.next_start_key !== 'string') throw new Error(`no next_start_key: ${JSON.stringify(firstPage)}`);
+  const lastPage = expectStatus(
+    await call('GET', `/v2/accounts/${master}/presence?page_size=2&start_key=${firstPage.next_start_key}`, { token }),
+    200,
+    'last page',
+  );
+  if ('next_start_key' in lastPage || lastPage.page_size !== 2) throw new Error(`not the last page: ${JSON.stringify(lastPage)}`);
+  expectStatus(await call('GET', `/v2/accounts/${master}/presence?page_size=0`, { token }), 400, 'bad page_size');
   expectStatus(await call('GET', `/v2/accounts/${master}/presence?event=bogus`, { token }), 400, 'unknown event');
   const described = expectStatus(await call('GET', `/v2/accounts/${master}/presence/1001`, { token }), 200, 'describe');
   if (described.data.publications.length !== 1 || described.data.mailbox === null) {

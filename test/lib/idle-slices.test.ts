@@ -1,5 +1,5 @@
 import t from 'tap';
-import { runInIdleSlices } from '../../src/lib/idle-slices.js';
+import { runInIdleSlices, TimeSlicer } from '../../src/lib/idle-slices.js';
 import { pollUntil } from '../support/poll-until.js';
 
 const busy = (ms: number): void => {
@@ -75,4 +75,40 @@ t.test('stop while waiting for quiet resolves done; nothing is asked or run afte
   await new Promise((r) => setTimeout(r, 30));
   t.equal(asked, askedAtStop, 'no retry after stop');
   t.equal(steps, 0);
+});
+
+t.test('TimeSlicer: due once its slice is used up; pause gives the event loop a turn and starts a new slice', async (t) => {
+  const slicer = new TimeSlicer(5);
+  t.notOk(slicer.due(), 'a fresh slice is not used up');
+  busy(6);
+  t.ok(slicer.due(), 'used up after its length');
+  let other = false;
+  setImmediate(() => (other = true));
+  await slicer.pause();
+  t.ok(other, 'work queued before the pause ran during it');
+  t.notOk(slicer.due(), 'a new slice after the pause');
+});
+
+t.test('TimeSlicers take turns: one slice per turn of the event loop, in the order they paused', async (t) => {
+  let turn = 0;
+  let probing = true;
+  const probe = (): void => {
+    turn++;
+    if (probing) setImmediate(probe);
+  };
+  setImmediate(probe);
+  const ran: string[] = [];
+  const work = async (name: string): Promise<void> => {
+    const slicer = new TimeSlicer(1);
+    for (let i = 0; i < 4; i++) {
+      busy(2);
+      ran.push(`${name}@${turn}`);
+      await slicer.pause();
+    }
+  };
+  await Promise.all([work('a'), work('b'), work('c')]);
+  probing = false;
+  const turns = ran.map((r) => Number(r.split('@')[1]));
+  t.equal(new Set(turns.slice(3)).size, turns.length - 3, `after the first slices, no two in one turn (${ran.join(' ')})`);
+  t.same(ran.slice(3, 9).map((r) => r[0]), ['a', 'b', 'c', 'a', 'b', 'c'], 'round robin');
 });

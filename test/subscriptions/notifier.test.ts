@@ -439,6 +439,21 @@ t.test('list, watchersOf and count describe the live subscriptions (api-contract
   t.equal(h.notifier.watchersOf(RESOURCE)[0]!.strikes, 0, 'copies, not the live records');
 });
 
+t.test('liveRecords gives every live subscription as the live record itself, now, for the admin list (issue 18)', async (t) => {
+  const h = setup(t);
+  const first = await h.subscribe();
+  await h.subscribe({ user: '1002', event: 'presence' });
+  const live = h.notifier.liveRecords();
+  t.same(live.map((r) => `${r.resource}/${r.event}`).sort(), ['1001/dialog', '1002/presence']);
+  const rec = live.find((r) => r.callId === first.callId)!;
+  t.match(rec.lastNotify!.body, /<dialog-info/, "the last NOTIFY's body, rendered when read");
+  const cseq = rec.localCseq;
+  await h.resubscribe(first);
+  t.equal(rec.localCseq, cseq + 1, 'the live record itself: the refresh NOTIFY moved it on');
+  await h.subscribe({ user: '1003' });
+  t.equal(live.length, 2, 'a snapshot: a later subscription does not join it');
+});
+
 t.test('the NOTIFY follows the route set: Route headers and the first Route as destination (RFC 3261 §12.1.1, §12.2.1.1)', async (t) => {
   const h = setup(t);
   const proxy = h.net.endpoint('10.0.0.9', 5060);

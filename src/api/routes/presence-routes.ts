@@ -7,7 +7,8 @@ import {
   resourceStateAnswer,
   userCommandAnswer,
 } from '../answer-schemas.js';
-import { reply } from '../envelope.js';
+import { reply, replyStreamed } from '../envelope.js';
+import { MAX_PAGE_SIZE } from '../list-paging.js';
 import type { PresenceAdmin } from '../presence-admin.js';
 import type { RouteSpec } from '../route-spec.js';
 import { param, requestData } from './request-data.js';
@@ -21,6 +22,9 @@ const commandSchema = z.object({
 });
 const extensionCommandSchema = commandSchema.partial().describe('No action means reset');
 
+const pageSizeSchema = z.int().min(1).max(MAX_PAGE_SIZE);
+const startKeySchema = z.string().regex(/^[A-Za-z0-9_-]+$/);
+
 /** Presence (api-contract.md): list, inspect, reset and set. */
 export function presenceRoutes(presence: PresenceAdmin, events: readonly string[]): RouteSpec[] {
   const base = '/v2/accounts/:accountId';
@@ -31,14 +35,26 @@ export function presenceRoutes(presence: PresenceAdmin, events: readonly string[
       summary: "List live subscriptions to every domain the account serves: subscriptions.{resource}.{event}.{call_id}",
       tag: 'presence',
       auth: 'account',
-      query: [{ name: 'event', description: 'Only this event package', enum: events }],
+      query: [
+        { name: 'event', description: 'Only this event package', enum: events },
+        {
+          name: 'page_size',
+          description:
+            'Kazoo paging: at most this many subscriptions in the answer, in order of resource, event and subscription; ' +
+            'next_start_key in the envelope when more remain. Without page_size and start_key the list is whole',
+          schema: pageSizeSchema,
+        },
+        {
+          name: 'start_key',
+          description: 'Kazoo paging: start at this key, the next_start_key of an earlier page (opaque)',
+          schema: startKeySchema,
+        },
+      ],
       success: 200,
       answer: presenceListAnswer,
+      paged: true,
       rejects: [400],
-      handle: (ctx) => {
-        const event = typeof ctx.query.event === 'string' ? ctx.query.event : undefined;
-        reply(ctx, 200, presence.list(ctx.state.account!, event));
-      },
+      handle: async (ctx) => replyStreamed(ctx, 200, await presence.list(ctx.state.account!, ctx.query)),
     },
     {
       method: 'get',

@@ -35,8 +35,8 @@ export class FakePresentity implements PresenceControl {
 export class FakeNotifier implements SubscriptionView {
   subs: SubscriptionRecord[] = [];
 
-  listWhere(served: (domain: string) => boolean, event?: string): SubscriptionRecord[] {
-    return this.subs.filter((s) => served(s.domain) && (event === undefined || s.event === event));
+  liveRecords(): readonly SubscriptionRecord[] {
+    return [...this.subs];
   }
 
   watchersOf(resource: string): SubscriptionRecord[] {
