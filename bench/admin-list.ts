@@ -6,9 +6,9 @@
  *
  *   npm run bench:list        (node dist/bench/admin-list.js after a build)
  *
- * The stack is the start-up rehearsal's kind (src/main-rehearsal.ts): the real parser, UserAgentCore, Notifier and
- * PresentityService over a memory store and a manual clock (no timers of their own), with a phone that answers every
- * NOTIFY 200, so each subscription holds a sent NOTIFY whose body the list shows. Watchers: BENCH_SUBS (100,000)
+ * The stack is createPresenceStack's without a network, as the start-up rehearsal uses it (src/main-rehearsal.ts): the
+ * real parser, UA core, notifier and presentity over a memory store and a manual clock (no timers of their own), with
+ * a phone that answers every NOTIFY 200, so each subscription holds a sent NOTIFY whose body the list shows. Watchers: BENCH_SUBS (100,000)
  * subscriptions to BENCH_RESOURCES (10,000) extensions, dialog (80%), presence and message-summary; every tenth
  * extension is in a call (a PUBLISH), so its watchers' bodies carry a confirmed dialog.
  *
@@ -29,15 +29,13 @@
  */
 import http from 'node:http';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import type { AccountResolver } from '../src/accounts/account-resolver.js';
 import { createAccountServices } from '../src/accounts/account-services.js';
 import { bootstrap } from '../src/accounts/bootstrap.js';
 import { createApiApp } from '../src/api/create-api-app.js';
-import type { PresenceControl } from '../src/api/api-deps.js';
 import { startApi } from '../src/api/start-api.js';
-import { createDefaultRegistry } from '../src/events/default-registry.js';
 import { ManualClock } from '../src/lib/clock.js';
 import { silentLogger } from '../src/lib/logger.js';
-import { PresentityService } from '../src/presentity/presentity-service.js';
 import type { SipRequest, SipResponse } from '../src/sip/message/message.js';
 import { createResponse } from '../src/sip/message/response-factory.js';
 import { serialize } from '../src/sip/message/serialize.js';
@@ -45,9 +43,8 @@ import { parseMessage } from '../src/sip/parser/parse-message.js';
 import type { ClientResult, Destination } from '../src/sip/transaction/non-invite-client-transaction.js';
 import type { Flow } from '../src/sip/transport/flow.js';
 import { stampVia } from '../src/sip/transport/via-stamp.js';
-import { UserAgentCore } from '../src/sip/ua/user-agent-core.js';
 import { MemoryStore } from '../src/store/memory/memory-store.js';
-import { Notifier } from '../src/subscriptions/notifier.js';
+import { createPresenceStack } from '../src/stack/index.js';
 import { sleep } from './load/sleep.js';
 
 const SUBS = Number(process.env.BENCH_SUBS ?? 100_000);
@@ -63,39 +60,33 @@ const PHONE_FLOW: Flow = { protocol: 'udp', localAddress: '127.0.0.1', localPort
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** The SIP side: real parser, UA core, presentity and notifier; the phone answers every NOTIFY 200 at once. */
-function sipSide(store: MemoryStore, clock: ManualClock, accounts: ReturnType<typeof createAccountServices>['resolver']) {
-  const registry = createDefaultRegistry();
-  const presentity = new PresentityService({ store, registry, accounts, clock, logger: silentLogger });
-  const notifier = new Notifier({
+/**
+ * The SIP side as createPresenceStack builds it, without a network: requests enter through `receive` after the real
+ * parser, and the phone answers every NOTIFY 200 at once.
+ */
+function sipSide(store: MemoryStore, clock: ManualClock, accounts: AccountResolver) {
+  const stack = createPresenceStack({
     store,
-    registry,
-    presentity,
+    clock,
     accounts,
+    nodeName: 'piston@bench',
     channel: {
       request: (req: SipRequest, _d: Destination): Promise<ClientResult> => {
         const response = parseMessage(serialize(createResponse(req, 200)), { datagram: true }) as SipResponse;
         return Promise.resolve({ kind: 'response', response, flow: PHONE_FLOW });
       },
     },
-    clock,
-    logger: silentLogger,
-    nodeName: 'piston@bench',
-    allDialogs: false,
   });
-  const ua = new UserAgentCore({ logger: silentLogger, allowEvents: () => registry.names(), accept: () => registry.contentTypes() });
-  ua.register('SUBSCRIBE', (incoming) => notifier.handleSubscribe(incoming));
-  ua.register('PUBLISH', (incoming) => presentity.handlePublish(incoming));
   let status = 0;
   const sink = { respond: (res: SipResponse) => void (status = res.status) };
   const deliver = (text: string): number => {
     status = 0;
     const req = parseMessage(Buffer.from(text), { datagram: true }) as SipRequest;
     stampVia(req, PHONE.address, PHONE.port);
-    ua.receive(req, PHONE_FLOW, sink);
+    stack.receive(req, PHONE_FLOW, sink);
     return status;
   };
-  return { notifier, presentity, deliver };
+  return { stack, notifier: stack.notifier, presentity: stack.presentity, deliver };
 }
 
 function head(method: string, i: number, ext: number, from: string, event: string): string[] {
@@ -233,7 +224,7 @@ if (sip.notifier.count() !== SUBS) throw new Error(`${sip.notifier.count()} subs
 
 const app = createApiApp({
   services,
-  presentity: sip.presentity as unknown as PresenceControl,
+  presentity: sip.presentity,
   notifier: sip.notifier,
   clock,
   logger: silentLogger,
@@ -292,6 +283,5 @@ for (let run = 1; run <= RUNS; run++) {
 }
 
 await api.close();
-sip.notifier.dispose();
-sip.presentity.dispose();
+sip.stack.dispose();
 store.close();
