@@ -7,6 +7,7 @@ import { subscriptionId } from '../../src/store/keys.js';
 import type { SubscriptionRecord } from '../../src/store/records.js';
 import { subscriptionRecord } from '../store/helpers/records.js';
 import { apiHarness, MASTER_REALM, type ApiHarness } from './helpers/api-harness.js';
+import { countLoopTurns } from '../support/loop-turns.js';
 
 // Issue 18, item 4: `GET …/presence` over many subscriptions. Without paging parameters the answer is, byte for byte,
 // what the list gave before (JSON.stringify of the whole tree); with Kazoo's `page_size` / `start_key` it is a page
@@ -265,22 +266,16 @@ t.test('a NOTIFY body is rendered only for an entry written: once per listed sub
 t.test('the list gives the event loop back while it works: its renders are spread over many turns', async (t) => {
   const h = await apiHarness(t);
   const token = await h.masterToken();
-  let turn = 0;
-  let probing = true;
-  const probe = (): void => {
-    turn++;
-    if (probing) setImmediate(probe);
-  };
-  setImmediate(probe);
+  const loop = countLoopTurns();
   const turns = new Set<number>();
   // 2,000 renders of 0.1 ms each: 200 ms of work, which used to run in one turn.
   h.notifier.subs = countingSubs(2000, () => {
-    turns.add(turn);
+    turns.add(loop.turn);
     const until = performance.now() + 0.1;
     while (performance.now() < until);
   });
   const res = await rawGet(h, token);
-  probing = false;
+  loop.stop();
   t.equal(res.status, 200);
   t.ok(turns.size >= 10, `renders ran in ${turns.size} turns of the event loop`);
 });

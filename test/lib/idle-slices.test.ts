@@ -1,6 +1,7 @@
 import t from 'tap';
 import { runInIdleSlices, TimeSlicer } from '../../src/lib/idle-slices.js';
 import { pollUntil } from '../support/poll-until.js';
+import { countLoopTurns } from '../support/loop-turns.js';
 
 const busy = (ms: number): void => {
   const until = performance.now() + ms;
@@ -90,24 +91,18 @@ t.test('TimeSlicer: due once its slice is used up; pause gives the event loop a 
 });
 
 t.test('TimeSlicers take turns: one slice per turn of the event loop, in the order they paused', async (t) => {
-  let turn = 0;
-  let probing = true;
-  const probe = (): void => {
-    turn++;
-    if (probing) setImmediate(probe);
-  };
-  setImmediate(probe);
+  const loop = countLoopTurns();
   const ran: string[] = [];
   const work = async (name: string): Promise<void> => {
     const slicer = new TimeSlicer(1);
     for (let i = 0; i < 4; i++) {
       busy(2);
-      ran.push(`${name}@${turn}`);
+      ran.push(`${name}@${loop.turn}`);
       await slicer.pause();
     }
   };
   await Promise.all([work('a'), work('b'), work('c')]);
-  probing = false;
+  loop.stop();
   const turns = ran.map((r) => Number(r.split('@')[1]));
   t.equal(new Set(turns.slice(3)).size, turns.length - 3, `after the first slices, no two in one turn (${ran.join(' ')})`);
   t.same(ran.slice(3, 9).map((r) => r[0]), ['a', 'b', 'c', 'a', 'b', 'c'], 'round robin');
