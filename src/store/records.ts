@@ -185,8 +185,8 @@ export interface DeviceRecord {
   createdAt: number;
   updatedAt: number;
   /**
-   * Digest secrets (security.md §2.4), made when the SIP password is set; null (or absent) for a device whose password
-   * was set before they existed: it cannot authenticate until a new password is set.
+   * Digest secrets (security.md §2.4), made when the SIP password is set; absent (stores read a null back as absent)
+   * for a device whose password was set before they existed: it cannot authenticate until a new password is set.
    */
   sipDigest?: DeviceDigestRecord | null;
 }

@@ -94,8 +94,11 @@ export class MemoryAccountRepository implements AccountRepository {
 export class MemoryDeviceRepository implements DeviceRepository {
   private readonly t: MemoryTable<DeviceRecord>;
   constructor(assertOpen: () => void) {
-    // The digest secrets are the one nested value.
-    this.t = new MemoryTable((r) => r.id, assertOpen, (r) => (r.sipDigest ? { ...r, sipDigest: { ...r.sipDigest } } : { ...r }));
+    // The digest secrets are the one nested value; absent means none, as SQLite reads it back (never null).
+    this.t = new MemoryTable((r) => r.id, assertOpen, (r) => {
+      const { sipDigest, ...rest } = r;
+      return sipDigest ? { ...rest, sipDigest: { ...sipDigest } } : rest;
+    });
   }
   get(id: string): DeviceRecord | undefined {
     return this.t.get(id);

@@ -138,7 +138,8 @@ const devicesSpec: TableSpec<DeviceRecord> = {
     ownerId: strOrNull(w.owner_id),
     createdAt: num(w.created_at),
     updatedAt: num(w.updated_at),
-    sipDigest: w.sip_digest === null || w.sip_digest === undefined ? null : (JSON.parse(str(w.sip_digest)) as DeviceDigestRecord),
+    // Absent means none (a device from before digest secrets were kept): reads never carry a null here.
+    ...(w.sip_digest === null || w.sip_digest === undefined ? {} : { sipDigest: JSON.parse(str(w.sip_digest)) as DeviceDigestRecord }),
   }),
 };
 
