@@ -55,13 +55,13 @@ t.test('with auth off there is no policy, and the log says so; with digest the d
   });
   const off = recordingLogger();
   t.equal(sipAuthPolicy(loadConfig({ PISTON_SIP_AUTH: 'off', PISTON_DATA_DIR: dataDir(t) }), store, clock, off), undefined);
-  t.match(off.records.map((r) => r.msg).join('\n'), /authentication is off/);
+  t.match(off.records.map((r) => r.msg ?? '').join('\n'), /authentication is off/);
   const on = recordingLogger();
   const dir = dataDir(t);
   const policy = sipAuthPolicy(loadConfig({ PISTON_DATA_DIR: dir }), store, clock, on);
   t.ok(policy?.authenticate, 'the three hooks');
   t.ok(readFileSync(join(dir, NONCE_SECRET_FILE), 'utf8').length > 0, 'the secret is kept with the data');
-  const named = on.records.filter((r) => /cannot authenticate/.test(r.msg));
+  const named = on.records.filter((r) => /cannot authenticate/.test(r.msg ?? ""));
   t.equal(named.length, 1, 'one line');
   t.match(JSON.stringify(named[0]), /"username":"1001"/);
 });
