@@ -20,6 +20,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { PresentityService } from './presentity/presentity-service.js';
 import { createPresenceStack, socketListeners } from './stack/index.js';
 import { SEQUENCE_LEASE, type Notifier } from './subscriptions/notifier.js';
+import { sipAuthPolicy } from './main-security.js';
 
 /**
  * The composition root: reads the configuration, opens the store, builds the SIP stack (src/stack/) and the admin
@@ -85,8 +86,12 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     storeHealth: () => presenceState.writeHealth(),
   });
 
+  // Digest authentication and authorization (security.md) unless PISTON_SIP_AUTH=off; the stack's default is open.
+  const policy = sipAuthPolicy(config, adminData, clock, logger);
+
   let lastRequestAt = -Infinity;
   const stack = createPresenceStack({
+    ...(policy ? { policy } : {}),
     store,
     clock,
     logger,

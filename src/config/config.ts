@@ -29,6 +29,20 @@ const hostList = z
 
 const ipAddress = z.string().refine((h) => isIP(h) !== 0, { error: (issue) => notAnIp(String(issue.input)) });
 
+/** Comma-separated `addr` or `addr/prefix`, IPv4 or IPv6. */
+const cidrList = z
+  .string()
+  .transform((s) => s.split(',').map((h) => h.trim()).filter((h) => h.length > 0))
+  .superRefine((list, ctx) => {
+    for (const c of list) {
+      const [addr, prefix, extra] = c.split('/');
+      const family = isIP(addr ?? '');
+      const ok =
+        family !== 0 && extra === undefined && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32)));
+      if (!ok) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(c)} is not an address or CIDR (such as 10.0.0.5 or 10.0.0.0/24)` });
+    }
+  });
+
 /** Every variable the server reads, with its default. The README's configuration table mirrors this. */
 const envSchema = z.object({
   PISTON_SIP_HOST: hostList.default(['0.0.0.0', '::']),
@@ -60,6 +74,11 @@ const envSchema = z.object({
   PISTON_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).default(50),
   // Warm-up rounds run in idle slices after start (src/events/warm-up.ts, src/main-rehearsal.ts). 0: none.
   PISTON_WARM_UP_ROUNDS: z.coerce.number().int().min(0).max(100_000).default(2000),
+  // security.md: digest authentication of SUBSCRIBE and PUBLISH by default; `off` accepts them without credentials.
+  PISTON_SIP_AUTH: z.enum(['digest', 'off']).default('digest'),
+  PISTON_SIP_NONCE_LIFETIME_S: positiveInt.max(86_400).default(300),
+  // Addresses (CIDRs) trusted for the first account until trusted peers are managed per account.
+  PISTON_SIP_TRUSTED_PEERS: cidrList.default([]),
   PISTON_BOOTSTRAP_REALM: z.string().min(1).max(253).optional(),
   PISTON_BOOTSTRAP_API_KEY: z
     .string()
@@ -92,6 +111,8 @@ export interface Config {
   subscriptions: { minExpires: number; maxExpires: number; defaultExpires: number; allDialogs: boolean };
   publications: { minExpires: number };
   accounts: { defaultAccountForUnknownDomains: boolean };
+  /** SIP digest authentication (security.md): mode, nonce lifetime, addresses trusted for the first account. */
+  sipAuth: { mode: 'digest' | 'off'; nonceLifetimeS: number; trustedPeers: string[] };
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['PISTON_LOG_LEVEL'];
   nodeName: string;
@@ -160,6 +181,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     publications: { minExpires: e.PISTON_PUBLISH_MIN_EXPIRES },
     accounts: { defaultAccountForUnknownDomains: e.PISTON_DEFAULT_ACCOUNT_FOR_UNKNOWN_DOMAINS },
+    sipAuth: { mode: e.PISTON_SIP_AUTH, nonceLifetimeS: e.PISTON_SIP_NONCE_LIFETIME_S, trustedPeers: e.PISTON_SIP_TRUSTED_PEERS },
     dataDir: e.PISTON_DATA_DIR,
     logLevel: e.PISTON_LOG_LEVEL,
     nodeName: e.PISTON_NODE_NAME,

@@ -11,6 +11,7 @@ import { domainsOfUser, entityOf, resourceKey, type ResourceKey } from '../prese
 import { createUasDialog, remoteTargetOf } from '../sip/dialog/create-uas-dialog.js';
 import { idOfDialog } from '../sip/dialog/dialog-state.js';
 import type { SipRequest } from '../sip/message/message.js';
+import type { RequestIdentity } from '../sip/ua/request-policy.js';
 import { ParseError } from '../sip/message/parse-error.js';
 import { transportOfDestination, type ClientResult, type Destination } from '../sip/transaction/non-invite-client-transaction.js';
 import type { TransportDescriptor } from '../sip/transport/transport-descriptor.js';
@@ -293,6 +294,7 @@ export class Notifier {
     rec.grantedExpires = ctx.granted;
     rec.expiresAt = now + ctx.granted * 1000;
     rec.refreshedAt = now;
+    if (ctx.identity !== undefined) rec.identity = ctx.identity;
     this.persist(rec);
     this.expiry.schedule(rec, rec.expiresAt);
     this.respondOk(incoming, rec, ctx.granted);
@@ -322,8 +324,9 @@ export class Notifier {
       resource: ctx.resource,
       domain: ctx.domain,
       accountId: ctx.accountId,
-      watcherUser: ctx.watcherUser,
-      watcherDomain: ctx.watcherDomain,
+      // An authenticated device is the watcher, however From reads (security.md §3.2); a peer vouches for From.
+      watcherUser: watcherOf(ctx).user,
+      watcherDomain: watcherOf(ctx).domain,
       watcherUri: dialog.remoteUri,
       resourceUri: dialog.localUri,
       contact: dialog.remoteTarget,
@@ -343,6 +346,7 @@ export class Notifier {
       storedCseq: dialog.localCseq,
       wheelSlot: -1,
       state: SubscriptionState.Pending,
+      identity: ctx.identity,
     }, this.strings);
   }
 
@@ -361,6 +365,9 @@ export class Notifier {
   /**
    * A phone that rebooted subscribes again with a new Call-ID: its older subscription to the same resource, event and
    * event id is dropped without a NOTIFY, so it never receives two streams (sip-behaviour.md, as Kazoo and Kamailio do).
+   * "The same phone" is the same authenticated device, or the same trusted peer for the same From, never From alone
+   * (security.md §2): without an authenticating policy both sides have no identity and From decides, as before; a
+   * subscription restored after a restart has no identity and is replaced by nothing authenticated.
    */
   private replaceOlder(rec: LiveSubscription): void {
     // The live set holds every subscription that has not expired (restore() loads them all), so it is searched in
@@ -371,6 +378,7 @@ export class Notifier {
     for (const old of watchers) {
       if (old.id === rec.id || old.event !== rec.event || old.eventId !== rec.eventId) continue;
       if (old.watcherUser !== rec.watcherUser || old.watcherDomain !== rec.watcherDomain) continue;
+      if (!sameIdentity(old.identity, rec.identity)) continue;
       // No final NOTIFY, and nothing that waited behind one in flight.
       this.drop(old, 'replaced');
       this.logger.debug({ id: old.id, by: rec.id }, 'subscription replaced');
@@ -585,4 +593,16 @@ export class Notifier {
     }
     this.flights.delete(rec.id);
   }
+}
+
+/** The watcher to record: the authenticated device as `user@realm`, else From's user and host. */
+function watcherOf(ctx: SubscribeContext): { user: string; domain: string } {
+  const id = ctx.identity;
+  if (id?.kind === 'device' && id.user !== undefined && id.realm !== undefined) return { user: id.user, domain: id.realm.toLowerCase() };
+  return { user: ctx.watcherUser, domain: ctx.watcherDomain };
+}
+
+function sameIdentity(a: RequestIdentity | undefined, b: RequestIdentity | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.kind === b.kind && a.id === b.id && a.accountId === b.accountId;
 }

@@ -41,6 +41,7 @@ export async function restoreSubscriptions(deps: RestoreDeps, headroom: number):
     const rec = stored as LiveSubscription;
     rec.storedCseq = stored.localCseq;
     rec.wheelSlot = -1;
+    rec.identity = undefined;
     // Stored subscriptions were active when written (ended ones are deleted): they come back as they were.
     rec.state = SubscriptionState.Active;
     poolSharedStrings(rec, deps.strings);

@@ -73,6 +73,9 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
       PISTON_API_PORT: String(apiPort),
       PISTON_DATA_DIR: dataDir,
       PISTON_LOG_LEVEL: 'info',
+      // The server authenticates by default (security.md); tests that are not about it subscribe without
+      // credentials, as before. Tests of authentication pass PISTON_SIP_AUTH=digest.
+      PISTON_SIP_AUTH: 'off',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
