@@ -13,6 +13,11 @@ export interface LiveSubscription extends SubscriptionRecord {
   wheelSlot: number;
   /** Where it is in its life (subscription-state.ts); moved only by `transition`. */
   state: SubscriptionState;
+  /**
+   * The watcher has answered one of its NOTIFYs (any response), or it was restored from the store. Until then a NOTIFY
+   * timeout removes it at once instead of counting a strike (notify-verdict.ts). In memory only.
+   */
+  reached: boolean;
 }
 
 /** NOTIFYs a subscription may send before its CSeq/version are written again; the crash headroom must exceed it. */

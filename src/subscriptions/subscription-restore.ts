@@ -43,6 +43,8 @@ export async function restoreSubscriptions(deps: RestoreDeps, headroom: number):
     rec.wheelSlot = -1;
     // Stored subscriptions were active when written (ended ones are deleted): they come back as they were.
     rec.state = SubscriptionState.Active;
+    // Whether it ever answered is not stored; it had the benefit of the doubt before the restart and keeps it.
+    rec.reached = true;
     poolSharedStrings(rec, deps.strings);
     if (headroom > 0) {
       rec.localCseq += headroom;

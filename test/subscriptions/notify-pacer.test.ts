@@ -5,6 +5,8 @@ import { NOTIFY_SLOT_HOLD_MS, NotifyPacer, type PacedNotify } from '../../src/su
 
 interface TestFlight extends PacedNotify {
   name: string;
+  /** The source it is paced as; default one source for all. */
+  source?: string;
 }
 
 function pacer(window: number): { p: NotifyPacer<TestFlight>; clock: ManualClock; sent: string[]; notified: string[] } {
@@ -14,6 +16,7 @@ function pacer(window: number): { p: NotifyPacer<TestFlight>; clock: ManualClock
   const p: NotifyPacer<TestFlight> = new NotifyPacer<TestFlight>({
     clock,
     window,
+    sourceOf: (f) => f.source ?? 'one',
     // As the notifier does: what is sent takes a slot.
     send: (f) => {
       sent.push(f.name);

@@ -232,6 +232,11 @@ export class NotifierHarness {
     return callId === undefined ? all[0] : all.find((r) => r.callId === callId);
   }
 
+  /** The phone opens a new TCP connection (after `closeConnection`): its next requests come on it. */
+  reconnect(): void {
+    this.phoneFlow = this.phone.flowTo(this.server, this.protocol);
+  }
+
   /** Closes the phone's TCP connection (the server's flow is gone). */
   closeConnection(): void {
     this.server.closeConnection({ ...this.phoneFlow, connectionId: this.phoneFlow.connectionId! });
