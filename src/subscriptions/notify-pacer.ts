@@ -113,9 +113,14 @@ export class NotifyPacer<F extends PacedNotify> {
     return this.active >= this.window;
   }
 
-  /** Whether a NOTIFY to this source may go now (else it must wait: `defer`): room in the window and in its share. */
+  /**
+   * Whether a NOTIFY to this source may go now (else it must wait: `defer`): room in the window and in its share, and
+   * none of its NOTIFYs waiting already (they go first, in the order they were queued).
+   */
   hasRoom(source: string): boolean {
-    return this.active < this.window && (this.lanes.get(source)?.held ?? 0) < this.share;
+    if (this.active >= this.window) return false;
+    const lane = this.lanes.get(source);
+    return lane === undefined || (lane.held < this.share && lane.waiting.length === 0);
   }
 
   /** Slots held by one source now (for tests and metrics). */
