@@ -26,6 +26,13 @@ export interface FlowRecord {
   remotePort: number;
   /** The TCP connection the SUBSCRIBE arrived on; null for UDP, or when it is gone. */
   connectionId: number | null;
+  /**
+   * True when the request on this flow came from a trusted peer (the policy's identity of kind `peer`): only then are
+   * the dialog's route set and the watcher's Contact dialled (subscriptions/subscription-dialog.ts). Absent for every
+   * other source, and in rows written before it existed: their NOTIFYs go on this flow or nowhere. Kept inside the
+   * flow's JSON column, so it needs no migration.
+   */
+  trustedPeer?: true;
 }
 
 /** The last NOTIFY we sent in a subscription and how the watcher answered it (api-contract.md, `notify`). */

@@ -19,6 +19,11 @@ export interface LiveSubscription extends SubscriptionRecord {
    * (not stored). Only the same identity replaces it, and an in-dialog request must come from it (security.md §2.6).
    */
   identity: RequestIdentity | undefined;
+  /**
+   * The watcher has answered one of its NOTIFYs (any response), or it was restored from the store. Until then a NOTIFY
+   * timeout removes it at once instead of counting a strike (notify-verdict.ts). In memory only.
+   */
+  reached: boolean;
 }
 
 /** NOTIFYs a subscription may send before its CSeq/version are written again; the crash headroom must exceed it. */
