@@ -73,6 +73,11 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
       PISTON_API_PORT: String(apiPort),
       PISTON_DATA_DIR: dataDir,
       PISTON_LOG_LEVEL: 'info',
+      // Every e2e client shares 127.0.0.1, at load-test rates: the per-source abuse limits (security.md §4.2) would
+      // ban it. They are off here unless a test turns them on (test/e2e/abuse-limits.test.ts does).
+      PISTON_SIP_RATE_REQUESTS: '0',
+      PISTON_SIP_MAX_CONNECTIONS_PER_IP: '0',
+      PISTON_SUBSCRIPTIONS_PER_WATCHER: '0',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
