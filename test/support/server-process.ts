@@ -51,6 +51,8 @@ export async function freePort(): Promise<number> {
 
 export interface StartOptions {
   env?: Record<string, string>;
+  /** The script to run instead of dist/src/main.js (a test launcher that calls startServer with extra options). */
+  entry?: string;
   /** Reuse a data directory (restart tests); a fresh temporary one otherwise, removed by cleanup(). */
   dataDir?: string;
   sipPort?: number;
@@ -60,10 +62,11 @@ export interface StartOptions {
 
 export async function startServerProcess(options: StartOptions = {}): Promise<ServerProcess> {
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run "npm run build" first`);
+  const script = options.entry ?? entry;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'piston-e2e-'));
   const sipPort = options.sipPort ?? (await freePort());
   const apiPort = options.apiPort ?? (await freePort());
-  const child: ChildProcess = spawn(process.execPath, [entry], {
+  const child: ChildProcess = spawn(process.execPath, [script], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH ?? '',
