@@ -2,6 +2,7 @@ import type { Admission } from '../../sip/transport/admission.js';
 import type { AdmitRequest, RequestSource } from '../../sip/transport/transport-set.js';
 import type { LimitCounters } from './limit-counters.js';
 import { isScannerAgent } from './scanner-agents.js';
+import { sourceKey } from './source-key.js';
 import type { SourceRateLimiter } from './source-rate-limiter.js';
 import type { TrustedPeerLookup } from './trusted-peers.js';
 
@@ -19,6 +20,7 @@ export interface RequestGateOptions {
  * an untrusted source over its bucket, or banned, is dropped on UDP (an answer would feed the flood, and a datagram
  * sender retransmits anyway) and answered 503 + Retry-After (the ban's remaining time) on a connection, whose sender
  * would otherwise wait out its transaction timer and whose retries Retry-After slows. Trusted peers skip the bucket.
+ * An IPv6 source is counted by its /64 (source-key.ts).
  */
 export function createRequestGate(opts: RequestGateOptions): AdmitRequest {
   const { counters, rate, trusted, dropScanners } = opts;
@@ -32,11 +34,12 @@ export function createRequestGate(opts: RequestGateOptions): AdmitRequest {
     }
     if (rate === undefined) return true;
     const flow = source.flow;
-    const verdict = rate.take(flow.remoteAddress);
+    const key = sourceKey(flow.remoteAddress);
+    const verdict = rate.take(key);
     if (verdict.ok) return true;
     // Trust is asked only of a source over its bucket: a trusted PBX costs one lookup per bucketful, not per request.
     if (trusted({ address: flow.remoteAddress, transport: flow.protocol }).length > 0) {
-      rate.forgive(flow.remoteAddress);
+      rate.forgive(key);
       return true;
     }
     if (verdict.started) counters['ban-started']++;

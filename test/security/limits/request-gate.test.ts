@@ -75,3 +75,19 @@ t.test('a trusted peer skips the bucket and is never banned (security.md §3.3)'
   t.ok(asked.length <= 100, `trust is asked once per bucketful, not per request (${asked.length} lookups)`);
   t.same(asked[0], '192.0.2.50/udp');
 });
+
+t.test('an IPv6 source is counted by its /64: rotating the interface identifier does not buy a new bucket (RFC 6177)', async (t) => {
+  const { sourceKey } = await import('../../../src/security/limits/source-key.js');
+  t.equal(sourceKey('192.0.2.7'), '192.0.2.7');
+  t.equal(sourceKey('2001:db8:1:2:a:b:c:d'), '2001:db8:1:2::/64');
+  t.equal(sourceKey('2001:db8:1:2::5'), '2001:db8:1:2::/64');
+  t.equal(sourceKey('2001:db8::1'), '2001:db8:0:0::/64');
+  t.equal(sourceKey('2001:0db8:0000:0002::1'), '2001:db8:0:2::/64');
+  t.equal(sourceKey('::1'), '0:0:0:0::/64');
+  t.equal(sourceKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  const { ask } = gate();
+  let admitted = 0;
+  for (let i = 0; i < 200; i++) if (ask(`2001:db8:1:2::${(i + 1).toString(16)}`, 'udp') === true) admitted++;
+  t.equal(admitted, 50, 'one bucket for the whole /64');
+  t.equal(ask('2001:db8:1:3::1', 'udp'), true, 'the next /64 is another source');
+});
