@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -79,6 +80,19 @@ const envSchema = z.object({
   PISTON_SIP_NONCE_LIFETIME_S: positiveInt.max(86_400).default(300),
   // Addresses (CIDRs) trusted for the first account until trusted peers are managed per account.
   PISTON_SIP_TRUSTED_PEERS: cidrList.default([]),
+  // Abuse limits (security.md §4.2); 0 turns a limit off. Trusted peers skip the per-source ones.
+  PISTON_SIP_RATE_REQUESTS: nonNegativeInt.default(50),
+  PISTON_SIP_RATE_WINDOW_S: positiveInt.default(2),
+  PISTON_SIP_BAN_S: positiveInt.default(300),
+  PISTON_SIP_DROP_SCANNERS: bool.default(true),
+  PISTON_SIP_MAX_CONNECTIONS_PER_IP: nonNegativeInt.default(100),
+  PISTON_SIP_FIRST_BYTES_S: nonNegativeInt.default(10),
+  PISTON_SIP_MESSAGE_S: nonNegativeInt.default(20),
+  PISTON_SIP_FRAMER_BUDGET_BYTES: nonNegativeInt.default(64 * 1024 * 1024),
+  PISTON_SUBSCRIPTIONS_PER_WATCHER: nonNegativeInt.default(500),
+  PISTON_SUBSCRIPTIONS_MAX: nonNegativeInt.default(200_000),
+  PISTON_PUBLICATIONS_PER_RESOURCE: nonNegativeInt.default(20),
+  PISTON_PUBLICATIONS_MAX: nonNegativeInt.default(50_000),
   PISTON_BOOTSTRAP_REALM: z.string().min(1).max(253).optional(),
   PISTON_BOOTSTRAP_API_KEY: z
     .string()
@@ -101,8 +115,25 @@ export interface SipConfig {
   udpBufferBytes: number;
 }
 
+/** The abuse limits (security.md §4.2), 0 meaning off; mirrors src/security/limits' AbuseLimitSettings. */
+export interface LimitsConfig {
+  requestsPerWindow: number;
+  windowMs: number;
+  banMs: number;
+  dropScanners: boolean;
+  connectionsPerAddress: number;
+  firstBytesMs: number;
+  messageMs: number;
+  framerBudgetBytes: number;
+  subscriptionsPerWatcher: number;
+  subscriptionCeiling: number;
+  publicationsPerResource: number;
+  publicationCeiling: number;
+}
+
 export interface Config {
   sip: SipConfig;
+  limits: LimitsConfig;
   /** V8 `--heap-growing-percent` set at start (0: not set). */
   heapGrowingPercent: number;
   /** Rounds of src/events/warm-up.ts and src/main-rehearsal.ts run after start (0: none). */
@@ -166,6 +197,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tcpIdleMs: e.PISTON_SIP_TCP_IDLE_S * 1000,
       maxBufferedBytes: e.PISTON_SIP_MAX_BUFFERED_BYTES,
       udpBufferBytes: e.PISTON_SIP_UDP_BUFFER_BYTES,
+    },
+    limits: {
+      requestsPerWindow: e.PISTON_SIP_RATE_REQUESTS,
+      windowMs: e.PISTON_SIP_RATE_WINDOW_S * 1000,
+      banMs: e.PISTON_SIP_BAN_S * 1000,
+      dropScanners: e.PISTON_SIP_DROP_SCANNERS,
+      connectionsPerAddress: e.PISTON_SIP_MAX_CONNECTIONS_PER_IP,
+      firstBytesMs: e.PISTON_SIP_FIRST_BYTES_S * 1000,
+      messageMs: e.PISTON_SIP_MESSAGE_S * 1000,
+      framerBudgetBytes: e.PISTON_SIP_FRAMER_BUDGET_BYTES,
+      subscriptionsPerWatcher: e.PISTON_SUBSCRIPTIONS_PER_WATCHER,
+      subscriptionCeiling: e.PISTON_SUBSCRIPTIONS_MAX,
+      publicationsPerResource: e.PISTON_PUBLICATIONS_PER_RESOURCE,
+      publicationCeiling: e.PISTON_PUBLICATIONS_MAX,
     },
     api: {
       host: e.PISTON_API_HOST,

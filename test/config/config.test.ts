@@ -82,3 +82,28 @@ t.test('bind addresses must be IP addresses, and the message says so with the va
   t.same(loadConfig({ PISTON_SIP_HOST: '127.0.0.1,::1' }).sip.hosts, ['127.0.0.1', '::1']);
   t.end();
 });
+
+t.test('the abuse limits default to security.md §4.2, and 0 turns one off', (t) => {
+  const c = loadConfig({});
+  t.same(c.limits, {
+    requestsPerWindow: 50,
+    windowMs: 2000,
+    banMs: 300_000,
+    dropScanners: true,
+    connectionsPerAddress: 100,
+    firstBytesMs: 10_000,
+    messageMs: 20_000,
+    framerBudgetBytes: 64 * 1024 * 1024,
+    subscriptionsPerWatcher: 500,
+    subscriptionCeiling: 200_000,
+    publicationsPerResource: 20,
+    publicationCeiling: 50_000,
+  });
+  const off = loadConfig({ PISTON_SIP_RATE_REQUESTS: '0', PISTON_SUBSCRIPTIONS_PER_WATCHER: '0', PISTON_SIP_DROP_SCANNERS: 'false' });
+  t.equal(off.limits.requestsPerWindow, 0);
+  t.equal(off.limits.subscriptionsPerWatcher, 0);
+  t.equal(off.limits.dropScanners, false);
+  t.throws(() => loadConfig({ PISTON_SIP_RATE_WINDOW_S: '0' }), /PISTON_SIP_RATE_WINDOW_S/);
+  t.throws(() => loadConfig({ PISTON_SIP_MAX_CONNECTIONS_PER_IP: '-1' }), /PISTON_SIP_MAX_CONNECTIONS_PER_IP/);
+  t.end();
+});

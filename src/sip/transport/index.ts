@@ -11,3 +11,5 @@ export { stampVia } from './via-stamp.js';
 export { normalizeAddress } from './address.js';
 export { TransportSet } from './transport-set.js';
 export type { AdmitRequest, RequestSource, TransportListener, TransportListeners, TransportSetOptions } from './transport-set.js';
+export { ByteBudget, serviceUnavailable } from './admission.js';
+export type { Admission, AdmitConnection, ConnectionLimitReason, ConnectionLimits, ConnectionPeer, ServiceUnavailable } from './admission.js';

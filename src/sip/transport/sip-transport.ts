@@ -27,6 +27,7 @@ import { RequestParseError, requestOf } from '../message/request-parse-error.js'
 import { parseMessage } from '../parser/parse-message.js';
 import type { FramerOutput } from '../parser/stream-framer.js';
 import { addressFamily, isWildcard, literalFirstLookup, normalizeAddress } from './address.js';
+import type { ConnectionLimits } from './admission.js';
 import { ConnectionTable } from './connection-table.js';
 import { formatHostPort, type Flow, type Target } from './flow.js';
 import { TcpConnection } from './tcp-connection.js';
@@ -59,6 +60,8 @@ export interface SipTransportOptions {
   tcpIdleMs?: number;
   /** Give up opening a TCP connection after this long (default 10 s). */
   connectTimeoutMs?: number;
+  /** Per-address gate at accept, first-bytes and message deadlines, framer byte budget (admission.ts). Default none. */
+  connectionLimits?: ConnectionLimits;
   clock: Clock;
   logger: Logger;
 }
@@ -108,6 +111,7 @@ export class SipTransport implements TransportLayer {
   private readonly tcpIdleMs: number;
   private readonly connectTimeoutMs: number;
   private readonly udpBufferBytes: number;
+  private readonly connectionLimits: ConnectionLimits | undefined;
   private readonly clock: Clock;
   private readonly logger: Logger;
 
@@ -136,6 +140,7 @@ export class SipTransport implements TransportLayer {
     this.tcpIdleMs = opts.tcpIdleMs ?? 3_600_000;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.udpBufferBytes = opts.udpBufferBytes ?? 4 * 1024 * 1024;
+    this.connectionLimits = opts.connectionLimits;
     this.clock = opts.clock;
     this.logger = opts.logger.child({ module: 'sip-transport' });
   }
@@ -374,9 +379,22 @@ export class SipTransport implements TransportLayer {
   private accept(socket: Socket): void {
     if (this.closing || this.connections.size >= this.maxConnections) {
       this.stats.connectionsRejected++;
+      if (!this.closing) this.connectionLimits?.onLimit?.('total');
       this.logger.warn({ remote: socket.remoteAddress, limit: this.maxConnections }, 'tcp connection limit reached, refusing');
       socket.destroy();
       return;
+    }
+    const admit = this.connectionLimits?.admit;
+    if (admit !== undefined) {
+      const address = normalizeAddress(socket.remoteAddress ?? '');
+      if (!admit({ address, transport: TCP, open: this.connections.countFrom(address) })) {
+        this.stats.connectionsRejected++;
+        this.connectionLimits?.onLimit?.('per-address');
+        // Debug only: a source over its cap would otherwise write a log line per attempt.
+        this.logger.debug({ remote: address }, 'tcp connection refused by the connection gate');
+        socket.destroy();
+        return;
+      }
     }
     this.adopt(socket, 'inbound');
   }
@@ -391,6 +409,7 @@ export class SipTransport implements TransportLayer {
       idleMs: this.tcpIdleMs,
       maxMessageBytes: this.maxMessageBytes,
       maxBufferedBytes: this.maxBufferedBytes,
+      limits: this.connectionLimits,
       onFrame: (c, out) => this.onFrame(c, out),
       onClose: (c) => {
         this.connections.remove(c);
