@@ -12,6 +12,8 @@ export interface AccountServiceOptions {
   clock: Clock;
   /** Called after any account was created, changed or deleted (the SIP side's resolver re-reads realms). */
   onChange?: () => void;
+  /** Called as an account is deleted, for what other services keep per account (its trusted peers). */
+  onDelete?: (id: string) => void;
 }
 
 /** Guards against a corrupt parent chain (a cycle written by hand into the database). */
@@ -100,6 +102,7 @@ export class AccountService {
     store.users.deleteByAccount(id);
     store.apiKeys.deleteByAccount(id);
     store.authTokens.deleteByAccount(id);
+    this.opts.onDelete?.(id);
     store.accounts.delete(id);
     this.opts.onChange?.();
     return acc;

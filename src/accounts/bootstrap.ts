@@ -1,6 +1,8 @@
 import type { Clock } from '../lib/clock.js';
+import { parseCidr } from '../lib/cidr.js';
 import { newId32 } from '../lib/ids.js';
 import type { AdminDataStore } from '../store/ports.js';
+import type { TrustedPeerTransport } from '../store/records.js';
 import { isStoredApiKey, issueApiKey } from './api-keys.js';
 
 export interface BootstrapOptions {
@@ -11,6 +13,11 @@ export interface BootstrapOptions {
   name?: string;
   /** PISTON_BOOTSTRAP_API_KEY: 64 hex chosen by automation; default a random one. */
   apiKey?: string;
+  /**
+   * PISTON_SIP_TRUSTED_PEERS: the master account's first trusted peers (a PBX, a Kamailio in front), written only on
+   * a first start; later the API owns the list. Refresh the trusted-peer index afterwards.
+   */
+  trustedPeers?: readonly { cidr: string; transport?: TrustedPeerTransport }[];
 }
 
 export interface BootstrapResult {
@@ -62,6 +69,17 @@ export function bootstrap(store: AdminDataStore, opts: BootstrapOptions): Bootst
   const realm = (opts.realm ?? DEFAULT_BOOTSTRAP_REALM).toLowerCase();
   store.accounts.put({ id: accountId, name, realm, parentId: null, createdAt: now, updatedAt: now });
   const apiKey = issueApiKey(store, opts.clock, accountId, supplied);
+  const seen = new Set<string>();
+  for (const peer of opts.trustedPeers ?? []) {
+    const cidr = parseCidr(peer.cidr);
+    if (!cidr) throw new Error(`PISTON_SIP_TRUSTED_PEERS: ${JSON.stringify(peer.cidr)} is not an IP address or CIDR block`);
+    const transport = peer.transport ?? null;
+    // A repeated entry would be refused by the API as a duplicate; here it is simply written once.
+    if (seen.has(`${cidr.text};${transport}`)) continue;
+    seen.add(`${cidr.text};${transport}`);
+    const name = 'PISTON_SIP_TRUSTED_PEERS';
+    store.trustedPeers.put({ id: newId32(), accountId, cidr: cidr.text, transport, fingerprint: null, name, createdAt: now, updatedAt: now });
+  }
   return { created: true, accountId, realm, name, apiKey, keySupplied: supplied !== undefined };
 }
 

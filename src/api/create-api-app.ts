@@ -15,6 +15,7 @@ import { authRoutes } from './routes/auth-routes.js';
 import { deviceRoutes } from './routes/device-routes.js';
 import { opsRoutes } from './routes/ops-routes.js';
 import { presenceRoutes } from './routes/presence-routes.js';
+import { trustedPeerRoutes } from './routes/trusted-peer-routes.js';
 import { userRoutes } from './routes/user-routes.js';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
@@ -47,6 +48,7 @@ export function buildRouters(deps: ApiDeps): ApiRouters {
     ['accounts', accountRoutes(services)],
     ['devices', deviceRoutes(services)],
     ['users', userRoutes(services)],
+    ['trusted_peers', trustedPeerRoutes(services)],
     ['presence', presenceRoutes(presence, events)],
     ['operations', opsRoutes(deps.health, deps.metrics, openapi)],
   ];
