@@ -9,6 +9,7 @@ import { jsonBody } from './body-parser.js';
 import { errorEnvelope, successEnvelope } from './envelope.js';
 import { buildOpenApi } from './openapi.js';
 import { PresenceAdmin } from './presence-admin.js';
+import { LoginLimiter } from './login-limiter.js';
 import { mount, type RouteSpec } from './route-spec.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
@@ -44,7 +45,7 @@ export function buildRouters(deps: ApiDeps): ApiRouters {
   let document: unknown;
   const openapi = (): unknown => (document ??= buildOpenApi(specs));
   const groups: [string, RouteSpec[]][] = [
-    ['auth', authRoutes(services)],
+    ['auth', authRoutes(services, new LoginLimiter({ clock: deps.clock, ...deps.loginLimits }))],
     ['accounts', accountRoutes(services)],
     ['devices', deviceRoutes(services)],
     ['users', userRoutes(services)],

@@ -200,8 +200,13 @@ async function driveEveryRoute(t: { teardown(fn: () => unknown): void }): Promis
     'user_auth in the sub-account',
   ).auth_token as string;
   expectStatus(await call('GET', `/v2/accounts/${master}`, { token: subToken }), 403, 'parent of the token account');
-  const leaf = expectStatus(
+  expectStatus(
     await call('PUT', '/v2/accounts', { token: subToken, body: { data: { name: 'leaf', realm: 'leaf.example.com' } } }),
+    403,
+    'a tenant creates no account',
+  );
+  const leaf = expectStatus(
+    await call('PUT', `/v2/accounts/${sub}`, { token, body: { data: { name: 'leaf', realm: 'leaf.example.com' } } }),
     201,
     'create sub-sub-account',
   ).data.id as string;
