@@ -32,6 +32,8 @@ export interface RunningServer {
   readonly store: StoreBackend;
   readonly notifier: Notifier;
   readonly presentity: PresentityService;
+  /** SIGHUP: re-reads the admin API's certificate and key (the old ones stay when the new files are broken). */
+  reloadTls(): void;
   stop(): Promise<void>;
 }
 
@@ -144,7 +146,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
         port: config.sip.port,
       });
     });
-    api = await startApi(app, { host: config.api.host, port: config.api.port }).catch((err: unknown) => {
+    api = await startApi(app, { host: config.api.host, port: config.api.port, ...(config.api.tls ? { tls: config.api.tls } : {}) }).catch((err: unknown) => {
       throw describeListenError(err, {
         service: 'the admin API',
         hostVariable: 'PISTON_API_HOST',
@@ -170,12 +172,14 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     clock,
     ...(config.api.bootstrapRealm ? { realm: config.api.bootstrapRealm } : {}),
     ...(config.api.bootstrapApiKey ? { apiKey: config.api.bootstrapApiKey } : {}),
+    trustedPeers: config.accounts.bootstrapTrustedPeers,
   });
   if (boot.created) {
     accounts.refresh();
+    accountServices.trustedPeers.index.refresh();
     // The key goes to standard error as plain text, once, so the command pastes as it is; the JSON log, which is
     // kept and shipped, gets the account but never the key.
-    process.stderr.write(firstStartMessage(boot, { host: config.api.host, port: api.port }));
+    process.stderr.write(firstStartMessage(boot, { host: config.api.host, port: api.port, secure: api.secure }));
     logger.info({ accountId: boot.accountId, realm: boot.realm }, 'first start: master account and API key created (the key and a token command are on standard error)');
   } else if (boot.suppliedKeyUnused) {
     const text = unusedBootstrapKeyMessage(config.dataDir);
@@ -192,6 +196,12 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     store,
     notifier,
     presentity,
+    reloadTls() {
+      if (!api.secure) return;
+      const result = api.reloadTls();
+      if (result.reloaded) logger.info({ cert: config.api.tls?.certFile }, 'admin API certificate reloaded');
+      else logger.error({ reason: result.error }, 'admin API certificate not reloaded; the old one stays in use');
+    },
     async stop() {
       warmUp.stop();
       stack.stopAccepting();
@@ -287,6 +297,8 @@ export async function main(given?: Config): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // Certificates renewed on disk (certbot and the like signal a reload) take effect without a restart.
+  process.on('SIGHUP', () => server.reloadTls());
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -84,9 +84,9 @@ export function bootstrap(store: AdminDataStore, opts: BootstrapOptions): Bootst
 }
 
 /** Where a client on this host reaches the API: a wildcard bind address is reached through loopback. */
-export function apiUrl(api: { host: string; port: number }, path: string): string {
+export function apiUrl(api: { host: string; port: number; secure?: boolean }, path: string): string {
   const host = api.host === '0.0.0.0' || api.host === '::' || api.host === '' ? '127.0.0.1' : api.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${api.port}${path}`;
+  return `${api.secure ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${api.port}${path}`;
 }
 
 /**
@@ -94,7 +94,7 @@ export function apiUrl(api: { host: string; port: number }, path: string): strin
  * (never a variable the shell would not expand there), JSON with plain double quotes, the URL quoted because an
  * IPv6 literal's brackets are glob characters. Keys are hex and the URL has no quote, so nothing needs escaping.
  */
-export function tokenCommand(apiKey: string, api: { host: string; port: number }): string {
+export function tokenCommand(apiKey: string, api: { host: string; port: number; secure?: boolean }): string {
   return `curl -X PUT -d '${JSON.stringify({ data: { api_key: apiKey } })}' '${apiUrl(api, '/v2/api_auth')}'`;
 }
 
@@ -102,7 +102,7 @@ export function tokenCommand(apiKey: string, api: { host: string; port: number }
  * The first-start notice, plain text for standard error: what was created, then the token command alone on its
  * own line so that it can be copied whole. It holds the key; it is printed once, never logged.
  */
-export function firstStartMessage(result: BootstrapResult, api: { host: string; port: number }): string {
+export function firstStartMessage(result: BootstrapResult, api: { host: string; port: number; secure?: boolean }): string {
   const key = result.keySupplied ? 'the API key from PISTON_BOOTSTRAP_API_KEY' : 'a new API key (shown only this once)';
   return (
     `first start: created account ${result.accountId} (name "${result.name}", realm "${result.realm}") with ${key}; ` +
