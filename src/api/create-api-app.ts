@@ -45,7 +45,7 @@ export function buildRouters(deps: ApiDeps): ApiRouters {
   let document: unknown;
   const openapi = (): unknown => (document ??= buildOpenApi(specs));
   const groups: [string, RouteSpec[]][] = [
-    ['auth', authRoutes(services, new LoginLimiter({ clock: deps.clock, ...deps.loginLimits }))],
+    ['auth', authRoutes(services, new LoginLimiter({ clock: deps.clock, ...deps.loginLimits }), deps.logger)],
     ['accounts', accountRoutes(services)],
     ['devices', deviceRoutes(services)],
     ['users', userRoutes(services)],

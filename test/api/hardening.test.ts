@@ -8,6 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import t from 'tap';
 import Koa from 'koa';
 import { md5Hex, SecretHasher } from '../../src/accounts/secrets.js';
+import { errorEnvelopes } from '../../src/api/envelope-schemas.js';
 import { startApi } from '../../src/api/start-api.js';
 import { loadConfig } from '../../src/config/config.js';
 import { apiHarness, MASTER_KEY, type ApiHarness } from './helpers/api-harness.js';
@@ -42,6 +43,8 @@ t.test('P1: the 5th failed api_auth from one address within 300 s gets 429 + Ret
   t.equal(fifth.status, 429, 'the 5th failure is answered 429');
   t.equal(fifth.headers['retry-after'], '290', 'until the first failure leaves the 300 s window');
   t.match(fifth.json, { status: 'error', error: '429', message: 'too_many_requests', data: { message: /retry in 290 s/ } });
+  t.ok(errorEnvelopes[429]!.schema.safeParse(fifth.json).success, 'the envelope the OpenAPI document declares for 429');
+  t.match(h.logs.filter((r) => /refused after repeated failures/.test(String(r.msg))), [{ level: 'warn', obj: { ip: '127.0.0.2', retryAfterS: 290 } }], 'logged once, with the address');
   const right = await from(h, '127.0.0.2', 'PUT', '/v2/api_auth', apiAuth(MASTER_KEY));
   t.equal(right.status, 429, 'even the right key is not tried from a locked address');
   t.equal(right.json.auth_token, '', 'no token handed out');

@@ -1,5 +1,6 @@
 import { InvalidCredentialsError } from '../../accounts/account-errors.js';
 import type { AccountServices } from '../../accounts/account-services.js';
+import type { Logger } from '../../lib/logger.js';
 import { schemas } from '../../accounts/index.js';
 import type { IssuedToken } from '../../accounts/auth-service.js';
 import type { ApiContext } from '../api-state.js';
@@ -23,7 +24,12 @@ function answerToken(ctx: ApiContext, issued: IssuedToken): void {
  * Runs a login under the per-address failure limit (security.md §5): a locked address gets 429 without the login
  * being tried; a failure is counted, and the one that locks the address is itself answered 429.
  */
-async function limited(ctx: ApiContext, limiter: LoginLimiter, login: () => IssuedToken | Promise<IssuedToken>): Promise<void> {
+async function limited(
+  ctx: ApiContext,
+  limiter: LoginLimiter,
+  logger: Logger,
+  login: () => IssuedToken | Promise<IssuedToken>,
+): Promise<void> {
   const ip = clientAddress(ctx.request.ip);
   const wait = limiter.retryAfterS(ip);
   if (wait > 0) throw apiErrors.tooManyLogins(wait);
@@ -33,7 +39,11 @@ async function limited(ctx: ApiContext, limiter: LoginLimiter, login: () => Issu
   } catch (err) {
     if (err instanceof InvalidCredentialsError) {
       const locked = limiter.fail(ip);
-      if (locked > 0) throw apiErrors.tooManyLogins(locked);
+      if (locked > 0) {
+        // Once per lock, for the operator (and a fail2ban filter): the address, never the credentials tried.
+        logger.warn({ ip, path: ctx.path, retryAfterS: locked }, 'admin API logins from this address refused after repeated failures');
+        throw apiErrors.tooManyLogins(locked);
+      }
     }
     throw err;
   }
@@ -41,7 +51,7 @@ async function limited(ctx: ApiContext, limiter: LoginLimiter, login: () => Issu
 }
 
 /** `PUT /v2/api_auth`, `PUT /v2/user_auth`, `DELETE /v2/token_auth` (api-contract.md, authentication). */
-export function authRoutes(services: AccountServices, limiter: LoginLimiter): RouteSpec[] {
+export function authRoutes(services: AccountServices, limiter: LoginLimiter, logger: Logger): RouteSpec[] {
   return [
     {
       method: 'put',
@@ -53,7 +63,7 @@ export function authRoutes(services: AccountServices, limiter: LoginLimiter): Ro
       success: 201,
       answer: tokenAnswer,
       rejects: [401, 429],
-      handle: (ctx) => limited(ctx, limiter, () => services.auth.loginWithApiKey(requestData(ctx))),
+      handle: (ctx) => limited(ctx, limiter, logger, () => services.auth.loginWithApiKey(requestData(ctx))),
     },
     {
       method: 'put',
@@ -65,7 +75,7 @@ export function authRoutes(services: AccountServices, limiter: LoginLimiter): Ro
       success: 201,
       answer: tokenAnswer,
       rejects: [401, 429],
-      handle: (ctx) => limited(ctx, limiter, () => services.auth.loginWithCredentials(requestData(ctx))),
+      handle: (ctx) => limited(ctx, limiter, logger, () => services.auth.loginWithCredentials(requestData(ctx))),
     },
     {
       method: 'delete',
