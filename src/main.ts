@@ -19,7 +19,8 @@ import { describeListenError, ListenError } from './lib/listen-error.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { PresentityService } from './presentity/presentity-service.js';
 import { composePolicies, createPresenceStack, socketListeners, type PresenceStack } from './stack/index.js';
-import { createAbuseLimits, type TrustedPeerLookup } from './security/limits/index.js';
+import { peerRecognition } from './security/index.js';
+import { createAbuseLimits } from './security/limits/index.js';
 import { SEQUENCE_LEASE, type Notifier } from './subscriptions/notifier.js';
 import { sipAuthPolicy } from './main-security.js';
 
@@ -34,6 +35,8 @@ export interface RunningServer {
   readonly store: StoreBackend;
   readonly notifier: Notifier;
   readonly presentity: PresentityService;
+  /** SIGHUP: re-reads the admin API's certificate and key (the old ones stay when the new files are broken). */
+  reloadTls(): void;
   stop(): Promise<void>;
 }
 
@@ -55,16 +58,10 @@ const WARM_UP_QUIET_MS = 200;
 /** The event-loop delay metric's sampling interval (prom-client's `eventLoopMonitoringPrecision`). */
 const EVENT_LOOP_SAMPLE_MS = 100;
 
-export interface StartServerOptions {
-  /** Which trusted peers a source matches (security.md §3.3); default nobody is trusted. */
-  trustedPeers?: TrustedPeerLookup;
-}
-
 export async function startServer(
   config: Config,
   logger: Logger,
   clock: Clock = new SystemClock(),
-  options: StartServerOptions = {},
 ): Promise<RunningServer> {
   const store = openSqliteStore({ dataDir: config.dataDir, clock, logger: logger.child({ module: 'store' }) });
   // One SQLite file serves both ports; each consumer takes its side (src/store/ports.ts).
@@ -86,6 +83,8 @@ export async function startServer(
     defaultAccountForUnknownDomains: config.accounts.defaultAccountForUnknownDomains,
   });
   const accounts = accountServices.resolver;
+  // Each account's trusted peers (security.md §3.3), kept current by the accounts service.
+  const trustedPeers = accountServices.trustedPeers.index.lookup;
   const metricsRegistry = new Registry();
   // prom-client samples event-loop delay on a timer, every 10 ms by default: 100 wakeups a second, ~1.5% of a core
   // on an idle server (strace: one epoll_wait per 10 ms). Ten samples a second still show a stalled loop.
@@ -94,7 +93,7 @@ export async function startServer(
   let live: PresenceStack | undefined;
   const limits = createAbuseLimits(config.limits, {
     clock,
-    ...(options.trustedPeers ? { trusted: options.trustedPeers } : {}),
+    trusted: trustedPeers,
     liveSubscriptions: () => live?.notifier.count() ?? 0,
     livePublications: () => live?.presentity.stats().publications ?? 0,
     publicationsOf: (resource) => live?.presentity.publicationCount(resource) ?? 0,
@@ -109,9 +108,10 @@ export async function startServer(
 
   // Digest authentication and authorization (security.md) unless PISTON_SIP_AUTH=off; the abuse limits either way.
   // Authorization asks the digest policy first: a watcher of another account hears 403 before any quota is counted.
-  const auth = sipAuthPolicy(config, adminData, clock, logger);
+  // With it off, trusted peers are still recognised as peers (their Record-Route is honoured).
+  const auth = sipAuthPolicy(config, adminData, trustedPeers, clock, logger) ?? peerRecognition(trustedPeers);
   const limitsPolicy = { admit: limits.admit, authorizeSubscribe: limits.authorizeSubscribe, authorizePublish: limits.authorizePublish };
-  const policy = auth ? composePolicies(auth, limitsPolicy) : limitsPolicy;
+  const policy = composePolicies(auth, limitsPolicy);
 
   let lastRequestAt = -Infinity;
   const stack = createPresenceStack({
@@ -180,7 +180,7 @@ export async function startServer(
         port: config.sip.port,
       });
     });
-    api = await startApi(app, { host: config.api.host, port: config.api.port }).catch((err: unknown) => {
+    api = await startApi(app, { host: config.api.host, port: config.api.port, ...(config.api.tls ? { tls: config.api.tls } : {}) }).catch((err: unknown) => {
       throw describeListenError(err, {
         service: 'the admin API',
         hostVariable: 'PISTON_API_HOST',
@@ -206,12 +206,14 @@ export async function startServer(
     clock,
     ...(config.api.bootstrapRealm ? { realm: config.api.bootstrapRealm } : {}),
     ...(config.api.bootstrapApiKey ? { apiKey: config.api.bootstrapApiKey } : {}),
+    trustedPeers: config.accounts.bootstrapTrustedPeers,
   });
   if (boot.created) {
     accounts.refresh();
+    accountServices.trustedPeers.index.refresh();
     // The key goes to standard error as plain text, once, so the command pastes as it is; the JSON log, which is
     // kept and shipped, gets the account but never the key.
-    process.stderr.write(firstStartMessage(boot, { host: config.api.host, port: api.port }));
+    process.stderr.write(firstStartMessage(boot, { host: config.api.host, port: api.port, secure: api.secure }));
     logger.info({ accountId: boot.accountId, realm: boot.realm }, 'first start: master account and API key created (the key and a token command are on standard error)');
   } else if (boot.suppliedKeyUnused) {
     const text = unusedBootstrapKeyMessage(config.dataDir);
@@ -228,6 +230,12 @@ export async function startServer(
     store,
     notifier,
     presentity,
+    reloadTls() {
+      if (!api.secure) return;
+      const result = api.reloadTls();
+      if (result.reloaded) logger.info({ cert: config.api.tls?.certFile }, 'admin API certificate reloaded');
+      else logger.error({ reason: result.error }, 'admin API certificate not reloaded; the old one stays in use');
+    },
     async stop() {
       warmUp.stop();
       stack.stopAccepting();
@@ -323,6 +331,8 @@ export async function main(given?: Config): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // Certificates renewed on disk (certbot and the like signal a reload) take effect without a restart.
+  process.on('SIGHUP', () => server.reloadTls());
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

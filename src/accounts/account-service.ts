@@ -12,6 +12,8 @@ export interface AccountServiceOptions {
   clock: Clock;
   /** Called after any account was created, changed or deleted (the SIP side's resolver re-reads realms). */
   onChange?: () => void;
+  /** Called as an account is deleted, for what other services keep per account (its trusted peers). */
+  onDelete?: (id: string) => void;
 }
 
 /** Guards against a corrupt parent chain (a cycle written by hand into the database). */
@@ -61,8 +63,19 @@ export class AccountService {
     return out;
   }
 
-  /** Creates a child of `parentId` from a request's `data`. */
-  create(parentId: string | null, data: unknown): AccountRecord {
+  /**
+   * The master account: the first one, made on first start (bootstrap.ts). Only it creates accounts and gives out
+   * realms (issue 19 item 6): a tenant that could name any realm would take over a domain the master serves today by
+   * default (PISTON_DEFAULT_ACCOUNT_FOR_UNKNOWN_DOMAINS), with its phones.
+   */
+  isMaster(id: string): boolean {
+    // The root of the tree: only the first start makes an account without a parent (create always gives one).
+    return this.opts.store.accounts.get(id)?.parentId === null;
+  }
+
+  /** Creates a child of `parentId` from a request's `data`; the caller's account must be the master (else 403). */
+  create(callerId: string, parentId: string, data: unknown): AccountRecord {
+    if (!this.isMaster(callerId)) throw new ForbiddenError('only the master account creates accounts');
     const input = parseData(accountSchema, data);
     const realm = input.realm.toLowerCase();
     this.assertRealmFree(realm, null);
@@ -81,12 +94,16 @@ export class AccountService {
     return acc;
   }
 
-  /** POST semantics: the document is replaced by `data` (name and realm). */
-  update(id: string, data: unknown): AccountRecord {
+  /**
+   * POST semantics: the document is replaced by `data` (name and realm). A new realm is a claim on a SIP domain: the
+   * master account's to give (403 for anyone else), and never one another account holds (400).
+   */
+  update(callerId: string, id: string, data: unknown): AccountRecord {
     const old = this.get(id);
     const input = parseData(accountSchema, data);
     const realm = input.realm.toLowerCase();
     this.assertRealmFree(realm, id);
+    if (realm !== old.realm && !this.isMaster(callerId)) throw new ForbiddenError('only the master account changes realms');
     // POST replaces the document: no digest_algorithms goes back to MD5 only. A new realm leaves every device's HA1s
     // useless (the realm is hashed in): the API shows them `digest_ready: false` until their passwords are set again.
     const { digestAlgorithms: _old, ...rest } = old;
@@ -117,6 +134,7 @@ export class AccountService {
     store.users.deleteByAccount(id);
     store.apiKeys.deleteByAccount(id);
     store.authTokens.deleteByAccount(id);
+    this.opts.onDelete?.(id);
     store.accounts.delete(id);
     this.opts.onChange?.();
     return acc;

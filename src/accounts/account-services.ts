@@ -6,6 +6,7 @@ import { AuthService } from './auth-service.js';
 import { DeviceService } from './device-service.js';
 import { SecretHasher } from './secrets.js';
 import { createStoreAccountResolver } from './store-account-resolver.js';
+import { TrustedPeerService } from './trusted-peer-service.js';
 import { UserService } from './user-service.js';
 
 export interface AccountServicesOptions {
@@ -25,6 +26,8 @@ export interface AccountServices {
   devices: DeviceService;
   users: UserService;
   auth: AuthService;
+  /** Trusted peers per account; `trustedPeers.index.lookup` is the SIP side's TrustedPeerLookup. */
+  trustedPeers: TrustedPeerService;
   /** Pass to PresentityService and Notifier as `accounts`; kept current by the accounts service. */
   resolver: ListAccountResolver;
 }
@@ -33,11 +36,13 @@ export function createAccountServices(opts: AccountServicesOptions): AccountServ
   const { store, clock } = opts;
   const hasher = new SecretHasher(opts.scryptCost === undefined ? {} : { scryptCost: opts.scryptCost });
   const resolver = createStoreAccountResolver(store, { defaultForUnknown: opts.defaultAccountForUnknownDomains });
+  const trustedPeers = new TrustedPeerService({ store, clock });
   return {
-    accounts: new AccountService({ store, clock, onChange: () => resolver.refresh() }),
+    accounts: new AccountService({ store, clock, onChange: () => resolver.refresh(), onDelete: (id) => trustedPeers.deleteAccount(id) }),
     devices: new DeviceService({ store, clock, hasher }),
     users: new UserService({ store, clock, hasher }),
     auth: new AuthService({ store, clock, hasher, ...(opts.tokenIdleMs === undefined ? {} : { idleMs: opts.tokenIdleMs }) }),
+    trustedPeers,
     resolver,
   };
 }

@@ -57,16 +57,17 @@ export class AuthService {
     }
     const credentials = input.credentials.toLowerCase();
     if (!MD5_PATTERN.test(credentials)) throw new InvalidCredentialsError('malformed credentials');
-    const { store, hasher } = this.opts;
+    // Exactly one scrypt per attempt, before anything is looked up: the same work whether the name or realm matches
+    // no account, one or many, so neither CPU nor time tells an attacker which names exist.
+    const hash = await this.opts.hasher.credentialsHash(credentials);
+    const { store } = this.opts;
     const candidates =
       input.account_realm !== undefined
         ? [store.accounts.findByRealm(input.account_realm.toLowerCase())].filter((a): a is AccountRecord => a !== undefined)
         : store.accounts.loadAll().filter((a) => a.name === input.account_name);
     for (const account of candidates) {
-      const hash = await hasher.credentialsHash(credentials, account.id);
       const user = store.users.findByAccount(account.id).find((u) => u.credentialsHash === hash);
-      // Re-read the account: it may have been deleted while hashing.
-      if (user && store.accounts.get(account.id)) return this.issue(account, user.id, 'credentials');
+      if (user) return this.issue(account, user.id, 'credentials');
     }
     throw new InvalidCredentialsError('no user with these credentials');
   }

@@ -1,6 +1,8 @@
 import type { Clock } from '../lib/clock.js';
+import { parseCidr } from '../lib/cidr.js';
 import { newId32 } from '../lib/ids.js';
 import type { AdminDataStore } from '../store/ports.js';
+import type { TrustedPeerTransport } from '../store/records.js';
 import { isStoredApiKey, issueApiKey } from './api-keys.js';
 
 export interface BootstrapOptions {
@@ -11,6 +13,11 @@ export interface BootstrapOptions {
   name?: string;
   /** PISTON_BOOTSTRAP_API_KEY: 64 hex chosen by automation; default a random one. */
   apiKey?: string;
+  /**
+   * PISTON_SIP_TRUSTED_PEERS: the master account's first trusted peers (a PBX, a Kamailio in front), written only on
+   * a first start; later the API owns the list. Refresh the trusted-peer index afterwards.
+   */
+  trustedPeers?: readonly { cidr: string; transport?: TrustedPeerTransport }[];
 }
 
 export interface BootstrapResult {
@@ -62,13 +69,24 @@ export function bootstrap(store: AdminDataStore, opts: BootstrapOptions): Bootst
   const realm = (opts.realm ?? DEFAULT_BOOTSTRAP_REALM).toLowerCase();
   store.accounts.put({ id: accountId, name, realm, parentId: null, createdAt: now, updatedAt: now });
   const apiKey = issueApiKey(store, opts.clock, accountId, supplied);
+  const seen = new Set<string>();
+  for (const peer of opts.trustedPeers ?? []) {
+    const cidr = parseCidr(peer.cidr);
+    if (!cidr) throw new Error(`PISTON_SIP_TRUSTED_PEERS: ${JSON.stringify(peer.cidr)} is not an IP address or CIDR block`);
+    const transport = peer.transport ?? null;
+    // A repeated entry would be refused by the API as a duplicate; here it is simply written once.
+    if (seen.has(`${cidr.text};${transport}`)) continue;
+    seen.add(`${cidr.text};${transport}`);
+    const name = 'PISTON_SIP_TRUSTED_PEERS';
+    store.trustedPeers.put({ id: newId32(), accountId, cidr: cidr.text, transport, fingerprint: null, name, createdAt: now, updatedAt: now });
+  }
   return { created: true, accountId, realm, name, apiKey, keySupplied: supplied !== undefined };
 }
 
 /** Where a client on this host reaches the API: a wildcard bind address is reached through loopback. */
-export function apiUrl(api: { host: string; port: number }, path: string): string {
+export function apiUrl(api: { host: string; port: number; secure?: boolean }, path: string): string {
   const host = api.host === '0.0.0.0' || api.host === '::' || api.host === '' ? '127.0.0.1' : api.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${api.port}${path}`;
+  return `${api.secure ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${api.port}${path}`;
 }
 
 /**
@@ -76,7 +94,7 @@ export function apiUrl(api: { host: string; port: number }, path: string): strin
  * (never a variable the shell would not expand there), JSON with plain double quotes, the URL quoted because an
  * IPv6 literal's brackets are glob characters. Keys are hex and the URL has no quote, so nothing needs escaping.
  */
-export function tokenCommand(apiKey: string, api: { host: string; port: number }): string {
+export function tokenCommand(apiKey: string, api: { host: string; port: number; secure?: boolean }): string {
   return `curl -X PUT -d '${JSON.stringify({ data: { api_key: apiKey } })}' '${apiUrl(api, '/v2/api_auth')}'`;
 }
 
@@ -84,7 +102,7 @@ export function tokenCommand(apiKey: string, api: { host: string; port: number }
  * The first-start notice, plain text for standard error: what was created, then the token command alone on its
  * own line so that it can be copied whole. It holds the key; it is printed once, never logged.
  */
-export function firstStartMessage(result: BootstrapResult, api: { host: string; port: number }): string {
+export function firstStartMessage(result: BootstrapResult, api: { host: string; port: number; secure?: boolean }): string {
   const key = result.keySupplied ? 'the API key from PISTON_BOOTSTRAP_API_KEY' : 'a new API key (shown only this once)';
   return (
     `first start: created account ${result.accountId} (name "${result.name}", realm "${result.realm}") with ${key}; ` +

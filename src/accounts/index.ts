@@ -23,3 +23,5 @@ export { deviceResources, userResources, presenceUser } from './presence-resourc
 export { ValidationError, UnknownIdError, InvalidCredentialsError, ForbiddenError, type FieldErrors, type FieldError } from './account-errors.js';
 export { SecretHasher, md5Hex, sha256Hex } from './secrets.js';
 export * as schemas from './schemas.js';
+export { TrustedPeerService } from './trusted-peer-service.js';
+export { TrustedPeerIndex, normalizeFingerprint } from './trusted-peer-index.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseCidr } from '../lib/cidr.js';
 
 /**
  * The shapes of the admin API's `data` objects for accounts, devices and users, in one place: the services validate
@@ -66,7 +67,31 @@ export const userAuthSchema = z.object({
   account_realm: z.string().max(253).optional(),
 });
 
+/** Transports a trusted peer may be limited to (the transport descriptor's names). */
+export const PEER_TRANSPORTS = ['udp', 'tcp', 'tls', 'ws', 'wss'] as const;
+/** SHA-256 of a certificate: 64 hex digits, bare or in colon-separated pairs (as `openssl x509 -fingerprint` prints). */
+export const FINGERPRINT_PATTERN = /^(?:[0-9A-Fa-f]{64}|[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){31})$/;
+export const CIDR_MESSAGE = 'Value must be an IPv4 or IPv6 address or CIDR block (192.0.2.10, 10.0.0.0/8, 2001:db8::/32)';
+
+/** A trusted peer (security.md §3.3): PUT creates, POST replaces the whole document. */
+export const trustedPeerSchema = z.object({
+  cidr: z
+    .string()
+    .max(64)
+    .refine((v) => parseCidr(v) !== undefined, { message: CIDR_MESSAGE })
+    .describe('An IPv4 or IPv6 address or CIDR block; host bits under the prefix are cleared'),
+  transport: z.enum(PEER_TRANSPORTS).nullable().optional().describe('Only requests over this transport are trusted; absent: any'),
+  fingerprint: z
+    .string()
+    .regex(FINGERPRINT_PATTERN)
+    .nullable()
+    .optional()
+    .describe('SHA-256 of the TLS client certificate the peer must present (hex, colons optional)'),
+  name: text.nullable().optional(),
+});
+
 export type AccountInput = z.infer<typeof accountSchema>;
 export type DeviceCreateInput = z.infer<typeof deviceCreateSchema>;
 export type DeviceUpdateInput = z.infer<typeof deviceUpdateSchema>;
 export type UserInput = z.infer<typeof userSchema>;
+export type TrustedPeerInput = z.infer<typeof trustedPeerSchema>;

@@ -13,6 +13,7 @@ export interface SecretHasherOptions {
 const KEY_LENGTH = 32;
 const BLOCK_SIZE = 8;
 const PARALLELISM = 1;
+const CREDENTIALS_SALT = Buffer.from('piston-credentials-v2', 'utf8');
 
 function scryptAsync(secret: string, salt: Buffer, cost: number): Promise<Buffer> {
   const opts: ScryptOptions = { N: cost, r: BLOCK_SIZE, p: PARALLELISM, maxmem: 256 * cost * BLOCK_SIZE + 1024 * 1024 };
@@ -63,11 +64,12 @@ export class SecretHasher {
 
   /**
    * The stored form of user_auth credentials (`md5(lower(username):password)`, api-contract.md). A login must find
-   * the user from the credentials alone, so the salt is fixed per account (its id) rather than random: one scrypt
-   * per login attempt, and equal credentials in two accounts still hash differently.
+   * the user from the credentials alone, so the salt is fixed: one scrypt per login attempt, whatever the number of
+   * accounts its name matches (issue 19 item 6: per-account salts cost one scrypt per matching account). The user
+   * name inside the MD5 already keeps two users' equal passwords apart.
    */
-  async credentialsHash(md5Credentials: string, accountId: string): Promise<string> {
-    return this.encode(md5Credentials.toLowerCase(), Buffer.from(`piston-credentials:${accountId}`, 'utf8'));
+  async credentialsHash(md5Credentials: string): Promise<string> {
+    return this.encode(md5Credentials.toLowerCase(), CREDENTIALS_SALT);
   }
 
   private async encode(secret: string, salt: Buffer): Promise<string> {

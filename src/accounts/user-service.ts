@@ -96,7 +96,7 @@ export class UserService {
     const { hasher } = this.opts;
     const [passwordHash, credentialsHash] = await Promise.all([
       hasher.hashPassword(input.password),
-      hasher.credentialsHash(md5Hex(`${username.toLowerCase()}:${input.password}`), accountId),
+      hasher.credentialsHash(md5Hex(`${username.toLowerCase()}:${input.password}`)),
     ]);
     return { username, passwordHash, credentialsHash };
   }

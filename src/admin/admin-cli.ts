@@ -88,7 +88,7 @@ export function runAdmin(argv: readonly string[], env: Record<string, string | u
     const apiKey = issueApiKey(store, deps.clock, account.id);
     const out =
       `created an API key for account ${account.id} (name "${account.name}", realm "${account.realm}") in ${file}; ` +
-      `it is shown only this once:\n${apiKey}\nget a token with:\n${tokenCommand(apiKey, config.api)}\n`;
+      `it is shown only this once:\n${apiKey}\nget a token with:\n${tokenCommand(apiKey, { ...config.api, secure: config.api.tls !== undefined })}\n`;
     return { code: 0, out, err: '' };
   } catch (err) {
     return refuse(`could not add the key to ${file}: ${(err as Error).message}`);

@@ -78,6 +78,20 @@ export const userAnswer = named(
   }),
 );
 
+export const trustedPeerAnswer = named(
+  'TrustedPeer',
+  z.strictObject({
+    id,
+    cidr: z.string().describe('Canonical CIDR: 10.0.0.0/8, 2001:db8::/32, a single address as /32 or /128'),
+    transport: z.enum(['udp', 'tcp', 'tls', 'ws', 'wss']).optional().describe('Only this transport is trusted; absent: any'),
+    fingerprint: z
+      .string()
+      .optional()
+      .describe('SHA-256 of the TLS client certificate the peer must present, upper-case hex pairs joined by ":"'),
+    name: z.string().optional(),
+  }),
+);
+
 // Authentication (auth-routes.ts); the token itself is the envelope's auth_token.
 
 export const tokenAnswer = named(

@@ -50,6 +50,8 @@ export interface ApiDeps {
   metrics?: ApiMetrics;
   /** Event packages accepted by `?event=`. Default: dialog, presence, message-summary. */
   events?: readonly string[];
+  /** Failed api_auth/user_auth per source address before 429 (security.md §5). Default 5 within 300 s. */
+  loginLimits?: { maxFailures?: number; windowMs?: number };
   /** Largest accepted request body in bytes (413 beyond). Default 64 KiB. */
   bodyLimitBytes?: number;
 }

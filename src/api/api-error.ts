@@ -28,5 +28,13 @@ export const apiErrors = {
     new ApiError(400, 'validation error', { json: { invalid: { message: why, target: 'body' } } }),
   tooLarge: (limit: number): ApiError =>
     new ApiError(413, 'request_entity_too_large', { message: `request body larger than ${limit} bytes` }),
+  /** security.md §5: repeated failed logins from one address (HTTP only: SIP never answers 429). */
+  tooManyLogins: (retryAfterS: number): ApiError =>
+    new ApiError(
+      429,
+      'too_many_requests',
+      { message: `too many failed logins from this address; retry in ${retryAfterS} s` },
+      { 'Retry-After': String(retryAfterS) },
+    ),
   internal: (): ApiError => new ApiError(500, 'internal_error', { message: 'internal error' }),
 };

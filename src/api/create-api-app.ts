@@ -9,12 +9,14 @@ import { jsonBody } from './body-parser.js';
 import { errorEnvelope, successEnvelope } from './envelope.js';
 import { buildOpenApi } from './openapi.js';
 import { PresenceAdmin } from './presence-admin.js';
+import { LoginLimiter } from './login-limiter.js';
 import { mount, type RouteSpec } from './route-spec.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { deviceRoutes } from './routes/device-routes.js';
 import { opsRoutes } from './routes/ops-routes.js';
 import { presenceRoutes } from './routes/presence-routes.js';
+import { trustedPeerRoutes } from './routes/trusted-peer-routes.js';
 import { userRoutes } from './routes/user-routes.js';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
@@ -43,10 +45,11 @@ export function buildRouters(deps: ApiDeps): ApiRouters {
   let document: unknown;
   const openapi = (): unknown => (document ??= buildOpenApi(specs));
   const groups: [string, RouteSpec[]][] = [
-    ['auth', authRoutes(services)],
+    ['auth', authRoutes(services, new LoginLimiter({ clock: deps.clock, ...deps.loginLimits }), deps.logger)],
     ['accounts', accountRoutes(services)],
     ['devices', deviceRoutes(services)],
     ['users', userRoutes(services)],
+    ['trusted_peers', trustedPeerRoutes(services)],
     ['presence', presenceRoutes(presence, events)],
     ['operations', opsRoutes(deps.health, deps.metrics, openapi)],
   ];

@@ -64,7 +64,7 @@ export const errorEnvelopes: Readonly<Record<number, { description: string; sche
     schema: errorEnvelope('InvalidCredentialsEnvelope', 401, 'invalid_credentials', messageOnly),
   },
   403: {
-    description: "the account is neither the token's own nor a descendant",
+    description: "the account is neither the token's own nor a descendant, or only the master account may do this",
     schema: errorEnvelope('ForbiddenEnvelope', 403, 'forbidden', messageOnly),
   },
   404: {
@@ -75,6 +75,10 @@ export const errorEnvelopes: Readonly<Record<number, { description: string; sche
       'bad_identifier',
       z.strictObject({ cause: z.string().describe('The unknown id'), message: z.literal('bad identifier') }),
     ),
+  },
+  429: {
+    description: 'too many failed logins from this address (5 within 300 s); the Retry-After header says when to try again',
+    schema: errorEnvelope('TooManyLoginsEnvelope', 429, 'too_many_requests', messageOnly),
   },
   413: {
     description: 'request body larger than the limit (64 KiB by default)',

@@ -1,8 +1,8 @@
 import type { z } from 'zod';
 import { digestReady } from '../accounts/digest-ha1.js';
 import { isDigestAlgorithm } from '../lib/digest-hash.js';
-import type { AccountRecord, DeviceRecord, UserRecord } from '../store/records.js';
-import type { accountAnswer, deviceAnswer, deviceSummaryAnswer, userAnswer } from './answer-schemas.js';
+import type { AccountRecord, DeviceRecord, TrustedPeerRecord, UserRecord } from '../store/records.js';
+import type { accountAnswer, deviceAnswer, deviceSummaryAnswer, trustedPeerAnswer, userAnswer } from './answer-schemas.js';
 
 /**
  * Records as the API shows them (Kazoo-shaped, snake_case). Secrets never appear: no password, hash, API key or
@@ -51,5 +51,15 @@ export function userView(u: UserRecord): z.output<typeof userAnswer> {
     last_name: u.lastName,
     ...(u.presenceId !== null ? { presence_id: u.presenceId } : {}),
     ...(u.username !== null ? { username: u.username } : {}),
+  };
+}
+
+export function trustedPeerView(p: TrustedPeerRecord): z.output<typeof trustedPeerAnswer> {
+  return {
+    id: p.id,
+    cidr: p.cidr,
+    ...(p.transport !== null ? { transport: p.transport } : {}),
+    ...(p.fingerprint !== null ? { fingerprint: p.fingerprint } : {}),
+    ...(p.name !== null ? { name: p.name } : {}),
   };
 }

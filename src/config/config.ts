@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
+import { parseCidr } from '../lib/cidr.js';
 
 /**
  * Configuration comes from environment variables only (twelve-factor), validated once at start:
@@ -28,29 +29,50 @@ const hostList = z
     for (const h of hosts) if (isIP(h) === 0) ctx.addIssue({ code: 'custom', message: notAnIp(h) });
   });
 
-const ipAddress = z.string().refine((h) => isIP(h) !== 0, { error: (issue) => notAnIp(String(issue.input)) });
+const PEER_TRANSPORTS = ['udp', 'tcp', 'tls', 'ws', 'wss'] as const;
+type PeerTransport = (typeof PEER_TRANSPORTS)[number];
 
-/** Comma-separated `addr` or `addr/prefix`, IPv4 or IPv6. */
-const cidrList = z
+/** `10.0.0.0/8,192.0.2.10;transport=tcp,2001:db8::/32`: the master account's first trusted peers (security.md §3.3). */
+const trustedPeerList = z
   .string()
-  .transform((s) => s.split(',').map((h) => h.trim()).filter((h) => h.length > 0))
-  .superRefine((list, ctx) => {
-    for (const c of list) {
-      const [addr, prefix, extra] = c.split('/');
-      const family = isIP(addr ?? '');
-      const ok =
-        family !== 0 && extra === undefined && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32)));
-      if (!ok) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(c)} is not an address or CIDR (such as 10.0.0.5 or 10.0.0.0/24)` });
+  .transform((s) => s.split(',').map((p) => p.trim()).filter((p) => p.length > 0))
+  .transform((entries, ctx) => {
+    const out: { cidr: string; transport?: PeerTransport }[] = [];
+    for (const entry of entries) {
+      const [cidrText, ...params] = entry.split(';').map((p) => p.trim());
+      const cidr = parseCidr(cidrText ?? '');
+      if (!cidr) {
+        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(cidrText)} is not an IP address or CIDR block (10.0.0.0/8, 2001:db8::/32)` });
+        continue;
+      }
+      const peer: { cidr: string; transport?: PeerTransport } = { cidr: cidr.text };
+      for (const param of params) {
+        const m = /^transport=(.*)$/i.exec(param);
+        const transport = m?.[1]?.toLowerCase();
+        if (transport === undefined || !(PEER_TRANSPORTS as readonly string[]).includes(transport)) {
+          ctx.addIssue({ code: 'custom', message: `${JSON.stringify(param)}: only transport=udp|tcp|tls|ws|wss may follow a block` });
+          continue;
+        }
+        peer.transport = transport as PeerTransport;
+      }
+      out.push(peer);
     }
+    return out;
   });
+
+const ipAddress = z.string().refine((h) => isIP(h) !== 0, { error: (issue) => notAnIp(String(issue.input)) });
 
 /** Every variable the server reads, with its default. The README's configuration table mirrors this. */
 const envSchema = z.object({
   PISTON_SIP_HOST: hostList.default(['0.0.0.0', '::']),
   PISTON_SIP_PORT: port.default(5060),
   PISTON_SIP_PUBLIC_HOST: z.string().min(1).optional(),
-  PISTON_API_HOST: ipAddress.default('0.0.0.0'),
+  // Loopback by default (security.md §5): exposing the admin API is a choice, best made with HTTPS.
+  PISTON_API_HOST: ipAddress.default('127.0.0.1'),
   PISTON_API_PORT: port.default(8000),
+  PISTON_API_TLS_CERT: z.string().min(1).optional(),
+  PISTON_API_TLS_KEY: z.string().min(1).optional(),
+  PISTON_SIP_TRUSTED_PEERS: trustedPeerList.optional(),
   PISTON_DATA_DIR: z.string().min(1).default('./data'),
   PISTON_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PISTON_NODE_NAME: z.string().min(1).max(255).default(`piston@${hostname()}`),
@@ -78,8 +100,6 @@ const envSchema = z.object({
   // security.md: digest authentication of SUBSCRIBE and PUBLISH by default; `off` accepts them without credentials.
   PISTON_SIP_AUTH: z.enum(['digest', 'off']).default('digest'),
   PISTON_SIP_NONCE_LIFETIME_S: positiveInt.max(86_400).default(300),
-  // Addresses (CIDRs) trusted for the first account until trusted peers are managed per account.
-  PISTON_SIP_TRUSTED_PEERS: cidrList.default([]),
   // Abuse limits (security.md §4.2); 0 turns a limit off. Trusted peers skip the per-source ones.
   PISTON_SIP_RATE_REQUESTS: nonNegativeInt.default(50),
   PISTON_SIP_RATE_WINDOW_S: positiveInt.default(2),
@@ -138,12 +158,23 @@ export interface Config {
   heapGrowingPercent: number;
   /** Rounds of src/events/warm-up.ts and src/main-rehearsal.ts run after start (0: none). */
   warmUpRounds: number;
-  api: { host: string; port: number; bootstrapApiKey?: string; bootstrapRealm?: string };
+  api: {
+    host: string;
+    port: number;
+    bootstrapApiKey?: string;
+    bootstrapRealm?: string;
+    /** PEM files for HTTPS on the API port (both or neither); re-read on SIGHUP. */
+    tls?: { certFile: string; keyFile: string };
+  };
   subscriptions: { minExpires: number; maxExpires: number; defaultExpires: number; allDialogs: boolean };
   publications: { minExpires: number };
-  accounts: { defaultAccountForUnknownDomains: boolean };
-  /** SIP digest authentication (security.md): mode, nonce lifetime, addresses trusted for the first account. */
-  sipAuth: { mode: 'digest' | 'off'; nonceLifetimeS: number; trustedPeers: string[] };
+  accounts: {
+    defaultAccountForUnknownDomains: boolean;
+    /** PISTON_SIP_TRUSTED_PEERS: the master account's trusted peers, written on first start only. */
+    bootstrapTrustedPeers: { cidr: string; transport?: PeerTransport }[];
+  };
+  /** SIP digest authentication (security.md): mode and nonce lifetime. */
+  sipAuth: { mode: 'digest' | 'off'; nonceLifetimeS: number };
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['PISTON_LOG_LEVEL'];
   nodeName: string;
@@ -179,6 +210,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     e.PISTON_SUBSCRIBE_DEFAULT_EXPIRES > e.PISTON_SUBSCRIBE_MAX_EXPIRES
   ) {
     problems.push('PISTON_SUBSCRIBE_DEFAULT_EXPIRES must lie between the minimum and the maximum');
+  }
+  if ((e.PISTON_API_TLS_CERT === undefined) !== (e.PISTON_API_TLS_KEY === undefined)) {
+    problems.push('PISTON_API_TLS_CERT and PISTON_API_TLS_KEY go together: set both for HTTPS, or neither');
   }
   if (e.PISTON_SIP_T2_MS < e.PISTON_SIP_T1_MS) problems.push('PISTON_SIP_T2_MS must not be below PISTON_SIP_T1_MS');
   if (problems.length > 0) throw new ConfigError(problems);
@@ -217,6 +251,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: e.PISTON_API_PORT,
       ...(e.PISTON_BOOTSTRAP_API_KEY ? { bootstrapApiKey: e.PISTON_BOOTSTRAP_API_KEY.toLowerCase() } : {}),
       ...(e.PISTON_BOOTSTRAP_REALM ? { bootstrapRealm: e.PISTON_BOOTSTRAP_REALM.toLowerCase() } : {}),
+      ...(e.PISTON_API_TLS_CERT && e.PISTON_API_TLS_KEY ? { tls: { certFile: e.PISTON_API_TLS_CERT, keyFile: e.PISTON_API_TLS_KEY } } : {}),
     },
     subscriptions: {
       minExpires: e.PISTON_SUBSCRIBE_MIN_EXPIRES,
@@ -225,8 +260,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allDialogs: e.PISTON_DIALOG_ALL_DIALOGS,
     },
     publications: { minExpires: e.PISTON_PUBLISH_MIN_EXPIRES },
-    accounts: { defaultAccountForUnknownDomains: e.PISTON_DEFAULT_ACCOUNT_FOR_UNKNOWN_DOMAINS },
-    sipAuth: { mode: e.PISTON_SIP_AUTH, nonceLifetimeS: e.PISTON_SIP_NONCE_LIFETIME_S, trustedPeers: e.PISTON_SIP_TRUSTED_PEERS },
+    accounts: {
+      defaultAccountForUnknownDomains: e.PISTON_DEFAULT_ACCOUNT_FOR_UNKNOWN_DOMAINS,
+      bootstrapTrustedPeers: e.PISTON_SIP_TRUSTED_PEERS ?? [],
+    },
+    sipAuth: { mode: e.PISTON_SIP_AUTH, nonceLifetimeS: e.PISTON_SIP_NONCE_LIFETIME_S },
     dataDir: e.PISTON_DATA_DIR,
     logLevel: e.PISTON_LOG_LEVEL,
     nodeName: e.PISTON_NODE_NAME,

@@ -5,4 +5,4 @@ export { NcTracker } from './digest/nc-tracker.js';
 export { NonceService } from './digest/nonce.js';
 export { loadNonceSecret, NONCE_SECRET_FILE } from './nonce-secret.js';
 export { createSipAuthPolicy, type SipAuthPolicy, type SipAuthPolicyOptions } from './sip-policy.js';
-export { cidrPeerLookup, NO_TRUSTED_PEERS, type PeerSource, type TrustedPeer, type TrustedPeerLookup } from './trusted-peers.js';
+export { NO_TRUSTED_PEERS, peerRecognition, type PeerSource, type TrustedPeer, type TrustedPeerLookup } from './trusted-peers.js';

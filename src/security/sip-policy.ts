@@ -19,7 +19,7 @@ import { FailureLockout } from './digest/failure-lockout.js';
 import { NcTracker } from './digest/nc-tracker.js';
 import type { NonceService } from './digest/nonce.js';
 import { verifyDigest, type DigestOutcome } from './digest/verifier.js';
-import { NO_TRUSTED_PEERS, type TrustedPeerLookup } from './trusted-peers.js';
+import { NO_TRUSTED_PEERS, peerIdentityOf, type TrustedPeerLookup } from './trusted-peers.js';
 
 export interface SipAuthPolicyOptions {
   directory: CredentialDirectory;
@@ -108,10 +108,9 @@ export function createSipAuthPolicy(opts: SipAuthPolicyOptions): SipAuthPolicy {
     const algorithms = account?.algorithms ?? (['MD5'] as const);
 
     // Trusted peers: by address (and certificate), for their own account's domains only.
-    const matched = peers({ address: ip, transport: input.flow.protocol });
-    if (matched.length > 0) {
-      const mine = matched.find((p) => p.accountId === input.accountId);
-      if (mine) return { ok: true, identity: { kind: 'peer', id: mine.id, accountId: mine.accountId } };
+    const peer = peerIdentityOf(peers, input);
+    if (peer.own) return { ok: true, identity: peer.own };
+    if (peer.otherAccount) {
       logger.debug({ ip, domain: input.domain }, 'trusted peer of another account refused');
       return refuse({ status: 403 });
     }

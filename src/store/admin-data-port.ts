@@ -8,7 +8,7 @@
  * It follows the rules of ports.ts. Every call answers at once: its readers (the account resolver, token checks) are
  * synchronous today.
  */
-import type { AccountRecord, ApiKeyRecord, AuthTokenRecord, DeviceRecord, UserRecord } from './records.js';
+import type { AccountRecord, ApiKeyRecord, AuthTokenRecord, DeviceRecord, TrustedPeerRecord, UserRecord } from './records.js';
 
 export interface AccountRepository {
   /** Every account, oldest first (`createdAt`, then `id`): the first one serves unknown domains when so configured. */
@@ -62,6 +62,17 @@ export interface AuthTokenRepository {
   deleteIdle(lastUsedAtOrBefore: number): number;
 }
 
+export interface TrustedPeerRepository {
+  /** Every peer of every account (the in-memory index is built from it). */
+  loadAll(): TrustedPeerRecord[];
+  get(id: string): TrustedPeerRecord | undefined;
+  findByAccount(accountId: string): TrustedPeerRecord[];
+  /** Upsert by `record.id`. */
+  put(record: TrustedPeerRecord): void;
+  delete(id: string): void;
+  deleteByAccount(accountId: string): number;
+}
+
 /** The admin side of a store: what the accounts services, the API and the admin CLI take. */
 export interface AdminDataStore {
   readonly accounts: AccountRepository;
@@ -69,4 +80,5 @@ export interface AdminDataStore {
   readonly users: UserRepository;
   readonly apiKeys: ApiKeyRepository;
   readonly authTokens: AuthTokenRepository;
+  readonly trustedPeers: TrustedPeerRepository;
 }

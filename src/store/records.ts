@@ -251,3 +251,24 @@ export interface AuthTokenRecord {
   /** ms epoch of the last request that used it. */
   lastUsedAt: number;
 }
+
+/** Transports a trusted peer may be limited to (the transport descriptor's names). */
+export type TrustedPeerTransport = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
+
+/**
+ * A trusted peer of an account (security.md §3.3): a PBX, proxy or call-state source whose SUBSCRIBE and PUBLISH skip
+ * the digest challenge and the per-source limits, for that account's domains only.
+ */
+export interface TrustedPeerRecord {
+  id: string;
+  accountId: string;
+  /** Canonical CIDR text (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.10/32`), host bits cleared. */
+  cidr: string;
+  /** Only requests over this transport match; null: any. */
+  transport: TrustedPeerTransport | null;
+  /** SHA-256 of the peer's TLS client certificate, upper-case hex pairs joined by `:`; null: no certificate asked. */
+  fingerprint: string | null;
+  name: string | null;
+  createdAt: number;
+  updatedAt: number;
+}

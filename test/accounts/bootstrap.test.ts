@@ -88,3 +88,22 @@ t.test('issueApiKey adds a working key to an existing account and refuses an unk
   t.equal(services.auth.loginWithApiKey({ api_key: key }).account.id, first.accountId);
   t.throws(() => issueApiKey(store, clock, '0'.repeat(32)), UnknownIdError);
 });
+
+t.test('PISTON_SIP_TRUSTED_PEERS seeds the master account on first start only; the index sees them after a refresh', async (t) => {
+  const store = createMemoryStore();
+  const clock = new ManualClock();
+  const peers = [{ cidr: '10.1.2.3/8' }, { cidr: '::1', transport: 'tcp' as const }, { cidr: '10.0.0.0/8' }];
+  const res = bootstrap(store, { clock, trustedPeers: peers });
+  const stored = store.trustedPeers.findByAccount(res.accountId).map((p) => ({ cidr: p.cidr, transport: p.transport, name: p.name }));
+  t.strictSame(stored.sort((a, b) => (a.cidr < b.cidr ? -1 : 1)), [
+    { cidr: '10.0.0.0/8', transport: null, name: 'PISTON_SIP_TRUSTED_PEERS' },
+    { cidr: '::1/128', transport: 'tcp', name: 'PISTON_SIP_TRUSTED_PEERS' },
+  ], 'canonical blocks, a repeated block written once');
+  const services = createAccountServices({ store, clock, defaultAccountForUnknownDomains: true, scryptCost: 1024 });
+  t.equal(services.trustedPeers.index.match({ address: '10.9.8.7', transport: 'udp' })[0]?.accountId, res.accountId);
+  t.strictSame(services.trustedPeers.index.match({ address: '::1', transport: 'udp' }), [], 'the transport limit holds');
+  const later = bootstrap(store, { clock, trustedPeers: [{ cidr: '192.0.2.0/24' }] });
+  t.equal(later.created, false);
+  t.equal(store.trustedPeers.loadAll().length, 2, 'a later start leaves the list to the API');
+  t.throws(() => bootstrap(createMemoryStore(), { clock, trustedPeers: [{ cidr: 'pbx.example' }] }), /not an IP address or CIDR block/);
+});

@@ -12,9 +12,9 @@ t.test('the resolver over the accounts store maps realms to accounts and follows
   t.strictSame(services.resolver.resolve('MASTER.example'), { accountId: master, realm: 'master.example' });
   t.strictSame(services.resolver.resolve('192.0.2.1'), { accountId: master, realm: '192.0.2.1' }, 'first account takes unknown domains');
   clock.advance(1);
-  const child = services.accounts.create(master, { name: 'c', realm: 'c.example' });
+  const child = services.accounts.create(master, master, { name: 'c', realm: 'c.example' });
   t.strictSame(services.resolver.resolve('c.example'), { accountId: child.id, realm: 'c.example' }, 'refreshed on create');
-  services.accounts.update(child.id, { name: 'c', realm: 'd.example' });
+  services.accounts.update(master, child.id, { name: 'c', realm: 'd.example' });
   t.strictSame(services.resolver.resolve('d.example'), { accountId: child.id, realm: 'd.example' }, 'and on update');
   services.accounts.delete(child.id, master);
   t.equal(services.resolver.resolve('d.example')?.accountId, master, 'and on delete');

@@ -55,7 +55,7 @@ t.test('--account picks another account; an unknown or malformed id is refused a
   const services = (() => {
     const store = open(dataDir);
     const s = createAccountServices({ store, clock, defaultAccountForUnknownDomains: true });
-    return { store, child: s.accounts.create(accountId, { name: 'branch', realm: 'branch.example.com' }) };
+    return { store, child: s.accounts.create(accountId, accountId, { name: 'branch', realm: 'branch.example.com' }) };
   })();
   services.store.close();
   const child = services.child.id;

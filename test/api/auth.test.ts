@@ -167,8 +167,10 @@ t.test('a parent account sees its descendants; a child never sees its parent or 
   });
   const childToken = (await h.request('PUT', '/v2/user_auth', { body: { data: { credentials: md5Hex('c:c'), account_realm: 'child.example' } } })).json
     .auth_token as string;
-  const grandchild = await h.request('PUT', '/v2/accounts', { token: childToken, body: { data: { name: 'gc', realm: 'gc.example' } } });
-  t.equal(grandchild.status, 201);
+  const refused = await h.request('PUT', '/v2/accounts', { token: childToken, body: { data: { name: 'gc', realm: 'gc.example' } } });
+  t.equal(refused.status, 403, 'a tenant cannot create accounts (issue 19 item 6)');
+  const grandchild = await h.request('PUT', `/v2/accounts/${child.id}`, { token: master, body: { data: { name: 'gc', realm: 'gc.example' } } });
+  t.equal(grandchild.status, 201, 'the master creates it under the child');
   t.equal(grandchild.json.data.parent_id, child.id);
   t.equal((await h.request('GET', `/v2/accounts/${grandchild.json.data.id}`, { token: master })).status, 200, 'grandparent sees it');
   t.equal((await h.request('GET', `/v2/accounts/${grandchild.json.data.id}`, { token: childToken })).status, 200);

@@ -157,6 +157,21 @@ async function driveEveryRoute(t: { teardown(fn: () => unknown): void }): Promis
     200,
     'replace device',
   );
+  // Trusted peers of the master account (issue 19 item 3).
+  const peers = `/v2/accounts/${master}/trusted_peers`;
+  const pbx = expectStatus(await call('PUT', peers, { token, body: { data: { cidr: '192.0.2.10', name: 'pbx' } } }), 201, 'add trusted peer')
+    .data.id as string;
+  expectStatus(
+    await call('PUT', peers, { token, body: { data: { cidr: '2001:db8::/32', transport: 'tls', fingerprint: 'AB'.repeat(32) } } }),
+    201,
+    'add trusted peer with every field',
+  );
+  expectStatus(await call('PUT', peers, { token, body: { data: { cidr: '10.0.0.0/33' } } }), 400, 'bad CIDR');
+  expectStatus(await call('GET', peers, { token }), 200, 'list trusted peers');
+  expectStatus(await call('GET', `${peers}/${pbx}`, { token }), 200, 'read trusted peer');
+  expectStatus(await call('POST', `${peers}/${pbx}`, { token, body: { data: { cidr: '192.0.2.0/24', transport: 'udp' } } }), 200, 'replace trusted peer');
+  expectStatus(await call('DELETE', `${peers}/${pbx}`, { token }), 200, 'remove trusted peer');
+  expectStatus(await call('GET', `${peers}/${pbx}`, { token }), 404, 'unknown trusted peer');
   expectStatus(await call('GET', `/v2/accounts/${master}/users`, { token }), 200, 'list users');
   expectStatus(await call('GET', `/v2/accounts/${master}/users/${ann}`, { token }), 200, 'read user');
   expectStatus(
@@ -185,8 +200,13 @@ async function driveEveryRoute(t: { teardown(fn: () => unknown): void }): Promis
     'user_auth in the sub-account',
   ).auth_token as string;
   expectStatus(await call('GET', `/v2/accounts/${master}`, { token: subToken }), 403, 'parent of the token account');
-  const leaf = expectStatus(
+  expectStatus(
     await call('PUT', '/v2/accounts', { token: subToken, body: { data: { name: 'leaf', realm: 'leaf.example.com' } } }),
+    403,
+    'a tenant creates no account',
+  );
+  const leaf = expectStatus(
+    await call('PUT', `/v2/accounts/${sub}`, { token, body: { data: { name: 'leaf', realm: 'leaf.example.com' } } }),
     201,
     'create sub-sub-account',
   ).data.id as string;

@@ -15,8 +15,8 @@ import { frameStream, parseWire, type WireMessage } from '../support/sip-wire.js
  * 127.0.0.4 PUBLISHes at 40/s (above the bucket's 25/s: an untrusted source would be banned within seconds). Expected:
  * the flooder's UDP is dropped after its bucket (no answers, and it stays banned; on TCP it is answered 503 +
  * Retry-After), the phone is answered every time with p99 under 100 ms, the fan-out of the peer's PUBLISHes reaches
- * the phone on time, RSS stays bounded. The trusted peer comes from test/support/trusted-server.mjs until main()
- * reads the trust index (issue 19, trusted peers).
+ * the phone on time, RSS stays bounded. The trusted peer is the master account's, seeded by PISTON_SIP_TRUSTED_PEERS
+ * on first start.
  */
 
 const FLOOD_RATE = 2000;
@@ -25,13 +25,12 @@ const PHONE_EVERY_MS = 100;
 const PUBLISH_EVERY_MS = 25;
 
 const server = await startServerForFile(t, {
-  entry: join(repoRoot, 'test', 'support', 'trusted-server.mjs'),
   env: {
     // The limits at their defaults (server-process.ts turns the per-source ones off for the other e2e files).
     PISTON_SIP_RATE_REQUESTS: '50',
     PISTON_SIP_MAX_CONNECTIONS_PER_IP: '100',
     PISTON_SUBSCRIPTIONS_PER_WATCHER: '500',
-    PISTON_TEST_TRUSTED_ADDRESSES: '127.0.0.4',
+    PISTON_SIP_TRUSTED_PEERS: '127.0.0.4',
   },
 });
 

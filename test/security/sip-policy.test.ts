@@ -3,7 +3,7 @@ import t, { type Test } from 'tap';
 import { ListAccountResolver } from '../../src/accounts/account-resolver.js';
 import { computeDeviceDigest } from '../../src/accounts/digest-ha1.js';
 import { ManualClock } from '../../src/lib/clock.js';
-import { createSipAuthPolicy, cidrPeerLookup, NonceService, StoreCredentialDirectory } from '../../src/security/index.js';
+import { createSipAuthPolicy, NonceService, StoreCredentialDirectory } from '../../src/security/index.js';
 import type { SipRequest, SipResponse } from '../../src/sip/message/message.js';
 import { createResponse } from '../../src/sip/message/response-factory.js';
 import type { Flow } from '../../src/sip/transport/flow.js';
@@ -11,6 +11,7 @@ import type { TransportName } from '../../src/sip/transport/transport-descriptor
 import { MemoryStore } from '../../src/store/memory/memory-store.js';
 import type { LoopTransport } from '../support/loop-transport.js';
 import { publishText, requestText } from '../support/sip-builders.js';
+import { peerLookup } from '../support/trusted-peers.js';
 import { NotifierHarness, subscribeBytes, type SubscribeSpec } from '../subscriptions/helpers/notifier-harness.js';
 
 /**
@@ -58,7 +59,7 @@ function setup(t: Test, protocol: TransportName, opts: { defaultForUnknown?: boo
     directory: new StoreCredentialDirectory(store, clock, { ttlMs: 0 }),
     nonces: new NonceService({ secret: Buffer.alloc(32, 1) }),
     clock,
-    trustedPeers: cidrPeerLookup(() => A, [PEER_IP]),
+    trustedPeers: peerLookup(A, [PEER_IP]),
   });
   const accounts = new ListAccountResolver(
     () => [

@@ -16,6 +16,7 @@ import {
   apiKeyRecord,
   authTokenRecord,
   deviceRecord,
+  trustedPeerRecord,
   userRecord,
 } from './helpers/admin-records.js';
 
@@ -152,6 +153,37 @@ export function adminContract(backend: string, open: StoreFactory<AdminDataStore
       t.equal(store.authTokens.get('other'), undefined);
     });
 
+    t.test('trusted peers read back field for field (also after reopen), list per account, go with deleteByAccount', async (t) => {
+      const h = harness(t);
+      let store = h.store;
+      const full = trustedPeerRecord();
+      const bare = trustedPeerRecord({ id: 'p2', cidr: '192.0.2.10/32', transport: null, fingerprint: null, name: null });
+      const other = trustedPeerRecord({ id: 'p3', accountId: ACCOUNT_B, cidr: '10.0.0.0/8', transport: 'udp' });
+      for (const r of [full, bare, other]) store.trustedPeers.put(r);
+      const check = (s: AdminDataStore, when: string): void => {
+        t.strictSame(s.trustedPeers.get(full.id), full, `peer ${when}`);
+        t.strictSame(s.trustedPeers.get('p2'), bare, `peer with nulls ${when}`);
+        t.strictSame(s.trustedPeers.findByAccount(ACCOUNT_A).map((p) => p.id).sort(), [full.id, 'p2'].sort(), `per account ${when}`);
+        t.strictSame(s.trustedPeers.loadAll().map((p) => p.id).sort(), [full.id, 'p2', 'p3'].sort(), `all ${when}`);
+      };
+      check(store, 'after put');
+      if (h.reopen) {
+        store = h.reopen();
+        check(store, 'after reopen');
+      }
+      const read = store.trustedPeers.get('p2')!;
+      read.cidr = '0.0.0.0/0';
+      t.equal(store.trustedPeers.get('p2')?.cidr, '192.0.2.10/32', 'a read is a copy (rule 3)');
+      store.trustedPeers.put({ ...bare, name: 'renamed' });
+      t.equal(store.trustedPeers.get('p2')?.name, 'renamed', 'put upserts by id');
+      store.trustedPeers.delete('p2');
+      store.trustedPeers.delete('p2');
+      t.equal(store.trustedPeers.get('p2'), undefined);
+      t.equal(store.trustedPeers.deleteByAccount(ACCOUNT_A), 1);
+      t.strictSame(store.trustedPeers.findByAccount(ACCOUNT_A), []);
+      t.strictSame(store.trustedPeers.findByAccount(ACCOUNT_B).map((p) => p.id), ['p3'], 'other accounts keep theirs');
+    });
+
     t.test('after close every call throws store_closed and close is idempotent (rule 6)', async (t) => {
       const { store } = harness(t);
       store.accounts.put(accountRecord());
@@ -164,6 +196,8 @@ export function adminContract(backend: string, open: StoreFactory<AdminDataStore
         ['users.get', () => store.users.get('x')],
         ['apiKeys.put', () => store.apiKeys.put(apiKeyRecord())],
         ['authTokens.deleteIdle', () => store.authTokens.deleteIdle(0)],
+        ['trustedPeers.loadAll', () => store.trustedPeers.loadAll()],
+        ['trustedPeers.put', () => store.trustedPeers.put(trustedPeerRecord())],
         ['flush', () => store.flush()],
       ];
       for (const [name, call] of calls) {

@@ -24,13 +24,28 @@ export function accountRoutes(services: AccountServices): RouteSpec[] {
     {
       method: 'put',
       path: '/v2/accounts',
-      summary: "Create an account under the token's account",
+      summary: "Create an account under the token's account (master account only: 403 otherwise)",
       tag: 'accounts',
       auth: 'token',
       body: schemas.accountSchema,
       success: 201,
       answer: accountAnswer,
-      handle: (ctx) => reply(ctx, 201, accountView(accounts.create(ctx.state.token!.accountId, requestData(ctx)))),
+      rejects: [403],
+      handle: (ctx) => {
+        const caller = ctx.state.token!.accountId;
+        reply(ctx, 201, accountView(accounts.create(caller, caller, requestData(ctx))));
+      },
+    },
+    {
+      method: 'put',
+      path: '/v2/accounts/:accountId',
+      summary: 'Create a sub-account of this account (master account only: 403 otherwise)',
+      tag: 'accounts',
+      auth: 'account',
+      body: schemas.accountSchema,
+      success: 201,
+      answer: accountAnswer,
+      handle: (ctx) => reply(ctx, 201, accountView(accounts.create(ctx.state.token!.accountId, ctx.state.account!.id, requestData(ctx)))),
     },
     {
       method: 'get',
@@ -45,13 +60,13 @@ export function accountRoutes(services: AccountServices): RouteSpec[] {
     {
       method: 'post',
       path: '/v2/accounts/:accountId',
-      summary: 'Replace an account (name, realm)',
+      summary: 'Replace an account (name, realm); only the master account changes a realm (403 otherwise)',
       tag: 'accounts',
       auth: 'account',
       body: schemas.accountSchema,
       success: 200,
       answer: accountAnswer,
-      handle: (ctx) => reply(ctx, 200, accountView(accounts.update(ctx.state.account!.id, requestData(ctx)))),
+      handle: (ctx) => reply(ctx, 200, accountView(accounts.update(ctx.state.token!.accountId, ctx.state.account!.id, requestData(ctx)))),
     },
     {
       method: 'delete',

@@ -3,9 +3,10 @@ import type {
   ApiKeyRepository,
   AuthTokenRepository,
   DeviceRepository,
+  TrustedPeerRepository,
   UserRepository,
 } from '../admin-data-port.js';
-import type { AccountRecord, ApiKeyRecord, AuthTokenRecord, DeviceRecord, UserRecord } from '../records.js';
+import type { AccountRecord, ApiKeyRecord, AuthTokenRecord, DeviceRecord, TrustedPeerRecord, UserRecord } from '../records.js';
 
 /**
  * The admin API's records in Maps. Admin data is small (accounts, devices and users number in the thousands at
@@ -180,5 +181,30 @@ export class MemoryAuthTokenRepository implements AuthTokenRepository {
   }
   deleteIdle(lastUsedAtOrBefore: number): number {
     return this.t.deleteWhere((r) => r.lastUsedAt <= lastUsedAtOrBefore);
+  }
+}
+
+export class MemoryTrustedPeerRepository implements TrustedPeerRepository {
+  private readonly t: MemoryTable<TrustedPeerRecord>;
+  constructor(assertOpen: () => void) {
+    this.t = new MemoryTable((r) => r.id, assertOpen);
+  }
+  loadAll(): TrustedPeerRecord[] {
+    return this.t.where(() => true);
+  }
+  get(id: string): TrustedPeerRecord | undefined {
+    return this.t.get(id);
+  }
+  findByAccount(accountId: string): TrustedPeerRecord[] {
+    return this.t.where((r) => r.accountId === accountId);
+  }
+  put(record: TrustedPeerRecord): void {
+    this.t.put(record);
+  }
+  delete(id: string): void {
+    this.t.delete(id);
+  }
+  deleteByAccount(accountId: string): number {
+    return this.t.deleteWhere((r) => r.accountId === accountId);
   }
 }

@@ -9,6 +9,7 @@ import type {
   StoreBackend,
   StoreReadyInfo,
   StoreWriteHealth,
+  TrustedPeerRepository,
   UserRepository,
 } from '../ports.js';
 import type { MailboxRecord, ResourceStateRecord } from '../records.js';
@@ -18,6 +19,7 @@ import {
   MemoryApiKeyRepository,
   MemoryAuthTokenRepository,
   MemoryDeviceRepository,
+  MemoryTrustedPeerRepository,
   MemoryUserRepository,
 } from './memory-admin.js';
 import { MemoryKeyedRepository } from './memory-keyed.js';
@@ -42,6 +44,7 @@ export class MemoryStore implements StoreBackend {
   readonly users: UserRepository;
   readonly apiKeys: ApiKeyRepository;
   readonly authTokens: AuthTokenRepository;
+  readonly trustedPeers: TrustedPeerRepository;
   private closed = false;
 
   constructor() {
@@ -61,6 +64,7 @@ export class MemoryStore implements StoreBackend {
     this.users = new MemoryUserRepository(assertOpen);
     this.apiKeys = new MemoryApiKeyRepository(assertOpen);
     this.authTokens = new MemoryAuthTokenRepository(assertOpen);
+    this.trustedPeers = new MemoryTrustedPeerRepository(assertOpen);
   }
 
   flush(): void {

@@ -169,6 +169,26 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    // Issue 19: trusted peers per account (security.md §3.3). Transport and fingerprint are checked by the accounts
+    // service; the CHECK keeps a hand-edited row from holding a transport no listener has.
+    description: 'trusted peers (admin API)',
+    up(db) {
+      db.exec(`
+        CREATE TABLE trusted_peers (
+          id          TEXT PRIMARY KEY,
+          account_id  TEXT NOT NULL,
+          cidr        TEXT NOT NULL,
+          transport   TEXT CHECK (transport IN ('udp', 'tcp', 'tls', 'ws', 'wss')),
+          fingerprint TEXT,
+          name        TEXT,
+          created_at  INTEGER NOT NULL,
+          updated_at  INTEGER NOT NULL
+        );
+        CREATE INDEX trusted_peers_account ON trusted_peers (account_id);
+      `);
+    },
+  },
 ];
 
 export interface MigrationResult {

@@ -4,9 +4,20 @@ import type {
   ApiKeyRepository,
   AuthTokenRepository,
   DeviceRepository,
+  TrustedPeerRepository,
   UserRepository,
 } from '../admin-data-port.js';
-import type { AccountRecord, ApiKeyRecord, AuthMethod, AuthTokenRecord, DeviceDigestRecord, DeviceRecord, UserRecord } from '../records.js';
+import type {
+  AccountRecord,
+  ApiKeyRecord,
+  AuthMethod,
+  AuthTokenRecord,
+  DeviceDigestRecord,
+  DeviceRecord,
+  TrustedPeerRecord,
+  TrustedPeerTransport,
+  UserRecord,
+} from '../records.js';
 import { upsertSql } from './sql-upsert.js';
 
 /** How one admin table maps to its record type. Column names are snake_case versions of the record's keys. */
@@ -206,6 +217,32 @@ const authTokensSpec: TableSpec<AuthTokenRecord> = {
   }),
 };
 
+const trustedPeersSpec: TableSpec<TrustedPeerRecord> = {
+  table: 'trusted_peers',
+  key: 'id',
+  columns: ['id', 'account_id', 'cidr', 'transport', 'fingerprint', 'name', 'created_at', 'updated_at'],
+  toRow: (r) => ({
+    id: r.id,
+    account_id: r.accountId,
+    cidr: r.cidr,
+    transport: r.transport,
+    fingerprint: r.fingerprint,
+    name: r.name,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+  }),
+  fromRow: (w) => ({
+    id: str(w.id),
+    accountId: str(w.account_id),
+    cidr: str(w.cidr),
+    transport: strOrNull(w.transport) as TrustedPeerTransport | null,
+    fingerprint: strOrNull(w.fingerprint),
+    name: strOrNull(w.name),
+    createdAt: num(w.created_at),
+    updatedAt: num(w.updated_at),
+  }),
+};
+
 export class SqliteAccountRepository implements AccountRepository {
   private readonly t: SqliteTable<AccountRecord>;
   constructor(db: Database, assertOpen: () => void) {
@@ -319,5 +356,30 @@ export class SqliteAuthTokenRepository implements AuthTokenRepository {
   }
   deleteIdle(lastUsedAtOrBefore: number): number {
     return this.t.deleteWhere('WHERE last_used_at <= ?', lastUsedAtOrBefore);
+  }
+}
+
+export class SqliteTrustedPeerRepository implements TrustedPeerRepository {
+  private readonly t: SqliteTable<TrustedPeerRecord>;
+  constructor(db: Database, assertOpen: () => void) {
+    this.t = new SqliteTable(db, trustedPeersSpec, assertOpen);
+  }
+  loadAll(): TrustedPeerRecord[] {
+    return this.t.select('');
+  }
+  get(id: string): TrustedPeerRecord | undefined {
+    return this.t.get(id);
+  }
+  findByAccount(accountId: string): TrustedPeerRecord[] {
+    return this.t.select('WHERE account_id = ?', accountId);
+  }
+  put(record: TrustedPeerRecord): void {
+    this.t.put(record);
+  }
+  delete(id: string): void {
+    this.t.delete(id);
+  }
+  deleteByAccount(accountId: string): number {
+    return this.t.deleteWhere('WHERE account_id = ?', accountId);
   }
 }

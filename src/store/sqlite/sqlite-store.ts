@@ -52,6 +52,7 @@ import type {
   StoreBackend,
   StoreReadyInfo,
   StoreWriteHealth,
+  TrustedPeerRepository,
   UserRepository,
 } from '../ports.js';
 import { StoreError } from '../store-error.js';
@@ -63,6 +64,7 @@ import {
   SqliteApiKeyRepository,
   SqliteAuthTokenRepository,
   SqliteDeviceRepository,
+  SqliteTrustedPeerRepository,
   SqliteUserRepository,
 } from './sqlite-admin.js';
 import { SqliteKeyedRepository } from './sqlite-keyed.js';
@@ -108,6 +110,7 @@ export class SqliteStore implements StoreBackend {
   readonly users: UserRepository;
   readonly apiKeys: ApiKeyRepository;
   readonly authTokens: AuthTokenRepository;
+  readonly trustedPeers: TrustedPeerRepository;
   private readonly writes: WriteBehind;
   private readonly checkpointer: WalCheckpointer | undefined;
   private closed = false;
@@ -151,6 +154,7 @@ export class SqliteStore implements StoreBackend {
     this.users = new SqliteUserRepository(db, assertOpen);
     this.apiKeys = new SqliteApiKeyRepository(db, assertOpen);
     this.authTokens = new SqliteAuthTokenRepository(db, assertOpen);
+    this.trustedPeers = new SqliteTrustedPeerRepository(db, assertOpen);
   }
 
   static open(opts: SqliteStoreOptions): SqliteStore {

@@ -1,4 +1,4 @@
-import type { AccountRecord, ApiKeyRecord, AuthTokenRecord, DeviceRecord, UserRecord } from '../../../src/store/records.js';
+import type { AccountRecord, ApiKeyRecord, AuthTokenRecord, DeviceRecord, TrustedPeerRecord, UserRecord } from '../../../src/store/records.js';
 import { T0 } from './records.js';
 
 export const ACCOUNT_A = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
@@ -68,6 +68,20 @@ export function authTokenRecord(over: Partial<AuthTokenRecord> = {}): AuthTokenR
     method: 'credentials',
     createdAt: T0 + 7,
     lastUsedAt: T0 + 8,
+    ...over,
+  };
+}
+
+export function trustedPeerRecord(over: Partial<TrustedPeerRecord> = {}): TrustedPeerRecord {
+  return {
+    id: 'p0000000000000000000000000000001',
+    accountId: ACCOUNT_A,
+    cidr: '2001:db8::/32',
+    transport: 'tls',
+    fingerprint: Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, '0').toUpperCase()).join(':'),
+    name: 'Kamailio edge',
+    createdAt: T0 + 9,
+    updatedAt: T0 + 10,
     ...over,
   };
 }

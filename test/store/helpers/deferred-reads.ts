@@ -55,6 +55,7 @@ export function withDeferredReads(inner: StoreBackend): StoreBackend {
     users: inner.users,
     apiKeys: inner.apiKeys,
     authTokens: inner.authTokens,
+    trustedPeers: inner.trustedPeers,
     writeHealth: () => inner.writeHealth(),
     flush: () => inner.flush(),
     close: () => inner.close(),

@@ -46,7 +46,7 @@ t.test('a v0 file is migrated to the latest schema and user_version records it',
   store.close();
   t.equal(userVersion(dataDir), migrations.length);
   t.strictSame(tables(dataDir), [
-    'accounts', 'api_keys', 'auth_tokens', 'devices', 'mailboxes', 'publications', 'resource_states', 'subscriptions',
+    'accounts', 'api_keys', 'auth_tokens', 'devices', 'mailboxes', 'publications', 'resource_states', 'subscriptions', 'trusted_peers',
     'unrelated', 'users',
   ]);
   t.equal(
