@@ -87,6 +87,9 @@ export class PresentityService {
       seqSource: this.store.publications,
       clock: this.clock,
       logger: this.logger,
+      onExpired: (p) => {
+        if (this.feed.listened) this.feed.emit({ kind: 'publication-expired', resource: p.resource, event: p.event, etag: p.etag });
+      },
     });
   }
 
@@ -136,6 +139,7 @@ export class PresentityService {
       storeWritable: () => this.store.writeHealth().writable,
       ...(this.minPublishExpires !== undefined ? { minExpires: this.minPublishExpires } : {}),
       policy: this.policy,
+      feed: this.feed,
     });
   }
 
