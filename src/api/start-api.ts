@@ -1,10 +1,14 @@
 import http from 'node:http';
 import type Koa from 'koa';
+import { closeStreams } from './create-api-app.js';
 
 export interface RunningApi {
   /** The bound port (useful with port 0). */
   readonly port: number;
-  /** Stops accepting and closes idle keep-alive connections; resolves when the server is closed. */
+  /**
+   * Stops accepting, ends the live streams (they would hold the server open) and closes idle keep-alive connections;
+   * resolves when the server is closed.
+   */
   close(): Promise<void>;
 }
 
@@ -24,6 +28,7 @@ export function startApi(app: Koa<any, any>, opts: { host: string; port: number 
         port,
         close: () =>
           new Promise<void>((res, rej) => {
+            closeStreams(app);
             server.close((err) => (err ? rej(err) : res()));
             server.closeIdleConnections();
           }),

@@ -64,7 +64,7 @@ export type PresenceEvent =
   | { kind: 'notify-answered'; subscription: Live; answer: NotifyAnswer; cseq: number }
   /**
    * A PUBLISH was accepted (RFC 3903 §6), before its change is announced. `document` is the package's parsed body
-   * (create and modify only): read it, never change it.
+   * (for a refresh or removal, the publication's): read it, never change it.
    */
   | {
       kind: 'publication';

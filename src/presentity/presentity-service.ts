@@ -198,6 +198,11 @@ export class PresentityService {
     return this.book.domainsOf(user.toLowerCase());
   }
 
+  /** Every resource with published, manual or mailbox state now (the live stream's snapshot); read, do not keep. */
+  resources(): IterableIterator<ResourceKey> {
+    return this.book.keys();
+  }
+
   /** Sizes for metrics and memory checks: resources held, live publications, cached aggregated states. */
   stats(): { resources: number; publications: number; cachedStates: number } {
     return { resources: this.book.size, publications: this.ledger.pendingExpiries, cachedStates: this.states.size };

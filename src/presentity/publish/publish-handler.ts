@@ -93,7 +93,7 @@ function tellAccepted(incoming: IncomingRequest, resource: string, event: string
       userAgent: req.headers.get('user-agent') ?? null,
       callId: req.callId,
     },
-    document: action.kind === 'create' || action.kind === 'modify' ? action.body.doc : undefined,
+    document: action.kind === 'create' || action.kind === 'modify' ? action.body.doc : action.existing.view.doc,
   });
 }
 
