@@ -53,7 +53,14 @@ export interface ManualActor {
 /** Everything the presence stack tells its listeners. */
 export type PresenceEvent =
   /** A resource's state changed for these packages (or was reset: `force`); watchers get a NOTIFY (notifier-contract.md). */
-  | { kind: 'resource-changed'; resource: string; events: readonly string[]; force: boolean }
+  | {
+      kind: 'resource-changed';
+      resource: string;
+      events: readonly string[];
+      force: boolean;
+      /** The packages' aggregated states after the change, one per entry of `events` (ResourceState): read, never change. */
+      states?: readonly unknown[];
+    }
   /** A new subscription was accepted (RFC 6665 §4.2.1.2); not sent for the ones restored at start. */
   | { kind: 'subscription-created'; subscription: Live }
   /** A subscription was refreshed in its dialog (RFC 6665 §4.2.1.2). */

@@ -257,9 +257,10 @@ export class PresenceHistory {
         return;
       }
       case 'resource-changed':
-        for (const event of e.events) {
+        for (let i = 0; i < e.events.length; i++) {
+          const event = e.events[i]!;
           const key = `${e.resource}\u0000${event}`;
-          const to = stateWord(this.opts.stateOf(e.resource, event));
+          const to = stateWord((e.states?.[i] as ResourceState | undefined) ?? this.opts.stateOf(e.resource, event));
           const from = this.words.get(key) ?? idleWord(event);
           if (to === idleWord(event)) this.words.delete(key);
           else this.words.set(key, to);
@@ -336,7 +337,7 @@ export class PresenceHistory {
 
 /** What a package's state word is when nothing is published (lamp-word.ts). */
 function idleWord(event: string): string {
-  if (event === 'presence') return 'closed';
+  if (event === 'presence') return 'open';
   if (event === 'message-summary') return 'none';
   return 'terminated';
 }
