@@ -143,15 +143,19 @@ export class StreamHub {
     this.write(client, `id: ${client.nextId++}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
-  /** Writes, and cuts a client whose unread text passed the bound (it reconnects to a fresh snapshot). */
+  /**
+   * Writes, unless the client still has more than the bound unread from before: then it is cut (it reconnects to a
+   * fresh snapshot). Checked before the write, so a snapshot may be larger than the bound, once.
+   */
   private write(client: Client, text: string): void {
     if (client.done) return;
-    client.res.write(text);
     if (client.res.writableLength > this.limits.maxBufferedBytes) {
       this.logger.info({ buffered: client.res.writableLength }, 'live stream client too slow: cut');
       client.res.destroy();
       this.detach(client);
+      return;
     }
+    client.res.write(text);
   }
 
   // ---- the feed ----
