@@ -34,6 +34,13 @@ export interface ApiRouters {
 /** The live streams of each app, so its server's close can end them first (start-api.ts). */
 const hubs = new WeakMap<object, StreamHub>();
 
+/** The app's live streams (tests look at them). */
+export function streamHubOf(app: object): StreamHub {
+  const hub = hubs.get(app);
+  if (!hub) throw new Error('this app has no operator routes');
+  return hub;
+}
+
 /** Ends the app's open live streams (`event: end`) and refuses new ones: an open stream would hold `server.close()`. */
 export function closeStreams(app: object): void {
   hubs.get(app)?.closeAll('shutdown');

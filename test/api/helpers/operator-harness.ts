@@ -1,7 +1,8 @@
 import { createAccountServices } from '../../../src/accounts/account-services.js';
 import { bootstrap } from '../../../src/accounts/bootstrap.js';
 import type { PresenceControl } from '../../../src/api/api-deps.js';
-import { createApiApp } from '../../../src/api/create-api-app.js';
+import { createApiApp, streamHubOf } from '../../../src/api/create-api-app.js';
+import type { StreamHub } from '../../../src/api/presence-stream.js';
 import { operatorDeps } from '../../../src/api/operator-deps.js';
 import { startApi, type RunningApi } from '../../../src/api/start-api.js';
 import type { StreamLimits } from '../../../src/api/stream-limits.js';
@@ -20,6 +21,7 @@ export interface OperatorHarness {
   sip: NotifierHarness;
   api: RunningApi;
   history: PresenceHistory;
+  hub: StreamHub;
   logs: LogRecord[];
   account: string;
   token: string;
@@ -60,7 +62,7 @@ export async function operatorHarness(
     stateOf: (r, e) => sip.presentity.state(r, e),
   });
   history.start();
-  const app = createApiApp({
+  const deps = {
     services,
     presentity: sip.presentity as unknown as PresenceControl,
     notifier: sip.notifier,
@@ -68,7 +70,9 @@ export async function operatorHarness(
     logger,
     health: { sip: () => true, store: () => true },
     operator: operatorDeps(sip.presentity, sip.feed, history, limits),
-  });
+  };
+  const app = createApiApp(deps);
+  const hub = streamHubOf(app);
   const api = await startApi(app, { host: '127.0.0.1', port: 0 });
   const opened: LiveStream[] = [];
   let closed = false;
@@ -147,6 +151,7 @@ export async function operatorHarness(
       return api;
     },
     history,
+    hub,
     logs,
     account,
     token,
