@@ -162,7 +162,7 @@ async function openStreams(): Promise<{ close(): Promise<number> }> {
   const child = spawn(process.execPath, ['-e', code, `${base}/v2/accounts/${boot.accountId}/presence/stream`, token, String(STREAMS)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 30_000;
   while (app && Date.now() < deadline && openCount() < STREAMS) await new Promise<void>((r) => clock.setTimer(50, r));
   return {
     close: () =>

@@ -140,7 +140,11 @@ export class StreamHub {
   }
 
   private send(client: Client, event: string, data: unknown): void {
-    this.write(client, `id: ${client.nextId++}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    this.sendText(client, event, JSON.stringify(data));
+  }
+
+  private sendText(client: Client, event: string, json: string): void {
+    this.write(client, `id: ${client.nextId++}\nevent: ${event}\ndata: ${json}\n\n`);
   }
 
   /**
@@ -261,17 +265,24 @@ export class StreamHub {
       if (list) list.push(domain);
       else users.set(user, [domain]);
     }
-    const shared = new Map<string, ExtensionLamp | null>();
+    // Streams of one account and filter see the same lamps: computed and serialised once per flush, whatever the
+    // number of streams (ten boards cost one JSON text, not ten).
+    const texts = new Map<string, string | null>();
+    const at = this.opts.clock.now();
     for (const client of [...this.clients]) {
-      const out: ExtensionLamp[] = [];
-      for (const [user, domains] of users) {
-        if (!domains.some(client.served)) continue;
-        const cacheKey = `${client.scope}\u0000${client.event ?? ''}\u0000${user}`;
-        let lamp = shared.get(cacheKey);
-        if (lamp === undefined) shared.set(cacheKey, (lamp = this.lampOf(user, client.served, client.event, true)));
-        if (lamp) out.push(lamp);
+      const group = `${client.scope}\u0000${client.event ?? ''}`;
+      let text = texts.get(group);
+      if (text === undefined) {
+        const out: ExtensionLamp[] = [];
+        for (const [user, domains] of users) {
+          if (!domains.some(client.served)) continue;
+          const lamp = this.lampOf(user, client.served, client.event, true);
+          if (lamp) out.push(lamp);
+        }
+        text = out.length === 0 ? null : JSON.stringify({ at, extensions: sortLamps(out) });
+        texts.set(group, text);
       }
-      if (out.length > 0) this.send(client, 'lamp', { at: this.opts.clock.now(), extensions: sortLamps(out) });
+      if (text !== null) this.sendText(client, 'lamp', text);
     }
     // Extensions left with nothing are sent once (above) and then forgotten: not in later snapshots.
     for (const user of users.keys()) {
