@@ -47,7 +47,9 @@ module.exports = {
       'SIP authentication and authorization: no config, api or stack',
     ),
     layer('security/limits', ['lib', 'sip/message', 'sip/transport', 'sip/ua'], 'abuse limits: policy hooks over transport and UA types, wired by main.ts'),
-    layer('api', ['lib', 'events', 'store', 'feed', 'presentity', 'subscriptions', 'accounts', 'config'], 'api never touches transports or transactions'),
+    layer('history', ['lib', 'store', 'feed', 'events'], 'the per-resource history: an observer of the feed, its rarer kinds in the store'),
+    layer('cli', ['lib'], 'the support CLI (piston) speaks to the admin API over HTTP only'),
+    layer('api', ['lib', 'events', 'store', 'feed', 'history', 'presentity', 'subscriptions', 'accounts', 'config'], 'api never touches transports or transactions'),
     layer('admin', ['lib', 'config', 'store', 'accounts'], 'operator commands on the data directory: no SIP, no API'),
     // The stack is built from the layers below it and handed to main.ts (and the rehearsal, tests, benchmarks); it
     // takes plain values, not the configuration, and knows nothing of the admin API, which sits beside it.

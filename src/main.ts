@@ -14,7 +14,9 @@ import { runInIdleSlices } from './lib/idle-slices.js';
 import { openSqliteStore, storeStartError } from './store/sqlite/sqlite-store.js';
 import type { AdminDataStore, PresenceStateStore, StoreBackend } from './store/ports.js';
 import { bootstrap, createAccountServices, createApiKeyCommand, firstStartMessage, unusedBootstrapKeyMessage } from './accounts/index.js';
-import { createApiApp, createApiMetrics, startApi } from './api/index.js';
+import { createApiApp, createApiMetrics, operatorDeps, startApi } from './api/index.js';
+import { PresenceHistory } from './history/presence-history.js';
+import { SqliteHistoryRepository } from './store/sqlite/sqlite-history.js';
 import { describeListenError, ListenError } from './lib/listen-error.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { PresentityService } from './presentity/presentity-service.js';
@@ -158,6 +160,17 @@ export async function startServer(
   await stack.restore({ headroom: crashed ? CRASH_HEADROOM : 0 });
   logger.info({ subscriptions: notifier.count(), ms: clock.now() - started }, 'state restored');
 
+  // The per-resource history (docs/operator-api.md): its own SQLite file, written once a second off the SIP path.
+  const historyRepository = SqliteHistoryRepository.open(config.dataDir);
+  const history = new PresenceHistory({
+    feed: stack.feed,
+    clock,
+    logger: logger.child({ module: 'history' }),
+    repository: historyRepository,
+    stateOf: (resource, event) => presentity.state(resource, event),
+  });
+  history.start();
+
   let sipListening = true;
   let storeOpen = true;
   const app = createApiApp({
@@ -168,6 +181,7 @@ export async function startServer(
     logger: logger.child({ module: 'api' }),
     metrics,
     health: { sip: () => sipListening, store: () => storeOpen, storeWrites: () => presenceState.writeHealth() },
+    operator: operatorDeps(presentity, stack.feed, history),
   });
   let api: Awaited<ReturnType<typeof startApi>>;
   try {
@@ -193,6 +207,8 @@ export async function startServer(
     // Nothing was bootstrapped yet, so the next start is again a first start. No clean-shutdown mark: SIP may have
     // answered for a moment, and the next start then adds CSeq headroom, the safe side.
     await stack.abort();
+    history.stop();
+    historyRepository.close();
     try {
       store.close();
     } catch {
@@ -243,6 +259,8 @@ export async function startServer(
       await api.close();
       // Drains, writes CSeq/version exactly as last sent (the next start continues without a gap), closes the sockets.
       await stack.stop({ drainMs: DRAIN_LIMIT_MS });
+      history.stop();
+      historyRepository.close();
       store.close();
       storeOpen = false;
       mkdirSync(config.dataDir, { recursive: true });

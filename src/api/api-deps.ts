@@ -7,6 +7,7 @@ import type { ResourceKey } from '../presentity/resource-key.js';
 import type { StoreWriteHealth } from '../store/ports.js';
 import type { SubscriptionRecord } from '../store/records.js';
 import type { ApiMetrics } from './metrics.js';
+import type { OperatorDeps } from './operator-deps.js';
 
 /** What the presence routes need from the presentity service; `PresentityService` satisfies it. */
 export interface PresenceControl {
@@ -54,4 +55,6 @@ export interface ApiDeps {
   loginLimits?: { maxFailures?: number; windowMs?: number };
   /** Largest accepted request body in bytes (413 beyond). Default 64 KiB. */
   bodyLimitBytes?: number;
+  /** History, explanation and live stream (docs/operator-api.md); without it those routes do not exist. */
+  operator?: OperatorDeps;
 }

@@ -10,10 +10,13 @@ import { errorEnvelope, successEnvelope } from './envelope.js';
 import { buildOpenApi } from './openapi.js';
 import { PresenceAdmin } from './presence-admin.js';
 import { LoginLimiter } from './login-limiter.js';
+import { PresenceOperator } from './presence-operator.js';
+import { StreamHub } from './presence-stream.js';
 import { mount, type RouteSpec } from './route-spec.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { deviceRoutes } from './routes/device-routes.js';
+import { operatorRoutes } from './routes/operator-routes.js';
 import { opsRoutes } from './routes/ops-routes.js';
 import { presenceRoutes } from './routes/presence-routes.js';
 import { trustedPeerRoutes } from './routes/trusted-peer-routes.js';
@@ -26,6 +29,23 @@ const DEFAULT_EVENTS = ['dialog', 'presence', 'message-summary'] as const;
 export interface ApiRouters {
   routers: { name: string; router: Router<ApiState>; specs: RouteSpec[] }[];
   specs: RouteSpec[];
+  /** The live streams, when the operator routes exist: ended by `closeStreams` before the server closes. */
+  hub: StreamHub | undefined;
+}
+
+/** The live streams of each app, so its server's close can end them first (start-api.ts). */
+const hubs = new WeakMap<object, StreamHub>();
+
+/** The app's live streams (tests look at them). */
+export function streamHubOf(app: object): StreamHub {
+  const hub = hubs.get(app);
+  if (!hub) throw new Error('this app has no operator routes');
+  return hub;
+}
+
+/** Ends the app's open live streams (`event: end`) and refuses new ones: an open stream would hold `server.close()`. */
+export function closeStreams(app: object): void {
+  hubs.get(app)?.closeAll('shutdown');
 }
 
 export function buildRouters(deps: ApiDeps): ApiRouters {
@@ -38,7 +58,14 @@ export function buildRouters(deps: ApiDeps): ApiRouters {
     clock: deps.clock,
     logger: deps.logger,
     events,
+    ...(deps.operator ? { feed: deps.operator.feed } : {}),
   });
+  const hub = deps.operator
+    ? new StreamHub({ operator: deps.operator, notifier: deps.notifier, clock: deps.clock, logger: deps.logger, ...(deps.operator.streamLimits ? { limits: deps.operator.streamLimits } : {}) })
+    : undefined;
+  const operator = deps.operator
+    ? new PresenceOperator({ services, presentity: deps.presentity, notifier: deps.notifier, operator: deps.operator, clock: deps.clock })
+    : undefined;
   const guards = { none: [], token: [requireToken(services)], account: accountScope(services) };
   // Built on first request: converting every route's schemas costs tens of milliseconds that a start (and each test
   // app) need not pay for a document few clients ask for.
@@ -50,6 +77,8 @@ export function buildRouters(deps: ApiDeps): ApiRouters {
     ['devices', deviceRoutes(services)],
     ['users', userRoutes(services)],
     ['trusted_peers', trustedPeerRoutes(services)],
+    // Before presence: `…/presence/stream` must not be read as an extension.
+    ...(operator && hub ? ([['operator', operatorRoutes(operator, hub, services, events)]] as [string, RouteSpec[]][]) : []),
     ['presence', presenceRoutes(presence, events)],
     ['operations', opsRoutes(deps.health, deps.metrics, openapi)],
   ];
@@ -59,7 +88,7 @@ export function buildRouters(deps: ApiDeps): ApiRouters {
     mount(router, group, guards);
     return { name, router, specs: group };
   });
-  return { routers, specs };
+  return { routers, specs, hub };
 }
 
 /** Times each request under its route template (not its raw path, which would explode the label set). */
@@ -104,7 +133,8 @@ export function createApiApp(deps: ApiDeps): Koa<ApiState> {
   app.proxy = false;
   // Every failure is answered by errorEnvelope; what still reaches Koa (a socket that died mid-answer) is logged here.
   app.on('error', (err: unknown) => deps.logger.debug({ err }, 'admin API connection error'));
-  const { routers } = buildRouters(deps);
+  const { routers, hub } = buildRouters(deps);
+  if (hub) hubs.set(app, hub);
   app.use(errorEnvelope(deps.logger));
   app.use(timing(deps));
   app.use(successEnvelope(deps.logger));

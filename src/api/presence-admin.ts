@@ -4,6 +4,7 @@ import { ValidationError } from '../accounts/account-errors.js';
 import { deviceResources, userResources } from '../accounts/presence-resources.js';
 import { SIP_USER_PATTERN } from '../accounts/schemas.js';
 import { MANUAL_STATES, type ManualState } from '../events/event-package.js';
+import type { ManualActor, PresenceFeed } from '../feed/presence-feed.js';
 import type { Clock } from '../lib/clock.js';
 import { TimeSlicer } from '../lib/idle-slices.js';
 import type { Logger } from '../lib/logger.js';
@@ -22,7 +23,12 @@ export interface PresenceAdminOptions {
   clock: Clock;
   logger: Logger;
   events: readonly string[];
+  /** Told of each manual command and who gave it (the history), when given. */
+  feed?: PresenceFeed;
 }
+
+/** Who gave a command: the token's account and user, its kind, the request id (the history's `manual` entries). */
+export type CommandActor = ManualActor;
 
 /** The list's work runs in slices of this long, then gives the event loop a turn (SIP comes first). */
 const LIST_SLICE_MS = 5;
@@ -74,35 +80,37 @@ export class PresenceAdmin {
   }
 
   /** `POST …/presence/{EXTENSION}`: a reset (the body needs no action); `set` works here too. */
-  extension(account: AccountRecord, extension: string, data: unknown): string {
+  extension(account: AccountRecord, extension: string, data: unknown, by: CommandActor | null = null): string {
     const user = checkedExtension(extension);
     const action = field(data, 'action');
     const cmd: Command = action === undefined ? { action: 'reset' } : parseCommand(data);
-    this.apply(account, [user], cmd);
+    this.apply(account, [user], cmd, by);
     return cmd.action === 'reset' ? `reset command sent for extension ${extension}` : 'command sent';
   }
 
-  device(account: AccountRecord, deviceId: string, data: unknown): string {
+  device(account: AccountRecord, deviceId: string, data: unknown, by: CommandActor | null = null): string {
     const device = this.opts.services.devices.get(account.id, deviceId);
     const cmd = parseCommand(data);
-    this.apply(account, deviceResources(device), cmd);
+    this.apply(account, deviceResources(device), cmd, by);
     return 'command sent';
   }
 
-  user(account: AccountRecord, userId: string, data: unknown): string {
+  user(account: AccountRecord, userId: string, data: unknown, by: CommandActor | null = null): string {
     const user = this.opts.services.users.get(account.id, userId);
     const cmd = parseCommand(data);
     const resources = userResources(user, this.opts.services.devices.ownedBy(account.id, userId));
     if (resources.length === 0) return 'nothing to send command to';
-    this.apply(account, resources, cmd);
+    this.apply(account, resources, cmd, by);
     return 'command sent';
   }
 
-  private apply(account: AccountRecord, users: readonly string[], cmd: Command): void {
+  private apply(account: AccountRecord, users: readonly string[], cmd: Command, by: CommandActor | null): void {
     const served = this.servedBy(account);
     for (const user of users) {
       for (const domain of this.domainsFor(account, user, served)) {
         const key = resourceKey(user, domain);
+        // Before the change, so the history shows the command ahead of the state change it causes.
+        this.opts.feed?.emit({ kind: 'manual', resource: key, action: cmd.action, state: cmd.action === 'set' ? cmd.state : null, by });
         if (cmd.action === 'reset') this.opts.presentity.reset(key);
         else this.opts.presentity.setManualState(key, cmd.state);
         this.logger.info({ account: account.id, resource: key, ...cmd }, 'presence command');

@@ -4,6 +4,7 @@ import https from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type Koa from 'koa';
 import { ListenError } from '../lib/listen-error.js';
+import { closeStreams } from './create-api-app.js';
 
 export interface RunningApi {
   /** The bound port (useful with port 0). */
@@ -16,7 +17,10 @@ export interface RunningApi {
    * `{ reloaded: false }` without `error` on a plain-HTTP API.
    */
   reloadTls(): { reloaded: boolean; error?: string };
-  /** Stops accepting and closes idle keep-alive connections; resolves when the server is closed. */
+  /**
+   * Stops accepting, ends the live streams (they would hold the server open) and closes idle keep-alive connections;
+   * resolves when the server is closed.
+   */
   close(): Promise<void>;
 }
 
@@ -86,6 +90,7 @@ export async function startApi(app: Koa<any, any>, opts: { host: string; port: n
         reloadTls,
         close: () =>
           new Promise<void>((res, rej) => {
+            closeStreams(app);
             server.close((err) => (err ? rej(err) : res()));
             server.closeIdleConnections();
           }),

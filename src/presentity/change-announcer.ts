@@ -28,6 +28,7 @@ export class ChangeAnnouncer {
     mutate();
     const changed = this.states.refresh(resource, events, before);
     if (changed.length === 0) return NOTHING_TO_ANNOUNCE;
-    return () => this.feed.emit({ kind: 'resource-changed', resource, events: changed, force });
+    // The states as they are now (cached by the refresh above): an observer that runs later must not read newer ones.
+    return () => this.feed.emit({ kind: 'resource-changed', resource, events: changed, force, states: changed.map((e) => this.states.get(resource, e)) });
   }
 }

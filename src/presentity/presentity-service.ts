@@ -87,6 +87,9 @@ export class PresentityService {
       seqSource: this.store.publications,
       clock: this.clock,
       logger: this.logger,
+      onExpired: (p) => {
+        if (this.feed.listened) this.feed.emit({ kind: 'publication-expired', resource: p.resource, event: p.event, etag: p.etag });
+      },
     });
   }
 
@@ -136,6 +139,7 @@ export class PresentityService {
       storeWritable: () => this.store.writeHealth().writable,
       ...(this.minPublishExpires !== undefined ? { minExpires: this.minPublishExpires } : {}),
       policy: this.policy,
+      feed: this.feed,
     });
   }
 
@@ -197,6 +201,11 @@ export class PresentityService {
   /** Live publications of one resource, every package (the abuse limits' per-resource cap). */
   publicationCount(resource: ResourceKey): number {
     return this.book.publicationCount(resource.toLowerCase());
+  }
+
+  /** Every resource with published, manual or mailbox state now (the live stream's snapshot); read, do not keep. */
+  resources(): IterableIterator<ResourceKey> {
+    return this.book.keys();
   }
 
   /** Sizes for metrics and memory checks: resources held, live publications, cached aggregated states. */

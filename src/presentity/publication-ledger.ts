@@ -33,6 +33,8 @@ export interface PublicationLedgerOptions {
   seqSource: Pick<PublicationRepository, 'nextSeq'>;
   clock: Clock;
   logger: Logger;
+  /** Told of each expiry before its change is announced (the history). */
+  onExpired?: (p: LivePublication) => void;
 }
 
 /**
@@ -184,6 +186,7 @@ export class PublicationLedger {
 
   private expireNow(p: LivePublication): void {
     this.logger.debug({ resource: p.resource, event: p.event, etag: p.etag }, 'publication expired');
+    this.opts.onExpired?.(p);
     this.remove(p)();
   }
 }

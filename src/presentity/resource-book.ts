@@ -116,6 +116,11 @@ export class ResourceBook {
     return domainsOfUser(this.entries.keys(), user);
   }
 
+  /** Every resource with an entry (the live stream's first snapshot). */
+  keys(): IterableIterator<ResourceKey> {
+    return this.entries.keys();
+  }
+
   get size(): number {
     return this.entries.size;
   }

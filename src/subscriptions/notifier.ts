@@ -547,9 +547,10 @@ export class Notifier {
     const last = rec.lastNotify;
     if (last instanceof SentNotify) last.record(rec.localCseq, pkg, state, entity, rec.version, o.allDialogs);
     else rec.lastNotify = new SentNotify(rec.localCseq, pkg, state, entity, rec.version, o.allDialogs);
+    const sentVersion = rec.version;
     rec.version = nextVersion(rec.version);
     if (rec.localCseq - rec.storedCseq >= SEQUENCE_LEASE) this.persist(rec);
-    this.feed.emit({ kind: 'notify-sent', subscription: rec, final });
+    this.feed.emit({ kind: 'notify-sent', subscription: rec, final, cseq: rec.localCseq, version: sentVersion });
     let pending: Promise<ClientResult>;
     this.pacer.take(flight);
     try {
@@ -583,6 +584,7 @@ export class Notifier {
       kind: 'notify-answered',
       subscription: rec,
       answer: verdict.kind === 'ok' ? { ok: true, status: verdict.status } : { ok: false, failure: verdict.failure },
+      cseq: rec.localCseq,
     });
     const live = this.subs.isLive(rec);
     let removed = false;

@@ -46,10 +46,10 @@ t.test('GET /metrics: Prometheus text with subscriptions by event, NOTIFYs, PUBL
   // The notifier's events reach metrics through the feed (one observer, drained on a later turn).
   const feed = createPresenceFeed({ logger: silentLogger });
   h.metrics.watch(feed);
-  feed.emit({ kind: 'notify-sent', subscription: rec, final: false });
-  feed.emit({ kind: 'notify-sent', subscription: rec, final: false });
-  feed.emit({ kind: 'notify-answered', subscription: rec, answer: { ok: false, failure: 'timeout' } });
-  feed.emit({ kind: 'notify-answered', subscription: rec, answer: { ok: true, status: 200 } });
+  feed.emit({ kind: 'notify-sent', subscription: rec, final: false, cseq: 1, version: 0 });
+  feed.emit({ kind: 'notify-sent', subscription: rec, final: false, cseq: 1, version: 0 });
+  feed.emit({ kind: 'notify-answered', subscription: rec, answer: { ok: false, failure: 'timeout' }, cseq: 1 });
+  feed.emit({ kind: 'notify-answered', subscription: rec, answer: { ok: true, status: 200 }, cseq: 1 });
   h.metrics.publishReceived('dialog', 200);
   h.metrics.publishReceived('weird-event', 489);
   await h.request('GET', '/healthz');

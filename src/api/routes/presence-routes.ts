@@ -9,7 +9,8 @@ import {
 } from '../answer-schemas.js';
 import { reply, replyStreamed } from '../envelope.js';
 import { MAX_PAGE_SIZE } from '../list-paging.js';
-import type { PresenceAdmin } from '../presence-admin.js';
+import type { ApiContext } from '../api-state.js';
+import type { CommandActor, PresenceAdmin } from '../presence-admin.js';
 import type { RouteSpec } from '../route-spec.js';
 import { param, requestData } from './request-data.js';
 
@@ -76,7 +77,7 @@ export function presenceRoutes(presence: PresenceAdmin, events: readonly string[
       body: extensionCommandSchema,
       success: 200,
       answer: extensionCommandAnswer,
-      handle: (ctx) => reply(ctx, 200, presence.extension(ctx.state.account!, param(ctx, 'extension'), requestData(ctx))),
+      handle: (ctx) => reply(ctx, 200, presence.extension(ctx.state.account!, param(ctx, 'extension'), requestData(ctx), actorOf(ctx))),
     },
     {
       method: 'post',
@@ -87,7 +88,7 @@ export function presenceRoutes(presence: PresenceAdmin, events: readonly string[
       body: commandSchema,
       success: 200,
       answer: deviceCommandAnswer,
-      handle: (ctx) => reply(ctx, 200, presence.device(ctx.state.account!, param(ctx, 'deviceId'), requestData(ctx))),
+      handle: (ctx) => reply(ctx, 200, presence.device(ctx.state.account!, param(ctx, 'deviceId'), requestData(ctx), actorOf(ctx))),
     },
     {
       method: 'post',
@@ -98,7 +99,13 @@ export function presenceRoutes(presence: PresenceAdmin, events: readonly string[
       body: commandSchema,
       success: 200,
       answer: userCommandAnswer,
-      handle: (ctx) => reply(ctx, 200, presence.user(ctx.state.account!, param(ctx, 'userId'), requestData(ctx))),
+      handle: (ctx) => reply(ctx, 200, presence.user(ctx.state.account!, param(ctx, 'userId'), requestData(ctx), actorOf(ctx))),
     },
   ];
+}
+
+/** Who sends a command: the token's account and user (null for an API key's token) and the request id. */
+function actorOf(ctx: ApiContext): CommandActor | null {
+  const token = ctx.state.token;
+  return token ? { accountId: token.accountId, userId: token.ownerId, method: token.method, requestId: ctx.state.requestId } : null;
 }

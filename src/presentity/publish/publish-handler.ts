@@ -1,6 +1,8 @@
 import type { AccountResolver } from '../../accounts/account-resolver.js';
 import type { EventPackage, EventPackageRegistry } from '../../events/event-package.js';
+import type { PresenceFeed } from '../../feed/presence-feed.js';
 import type { Logger } from '../../lib/logger.js';
+import { formatUri } from '../../sip/message/uri.js';
 import { policyAnswer, type PolicyResponse, type RequestIdentity } from '../../sip/ua/request-policy.js';
 import type { IncomingRequest } from '../../sip/ua/user-agent-core.js';
 import type { LedgerOutcome, PublicationLedger } from '../publication-ledger.js';
@@ -24,6 +26,8 @@ export interface PublishHandlerDeps {
   storeWritable(): boolean;
   /** Authentication and authorization of PUBLISH (publish-policy.ts); default none: everything allowed. */
   policy?: PublishPolicy | undefined;
+  /** Told of each accepted PUBLISH and its publisher (the history), when anyone listens. */
+  feed?: PresenceFeed | undefined;
 }
 
 /**
@@ -60,7 +64,42 @@ export function handlePublish(incoming: IncomingRequest, deps: PublishHandlerDep
   // RFC 3903 §6: the 200 carries the entity-tag to use next and the granted lifetime.
   incoming.respond(200, { headers: [['SIP-ETag', outcome.etag], ['Expires', String(action.kind === 'remove' ? 0 : action.expires)]] });
   deps.logger.debug({ resource: target.resource, event: pkg.name, action: action.kind, etag: outcome.etag }, 'PUBLISH accepted');
+  if (deps.feed?.listened) tellAccepted(incoming, target.resource, pkg.name, action, outcome.etag, deps.feed);
   outcome.announce();
+}
+
+const ACTION_WORD = { create: 'new', refresh: 'refresh', modify: 'modify', remove: 'remove' } as const;
+
+/** The `publication` feed event: what was done, and who did it (operator-ux.md: "who published this state?"). */
+function tellAccepted(incoming: IncomingRequest, resource: string, event: string, action: PublishAction, etag: string, feed: PresenceFeed): void {
+  const req = incoming.request;
+  let from = '';
+  try {
+    from = formatUri(req.from.uri);
+  } catch {
+    // already parsed by the target step; a From that fails here is only not shown
+  }
+  feed.emit({
+    kind: 'publication',
+    resource,
+    event,
+    action: ACTION_WORD[action.kind],
+    etag,
+    expires: action.kind === 'remove' ? 0 : action.expires,
+    publisher: {
+      source: hostPort(incoming.flow.remoteAddress, incoming.flow.remotePort),
+      transport: incoming.flow.protocol,
+      from,
+      userAgent: req.headers.get('user-agent') ?? null,
+      callId: req.callId,
+    },
+    document: action.kind === 'create' || action.kind === 'modify' ? action.body.doc : action.existing.view.doc,
+  });
+}
+
+/** `host:port`, an IPv6 literal bracketed (RFC 3261 §25.1 hostport). */
+function hostPort(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Marks a request the policy has already answered. */

@@ -1,0 +1,365 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PresenceEvent } from '../feed/presence-feed.js';
+import { lampOfDialogs, type LampWord, brighter } from '../history/lamp-word.js';
+import type { Clock, TimerHandle } from '../lib/clock.js';
+import type { Unsubscribe } from '../lib/feed.js';
+import type { Logger } from '../lib/logger.js';
+import { splitResourceKey } from '../presentity/resource-key.js';
+import type { OperatorDeps } from './operator-deps.js';
+import type { SubscriptionView } from './api-deps.js';
+import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream-limits.js';
+
+/** One extension as the stream shows it (docs/operator-api.md, "The extension object"). */
+export interface ExtensionLamp {
+  extension: string;
+  state: LampWord;
+  manual: string | null;
+  watchers: number;
+  watchers_by_event: Record<string, number>;
+  failing: number;
+  domains: string[];
+}
+
+/** What a stream is opened with. */
+export interface StreamClientSpec {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** The account's decision per domain. */
+  served: (domain: string) => boolean;
+  /** Same-account streams share computed lamps in one flush. */
+  scope: string;
+  /** Count only this package's watchers. */
+  event: string | undefined;
+  /** Checked again at every heartbeat. */
+  stillAuthorized: () => boolean;
+}
+
+interface Client extends StreamClientSpec {
+  nextId: number;
+  heartbeat: TimerHandle | undefined;
+  done: boolean;
+}
+
+export interface StreamHubOptions {
+  operator: OperatorDeps;
+  notifier: SubscriptionView;
+  clock: Clock;
+  logger: Logger;
+  limits?: Partial<StreamLimits>;
+}
+
+/**
+ * The live stream's server side (issue 23): every open stream of the admin API, fed by one observer of the presence
+ * feed that exists only while a stream is open (no stream: no cost). The observer keeps an index of what a lamp needs
+ * (domains per extension, watchers per resource and package, watchers whose NOTIFYs fail) from the events, marks
+ * changed resources, and every `coalesceMs` sends each stream the changed extensions it may see. A stream whose
+ * client does not read is cut, never waited for: the SIP path only ever appends to the observer's bounded queue.
+ */
+export class StreamHub {
+  private readonly limits: StreamLimits;
+  private readonly clients = new Set<Client>();
+  private unsubscribe: Unsubscribe | undefined;
+  private readonly domainsByUser = new Map<string, Set<string>>();
+  private readonly counts = new Map<string, Map<string, number>>();
+  /** Subscription id → resource key, for watchers whose last NOTIFY failed. */
+  private readonly failing = new Map<string, string>();
+  private dirty = new Set<string>();
+  private flushTimer: TimerHandle | undefined;
+  private closing = false;
+  private readonly logger: Logger;
+
+  constructor(private readonly opts: StreamHubOptions) {
+    this.limits = { ...DEFAULT_STREAM_LIMITS, ...opts.limits };
+    this.logger = opts.logger.child({ module: 'presence-stream' });
+  }
+
+  get open(): number {
+    return this.clients.size;
+  }
+
+  /** Whether another stream may open now (not shutting down, below the limit). */
+  admits(): 'ok' | 'closing' | 'full' {
+    if (this.closing) return 'closing';
+    return this.clients.size >= this.limits.maxStreams ? 'full' : 'ok';
+  }
+
+  /** Starts a stream on a response whose headers are not sent yet: headers, `retry`, then a snapshot. */
+  attach(spec: StreamClientSpec): void {
+    const client: Client = { ...spec, nextId: 1, heartbeat: undefined, done: false };
+    if (this.clients.size === 0) this.startObserving();
+    this.clients.add(client);
+    spec.req.socket.setNoDelay(true);
+    spec.res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'X-Accel-Buffering': 'no',
+      // The connection ends with the stream, so a shutdown's server.close() is not kept waiting by a keep-alive.
+      Connection: 'close',
+    });
+    const gone = (): void => this.detach(client);
+    spec.res.on('close', gone);
+    spec.res.on('error', gone);
+    this.write(client, 'retry: 1000\n\n');
+    this.send(client, 'snapshot', { at: this.opts.clock.now(), extensions: this.snapshotFor(client) });
+    this.armHeartbeat(client);
+  }
+
+  /** Ends every stream with `event: end` and refuses new ones (the API is shutting down). */
+  closeAll(reason = 'shutdown'): void {
+    this.closing = true;
+    for (const client of [...this.clients]) this.end(client, reason);
+  }
+
+  // ---- clients ----
+
+  private end(client: Client, reason: string): void {
+    if (client.done) return;
+    this.send(client, 'end', { reason });
+    client.res.end();
+    this.detach(client);
+  }
+
+  private detach(client: Client): void {
+    if (client.done) return;
+    client.done = true;
+    client.heartbeat?.cancel();
+    this.clients.delete(client);
+    if (this.clients.size === 0) this.stopObserving();
+  }
+
+  private armHeartbeat(client: Client): void {
+    client.heartbeat = this.opts.clock.setTimer(this.limits.heartbeatMs, () => {
+      if (client.done) return;
+      if (!client.stillAuthorized()) {
+        this.end(client, 'unauthorized');
+        return;
+      }
+      this.write(client, ': ping\n\n');
+      if (!client.done) this.armHeartbeat(client);
+    });
+  }
+
+  private send(client: Client, event: string, data: unknown): void {
+    this.sendText(client, event, JSON.stringify(data));
+  }
+
+  private sendText(client: Client, event: string, json: string): void {
+    this.write(client, `id: ${client.nextId++}\nevent: ${event}\ndata: ${json}\n\n`);
+  }
+
+  /**
+   * Writes, unless the client still has more than the bound unread from before: then it is cut (it reconnects to a
+   * fresh snapshot). Checked before the write, so a snapshot may be larger than the bound, once.
+   */
+  private write(client: Client, text: string): void {
+    if (client.done) return;
+    if (client.res.writableLength > this.limits.maxBufferedBytes) {
+      this.logger.info({ buffered: client.res.writableLength }, 'live stream client too slow: cut');
+      client.res.destroy();
+      this.detach(client);
+      return;
+    }
+    client.res.write(text);
+  }
+
+  // ---- the feed ----
+
+  private startObserving(): void {
+    this.rebuild();
+    this.unsubscribe = this.opts.operator.feed.subscribe((e) => this.observe(e), {
+      name: 'presence-stream',
+      capacity: 65_536,
+      // Asked inside emit for every event: a kind test, and a Set lookup only for successful NOTIFY answers.
+      filter: (e) =>
+        e.kind === 'resource-changed' ||
+        e.kind === 'subscription-created' ||
+        e.kind === 'subscription-removed' ||
+        (e.kind === 'notify-answered' && (!e.answer.ok || this.failing.has(e.subscription.id))),
+      onMissed: () => {
+        // The index has holes: read it again, and give every stream a fresh snapshot.
+        this.rebuild();
+        for (const client of [...this.clients]) this.send(client, 'snapshot', { at: this.opts.clock.now(), extensions: this.snapshotFor(client) });
+      },
+    });
+  }
+
+  private stopObserving(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.flushTimer?.cancel();
+    this.flushTimer = undefined;
+    this.dirty.clear();
+    this.domainsByUser.clear();
+    this.counts.clear();
+    this.failing.clear();
+  }
+
+  /** The index from the live set and the resources with state. */
+  private rebuild(): void {
+    this.domainsByUser.clear();
+    this.counts.clear();
+    this.failing.clear();
+    for (const rec of this.opts.notifier.liveRecords()) {
+      const key = `${rec.resource}@${rec.domain}`;
+      this.index(key);
+      this.count(key, rec.event, 1);
+      if (rec.strikes > 0) this.failing.set(rec.id, key);
+    }
+    for (const key of this.opts.operator.resources()) this.index(key);
+  }
+
+  private index(key: string): void {
+    const { user, domain } = splitResourceKey(key);
+    let domains = this.domainsByUser.get(user);
+    if (!domains) this.domainsByUser.set(user, (domains = new Set()));
+    domains.add(domain);
+  }
+
+  private count(key: string, event: string, delta: number): void {
+    let byEvent = this.counts.get(key);
+    if (!byEvent) this.counts.set(key, (byEvent = new Map()));
+    const n = (byEvent.get(event) ?? 0) + delta;
+    if (n > 0) byEvent.set(event, n);
+    else {
+      byEvent.delete(event);
+      if (byEvent.size === 0) this.counts.delete(key);
+    }
+  }
+
+  private observe(e: PresenceEvent): void {
+    let key: string;
+    switch (e.kind) {
+      case 'resource-changed':
+        key = e.resource;
+        break;
+      case 'subscription-created':
+        key = `${e.subscription.resource}@${e.subscription.domain}`;
+        this.count(key, e.subscription.event, 1);
+        break;
+      case 'subscription-removed':
+        key = `${e.subscription.resource}@${e.subscription.domain}`;
+        this.count(key, e.subscription.event, -1);
+        this.failing.delete(e.subscription.id);
+        break;
+      case 'notify-answered':
+        key = `${e.subscription.resource}@${e.subscription.domain}`;
+        if (e.answer.ok) this.failing.delete(e.subscription.id);
+        else this.failing.set(e.subscription.id, key);
+        break;
+      default:
+        return;
+    }
+    this.index(key);
+    this.dirty.add(key);
+    this.flushTimer ??= this.opts.clock.setTimer(this.limits.coalesceMs, () => this.flush());
+  }
+
+  private flush(): void {
+    this.flushTimer = undefined;
+    const changed = this.dirty;
+    this.dirty = new Set();
+    const users = new Map<string, string[]>();
+    for (const key of changed) {
+      const { user, domain } = splitResourceKey(key);
+      const list = users.get(user);
+      if (list) list.push(domain);
+      else users.set(user, [domain]);
+    }
+    // Streams of one account and filter see the same lamps: computed and serialised once per flush, whatever the
+    // number of streams (ten boards cost one JSON text, not ten).
+    const texts = new Map<string, string | null>();
+    const at = this.opts.clock.now();
+    for (const client of [...this.clients]) {
+      const group = `${client.scope}\u0000${client.event ?? ''}`;
+      let text = texts.get(group);
+      if (text === undefined) {
+        const out: ExtensionLamp[] = [];
+        for (const [user, domains] of users) {
+          if (!domains.some(client.served)) continue;
+          const lamp = this.lampOf(user, client.served, client.event, true);
+          if (lamp) out.push(lamp);
+        }
+        text = out.length === 0 ? null : JSON.stringify({ at, extensions: sortLamps(out) });
+        texts.set(group, text);
+      }
+      if (text !== null) this.sendText(client, 'lamp', text);
+    }
+    // Extensions left with nothing are sent once (above) and then forgotten: not in later snapshots.
+    for (const user of users.keys()) {
+      const domains = this.domainsByUser.get(user);
+      if (!domains) continue;
+      for (const d of [...domains]) if (!this.holds(`${user}@${d}`)) domains.delete(d);
+      if (domains.size === 0) this.domainsByUser.delete(user);
+    }
+  }
+
+  private snapshotFor(client: Client): ExtensionLamp[] {
+    const out: ExtensionLamp[] = [];
+    for (const user of this.domainsByUser.keys()) {
+      const lamp = this.lampOf(user, client.served, client.event, false);
+      if (lamp) out.push(lamp);
+    }
+    return sortLamps(out);
+  }
+
+  /** Whether a resource still has anything to show: watchers, a lamp that is not idle, a manual state. */
+  private holds(key: string): boolean {
+    if (this.counts.has(key)) return true;
+    const { manual, state } = this.stateOf(key);
+    return manual !== null || state !== 'terminated';
+  }
+
+  private stateOf(key: string): { state: LampWord; manual: string | null } {
+    const op = this.opts.operator;
+    const dialog = op.state(key, 'dialog') as unknown as { dialogs?: { state: string }[] } | undefined;
+    return { state: lampOfDialogs(dialog?.dialogs), manual: op.manualState(key) };
+  }
+
+  /**
+   * The extension over the domains `served` lets the client see; null when it has none there. `evenIfEmpty`: an
+   * extension that just lost everything is still shown (watchers 0, idle) so a board can update its tile.
+   */
+  private lampOf(user: string, served: (d: string) => boolean, event: string | undefined, evenIfEmpty: boolean): ExtensionLamp | null {
+    const domains = this.domainsByUser.get(user);
+    if (!domains) return null;
+    const lamp: ExtensionLamp = { extension: user, state: 'terminated', manual: null, watchers: 0, watchers_by_event: {}, failing: 0, domains: [] };
+    let seen = false;
+    for (const domain of domains) {
+      if (!served(domain)) continue;
+      seen = true;
+      const key = `${user}@${domain}`;
+      const { state, manual } = this.stateOf(key);
+      const byEvent = this.counts.get(key);
+      let watchers = 0;
+      for (const [ev, n] of byEvent ?? []) {
+        if (event !== undefined && ev !== event) continue;
+        watchers += n;
+        lamp.watchers_by_event[ev] = (lamp.watchers_by_event[ev] ?? 0) + n;
+      }
+      if (watchers === 0 && byEvent === undefined && state === 'terminated' && manual === null) continue;
+      lamp.watchers += watchers;
+      lamp.state = brighter(lamp.state, state);
+      if (manual !== null && (lamp.manual === null || manual !== 'terminated')) lamp.manual = manual;
+      lamp.domains.push(domain);
+    }
+    if (!seen || (lamp.domains.length === 0 && !evenIfEmpty)) return null;
+    for (const key of this.failing.values()) {
+      const { user: u, domain } = splitResourceKey(key);
+      if (u === user && lamp.domains.includes(domain)) lamp.failing++;
+    }
+    lamp.domains.sort();
+    return lamp;
+  }
+}
+
+/** Numeric extensions ascending, then the others in string order (the board's tile order). */
+function sortLamps(lamps: ExtensionLamp[]): ExtensionLamp[] {
+  const numeric = (s: string): boolean => /^\d+$/.test(s);
+  return lamps.sort((a, b) => {
+    const na = numeric(a.extension);
+    const nb = numeric(b.extension);
+    if (na && nb) return Number(a.extension) - Number(b.extension) || (a.extension < b.extension ? -1 : 1);
+    if (na !== nb) return na ? -1 : 1;
+    return a.extension < b.extension ? -1 : a.extension > b.extension ? 1 : 0;
+  });
+}
