@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     await scene.publisher.publishDialog(dialog('1006', 'confirmed'));
     await scene.call('POST', `/v2/accounts/${scene.accountId}/devices/${scene.deviceIds['1009']}/presence`, { action: 'set', state: 'confirmed' });
     await scene.watchers[0]!.subscribe({ resource: '1004', user: '3005', expires: 3600 });
-    const context = await browser.newContext({ reducedMotion: 'reduce', viewport: { width: 1180, height: 300 } });
+    const context = await browser.newContext({ reducedMotion: 'reduce', viewport: { width: 1200, height: 310 } });
     const page = await context.newPage();
     await page.goto(`http://127.0.0.1:${scene.server.apiPort}/board#token=${scene.token}`);
     await page.waitForSelector('#conn[data-conn=live]', { timeout: 10_000 });
