@@ -45,7 +45,8 @@ async function textAppears(page: Page, selector: string, pattern: RegExp, ms: nu
 }
 
 async function run(): Promise<void> {
-  const scene: BoardScene = await startBoardScene({ devices: EXTENSIONS, watchers: 2 });
+  // T1 of 50 ms: an unanswered NOTIFY over UDP fails after 64*T1 = 3.2 s (RFC 3261 §17.1.2.2, Timer F), not 32 s.
+  const scene: BoardScene = await startBoardScene({ devices: EXTENSIONS, watchers: 2, env: { PISTON_SIP_T1_MS: '50' } });
   t.teardown(() => scene.close());
   const proxy: DroppableProxy = await droppableProxy(scene.server.apiPort);
   t.teardown(() => proxy.close());
@@ -171,6 +172,19 @@ async function run(): Promise<void> {
     const quiet = await still.$eval(`${tile('1004')} .lamp`, (e) => e.ownerDocument.defaultView!.getComputedStyle(e).animationName);
     t.equal(quiet, 'none', 'prefers-reduced-motion: no animation');
     t.match(await still.textContent(tile('1004')), /ringing/, 'the state is still written');
+  });
+
+  t.test('a watcher whose NOTIFY goes unanswered marks 1002 amber, "NOTIFY failing" (operator-ux.md §6)', { todo: needsStream }, async (t) => {
+    const silent = await scene.endpoint();
+    silent.defaultPolicy = () => null;
+    const sub = await silent.subscribe({ resource: '1002', user: '3077', expires: 3600 });
+    t.equal(sub.response.status, 200);
+    await page.waitForSelector(`${tile('1002')}[data-watchers="3"]`, { timeout: SECOND });
+    t.equal(await page.getAttribute(tile('1002'), 'data-notify'), 'ok', 'not failing while the NOTIFY is in flight');
+    await page.waitForSelector(`${tile('1002')}[data-notify=failing]`, { timeout: 8_000 });
+    t.match(await page.textContent(tile('1002')), /NOTIFY failing/, 'said in words too');
+    t.match(await page.getAttribute(tile('1002'), 'aria-label'), /NOTIFY failing/);
+    t.equal(await page.getAttribute(tile('1002'), 'data-state'), 'terminated', 'the lamp word is unchanged');
   });
 
   t.test('Reset in the drawer brings 1003 back to idle within a second; the history shows who reset it', async (t) => {

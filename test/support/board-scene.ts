@@ -25,6 +25,8 @@ export interface BoardScene {
   /** A raw UDP endpoint for PUBLISH. */
   readonly publisher: SipEndpoint;
   readonly deviceIds: Record<string, string>;
+  /** Another UDP endpoint, closed with the scene (a watcher a test sets its own policy on). */
+  endpoint(): Promise<SipEndpoint>;
   call(method: string, path: string, data?: unknown, token?: string): Promise<{ status: number; body: Envelope }>;
   close(): Promise<void>;
 }
@@ -87,7 +89,12 @@ export async function startBoardScene(opts: SceneOptions): Promise<BoardScene> {
         if (res.response.status !== 200) throw new Error(`SUBSCRIBE ${ext}: ${res.response.status}`);
       }
     }
-    return { server, token, accountId, watchers, publisher, deviceIds, call: (m, p, d, tok = token) => call(m, p, d, tok), close };
+    const endpoint = async (): Promise<SipEndpoint> => {
+      const ep = await SipEndpoint.udp(server.sipPort);
+      endpoints.push(ep);
+      return ep;
+    };
+    return { server, token, accountId, watchers, publisher, deviceIds, endpoint, call: (m, p, d, tok = token) => call(m, p, d, tok), close };
   } catch (err) {
     await close();
     throw err;
