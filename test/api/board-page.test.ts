@@ -58,3 +58,20 @@ t.test('other verbs on /board get the 405 envelope with Allow; /board/ and /boar
   t.equal((await h.request('GET', '/board.html')).status, 404);
   t.equal((await h.request('GET', '/board/x')).status, 404);
 });
+
+t.test('without its page (a broken install) /board is the API 404 and nothing else changes', async (t) => {
+  const Koa = (await import('koa')).default;
+  const { boardRoute } = await import('../../src/api/routes/board-routes.js');
+  const app = new Koa();
+  app.use(boardRoute(undefined));
+  app.use((ctx) => {
+    ctx.status = 404;
+    ctx.body = 'next';
+  });
+  const server = app.listen(0, '127.0.0.1');
+  t.teardown(() => void server.close());
+  await new Promise((r) => server.once('listening', r));
+  const res = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/board`);
+  t.equal(res.status, 404);
+  t.equal(await res.text(), 'next', 'handed on to the next middleware');
+});

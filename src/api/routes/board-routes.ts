@@ -10,9 +10,9 @@ export const BOARD_PATH = '/board';
  * operator's token (api-contract.md "Additions"). Not an API route of the OpenAPI document (it answers HTML, not the
  * envelope); other verbs get the API's 405 envelope.
  */
-export function boardRoute(page: BoardPage): Middleware<ApiState> {
+export function boardRoute(page: BoardPage | undefined): Middleware<ApiState> {
   return async (ctx, next) => {
-    if (ctx.path !== BOARD_PATH) return next();
+    if (ctx.path !== BOARD_PATH || page === undefined) return next();
     // Named for the request-duration metric, as the routers name theirs.
     (ctx as unknown as { _matchedRoute?: string })._matchedRoute = BOARD_PATH;
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw apiErrors.methodNotAllowed(['GET', 'HEAD']);
