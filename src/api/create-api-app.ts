@@ -7,6 +7,7 @@ import { apiErrors } from './api-error.js';
 import type { ApiState } from './api-state.js';
 import { jsonBody } from './body-parser.js';
 import { errorEnvelope, successEnvelope } from './envelope.js';
+import { boardPage, type BoardPage } from './board/board-page.js';
 import { buildOpenApi } from './openapi.js';
 import { PresenceAdmin } from './presence-admin.js';
 import { LoginLimiter } from './login-limiter.js';
@@ -15,6 +16,7 @@ import { StreamHub } from './presence-stream.js';
 import { mount, type RouteSpec } from './route-spec.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
+import { boardRoute } from './routes/board-routes.js';
 import { deviceRoutes } from './routes/device-routes.js';
 import { operatorRoutes } from './routes/operator-routes.js';
 import { opsRoutes } from './routes/ops-routes.js';
@@ -123,6 +125,16 @@ const unrouted: Middleware<ApiState> = async (ctx, next) => {
   if (ctx.body == null && (ctx.status === 404 || !ctx.status)) throw apiErrors.notFound();
 };
 
+/** The board's HTML, read at start; without it (a broken install) the API still runs and `/board` answers 404. */
+function loadBoardPage(logger: ApiDeps['logger']): BoardPage | undefined {
+  try {
+    return boardPage();
+  } catch (err) {
+    logger.error({ err }, 'the BLF board page could not be read: GET /board answers 404');
+    return undefined;
+  }
+}
+
 /**
  * The admin API as a Koa app. Middleware order realises the contract's order of checks: body parse (400) → verb
  * (405, the routers' allowedMethods) → account id format (404) → token (401) → access (403) → resource (404) →
@@ -137,6 +149,7 @@ export function createApiApp(deps: ApiDeps): Koa<ApiState> {
   if (hub) hubs.set(app, hub);
   app.use(errorEnvelope(deps.logger));
   app.use(timing(deps));
+  app.use(boardRoute(loadBoardPage(deps.logger)));
   app.use(successEnvelope(deps.logger));
   app.use(jsonBody(deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
   app.use(unrouted);
