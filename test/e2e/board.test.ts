@@ -57,21 +57,20 @@ async function run(): Promise<void> {
   const origin = `http://127.0.0.1:${proxy.port}`;
   const presence = `/v2/accounts/${scene.accountId}/presence`;
 
-  // Before ux-server's stream is merged the board polls the list; the stream-only checks are then marked todo.
-  const streamMissing = await (async () => {
+  // The board follows the live stream (docs/operator-api.md); it falls back to polling the list only when a server
+  // has no stream, which this one must have.
+  const streamType = await (async () => {
     const ctrl = new AbortController();
     const res = await fetch(`http://127.0.0.1:${scene.server.apiPort}${presence}/stream`, {
       headers: { 'x-auth-token': scene.token },
       signal: ctrl.signal,
     });
     ctrl.abort();
-    // Without the route `…/presence/:extension` answers it as an extension named "stream".
-    return !/^text\/event-stream/.test(res.headers.get('content-type') ?? '');
+    return res.headers.get('content-type') ?? '';
   })();
-  const needsStream = streamMissing ? 'the live stream and history (branch ux-server) are not in this build' : false;
-  if (streamMissing) t.comment('no …/presence/stream in this build: the board runs on its polling fallback');
-  // Within a second on the stream (issue 23); the polling fallback reads the list once a second, so it gets two.
-  const SECOND = streamMissing ? 2_000 : 1_000;
+  t.match(streamType, /^text\/event-stream/, 'the live stream is served');
+  // Within a second on the stream (issue 23).
+  const SECOND = 1_000;
 
   const tile = (ext: string): string => `#tiles button[data-resource="${ext}"]`;
   // On a failure the page as it was, for the CI artifacts (PISTON_TEST_ARTIFACTS, else the temporary directory).
@@ -125,7 +124,7 @@ async function run(): Promise<void> {
     }
     t.equal(await page.getAttribute(tile('1001'), 'aria-label'), '1001, Reception, idle, 2 watching', 'state and watchers in the accessible name');
     t.equal(await page.getAttribute('#announce', 'aria-live'), 'polite');
-    if (!streamMissing) t.equal((await page.textContent('#conn-text'))?.trim(), 'live', 'on the live stream, not polling');
+    t.equal((await page.textContent('#conn-text'))?.trim(), 'live', 'on the live stream, not polling');
     t.same(errors, [], 'no script errors (a CSP violation would be one)');
   });
 
@@ -174,7 +173,7 @@ async function run(): Promise<void> {
     t.match(await still.textContent(tile('1004')), /ringing/, 'the state is still written');
   });
 
-  t.test('a watcher whose NOTIFY goes unanswered marks 1002 amber, "NOTIFY failing" (operator-ux.md §6)', { todo: needsStream }, async (t) => {
+  t.test('a watcher whose NOTIFY goes unanswered marks 1002 amber, "NOTIFY failing" (operator-ux.md §6)', async (t) => {
     const silent = await scene.endpoint();
     silent.defaultPolicy = () => null;
     const sub = await silent.subscribe({ resource: '1002', user: '3077', expires: 3600 });
@@ -204,7 +203,7 @@ async function run(): Promise<void> {
     await page.waitForSelector(`${tile('1003')}[data-state=terminated]`, { timeout: SECOND });
     t.comment(`1003 idle ${Date.now() - clicked} ms after the click`);
     t.match(await page.textContent('#reset-result'), /reset command sent for extension 1003/);
-    await t.test('the history names the API key and account that reset it', { todo: needsStream }, async (t) => {
+    await t.test('the history names the API key and account that reset it', async (t) => {
       const wanted = new RegExp(`manual reset by API key, account ${scene.accountId}`);
       const ok = await textAppears(page, '#history li[data-kind=manual]', wanted, 3_000);
       t.ok(ok, 'a "manual reset by API key, account …" line');
@@ -227,7 +226,7 @@ async function run(): Promise<void> {
     proxy.accept();
     await page.waitForSelector('#conn[data-conn=live]', { timeout: 10_000 });
     await page.waitForSelector(`${tile('1005')}[data-state=confirmed]`, { timeout: 3_000 });
-    await t.test('the manual state is marked (the stream says which states are manual; the list does not)', { todo: needsStream }, async (t) => {
+    await t.test('the manual state is marked (the stream says which states are manual; the list does not)', async (t) => {
       t.equal(await page.getAttribute(tile('1005'), 'data-manual'), 'true');
       t.match(await page.textContent(tile('1005')), /manual/, 'the manual mark is written');
     });
