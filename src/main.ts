@@ -6,7 +6,8 @@ import { pino } from 'pino';
 import { loadConfig, ConfigError, type Config } from './config/config.js';
 import { SystemClock, type Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
-import { UDP } from './sip/transport/transport-descriptor.js';
+import { TLS, UDP, WS, WSS } from './sip/transport/transport-descriptor.js';
+import { readTlsCredentials, TlsCredentialsError, type TlsCredentials } from './sip/transport/tls-credentials.js';
 import type { EventPackageRegistry } from './events/event-package.js';
 import { warmUpRound } from './events/warm-up.js';
 import { Rehearsal } from './main-rehearsal.js';
@@ -32,6 +33,15 @@ export interface RunningServer {
   readonly store: StoreBackend;
   readonly notifier: Notifier;
   readonly presentity: PresentityService;
+  /** The TLS, WS and WSS ports listened on (absent when off). */
+  readonly tlsPort?: number | undefined;
+  readonly wsPort?: number | undefined;
+  readonly wssPort?: number | undefined;
+  /**
+   * Rereads the TLS certificate, key and CA (SIGHUP): new handshakes use them, open connections keep theirs. Broken
+   * files leave the old ones in use and log an error; false then.
+   */
+  reloadTls(): boolean;
   stop(): Promise<void>;
 }
 
@@ -85,6 +95,10 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     storeHealth: () => presenceState.writeHealth(),
   });
 
+  const tlsFiles = config.sip.tls;
+  // Read before anything listens: broken files stop the start with a message naming the file.
+  const tlsCredentials: TlsCredentials | undefined = tlsFiles && readTlsCredentials(tlsFiles);
+  const ws = config.sip.websocket;
   let lastRequestAt = -Infinity;
   const stack = createPresenceStack({
     store,
@@ -101,6 +115,20 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
       maxBufferedBytes: config.sip.maxBufferedBytes,
       udpBufferBytes: config.sip.udpBufferBytes,
       tcpIdleMs: config.sip.tcpIdleMs,
+      ...(tlsCredentials && tlsFiles
+        ? { tls: { port: tlsFiles.port, credentials: tlsCredentials, handshakeTimeoutMs: config.sip.handshakeTimeoutMs } }
+        : {}),
+      websocket: {
+        ...(ws.wsPort === undefined ? {} : { ws: { port: ws.wsPort } }),
+        ...(ws.wssPort === undefined || !tlsCredentials ? {} : { wss: { port: ws.wssPort, credentials: tlsCredentials } }),
+        maxMessageBytes: config.sip.maxMessageBytes,
+        maxConnections: config.sip.maxConnections,
+        maxBufferedBytes: config.sip.maxBufferedBytes,
+        idleMs: config.sip.tcpIdleMs,
+        pingIntervalMs: ws.pingIntervalMs,
+        upgradeTimeoutMs: config.sip.handshakeTimeoutMs,
+        origins: ws.origins,
+      },
       clock,
       logger,
     }),
@@ -137,7 +165,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   try {
     await stack.start().catch((err: unknown) => {
       throw describeListenError(err, {
-        service: 'SIP (UDP and TCP)',
+        service: 'SIP (UDP, TCP, TLS and WebSocket)',
         hostVariable: 'PISTON_SIP_HOST',
         portVariable: 'PISTON_SIP_PORT',
         host: config.sip.hosts.join(','),
@@ -183,7 +211,13 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     logger.warn({ variable: 'PISTON_BOOTSTRAP_API_KEY', recovery: createApiKeyCommand(config.dataDir) }, text);
   }
   const sipPort = stack.portOf(UDP) ?? config.sip.port;
-  logger.info({ sip: { hosts: config.sip.hosts, port: sipPort }, api: { host: config.api.host, port: api.port }, node: config.nodeName }, 'ready');
+  const tlsPort = stack.portOf(TLS);
+  const wsPort = stack.portOf(WS);
+  const wssPort = stack.portOf(WSS);
+  logger.info(
+    { sip: { hosts: config.sip.hosts, port: sipPort, tlsPort, wsPort, wssPort }, api: { host: config.api.host, port: api.port }, node: config.nodeName },
+    'ready',
+  );
   const warmUp = startWarmUp(config.warmUpRounds, registry, logger, () => performance.now() - lastRequestAt < WARM_UP_QUIET_MS);
 
   return {
@@ -192,6 +226,20 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     store,
     notifier,
     presentity,
+    tlsPort,
+    wsPort,
+    wssPort,
+    reloadTls() {
+      if (!tlsFiles) return false;
+      try {
+        stack.transports?.reloadTls(readTlsCredentials(tlsFiles));
+        logger.info({ cert: tlsFiles.certPath }, 'tls certificate reloaded');
+        return true;
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'tls certificate reload failed, the previous certificate stays in use');
+        return false;
+      }
+    },
     async stop() {
       warmUp.stop();
       stack.stopAccepting();
@@ -259,7 +307,10 @@ export async function main(given?: Config): Promise<void> {
     server = await startServer(config, logger);
   } catch (err) {
     const storeErr = storeStartError(err, config.dataDir);
-    if (err instanceof ListenError) {
+    if (err instanceof TlsCredentialsError) {
+      logger.fatal({ reason: err.message }, 'start failed');
+      process.stderr.write(`cannot start: ${err.message}\n`);
+    } else if (err instanceof ListenError) {
       // The environment's fault, named by its variable: one plain line, no stack trace.
       logger.fatal({ variable: err.variable, reason: err.message }, 'start failed');
       process.stderr.write(`cannot start: ${err.message}\n`);
@@ -287,6 +338,10 @@ export async function main(given?: Config): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // SIGHUP: new TLS certificate and key (a renewal) without dropping connections (transports.md §2.1).
+  process.on('SIGHUP', () => {
+    if (!stopping) server.reloadTls();
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -27,6 +27,11 @@ const hostList = z
     for (const h of hosts) if (isIP(h) === 0) ctx.addIssue({ code: 'custom', message: notAnIp(h) });
   });
 
+/** A port, or `off` for a listener that is on by default. */
+const portOrOff = z.union([z.literal('off').transform(() => undefined), port]);
+
+const list = z.string().transform((s) => s.split(',').map((v) => v.trim()).filter((v) => v.length > 0));
+
 const ipAddress = z.string().refine((h) => isIP(h) !== 0, { error: (issue) => notAnIp(String(issue.input)) });
 
 /** Every variable the server reads, with its default. The README's configuration table mirrors this. */
@@ -48,6 +53,17 @@ const envSchema = z.object({
   // Above the NOTIFY window's worth (512 in flight, ~1 KB each), so a proxy carrying many watchers is not dropped.
   PISTON_SIP_MAX_BUFFERED_BYTES: positiveInt.default(1024 * 1024),
   PISTON_SIP_UDP_BUFFER_BYTES: positiveInt.default(4 * 1024 * 1024),
+  // TLS and WebSocket (transports.md). TLS and WSS listen only when a certificate and key are set.
+  PISTON_SIP_TLS_PORT: port.default(5061),
+  PISTON_SIP_TLS_CERT: z.string().min(1).optional(),
+  PISTON_SIP_TLS_KEY: z.string().min(1).optional(),
+  PISTON_SIP_TLS_CA: z.string().min(1).optional(),
+  PISTON_SIP_TLS_MIN_VERSION: z.enum(['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+  PISTON_SIP_HANDSHAKE_TIMEOUT_S: positiveInt.max(300).default(10),
+  PISTON_SIP_WS_PORT: portOrOff.default(5066),
+  PISTON_SIP_WSS_PORT: portOrOff.default(7443),
+  PISTON_SIP_WS_ORIGINS: list.optional(),
+  PISTON_SIP_WS_PING_S: positiveInt.default(30),
   PISTON_SUBSCRIBE_MIN_EXPIRES: positiveInt.default(60),
   PISTON_SUBSCRIBE_MAX_EXPIRES: positiveInt.default(3600),
   PISTON_SUBSCRIBE_DEFAULT_EXPIRES: positiveInt.default(3600),
@@ -80,6 +96,12 @@ export interface SipConfig {
   tcpIdleMs: number;
   maxBufferedBytes: number;
   udpBufferBytes: number;
+  /** TLS (SIPS) and WSS: present when a certificate and key are set. */
+  tls?: { port: number; certPath: string; keyPath: string; caPath?: string; minVersion: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3' };
+  /** TLS handshake and WebSocket upgrade deadline. */
+  handshakeTimeoutMs: number;
+  /** SIP over WebSocket (RFC 7118): undefined ports are off; WSS needs `tls`. */
+  websocket: { wsPort?: number; wssPort?: number; origins: string[]; pingIntervalMs: number };
 }
 
 export interface Config {
@@ -129,6 +151,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push('PISTON_SUBSCRIBE_DEFAULT_EXPIRES must lie between the minimum and the maximum');
   }
   if (e.PISTON_SIP_T2_MS < e.PISTON_SIP_T1_MS) problems.push('PISTON_SIP_T2_MS must not be below PISTON_SIP_T1_MS');
+  if ((e.PISTON_SIP_TLS_CERT === undefined) !== (e.PISTON_SIP_TLS_KEY === undefined)) {
+    problems.push('PISTON_SIP_TLS_CERT and PISTON_SIP_TLS_KEY go together: set both (TLS and WSS on) or neither');
+  }
+  if (e.PISTON_SIP_TLS_CA !== undefined && e.PISTON_SIP_TLS_CERT === undefined) {
+    problems.push('PISTON_SIP_TLS_CA needs PISTON_SIP_TLS_CERT and PISTON_SIP_TLS_KEY');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     heapGrowingPercent: e.PISTON_HEAP_GROWING_PERCENT,
@@ -145,6 +173,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tcpIdleMs: e.PISTON_SIP_TCP_IDLE_S * 1000,
       maxBufferedBytes: e.PISTON_SIP_MAX_BUFFERED_BYTES,
       udpBufferBytes: e.PISTON_SIP_UDP_BUFFER_BYTES,
+      ...(e.PISTON_SIP_TLS_CERT && e.PISTON_SIP_TLS_KEY
+        ? {
+            tls: {
+              port: e.PISTON_SIP_TLS_PORT,
+              certPath: e.PISTON_SIP_TLS_CERT,
+              keyPath: e.PISTON_SIP_TLS_KEY,
+              ...(e.PISTON_SIP_TLS_CA ? { caPath: e.PISTON_SIP_TLS_CA } : {}),
+              minVersion: e.PISTON_SIP_TLS_MIN_VERSION,
+            },
+          }
+        : {}),
+      handshakeTimeoutMs: e.PISTON_SIP_HANDSHAKE_TIMEOUT_S * 1000,
+      websocket: {
+        ...(e.PISTON_SIP_WS_PORT === undefined ? {} : { wsPort: e.PISTON_SIP_WS_PORT }),
+        ...(e.PISTON_SIP_WSS_PORT === undefined || !e.PISTON_SIP_TLS_CERT ? {} : { wssPort: e.PISTON_SIP_WSS_PORT }),
+        origins: e.PISTON_SIP_WS_ORIGINS ?? [],
+        pingIntervalMs: e.PISTON_SIP_WS_PING_S * 1000,
+      },
     },
     api: {
       host: e.PISTON_API_HOST,
