@@ -76,8 +76,10 @@ export function notifyDestination(rec: SubscriptionRecord): Destination {
   const target = hop && targetOf(hop, transport);
   if (!target) return flow;
   if (rec.routeSet.length > 0 && !(target.host === flow.remoteAddress && target.port === flow.remotePort)) return target;
-  // A fallback must use the flow's transport (the transaction's Via and timers follow the flow).
-  return { flow, fallback: { ...target, protocol: flow.protocol } };
+  // A fallback must use the flow's transport (the transaction's Via and timers follow the flow); a Contact that asks
+  // for another one (`sips:` on a TCP flow) gets no fallback rather than a downgrade.
+  if (target.protocol !== flow.protocol) return flow;
+  return { flow, fallback: target };
 }
 
 /**
