@@ -18,6 +18,8 @@ export interface SecureSubscribeSpec {
   expires?: number;
   event?: string;
   contact?: string;
+  /** From user; default a fresh one, so two test watchers never replace each other. */
+  fromUser?: string;
 }
 
 export function subscribeText(spec: SecureSubscribeSpec): string {
@@ -30,7 +32,7 @@ export function subscribeText(spec: SecureSubscribeSpec): string {
     `SUBSCRIBE sip:${user}@${domain} SIP/2.0`,
     `Via: SIP/2.0/${spec.via} ${sentBy};branch=z9hG4bK${unique()}`,
     'Max-Forwards: 70',
-    `From: <sip:2001@${domain}>;tag=${spec.fromTag ?? 'f' + unique()}`,
+    `From: <sip:${spec.fromUser ?? 'w' + unique()}@${domain}>;tag=${spec.fromTag ?? 'f' + unique()}`,
     `To: <sip:${user}@${domain}>${spec.toTag ? `;tag=${spec.toTag}` : ''}`,
     `Call-ID: ${spec.callId ?? unique()}`,
     `CSeq: ${spec.cseq ?? 1} SUBSCRIBE`,
