@@ -93,6 +93,8 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     registry: metricsRegistry,
     subscriptionsByEvent: () => notifier.countByEvent(),
     storeHealth: () => presenceState.writeHealth(),
+    connectionsByTransport: () => stack.transports?.connectionCounts() ?? {},
+    refusedByTransport: () => stack.transports?.refusedCounts() ?? {},
   });
 
   const tlsFiles = config.sip.tls;

@@ -153,6 +153,24 @@ t.test('W6 (open policy): JsSIP in Node over ws subscribes to dialog and sees th
   await new Promise((r) => setTimeout(r, 200));
 });
 
+t.test('metrics per transport: open connections, refused ones, NOTIFYs sent (issue 20 item 3)', async (t) => {
+  const tls = await TlsSipPeer.open(server.tlsPort!);
+  t.teardown(() => tls.close());
+  const ws = await WsSipPeer.open(`ws://127.0.0.1:${server.wsPort}`);
+  t.teardown(() => ws.close());
+  await ws.send(subscribeText({ via: 'WS', user: '1004', domain: '127.0.0.1' }));
+  const notify = (await ws.waitUntil((m) => m.some((x) => x.startsWith('NOTIFY')))).find((x) => x.startsWith('NOTIFY'))!;
+  await ws.send(okTo(notify));
+  const text = await (await fetch(`http://127.0.0.1:${server.apiPort}/metrics`)).text();
+  t.match(text, /^piston_sip_connections\{transport="tls"\} [1-9]\d*$/m, 'open TLS connections');
+  t.match(text, /^piston_sip_connections\{transport="ws"\} [1-9]\d*$/m, 'open WS connections');
+  t.match(text, /^piston_sip_connections\{transport="wss"\} 0$/m, 'WSS listed with none');
+  t.match(text, /^piston_sip_connections_refused_total\{transport="tls"\} [1-9]\d*$/m, 'the refused TLS handshakes of the earlier test');
+  t.match(text, /^piston_sip_connections_refused_total\{transport="ws"\} [1-9]\d*$/m, 'the refused upgrade of the earlier test');
+  t.match(text, /^piston_notify_sent_by_transport_total\{transport="ws"\} [1-9]\d*$/m, 'NOTIFYs sent over WS');
+  t.match(text, /^piston_notify_sent_by_transport_total\{transport="tls"\} [1-9]\d*$/m, 'NOTIFYs sent over TLS');
+});
+
 const files = readdirSync(RFC4475_DIR).filter((f) => f.endsWith('.dat')).sort();
 
 t.test('R4: every RFC 4475 message over TLS gets the stream answer, and the server stays responsive', async (t) => {

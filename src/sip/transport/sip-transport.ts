@@ -130,6 +130,8 @@ export class SipTransport implements TransportLayer {
   private tcp: TcpListener[] = [];
   private tlsServers: TlsServer[] = [];
   private boundTlsPort = 0;
+  private refusedTcp = 0;
+  private refusedTls = 0;
   private readonly intake: MessageIntake;
   private readonly connections = new ConnectionTable();
   private readonly connecting = new Map<string, Promise<TcpConnection>>();
@@ -185,6 +187,11 @@ export class SipTransport implements TransportLayer {
   /** Number of open TCP and TLS connections. */
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** Connections refused at accept or in their TLS handshake, per transport (tcp, tls), for metrics. */
+  refusedCounts(): Record<string, number> {
+    return { tcp: this.refusedTcp, ...(this.tlsOptions ? { tls: this.refusedTls + this.stats.tlsHandshakeFailures } : {}) };
   }
 
   /** Open connections per transport (tcp, tls), for metrics. */
@@ -474,6 +481,8 @@ export class SipTransport implements TransportLayer {
   private accept(socket: Socket, transport: TransportDescriptor = TCP): void {
     if (this.closing || this.connections.size >= this.maxConnections) {
       this.stats.connectionsRejected++;
+      if (transport === TLS) this.refusedTls++;
+      else this.refusedTcp++;
       this.logger.warn({ remote: socket.remoteAddress, limit: this.maxConnections, transport: transport.name }, 'connection limit reached, refusing');
       socket.destroy();
       return;

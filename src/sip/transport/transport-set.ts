@@ -24,6 +24,8 @@ export interface TransportListener extends TransportLayer {
   reloadTls?(credentials: TlsCredentials): void;
   /** Open connections per transport name, for metrics. */
   connectionCounts?(): Record<string, number>;
+  /** Connections refused (at accept, in a TLS handshake or a WebSocket upgrade) per transport name, for metrics. */
+  refusedCounts?(): Record<string, number>;
 }
 
 /** Listeners by transport name (`udp`, `tcp`, `tls`, `ws`, `wss`). */
@@ -115,6 +117,13 @@ export class TransportSet implements TransportLayer {
   connectionCounts(): Record<string, number> {
     const counts: Record<string, number> = {};
     for (const l of this.distinct) Object.assign(counts, l.connectionCounts?.() ?? {});
+    return counts;
+  }
+
+  /** Refused connections per transport name over every listener. */
+  refusedCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const l of this.distinct) Object.assign(counts, l.refusedCounts?.() ?? {});
     return counts;
   }
 

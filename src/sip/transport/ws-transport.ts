@@ -100,6 +100,7 @@ export class WsTransport implements TransportLayer {
   private readonly intake: MessageIntake;
   private listeners: Listener[] = [];
   private readonly ports = new Map<string, number>();
+  private readonly refused: Record<string, number> = {};
   private nextId = 1;
   private closing = false;
   private handler: MessageHandler | undefined;
@@ -152,6 +153,15 @@ export class WsTransport implements TransportLayer {
 
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** Connections refused or dropped before they carried SIP, per transport (ws, wss), for metrics. */
+  refusedCounts(): Record<string, number> {
+    return { ...Object.fromEntries(this.transports.map((t) => [t.name, 0])), ...this.refused };
+  }
+
+  private countRefusal(transport: TransportDescriptor): void {
+    this.refused[transport.name] = (this.refused[transport.name] ?? 0) + 1;
   }
 
   onMessage(handler: MessageHandler): void {
@@ -243,6 +253,7 @@ export class WsTransport implements TransportLayer {
       // As on the SIP TLS port: a failed or timed-out handshake's socket is destroyed, not left open.
       server.on('tlsClientError', (err: Error, socket: Socket) => {
         this.stats.upgradesRefused++;
+        this.countRefusal(transport);
         this.logger.debug({ remote: socket.remoteAddress, err: err.message }, 'wss handshake failed');
         socket.destroy();
       });
@@ -250,6 +261,7 @@ export class WsTransport implements TransportLayer {
     server.on('request', (req: IncomingMessage, res) => {
       // Only upgrades are served here (RFC 6455 §4.2.2: 426 tells a client that asked for something else).
       this.stats.upgradesRefused++;
+      this.countRefusal(transport);
       res.writeHead(426, { Upgrade: 'websocket', Connection: 'close', 'Content-Type': 'text/plain' });
       res.end('SIP over WebSocket only (RFC 7118): upgrade with Sec-WebSocket-Protocol: sip\n');
       req.socket.destroySoon?.();
@@ -276,6 +288,7 @@ export class WsTransport implements TransportLayer {
     const admit = this.opts.admitConnection;
     if (this.closing || this.connections.size >= this.maxConnections || (admit && !admit(normalizeAddress(socket.remoteAddress ?? ''), transport))) {
       this.stats.connectionsRejected++;
+      this.countRefusal(transport);
       this.logger.debug({ remote: socket.remoteAddress, transport: transport.name }, 'websocket connection refused');
       socket.destroy();
       return;
@@ -283,6 +296,7 @@ export class WsTransport implements TransportLayer {
     const timer: TimerHandle = this.opts.clock.setTimer(this.upgradeTimeoutMs, () => {
       if (upgraded.has(socket)) return;
       this.stats.upgradesRefused++;
+      this.countRefusal(transport);
       this.logger.debug({ remote: socket.remoteAddress, transport: transport.name }, 'websocket upgrade not done in time');
       socket.destroy();
     });
@@ -292,6 +306,7 @@ export class WsTransport implements TransportLayer {
   private upgrade(req: IncomingMessage, socket: Socket, head: Buffer, transport: TransportDescriptor): void {
     const refuse = (status: number, reason: string): void => {
       this.stats.upgradesRefused++;
+      this.countRefusal(transport);
       this.logger.debug({ remote: socket.remoteAddress, status, reason }, 'websocket upgrade refused');
       const body = `${reason}\n`;
       socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
