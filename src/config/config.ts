@@ -28,7 +28,7 @@ const hostList = z
   });
 
 /** A port, or `off` for a listener that is on by default. */
-const portOrOff = z.union([z.literal('off').transform(() => undefined), port]);
+const portOrOff = z.union([z.literal('off').transform(() => null), port]);
 
 const list = z.string().transform((s) => s.split(',').map((v) => v.trim()).filter((v) => v.length > 0));
 
@@ -186,8 +186,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         : {}),
       handshakeTimeoutMs: e.PISTON_SIP_HANDSHAKE_TIMEOUT_S * 1000,
       websocket: {
-        ...(e.PISTON_SIP_WS_PORT === undefined ? {} : { wsPort: e.PISTON_SIP_WS_PORT }),
-        ...(e.PISTON_SIP_WSS_PORT === undefined || !e.PISTON_SIP_TLS_CERT ? {} : { wssPort: e.PISTON_SIP_WSS_PORT }),
+        ...(e.PISTON_SIP_WS_PORT === null ? {} : { wsPort: e.PISTON_SIP_WS_PORT }),
+        ...(e.PISTON_SIP_WSS_PORT === null || !e.PISTON_SIP_TLS_CERT ? {} : { wssPort: e.PISTON_SIP_WSS_PORT }),
         origins: e.PISTON_SIP_WS_ORIGINS ?? [],
         pingIntervalMs: e.PISTON_SIP_WS_PING_S * 1000,
       },
