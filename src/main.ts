@@ -16,7 +16,7 @@ import { openSqliteStore, storeStartError } from './store/sqlite/sqlite-store.js
 import type { AdminDataStore, PresenceStateStore, StoreBackend } from './store/ports.js';
 import { bootstrap, createAccountServices, createApiKeyCommand, firstStartMessage, unusedBootstrapKeyMessage } from './accounts/index.js';
 import { createApiApp, createApiMetrics, startApi } from './api/index.js';
-import { describeListenError, ListenError } from './lib/listen-error.js';
+import { describeListenError, ListenError, type ListenTarget } from './lib/listen-error.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { PresentityService } from './presentity/presentity-service.js';
 import { createPresenceStack, socketListeners } from './stack/index.js';
@@ -166,13 +166,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   let api: Awaited<ReturnType<typeof startApi>>;
   try {
     await stack.start().catch((err: unknown) => {
-      throw describeListenError(err, {
-        service: 'SIP (UDP, TCP, TLS and WebSocket)',
-        hostVariable: 'PISTON_SIP_HOST',
-        portVariable: 'PISTON_SIP_PORT',
-        host: config.sip.hosts.join(','),
-        port: config.sip.port,
-      });
+      throw describeListenError(err, sipListenTarget(config, err));
     });
     api = await startApi(app, { host: config.api.host, port: config.api.port }).catch((err: unknown) => {
       throw describeListenError(err, {
@@ -256,6 +250,21 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
       logger.info({}, 'stopped');
     },
   };
+}
+
+/** Which SIP listener a listen error belongs to, by the port it names: TLS, WS and WSS have variables of their own. */
+function sipListenTarget(config: Config, err: unknown): ListenTarget {
+  const port = (err as { port?: unknown }).port;
+  const base = { hostVariable: 'PISTON_SIP_HOST', host: config.sip.hosts.join(',') };
+  const others: [number | undefined, string, string][] = [
+    [config.sip.tls?.port, 'SIP over TLS', 'PISTON_SIP_TLS_PORT'],
+    [config.sip.websocket.wsPort, 'SIP over WebSocket', 'PISTON_SIP_WS_PORT'],
+    [config.sip.tls ? config.sip.websocket.wssPort : undefined, 'SIP over secure WebSocket', 'PISTON_SIP_WSS_PORT'],
+  ];
+  for (const [p, service, portVariable] of others) {
+    if (p !== undefined && p !== 0 && p === port && p !== config.sip.port) return { ...base, service, portVariable, port: p };
+  }
+  return { ...base, service: 'SIP (UDP and TCP)', portVariable: 'PISTON_SIP_PORT', port: config.sip.port };
 }
 
 /**
