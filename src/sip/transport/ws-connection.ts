@@ -91,13 +91,6 @@ export class WsConnection {
     this.socket.terminate();
   }
 
-  /** A closing handshake (1001 going away): the server stops. */
-  close(): void {
-    if (this.closed) return;
-    this.socket.close(1001, 'server shutting down');
-    // A peer that never answers the close frame is cut when ws's own close timer runs out.
-  }
-
   private onData(bytes: Buffer): void {
     if (this.closed) return;
     this.lastActivity = this.opts.clock.now();
