@@ -40,6 +40,13 @@ module.exports = {
       'the notifier',
     ),
     layer('accounts', ['lib', 'store'], 'accounts, devices and users'),
+    // Digest authentication and the authorization table (security.md): plain values in, the stack's policy hooks out.
+    layer(
+      'security',
+      ['lib', 'sip/message', 'sip/transport', 'sip/ua', 'accounts', 'store', 'subscriptions', 'presentity'],
+      'SIP authentication and authorization: no config, api or stack',
+    ),
+    layer('security/limits', ['lib', 'sip/message', 'sip/transport', 'sip/ua'], 'abuse limits: policy hooks over transport and UA types, wired by main.ts'),
     layer('api', ['lib', 'events', 'store', 'feed', 'presentity', 'subscriptions', 'accounts', 'config'], 'api never touches transports or transactions'),
     layer('admin', ['lib', 'config', 'store', 'accounts'], 'operator commands on the data directory: no SIP, no API'),
     // The stack is built from the layers below it and handed to main.ts (and the rehearsal, tests, benchmarks); it

@@ -19,8 +19,10 @@ import { createApiApp, createApiMetrics, startApi } from './api/index.js';
 import { describeListenError, ListenError, type ListenTarget } from './lib/listen-error.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { PresentityService } from './presentity/presentity-service.js';
-import { createPresenceStack, socketListeners } from './stack/index.js';
+import { composePolicies, createPresenceStack, socketListeners, type PresenceStack } from './stack/index.js';
+import { createAbuseLimits, type TrustedPeerLookup } from './security/limits/index.js';
 import { SEQUENCE_LEASE, type Notifier } from './subscriptions/notifier.js';
+import { sipAuthPolicy } from './main-security.js';
 
 /**
  * The composition root: reads the configuration, opens the store, builds the SIP stack (src/stack/) and the admin
@@ -63,7 +65,17 @@ const WARM_UP_QUIET_MS = 200;
 /** The event-loop delay metric's sampling interval (prom-client's `eventLoopMonitoringPrecision`). */
 const EVENT_LOOP_SAMPLE_MS = 100;
 
-export async function startServer(config: Config, logger: Logger, clock: Clock = new SystemClock()): Promise<RunningServer> {
+export interface StartServerOptions {
+  /** Which trusted peers a source matches (security.md §3.3); default nobody is trusted. */
+  trustedPeers?: TrustedPeerLookup;
+}
+
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  clock: Clock = new SystemClock(),
+  options: StartServerOptions = {},
+): Promise<RunningServer> {
   const store = openSqliteStore({ dataDir: config.dataDir, clock, logger: logger.child({ module: 'store' }) });
   // One SQLite file serves both ports; each consumer takes its side (src/store/ports.ts).
   const adminData: AdminDataStore = store;
@@ -88,6 +100,15 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   // prom-client samples event-loop delay on a timer, every 10 ms by default: 100 wakeups a second, ~1.5% of a core
   // on an idle server (strace: one epoll_wait per 10 ms). Ten samples a second still show a stalled loop.
   collectDefaultMetrics({ register: metricsRegistry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+  // The abuse limits (security.md §4) read the live counts late: the stack they guard is built below, with them.
+  let live: PresenceStack | undefined;
+  const limits = createAbuseLimits(config.limits, {
+    clock,
+    ...(options.trustedPeers ? { trusted: options.trustedPeers } : {}),
+    liveSubscriptions: () => live?.notifier.count() ?? 0,
+    livePublications: () => live?.presentity.stats().publications ?? 0,
+    publicationsOf: (resource) => live?.presentity.publicationCount(resource) ?? 0,
+  });
   // Read at scrape time from the notifier's live set (a store count would flush the write-behind buffer first).
   const metrics = createApiMetrics({
     registry: metricsRegistry,
@@ -95,7 +116,14 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     storeHealth: () => presenceState.writeHealth(),
     connectionsByTransport: () => stack.transports?.connectionCounts() ?? {},
     refusedByTransport: () => stack.transports?.refusedCounts() ?? {},
+    limits: () => ({ hits: limits.counters, bannedSources: limits.bannedSources(), framerBytes: limits.framerBytes() }),
   });
+
+  // Digest authentication and authorization (security.md) unless PISTON_SIP_AUTH=off; the abuse limits either way.
+  // Authorization asks the digest policy first: a watcher of another account hears 403 before any quota is counted.
+  const auth = sipAuthPolicy(config, adminData, clock, logger);
+  const limitsPolicy = { admit: limits.admit, authorizeSubscribe: limits.authorizeSubscribe, authorizePublish: limits.authorizePublish };
+  const policy = auth ? composePolicies(auth, limitsPolicy) : limitsPolicy;
 
   const tlsFiles = config.sip.tls;
   // Read before anything listens: broken files stop the start with a message naming the file.
@@ -103,6 +131,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
   const ws = config.sip.websocket;
   let lastRequestAt = -Infinity;
   const stack = createPresenceStack({
+    policy,
     store,
     clock,
     logger,
@@ -117,6 +146,7 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
       maxBufferedBytes: config.sip.maxBufferedBytes,
       udpBufferBytes: config.sip.udpBufferBytes,
       tcpIdleMs: config.sip.tcpIdleMs,
+      connectionLimits: limits.connections,
       ...(tlsCredentials && tlsFiles
         ? { tls: { port: tlsFiles.port, credentials: tlsCredentials, handshakeTimeoutMs: config.sip.handshakeTimeoutMs } }
         : {}),
@@ -130,6 +160,8 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
         pingIntervalMs: ws.pingIntervalMs,
         upgradeTimeoutMs: config.sip.handshakeTimeoutMs,
         origins: ws.origins,
+        // The same per-address gate and first-bytes deadline as TCP and TLS (security.md §4.2).
+        connectionLimits: limits.connections,
       },
       clock,
       logger,
@@ -145,7 +177,13 @@ export async function startServer(config: Config, logger: Logger, clock: Clock =
     onPublishAnswered: (event, status) => metrics.publishReceived(event, status),
   });
   const { registry, presentity, notifier } = stack;
+  live = stack;
   metrics.watch(stack.feed);
+  // The per-watcher count moves with the notifier's own events, synchronously (O(1) each, no scan).
+  stack.feed.core((e) => {
+    if (e.kind === 'subscription-created') limits.subscriptionCreated(e.subscription);
+    else if (e.kind === 'subscription-removed') limits.subscriptionRemoved(e.subscription);
+  });
 
   const started = clock.now();
   // Published state first, then subscriptions, both before the listeners open below.

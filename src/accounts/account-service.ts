@@ -67,7 +67,15 @@ export class AccountService {
     const realm = input.realm.toLowerCase();
     this.assertRealmFree(realm, null);
     const now = this.opts.clock.now();
-    const acc: AccountRecord = { id: newId32(), name: input.name, realm, parentId, createdAt: now, updatedAt: now };
+    const acc: AccountRecord = {
+      id: newId32(),
+      name: input.name,
+      realm,
+      parentId,
+      createdAt: now,
+      updatedAt: now,
+      ...(input.digest_algorithms ? { digestAlgorithms: strongestFirst(input.digest_algorithms) } : {}),
+    };
     this.opts.store.accounts.put(acc);
     this.opts.onChange?.();
     return acc;
@@ -79,7 +87,16 @@ export class AccountService {
     const input = parseData(accountSchema, data);
     const realm = input.realm.toLowerCase();
     this.assertRealmFree(realm, id);
-    const acc: AccountRecord = { ...old, name: input.name, realm, updatedAt: this.opts.clock.now() };
+    // POST replaces the document: no digest_algorithms goes back to MD5 only. A new realm leaves every device's HA1s
+    // useless (the realm is hashed in): the API shows them `digest_ready: false` until their passwords are set again.
+    const { digestAlgorithms: _old, ...rest } = old;
+    const acc: AccountRecord = {
+      ...rest,
+      name: input.name,
+      realm,
+      updatedAt: this.opts.clock.now(),
+      ...(input.digest_algorithms ? { digestAlgorithms: strongestFirst(input.digest_algorithms) } : {}),
+    };
     this.opts.store.accounts.put(acc);
     this.opts.onChange?.();
     return acc;
@@ -111,4 +128,11 @@ export class AccountService {
       throw ValidationError.one('realm', 'unique', 'Realm already in use by another account', 'unique');
     }
   }
+}
+
+const STRENGTH = ['SHA-512-256', 'SHA-256', 'MD5'];
+
+/** Offered strongest first whatever order they were given in (RFC 8760 §2.4: most preferred first). */
+function strongestFirst(list: readonly string[]): string[] {
+  return [...list].sort((a, b) => STRENGTH.indexOf(a) - STRENGTH.indexOf(b));
 }

@@ -3,6 +3,7 @@ import { newId32 } from '../lib/ids.js';
 import type { AdminDataStore } from '../store/ports.js';
 import type { DeviceRecord } from '../store/records.js';
 import { UnknownIdError, ValidationError } from './account-errors.js';
+import { computeDeviceDigest } from './digest-ha1.js';
 import { parseData } from './parse-data.js';
 import { deviceCreateSchema, deviceUpdateSchema } from './schemas.js';
 import type { SecretHasher } from './secrets.js';
@@ -43,6 +44,8 @@ export class DeviceService {
     this.check(accountId, null, input.sip.username, input.owner_id ?? null);
     const now = this.opts.clock.now();
     const dev: DeviceRecord = {
+      // The HA1s for digest (security.md §2.4), over the name as entered and the account's realm; the password goes.
+      sipDigest: this.digestOf(accountId, input.sip.username, input.sip.password),
       id: newId32(),
       accountId,
       name: input.name,
@@ -69,6 +72,13 @@ export class DeviceService {
       name: input.name,
       sipUsername: input.sip.username,
       sipPasswordHash: hash ?? old.sipPasswordHash,
+      // A new password re-keys; a new user name without one leaves no valid HA1 (it is part of the hash).
+      sipDigest:
+        input.sip.password !== undefined
+          ? this.digestOf(accountId, input.sip.username, input.sip.password)
+          : input.sip.username === old.sipUsername
+            ? (old.sipDigest ?? null)
+            : null,
       presenceId: input.presence_id ?? null,
       ownerId: input.owner_id ?? null,
       updatedAt: this.opts.clock.now(),
@@ -81,6 +91,11 @@ export class DeviceService {
     const dev = this.get(accountId, id);
     this.opts.store.devices.delete(id);
     return dev;
+  }
+
+  private digestOf(accountId: string, username: string, password: string): DeviceRecord['sipDigest'] {
+    const realm = this.opts.store.accounts.get(accountId)?.realm;
+    return realm === undefined ? null : computeDeviceDigest(username, realm, password);
   }
 
   private check(accountId: string, self: string | null, sipUsername: string, ownerId: string | null): void {

@@ -28,6 +28,13 @@ const id = z.string().regex(ID_PATTERN);
 export const accountSchema = z.object({
   name: text,
   realm,
+  /** SIP digest algorithms to offer, strongest first (security.md §2.3); absent: MD5 only. */
+  digest_algorithms: z
+    .array(z.enum(['SHA-512-256', 'SHA-256', 'MD5']))
+    .min(1)
+    .max(3)
+    .refine((l) => new Set(l).size === l.length, 'each algorithm once')
+    .optional(),
 });
 
 export const deviceCreateSchema = z.object({

@@ -31,6 +31,10 @@ export const accountAnswer = named(
     name: z.string(),
     parent_id: id.nullable().describe('null for the master account'),
     realm: z.string().describe('The SIP domain the account serves'),
+    digest_algorithms: z
+      .array(z.enum(['SHA-512-256', 'SHA-256', 'MD5']))
+      .optional()
+      .describe('Digest algorithms the SIP challenge offers, strongest first; absent: MD5 only'),
   }),
 );
 
@@ -41,7 +45,14 @@ export const deviceAnswer = named(
     name: z.string(),
     owner_id: id.optional().describe('The user owning the device, when set'),
     presence_id: z.string().optional(),
-    sip: z.strictObject({ username: z.string() }).describe('The password is never returned'),
+    sip: z
+      .strictObject({
+        username: z.string(),
+        digest_ready: z
+          .boolean()
+          .describe('The device can answer a SIP digest challenge; false until a password is set again (set before digest was kept, or before a realm change)'),
+      })
+      .describe('The password is never returned'),
   }),
 );
 

@@ -19,6 +19,15 @@ export interface ApiMetricsOptions {
   connectionsByTransport?: () => Record<string, number>;
   /** Connections refused per transport (at accept, TLS handshake, WebSocket upgrade), a running count read at scrape time. */
   refusedByTransport?: () => Record<string, number>;
+  /** The abuse limits' counts (src/security/limits), read at scrape time; without it no limit metrics. */
+  limits?: () => LimitSnapshot;
+}
+
+/** What the abuse limits report: hits per limit (a fixed set of names), sources banned now, framer bytes held. */
+export interface LimitSnapshot {
+  readonly hits: Readonly<Record<string, number>>;
+  readonly bannedSources: number;
+  readonly framerBytes: number;
 }
 
 export interface ApiMetrics {
@@ -102,6 +111,36 @@ export function createApiMetrics(opts: ApiMetricsOptions): ApiMetrics {
     labelNames: ['transport'],
     registers: [registry],
   });
+  const limits = opts.limits;
+  if (limits) {
+    // The limits count in plain numbers on the SIP path; the metrics copy them here, at scrape time only.
+    new Counter({
+      name: 'piston_sip_limit_hits_total',
+      help: 'Requests dropped or refused, connections refused or closed, subscriptions and publications refused, by abuse limit',
+      labelNames: ['limit'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [limit, n] of Object.entries(limits().hits)) this.inc({ limit }, n);
+      },
+    });
+    new Gauge({
+      name: 'piston_sip_banned_sources',
+      help: 'Source addresses banned now for passing their request rate (UDP dropped, connections answered 503)',
+      registers: [registry],
+      collect() {
+        this.set(limits().bannedSources);
+      },
+    });
+    new Gauge({
+      name: 'piston_sip_framer_bytes',
+      help: 'Bytes held by the stream framers while waiting for the rest of a message (against PISTON_SIP_FRAMER_BUDGET_BYTES)',
+      registers: [registry],
+      collect() {
+        this.set(limits().framerBytes);
+      },
+    });
+  }
   const sent = new Counter({
     name: 'piston_notify_sent_total',
     help: 'NOTIFY requests sent, by event package',

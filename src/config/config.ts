@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -33,6 +34,20 @@ const portOrOff = z.union([z.literal('off').transform(() => null), port]);
 const list = z.string().transform((s) => s.split(',').map((v) => v.trim()).filter((v) => v.length > 0));
 
 const ipAddress = z.string().refine((h) => isIP(h) !== 0, { error: (issue) => notAnIp(String(issue.input)) });
+
+/** Comma-separated `addr` or `addr/prefix`, IPv4 or IPv6. */
+const cidrList = z
+  .string()
+  .transform((s) => s.split(',').map((h) => h.trim()).filter((h) => h.length > 0))
+  .superRefine((list, ctx) => {
+    for (const c of list) {
+      const [addr, prefix, extra] = c.split('/');
+      const family = isIP(addr ?? '');
+      const ok =
+        family !== 0 && extra === undefined && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32)));
+      if (!ok) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(c)} is not an address or CIDR (such as 10.0.0.5 or 10.0.0.0/24)` });
+    }
+  });
 
 /** Every variable the server reads, with its default. The README's configuration table mirrors this. */
 const envSchema = z.object({
@@ -76,6 +91,24 @@ const envSchema = z.object({
   PISTON_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).default(50),
   // Warm-up rounds run in idle slices after start (src/events/warm-up.ts, src/main-rehearsal.ts). 0: none.
   PISTON_WARM_UP_ROUNDS: z.coerce.number().int().min(0).max(100_000).default(2000),
+  // security.md: digest authentication of SUBSCRIBE and PUBLISH by default; `off` accepts them without credentials.
+  PISTON_SIP_AUTH: z.enum(['digest', 'off']).default('digest'),
+  PISTON_SIP_NONCE_LIFETIME_S: positiveInt.max(86_400).default(300),
+  // Addresses (CIDRs) trusted for the first account until trusted peers are managed per account.
+  PISTON_SIP_TRUSTED_PEERS: cidrList.default([]),
+  // Abuse limits (security.md §4.2); 0 turns a limit off. Trusted peers skip the per-source ones.
+  PISTON_SIP_RATE_REQUESTS: nonNegativeInt.default(50),
+  PISTON_SIP_RATE_WINDOW_S: positiveInt.default(2),
+  PISTON_SIP_BAN_S: positiveInt.default(300),
+  PISTON_SIP_DROP_SCANNERS: bool.default(true),
+  PISTON_SIP_MAX_CONNECTIONS_PER_IP: nonNegativeInt.default(100),
+  PISTON_SIP_FIRST_BYTES_S: nonNegativeInt.default(10),
+  PISTON_SIP_MESSAGE_S: nonNegativeInt.default(20),
+  PISTON_SIP_FRAMER_BUDGET_BYTES: nonNegativeInt.default(64 * 1024 * 1024),
+  PISTON_SUBSCRIPTIONS_PER_WATCHER: nonNegativeInt.default(500),
+  PISTON_SUBSCRIPTIONS_MAX: nonNegativeInt.default(200_000),
+  PISTON_PUBLICATIONS_PER_RESOURCE: nonNegativeInt.default(20),
+  PISTON_PUBLICATIONS_MAX: nonNegativeInt.default(50_000),
   PISTON_BOOTSTRAP_REALM: z.string().min(1).max(253).optional(),
   PISTON_BOOTSTRAP_API_KEY: z
     .string()
@@ -104,8 +137,25 @@ export interface SipConfig {
   websocket: { wsPort?: number; wssPort?: number; origins: string[]; pingIntervalMs: number };
 }
 
+/** The abuse limits (security.md §4.2), 0 meaning off; mirrors src/security/limits' AbuseLimitSettings. */
+export interface LimitsConfig {
+  requestsPerWindow: number;
+  windowMs: number;
+  banMs: number;
+  dropScanners: boolean;
+  connectionsPerAddress: number;
+  firstBytesMs: number;
+  messageMs: number;
+  framerBudgetBytes: number;
+  subscriptionsPerWatcher: number;
+  subscriptionCeiling: number;
+  publicationsPerResource: number;
+  publicationCeiling: number;
+}
+
 export interface Config {
   sip: SipConfig;
+  limits: LimitsConfig;
   /** V8 `--heap-growing-percent` set at start (0: not set). */
   heapGrowingPercent: number;
   /** Rounds of src/events/warm-up.ts and src/main-rehearsal.ts run after start (0: none). */
@@ -114,6 +164,8 @@ export interface Config {
   subscriptions: { minExpires: number; maxExpires: number; defaultExpires: number; allDialogs: boolean };
   publications: { minExpires: number };
   accounts: { defaultAccountForUnknownDomains: boolean };
+  /** SIP digest authentication (security.md): mode, nonce lifetime, addresses trusted for the first account. */
+  sipAuth: { mode: 'digest' | 'off'; nonceLifetimeS: number; trustedPeers: string[] };
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['PISTON_LOG_LEVEL'];
   nodeName: string;
@@ -192,6 +244,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         pingIntervalMs: e.PISTON_SIP_WS_PING_S * 1000,
       },
     },
+    limits: {
+      requestsPerWindow: e.PISTON_SIP_RATE_REQUESTS,
+      windowMs: e.PISTON_SIP_RATE_WINDOW_S * 1000,
+      banMs: e.PISTON_SIP_BAN_S * 1000,
+      dropScanners: e.PISTON_SIP_DROP_SCANNERS,
+      connectionsPerAddress: e.PISTON_SIP_MAX_CONNECTIONS_PER_IP,
+      firstBytesMs: e.PISTON_SIP_FIRST_BYTES_S * 1000,
+      messageMs: e.PISTON_SIP_MESSAGE_S * 1000,
+      framerBudgetBytes: e.PISTON_SIP_FRAMER_BUDGET_BYTES,
+      subscriptionsPerWatcher: e.PISTON_SUBSCRIPTIONS_PER_WATCHER,
+      subscriptionCeiling: e.PISTON_SUBSCRIPTIONS_MAX,
+      publicationsPerResource: e.PISTON_PUBLICATIONS_PER_RESOURCE,
+      publicationCeiling: e.PISTON_PUBLICATIONS_MAX,
+    },
     api: {
       host: e.PISTON_API_HOST,
       port: e.PISTON_API_PORT,
@@ -206,6 +272,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     publications: { minExpires: e.PISTON_PUBLISH_MIN_EXPIRES },
     accounts: { defaultAccountForUnknownDomains: e.PISTON_DEFAULT_ACCOUNT_FOR_UNKNOWN_DOMAINS },
+    sipAuth: { mode: e.PISTON_SIP_AUTH, nonceLifetimeS: e.PISTON_SIP_NONCE_LIFETIME_S, trustedPeers: e.PISTON_SIP_TRUSTED_PEERS },
     dataDir: e.PISTON_DATA_DIR,
     logLevel: e.PISTON_LOG_LEVEL,
     nodeName: e.PISTON_NODE_NAME,

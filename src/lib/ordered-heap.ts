@@ -1,10 +1,10 @@
 /**
  * A binary heap ordered by a comparator: `peek()` is the item `compare` ranks first. MinHeap (min-heap.ts) is the
- * timers' numeric-key version; this one orders records by several fields, e.g. to keep the n smallest of a stream
- * (a page of a list) with a heap whose top is the largest kept, or to sort in slices one push or pop at a time.
+ * timers' numeric-key form of it; records ordered by several fields use it directly, e.g. to keep the n smallest of
+ * a stream (a page of a list) with a heap whose top is the largest kept, or to sort in slices one push at a time.
  */
 export class OrderedHeap<T> {
-  private readonly items: T[] = [];
+  private items: T[] = [];
 
   constructor(private readonly compare: (a: T, b: T) => number) {}
 
@@ -46,5 +46,9 @@ export class OrderedHeap<T> {
       h[i] = last;
     }
     return top;
+  }
+
+  clear(): void {
+    this.items = [];
   }
 }

@@ -194,6 +194,11 @@ export class PresentityService {
     return this.book.domainsOf(user.toLowerCase());
   }
 
+  /** Live publications of one resource, every package (the abuse limits' per-resource cap). */
+  publicationCount(resource: ResourceKey): number {
+    return this.book.publicationCount(resource.toLowerCase());
+  }
+
   /** Sizes for metrics and memory checks: resources held, live publications, cached aggregated states. */
   stats(): { resources: number; publications: number; cachedStates: number } {
     return { resources: this.book.size, publications: this.ledger.pendingExpiries, cachedStates: this.states.size };

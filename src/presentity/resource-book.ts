@@ -78,6 +78,15 @@ export class ResourceBook {
   }
 
   /** Every live publication of a resource (all events), in no particular order. */
+  /** How many live publications a resource holds, every package (the per-resource cap asks before each new one). */
+  publicationCount(resource: ResourceKey): number {
+    const entry = this.entries.get(resource);
+    if (!entry) return 0;
+    let n = 0;
+    for (const byEtag of entry.publications.values()) n += byEtag.size;
+    return n;
+  }
+
   publicationsOf(resource: ResourceKey): LivePublication[] {
     const entry = this.entries.get(resource);
     if (!entry) return [];

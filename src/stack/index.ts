@@ -3,3 +3,4 @@ export { createPresenceStack, type PresenceStack, type PresenceStackOptions } fr
 export { OPEN_POLICY } from './presence-policy.js';
 export type * from './presence-policy.js';
 export { socketListeners } from './socket-listeners.js';
+export { composePolicies } from './compose-policy.js';

@@ -4,6 +4,7 @@ import type { SubscribePolicy } from '../subscriptions/subscribe-policy.js';
 
 export type { PublishAuthorizationInput, PublishPolicy } from '../presentity/publish/publish-policy.js';
 export type { AdmitRequest, RequestSource } from '../sip/transport/transport-set.js';
+export type { Admission, ServiceUnavailable } from '../sip/transport/admission.js';
 export type {
   Authenticate,
   AuthenticationInput,
@@ -17,7 +18,8 @@ export type { SubscribeAuthorizationInput, SubscribePolicy } from '../subscripti
 /**
  * The stack's policy port: who may reach the server and what they may do. Each hook is asked at one point:
  *
- *   admit(source)            a parsed request, before any transaction exists: false drops it without an answer
+ *   admit(source)            a parsed request, before any transaction exists: false drops it without an answer,
+ *                            `{ retryAfterS }` answers it 503 + Retry-After statelessly (sip/transport/admission.ts)
  *   authenticate(input)      SUBSCRIBE (account and dialog known) and PUBLISH (target's account known): proceed as an
  *                            identity, or answer the policy's response (401 with a challenge, 403 with Retry-After)
  *   authorizeSubscribe(...)  after every SUBSCRIBE check, before anything is created, sent or stored

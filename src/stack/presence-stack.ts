@@ -13,6 +13,7 @@ import type { Flow } from '../sip/transport/flow.js';
 import { transportOf, type TransportDescriptor } from '../sip/transport/transport-descriptor.js';
 import { TransportError } from '../sip/transport/transport-error.js';
 import { TransportSet, type TransportListeners } from '../sip/transport/transport-set.js';
+import { serviceUnavailable } from '../sip/transport/admission.js';
 import { UserAgentCore, type IncomingRequest, type ResponseSink } from '../sip/ua/user-agent-core.js';
 import { MemoryStore } from '../store/memory/memory-store.js';
 import type { StoreBackend } from '../store/ports.js';
@@ -204,8 +205,12 @@ export function createPresenceStack(options: PresenceStackOptions = {}): Presenc
     transports,
     portOf: (transport) => transports?.portOf(transport),
     receive(request, flow, sink) {
-      if (admit !== undefined && !admit({ request, flow, transport: transportOf(flow.protocol) })) return;
-      ua.receive(request, flow, sink);
+      const verdict = admit === undefined ? true : admit({ request, flow, transport: transportOf(flow.protocol) });
+      if (verdict === true) ua.receive(request, flow, sink);
+      else if (verdict !== false) {
+        const answer = serviceUnavailable(request, verdict);
+        if (answer !== undefined) sink.respond(answer);
+      }
     },
     async restore(opts = {}) {
       await presentity.restore();

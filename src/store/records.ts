@@ -26,6 +26,13 @@ export interface FlowRecord {
   remotePort: number;
   /** The TCP connection the SUBSCRIBE arrived on; null for UDP, or when it is gone. */
   connectionId: number | null;
+  /**
+   * True when the request on this flow came from a trusted peer (the policy's identity of kind `peer`): only then are
+   * the dialog's route set and the watcher's Contact dialled (subscriptions/subscription-dialog.ts). Absent for every
+   * other source, and in rows written before it existed: their NOTIFYs go on this flow or nowhere. Kept inside the
+   * flow's JSON column, so it needs no migration.
+   */
+  trustedPeer?: true;
 }
 
 /** The last NOTIFY we sent in a subscription and how the watcher answered it (api-contract.md, `notify`). */
@@ -160,6 +167,11 @@ export interface AccountRecord {
   realm: string;
   /** Null for a root account (the first, "master", one). */
   parentId: string | null;
+  /**
+   * Digest algorithms the SIP challenge offers, strongest first (security.md §2.3); absent or empty: MD5 only, the
+   * default every phone handles. Values: `SHA-512-256`, `SHA-256`, `MD5`.
+   */
+  digestAlgorithms?: string[];
   /** ms epoch. */
   createdAt: number;
   updatedAt: number;
@@ -179,6 +191,24 @@ export interface DeviceRecord {
   ownerId: string | null;
   createdAt: number;
   updatedAt: number;
+  /**
+   * Digest secrets (security.md §2.4), made when the SIP password is set; absent (stores read a null back as absent)
+   * for a device whose password was set before they existed: it cannot authenticate until a new password is set.
+   */
+  sipDigest?: DeviceDigestRecord | null;
+}
+
+/**
+ * A device's HA1s for one realm: per algorithm over `username:realm:password`, and `ha1bMd5` over
+ * `username@realm:realm:password` (Kamailio's ha1b). Password-equivalent within the realm: never returned, never
+ * logged. Another realm than the account's (after a realm change) makes them useless until a new password is set.
+ */
+export interface DeviceDigestRecord {
+  realm: string;
+  ha1Md5: string;
+  ha1bMd5: string;
+  ha1Sha256: string;
+  ha1Sha512_256: string;
 }
 
 /** A user of an account; `username`/password let it log in with `PUT /v2/user_auth`. */

@@ -1,3 +1,4 @@
+import type { RequestIdentity } from '../sip/ua/request-policy.js';
 import type { SubscriptionRecord } from '../store/records.js';
 import type { SubscriptionState } from './subscription-state.js';
 
@@ -13,6 +14,16 @@ export interface LiveSubscription extends SubscriptionRecord {
   wheelSlot: number;
   /** Where it is in its life (subscription-state.ts); moved only by `transition`. */
   state: SubscriptionState;
+  /**
+   * Who created it, as the policy authenticated it; undefined without an authenticating policy, and after a restart
+   * (not stored). Only the same identity replaces it, and an in-dialog request must come from it (security.md §2.6).
+   */
+  identity: RequestIdentity | undefined;
+  /**
+   * The watcher has answered one of its NOTIFYs (any response), or it was restored from the store. Until then a NOTIFY
+   * timeout removes it at once instead of counting a strike (notify-verdict.ts). In memory only.
+   */
+  reached: boolean;
 }
 
 /** NOTIFYs a subscription may send before its CSeq/version are written again; the crash headroom must exceed it. */

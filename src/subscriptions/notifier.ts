@@ -1,6 +1,6 @@
 import type { AccountResolver } from '../accounts/account-resolver.js';
 import type { EventPackage, EventPackageRegistry, ResourceState } from '../events/event-package.js';
-import { createPresenceFeed, type PresenceFeed, type RemovalReason } from '../feed/presence-feed.js';
+import { createPresenceFeed, type NotifyFailure, type PresenceFeed, type RemovalReason } from '../feed/presence-feed.js';
 import type { Clock } from '../lib/clock.js';
 import { ExpiryWheel } from '../lib/expiry-wheel.js';
 import { PistonError } from '../lib/errors.js';
@@ -11,6 +11,7 @@ import { domainsOfUser, entityOf, resourceKey, type ResourceKey } from '../prese
 import { createUasDialog, remoteTargetOf } from '../sip/dialog/create-uas-dialog.js';
 import { idOfDialog } from '../sip/dialog/dialog-state.js';
 import type { SipRequest } from '../sip/message/message.js';
+import type { RequestIdentity } from '../sip/ua/request-policy.js';
 import { ParseError } from '../sip/message/parse-error.js';
 import { transportOfDestination, type ClientResult, type Destination } from '../sip/transaction/non-invite-client-transaction.js';
 import type { Flow } from '../sip/transport/flow.js';
@@ -82,10 +83,14 @@ interface Flight {
   finalReason: string | undefined;
   /** The transport of the NOTIFY out (its destination's), for the failure policy; set when the NOTIFY is built. */
   transport: TransportDescriptor | undefined;
-  /** Set while the first NOTIFY waits for room in the send window. */
+  /** The NOTIFY out went on the SUBSCRIBE's flow with nothing to fall back on (notifyDestination), for the failure policy. */
+  flowOnly: boolean;
+  /** Set while a NOTIFY waits for room in the send window (or in its source's share of it). */
   deferred?: { final: boolean; reason: string | undefined } | undefined;
   /** True while the NOTIFY out holds a slot of the send window (notify-pacer.ts). */
   holdsSlot: boolean;
+  /** The source whose share of the window that slot counts against (notify-pacer.ts). */
+  slotSource?: string | undefined;
 }
 
 /** Expiries fire up to this late (RFC 6665 leaves the exact moment to the notifier); coarser buckets cost less. */
@@ -93,6 +98,9 @@ const EXPIRY_RESOLUTION_MS = 1000;
 
 /** Versions are unsigned 32-bit (RFC 4235 §4.1); wrapping after 2^32 documents is out of reach in practice. */
 const nextVersion = (v: number): number => (v + 1) % 0x1_0000_0000;
+
+/** Whom a subscription's NOTIFYs are paced as (notify-pacer.ts): the address its last SUBSCRIBE came from. */
+const sourceOf = (rec: SubscriptionRecord): string => rec.flow.remoteAddress;
 
 /** The respond options of a rejected SUBSCRIBE: its headers (Allow-Events, Min-Expires, a challenge) and reason phrase. */
 function rejectionAnswer(rejection: Rejection): RespondOptions {
@@ -120,6 +128,8 @@ export class Notifier {
   /** One copy of the values many subscriptions share (domains, addresses, media types). */
   private readonly strings = new StringPool();
   private readonly flights = new Map<string, Flight>();
+  /** Subscriptions whose challenged NOTIFY has been logged (once each). */
+  private readonly challengeLogged = new WeakSet<LiveSubscription>();
   private readonly pacer: NotifyPacer<Flight>;
   private readonly expiry: ExpiryWheel<LiveSubscription>;
   private readonly deps: StepDeps;
@@ -134,10 +144,18 @@ export class Notifier {
     this.pacer = new NotifyPacer<Flight>({
       clock: opts.clock,
       ...(opts.notifyWindow === undefined ? {} : { window: opts.notifyWindow }),
+      sourceOf: (flight) => sourceOf(flight.rec),
       notify: (rec) => this.sendNotify(rec, false, undefined),
       send: (flight) => {
         const deferred = flight.deferred!;
         flight.deferred = undefined;
+        // Given up on while it waited (replaced, refused): it gets nothing more.
+        if (flight.rec.state === SubscriptionState.Terminated) {
+          this.flights.delete(flight.rec.id);
+          return;
+        }
+        // It renders the newest state now, so the changes that came while it waited are in it.
+        flight.update = false;
         this.transmit(flight, deferred.final, deferred.reason);
       },
     });
@@ -305,12 +323,13 @@ export class Notifier {
     rec.remoteCseq = req.cseq.seq;
     rec.contact = contact;
     this.bound.forget(rec);
-    rec.flow = compactFlow(flowRecord(incoming.flow), this.strings);
+    rec.flow = compactFlow(flowRecord(incoming.flow, ctx.identity), this.strings);
     this.bound.note(rec);
     rec.acceptTypes = req.accept.map((a) => this.strings.intern(a));
     rec.grantedExpires = ctx.granted;
     rec.expiresAt = now + ctx.granted * 1000;
     rec.refreshedAt = now;
+    if (ctx.identity !== undefined) rec.identity = ctx.identity;
     this.persist(rec);
     this.expiry.schedule(rec, rec.expiresAt);
     this.respondOk(incoming, rec, ctx.granted);
@@ -319,10 +338,10 @@ export class Notifier {
   }
 
   /** Unsubscribe (RFC 6665 §4.2.1.4): 200, a final NOTIFY `terminated`, and the subscription is gone. */
-  private unsubscribe(incoming: IncomingRequest, _ctx: SubscribeContext, rec: LiveSubscription): void {
+  private unsubscribe(incoming: IncomingRequest, ctx: SubscribeContext, rec: LiveSubscription): void {
     rec.remoteCseq = incoming.request.cseq.seq;
     this.bound.forget(rec);
-    rec.flow = flowRecord(incoming.flow);
+    rec.flow = flowRecord(incoming.flow, ctx.identity);
     this.respondOk(incoming, rec, 0);
     this.terminate(rec, undefined, 'unsubscribed');
   }
@@ -341,13 +360,14 @@ export class Notifier {
       resource: ctx.resource,
       domain: ctx.domain,
       accountId: ctx.accountId,
-      watcherUser: ctx.watcherUser,
-      watcherDomain: ctx.watcherDomain,
+      // An authenticated device is the watcher, however From reads (security.md §3.2); a peer vouches for From.
+      watcherUser: watcherOf(ctx).user,
+      watcherDomain: watcherOf(ctx).domain,
       watcherUri: dialog.remoteUri,
       resourceUri: dialog.localUri,
       contact: dialog.remoteTarget,
       routeSet: dialog.routeSet,
-      flow: flowRecord(incoming.flow),
+      flow: flowRecord(incoming.flow, ctx.identity),
       localCseq: dialog.localCseq,
       remoteCseq: dialog.remoteCseq,
       version: 0,
@@ -362,6 +382,8 @@ export class Notifier {
       storedCseq: dialog.localCseq,
       wheelSlot: -1,
       state: SubscriptionState.Pending,
+      identity: ctx.identity,
+      reached: false,
     }, this.strings);
   }
 
@@ -380,6 +402,9 @@ export class Notifier {
   /**
    * A phone that rebooted subscribes again with a new Call-ID: its older subscription to the same resource, event and
    * event id is dropped without a NOTIFY, so it never receives two streams (sip-behaviour.md, as Kazoo and Kamailio do).
+   * "The same phone" is the same authenticated device, or the same trusted peer for the same From, never From alone
+   * (security.md §2): without an authenticating policy both sides have no identity and From decides, as before; a
+   * subscription restored after a restart has no identity and is replaced by nothing authenticated.
    */
   private replaceOlder(rec: LiveSubscription): void {
     // The live set holds every subscription that has not expired (restore() loads them all), so it is searched in
@@ -390,6 +415,7 @@ export class Notifier {
     for (const old of watchers) {
       if (old.id === rec.id || old.event !== rec.event || old.eventId !== rec.eventId) continue;
       if (old.watcherUser !== rec.watcherUser || old.watcherDomain !== rec.watcherDomain) continue;
+      if (!sameIdentity(old.identity, rec.identity)) continue;
       // No final NOTIFY, and nothing that waited behind one in flight.
       this.drop(old, 'replaced');
       this.logger.debug({ id: old.id, by: rec.id }, 'subscription replaced');
@@ -478,14 +504,19 @@ export class Notifier {
       else flight.update = true;
       return;
     }
-    const fresh: Flight = { rec, final, update: false, finalReason: undefined, transport: undefined, holdsSlot: false };
+    const fresh: Flight = { rec, final, update: false, finalReason: undefined, transport: undefined, flowOnly: false, holdsSlot: false };
     this.flights.set(rec.id, fresh);
-    if (this.pacer.full) {
-      fresh.deferred = { final, reason };
-      this.pacer.defer(fresh);
+    this.paced(fresh, final, reason);
+  }
+
+  /** Sends now when the window and the watcher's source's share of it have room, else waits its turn (notify-pacer.ts). */
+  private paced(flight: Flight, final: boolean, reason: string | undefined): void {
+    if (this.pacer.hasRoom(sourceOf(flight.rec))) {
+      this.transmit(flight, final, reason);
       return;
     }
-    this.transmit(fresh, final, reason);
+    flight.deferred = { final, reason };
+    this.pacer.defer(flight);
   }
 
   /**
@@ -513,6 +544,8 @@ export class Notifier {
       const contact = localContact(rec.flow, o.publicHost, rec.domain);
       destination = notifyDestination(rec);
       flight.transport = transportOfDestination(destination);
+      // A bare flow: no route elsewhere and no Contact to fall back on.
+      flight.flowOnly = 'remoteAddress' in destination;
       request = buildNotify({
         dialog: { ...dialogOf(rec), localCseq: cseq },
         event: rec.event,
@@ -561,9 +594,12 @@ export class Notifier {
   /** Applies the failure policy to a NOTIFY's outcome, then sends what waited behind it. */
   private finish(flight: Flight, result: ClientResult): void {
     const rec = flight.rec;
-    if (result.kind === 'response' && rec.lastNotify) rec.lastNotify.reply = result.response.status;
     // Only a NOTIFY that was built and handed over is settled, so its transport is known.
-    const verdict = judgeNotifyResult(result, flight.transport!);
+    const verdict = judgeNotifyResult(result, { transport: flight.transport!, flowOnly: flight.flowOnly, answeredBefore: rec.reached });
+    if (result.kind === 'response') {
+      if (rec.lastNotify) rec.lastNotify.reply = result.response.status;
+      rec.reached = true;
+    }
     this.feed.emit({
       kind: 'notify-answered',
       subscription: rec,
@@ -576,8 +612,10 @@ export class Notifier {
       if (verdict.kind === 'ok') rec.strikes = 0;
       else if (verdict.kind === 'strike') {
         rec.strikes++;
-        this.logger.debug({ id: rec.id, failure: verdict.failure, strikes: rec.strikes }, 'NOTIFY failed: strike');
-        if (rec.strikes >= MAX_STRIKES) removed = this.drop(rec, 'unreachable');
+        this.logStrike(rec, verdict.failure);
+        if (rec.strikes >= MAX_STRIKES) removed = this.drop(rec, verdict.reason);
+      } else if (verdict.kind === 'wait') {
+        this.logger.debug({ id: rec.id, failure: verdict.failure }, 'NOTIFY not sent: the watcher\'s flow is gone; waiting for its refresh');
       } else {
         this.logger.debug({ id: rec.id, failure: verdict.failure, reason: verdict.reason }, 'NOTIFY failed: removing');
         removed = this.drop(rec, verdict.reason);
@@ -595,15 +633,44 @@ export class Notifier {
     if (rec.state === SubscriptionState.Terminating) {
       // The final NOTIFY waited behind this one: it goes now. Once it is answered (or given up), the end.
       if (!flight.final && !giveUp) {
-        this.transmit(flight, true, flight.finalReason);
+        this.paced(flight, true, flight.finalReason);
         return;
       }
       transition(rec, SubscriptionState.Terminated);
     } else if (flight.update && !giveUp && this.subs.isLive(rec)) {
       flight.update = false;
-      this.transmit(flight, false, undefined);
+      // Through the pacer like any other NOTIFY, so a source's answers (or timeouts) cannot carry it past its share.
+      this.paced(flight, false, undefined);
       return;
     }
     this.flights.delete(rec.id);
   }
+
+  /**
+   * A strike in the log: a challenge (401/407, a Cisco phone wanting credentials on NOTIFY, security.md §2.7) once per
+   * subscription at info, so an operator learns why such phones' lamps stop without a line per NOTIFY; others at debug.
+   */
+  private logStrike(rec: LiveSubscription, failure: NotifyFailure): void {
+    if ((failure === 401 || failure === 407) && !this.challengeLogged.has(rec)) {
+      this.challengeLogged.add(rec);
+      this.logger.info(
+        { id: rec.id, resource: rec.resource, domain: rec.domain, watcher: `${rec.watcherUser}@${rec.watcherDomain}`, status: failure },
+        'a watcher challenged our NOTIFY; the subscription is kept until three NOTIFYs in a row fail',
+      );
+      return;
+    }
+    this.logger.debug({ id: rec.id, failure, strikes: rec.strikes }, 'NOTIFY failed: strike');
+  }
+}
+
+/** The watcher to record: the authenticated device as `user@realm`, else From's user and host. */
+function watcherOf(ctx: SubscribeContext): { user: string; domain: string } {
+  const id = ctx.identity;
+  if (id?.kind === 'device' && id.user !== undefined && id.realm !== undefined) return { user: id.user, domain: id.realm.toLowerCase() };
+  return { user: ctx.watcherUser, domain: ctx.watcherDomain };
+}
+
+function sameIdentity(a: RequestIdentity | undefined, b: RequestIdentity | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.kind === b.kind && a.id === b.id && a.accountId === b.accountId;
 }

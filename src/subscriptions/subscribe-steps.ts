@@ -32,10 +32,13 @@ export interface SubscribeContext {
   /** Lower-cased. */
   watcherDomain: string;
   /** The live subscription this in-dialog SUBSCRIBE belongs to; undefined for a request outside a dialog. */
-  existing: SubscriptionRecord | undefined;
+  existing: DialogRecord | undefined;
   /** Granted expiry in seconds; 0 for unsubscribe or fetch. */
   granted: number;
 }
+
+/** A live subscription as the steps see it: the stored record and who created it (never stored). */
+export type DialogRecord = SubscriptionRecord & { readonly identity?: RequestIdentity | undefined };
 
 export interface Rejection {
   status: number;
@@ -50,7 +53,7 @@ export interface StepDeps {
   registry: EventPackageRegistry;
   accounts: AccountResolver;
   /** A live subscription by dialog id. */
-  findDialog(id: string): SubscriptionRecord | undefined;
+  findDialog(id: string): DialogRecord | undefined;
   /** Whether the store takes writes now (`PresenceStateStore.writeHealth().writable`). */
   storeWritable(): boolean;
   /** The stack's policy hooks for SUBSCRIBE; absent ones allow. */
@@ -185,6 +188,7 @@ export const checkAuthentication: SubscribeStep = (ctx, deps) => {
     accountId: ctx.accountId,
     domain: ctx.domain,
     inDialog: ctx.existing !== undefined,
+    dialog: ctx.existing === undefined ? undefined : { flow: ctx.existing.flow, identity: ctx.existing.identity },
   });
   if (!verdict.ok) return refusedBy(verdict.response, 'refused by policy: authentication');
   ctx.identity = verdict.identity;

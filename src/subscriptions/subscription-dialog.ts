@@ -7,6 +7,7 @@ import type { Destination } from '../sip/transaction/non-invite-client-transacti
 import { dialogNextHop } from '../sip/dialog/in-dialog-request.js';
 import type { DialogState } from '../sip/dialog/dialog-state.js';
 import type { SipUri } from '../sip/message/uri.js';
+import type { RequestIdentity } from '../sip/ua/request-policy.js';
 import type { FlowRecord, SubscriptionRecord } from '../store/records.js';
 
 /**
@@ -14,7 +15,11 @@ import type { FlowRecord, SubscriptionRecord } from '../store/records.js';
  * out of their stored form, where a NOTIFY goes, and the Contact we give.
  */
 
-/** The RFC 3261 §12 dialog state held in a subscription record. */
+/**
+ * The RFC 3261 §12 dialog state held in a subscription record, as our requests in it use it: the route set only when
+ * the subscription came from a trusted peer (routesHonoured). For anyone else Record-Route is ignored, so a NOTIFY
+ * names no third party in its Route headers (RFC 3261 §16 / RFC 5626: it goes back on the watcher's own flow).
+ */
 export function dialogOf(rec: SubscriptionRecord): DialogState {
   return {
     callId: rec.callId,
@@ -23,14 +28,22 @@ export function dialogOf(rec: SubscriptionRecord): DialogState {
     localUri: rec.resourceUri,
     remoteUri: rec.watcherUri,
     remoteTarget: rec.contact,
-    routeSet: rec.routeSet,
+    routeSet: routesHonoured(rec.flow) ? rec.routeSet : NO_ROUTES,
     localCseq: rec.localCseq,
     remoteCseq: rec.remoteCseq,
   };
 }
 
-export function flowRecord(flow: Flow): FlowRecord {
-  return {
+// Shared by every untrusted dialog view; nothing writes into a dialog's route set.
+const NO_ROUTES = Object.freeze([]) as unknown as string[];
+
+/**
+ * The flow a request came on, in its stored form, marked `trustedPeer` when the policy said the request came from a
+ * trusted peer (identity kind `peer`, sip/ua/request-policy.ts): trust comes from the peer's address or certificate,
+ * never from a header, and is decided again on every SUBSCRIBE of the dialog.
+ */
+export function flowRecord(flow: Flow, identity?: RequestIdentity): FlowRecord {
+  const rec: FlowRecord = {
     protocol: flow.protocol,
     localAddress: flow.localAddress,
     localPort: flow.localPort,
@@ -38,6 +51,18 @@ export function flowRecord(flow: Flow): FlowRecord {
     remotePort: flow.remotePort,
     connectionId: flow.connectionId ?? null,
   };
+  if (identity?.kind === 'peer') rec.trustedPeer = true;
+  return rec;
+}
+
+/**
+ * Whether a subscription's NOTIFYs may go anywhere but its own flow: its route set (Record-Route) honoured and its
+ * Contact dialled when the connection is gone. Only for a trusted peer (a PBX or proxy we were told to trust): for
+ * anyone else both are the sender's say-so, and following them would let one SUBSCRIBE aim our NOTIFYs, and their
+ * retransmissions, at a third party (issue 19).
+ */
+export function routesHonoured(flow: Pick<FlowRecord, 'trustedPeer'>): boolean {
+  return flow.trustedPeer === true;
 }
 
 /** The transport a stored flow names. Throws for a name this build lacks (a record written by a later version). */
@@ -61,17 +86,21 @@ export function flowOf(rec: FlowRecord): Flow {
 
 /**
  * Where a NOTIFY goes (sip-behaviour.md, Transports): phones sit behind NAT, so the flow the last SUBSCRIBE came on
- * is used, with the remote target as a fallback for when that TCP connection is gone. With a route set the request
- * goes to the first Route (RFC 3261 §12.2.1.1, §8.1.2): through the SUBSCRIBE's flow when that flow already leads
- * there, else to the route's own address.
+ * is used (RFC 5626 flow reuse): over UDP its source address and port, over TCP its connection.
  *
- * Only the flow, without a fallback, when the flow is one we cannot open ourselves (a WebSocket: this flow or
+ * Only for a trusted peer (routesHonoured) does it go further: the remote target is the fallback for when that TCP
+ * connection is gone, and with a route set the request goes to the first Route (RFC 3261 §12.2.1.1, §8.1.2), through
+ * the SUBSCRIBE's flow when that flow already leads there, else to the route's own address. An untrusted watcher
+ * whose connection is gone is not dialled: the NOTIFY fails, and the subscription waits for the watcher's refresh
+ * (which brings a new flow) or expires. The same holds for a subscription restored after a restart.
+ *
+ * Only the flow, without a fallback, also when the flow is one we cannot open ourselves (a WebSocket: this flow or
  * nothing) or when the next hop cannot be dialled as it asks (see targetOf).
  */
 export function notifyDestination(rec: SubscriptionRecord): Destination {
   const flow = flowOf(rec.flow);
   const transport = transportOf(flow.protocol);
-  if (!transport.dialable) return flow;
+  if (!transport.dialable || !routesHonoured(rec.flow)) return flow;
   const hop = dialogNextHop(dialogOf(rec));
   const target = hop && targetOf(hop, transport);
   if (!target) return flow;

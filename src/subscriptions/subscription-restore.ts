@@ -44,8 +44,15 @@ export async function restoreSubscriptions(deps: RestoreDeps, headroom: number):
     const rec = stored as LiveSubscription;
     rec.storedCseq = stored.localCseq;
     rec.wheelSlot = -1;
+    rec.identity = undefined;
     // Stored subscriptions were active when written (ended ones are deleted): they come back as they were.
     rec.state = SubscriptionState.Active;
+    // Whether it ever answered is not stored; it had the benefit of the doubt before the restart and keeps it.
+    rec.reached = true;
+    // No connection survives a restart, and connection ids start again from 1: a stored id would name whichever new
+    // connection got it, another peer's. Without one, a NOTIFY finds the flow gone and, unless the subscription came
+    // from a trusted peer, waits for the watcher's refresh on a new connection (subscription-dialog.ts).
+    if (rec.flow.connectionId !== null) rec.flow = { ...rec.flow, connectionId: null };
     poolSharedStrings(rec, deps.strings);
     if (headroom > 0) {
       rec.localCseq += headroom;

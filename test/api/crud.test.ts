@@ -98,7 +98,7 @@ t.test('devices: create, list summaries, read, replace, delete; the password is 
   const id = created.json.data.id;
   t.strictSame(stable(created.json, { token: true }), {
     auth_token: '<token>',
-    data: { id, name: 'Desk', owner_id: user.id, presence_id: '1001@pbx', sip: { username: 'Alice' } },
+    data: { id, name: 'Desk', owner_id: user.id, presence_id: '1001@pbx', sip: { username: 'Alice', digest_ready: true } },
     status: 'success',
   });
   const list = await h.request('GET', base, { token });
@@ -107,10 +107,17 @@ t.test('devices: create, list summaries, read, replace, delete; the password is 
   const hashBefore = h.store.devices.get(id)!.sipPasswordHash;
   const replaced = await h.request('POST', `${base}/${id}`, { token, body: { data: { name: 'Desk 2', sip: { username: 'alice2' } } } });
   t.equal(replaced.status, 200);
-  t.strictSame(replaced.json.data, { id, name: 'Desk 2', sip: { username: 'alice2' } }, 'POST replaces: unset optional fields go');
+  t.strictSame(
+    replaced.json.data,
+    { id, name: 'Desk 2', sip: { username: 'alice2', digest_ready: false } },
+    'POST replaces: unset optional fields go; a new SIP user name without a password leaves no digest secret (the name is hashed in)',
+  );
   t.equal(h.store.devices.get(id)!.sipPasswordHash, hashBefore, 'no password in POST keeps the stored one');
-  await h.request('POST', `${base}/${id}`, { token, body: { data: { name: 'Desk 2', sip: { username: 'alice2', password: 'new' } } } });
+  const rekeyed = await h.request('POST', `${base}/${id}`, { token, body: { data: { name: 'Desk 2', sip: { username: 'alice2', password: 'new' } } } });
   t.not(h.store.devices.get(id)!.sipPasswordHash, hashBefore, 'a new password replaces it');
+  t.equal(rekeyed.json.data.sip.digest_ready, true, 'and makes the digest secrets again');
+  t.notOk(JSON.stringify(rekeyed.json).includes('new'), 'the password is never returned');
+  t.notOk(JSON.stringify(h.store.devices.get(id)).includes('"new"'), 'nor stored');
   const deleted = await h.request('DELETE', `${base}/${id}`, { token });
   t.equal(deleted.status, 200);
   t.strictSame((await h.request('GET', base, { token })).json.data, []);
@@ -188,7 +195,7 @@ t.test('users: create, list, read, replace, delete; passwords never returned; de
   t.strictSame((await h.request('GET', `/v2/accounts/${h.masterId}/devices/${dev.id}`, { token })).json.data, {
     id: dev.id,
     name: 'd',
-    sip: { username: '1001' },
+    sip: { username: '1001', digest_ready: true },
   });
 });
 

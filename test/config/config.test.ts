@@ -107,3 +107,28 @@ t.test('TLS and WebSocket settings: WS on at 5066 by default, TLS and WSS only w
   t.throws(() => loadConfig({ PISTON_SIP_WS_PORT: 'on' }), ConfigError);
   t.end();
 });
+
+t.test('the abuse limits default to security.md §4.2, and 0 turns one off', (t) => {
+  const c = loadConfig({});
+  t.same(c.limits, {
+    requestsPerWindow: 50,
+    windowMs: 2000,
+    banMs: 300_000,
+    dropScanners: true,
+    connectionsPerAddress: 100,
+    firstBytesMs: 10_000,
+    messageMs: 20_000,
+    framerBudgetBytes: 64 * 1024 * 1024,
+    subscriptionsPerWatcher: 500,
+    subscriptionCeiling: 200_000,
+    publicationsPerResource: 20,
+    publicationCeiling: 50_000,
+  });
+  const off = loadConfig({ PISTON_SIP_RATE_REQUESTS: '0', PISTON_SUBSCRIPTIONS_PER_WATCHER: '0', PISTON_SIP_DROP_SCANNERS: 'false' });
+  t.equal(off.limits.requestsPerWindow, 0);
+  t.equal(off.limits.subscriptionsPerWatcher, 0);
+  t.equal(off.limits.dropScanners, false);
+  t.throws(() => loadConfig({ PISTON_SIP_RATE_WINDOW_S: '0' }), /PISTON_SIP_RATE_WINDOW_S/);
+  t.throws(() => loadConfig({ PISTON_SIP_MAX_CONNECTIONS_PER_IP: '-1' }), /PISTON_SIP_MAX_CONNECTIONS_PER_IP/);
+  t.end();
+});

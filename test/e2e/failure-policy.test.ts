@@ -5,7 +5,8 @@ import { SipEndpoint } from '../support/sip-watcher.js';
 /**
  * What the notifier does when a watcher answers a NOTIFY with an error or not at all (sip-behaviour.md, "Failure
  * policy"): 481 removes the subscription (RFC 6665 §4.2.2); over UDP three timeouts in a row remove it and a 2xx
- * resets the count; over TCP one timeout removes it. Removal is observed from outside: after it, a state change
+ * resets the count, but a watcher that never answered any NOTIFY is removed at its first timeout (issue 19: bounded
+ * retransmissions); over TCP one timeout removes it. Removal is observed from outside: after it, a state change
  * sends the watcher nothing, while a control watcher of the same resource does get its NOTIFY (so the change
  * really happened). T1 is 50 ms here, so Timer F (64·T1, RFC 3261 §17.1.2.2) fires after 3.2 s.
  */
@@ -96,30 +97,59 @@ t.test('a watcher that answers NOTIFY with 481 is removed (RFC 6665 §4.2.2)', a
   await gone.close();
 });
 
-t.test('a UDP watcher that never answers is removed after three NOTIFY transactions time out (Timer F, RFC 3261 §17.1.2.2)', async (t) => {
+t.test('a UDP watcher that answered and then falls silent is removed after three NOTIFY transactions time out (Timer F, RFC 3261 §17.1.2.2)', async (t) => {
+  // This test changed (issue 19): the watcher answers its first NOTIFY, since one that never answers at all is now
+  // removed at its first timeout (the next test).
   const resource = '4002';
   const control = await SipEndpoint.udp(server.sipPort);
   const silent = await SipEndpoint.udp(server.sipPort);
-  silent.defaultPolicy = () => null;
+  silent.defaultPolicy = (_n, k) => (k === 1 ? 200 : null);
   const ctl = await subscribed(t, control, resource, 'ctl4002');
   const cid = await subscribed(t, silent, resource, 'silent4002');
 
   // Each time a NOTIFY transaction starts, change the state, so a further NOTIFY is queued behind it (one in flight).
-  for (let k = 1; k <= 2; k++) {
+  for (let k = 1; k <= 3; k++) {
     t.ok(await silent.waitUntil(() => silent.transactions(cid).length >= k, TIMER_F + 5000), `NOTIFY transaction ${k} arrived`);
     await changeState(t, resource);
   }
-  t.ok(await silent.waitUntil(() => silent.transactions(cid).length >= 3, TIMER_F + 5000), 'NOTIFY transaction 3 arrived');
-  const third = silent.transactions(cid)[2];
+  t.ok(await silent.waitUntil(() => silent.transactions(cid).length >= 4, TIMER_F + 5000), 'NOTIFY transaction 4 arrived');
+  const last = silent.transactions(cid)[3];
   t.ok((silent.notifies.get(cid) ?? []).some((n) => n.retransmission), 'the server retransmitted over UDP (Timer E)');
-  if (third) await sleep(Math.max(0, third.at + TIMER_F + SETTLE - Date.now()));
+  if (last) await sleep(Math.max(0, last.at + TIMER_F + SETTLE - Date.now()));
 
   const before = control.transactions(ctl).length;
   const changedAt = Date.now();
   await changeState(t, resource);
   t.ok(await control.waitUntil(() => control.transactions(ctl).length > before, 5000), 'the control watcher is told of the later change');
   await sleep(SETTLE);
-  t.equal(active(silent, cid), 3, 'the silent watcher got three NOTIFY transactions and no fourth');
+  t.equal(active(silent, cid), 4, 'the answered one and three unanswered NOTIFY transactions, no fifth');
+  t.equal(since(silent, cid, changedAt), 0, 'nothing for the later change');
+  checkRemovalLogged(t, resource, 1);
+  await control.close();
+  await silent.close();
+});
+
+t.test('a UDP watcher that never answers any NOTIFY is removed after its first NOTIFY transaction times out: retransmissions bounded (issue 19, RFC 6665 §4.2.2)', async (t) => {
+  const resource = '4005';
+  const control = await SipEndpoint.udp(server.sipPort);
+  const silent = await SipEndpoint.udp(server.sipPort);
+  silent.defaultPolicy = () => null;
+  const ctl = await subscribed(t, control, resource, 'ctl4005');
+  const cid = await subscribed(t, silent, resource, 'silent4005');
+  t.ok(await silent.waitUntil(() => silent.transactions(cid).length >= 1, 5000), 'the first NOTIFY arrived');
+  // A change while it is out: a second NOTIFY waits behind it, and must never leave.
+  await changeState(t, resource);
+  const first = silent.transactions(cid)[0];
+  if (first) await sleep(Math.max(0, first.at + TIMER_F + SETTLE - Date.now()));
+  const copies = (silent.notifies.get(cid) ?? []).length;
+  t.ok(copies > 1 && copies <= 11, `one transaction's copies only: Timer E until Timer F (${copies})`);
+
+  const before = control.transactions(ctl).length;
+  const changedAt = Date.now();
+  await changeState(t, resource);
+  t.ok(await control.waitUntil(() => control.transactions(ctl).length > before, 5000), 'the control watcher is told of the later change');
+  await sleep(SETTLE);
+  t.equal(silent.transactions(cid).length, 1, 'one NOTIFY transaction, no second');
   t.equal(since(silent, cid, changedAt), 0, 'nothing for the later change');
   checkRemovalLogged(t, resource, 1);
   await control.close();
@@ -153,18 +183,20 @@ t.test('a TCP watcher that never answers is removed after one NOTIFY transaction
 t.test('a UDP watcher that misses two NOTIFYs and answers the third keeps its subscription: 2xx resets the strikes', async (t) => {
   const resource = '4004';
   const flaky = await SipEndpoint.udp(server.sipPort);
-  // Miss 1 and 2, answer 3, miss 4 and 5, answer 6: without the reset, the timeout of 4 would be the third strike.
-  flaky.defaultPolicy = (_n, k) => (k === 3 || k >= 6 ? 200 : null);
+  // Answer 1, miss 2 and 3, answer 4, miss 5 and 6, answer 7: without the reset, the timeout of 5 would be the third
+  // strike. (This test changed, issue 19: it used to miss the first two, and a watcher that never answered is now
+  // removed at its first timeout.)
+  flaky.defaultPolicy = (_n, k) => (k === 1 || k === 4 || k >= 7 ? 200 : null);
   const cid = await subscribed(t, flaky, resource, 'flaky4004');
-  for (let k = 1; k <= 5; k++) {
+  for (let k = 1; k <= 6; k++) {
     const arrived = await flaky.waitUntil(() => flaky.transactions(cid).length >= k, TIMER_F + 5000);
     t.ok(arrived, `NOTIFY transaction ${k} arrived`);
     if (!arrived) break;
     await changeState(t, resource);
   }
-  t.ok(await flaky.waitUntil(() => flaky.transactions(cid).length >= 6, TIMER_F + 5000), 'NOTIFY transaction 6 arrived: the subscription survived');
+  t.ok(await flaky.waitUntil(() => flaky.transactions(cid).length >= 7, TIMER_F + 5000), 'NOTIFY transaction 7 arrived: the subscription survived');
   const got = flaky.transactions(cid);
-  t.same(got.map((n) => n.answeredWith), [null, null, 200, null, null, 200].slice(0, got.length), 'answered as planned');
+  t.same(got.map((n) => n.answeredWith), [200, null, null, 200, null, null, 200].slice(0, got.length), 'answered as planned');
   const cseqs = got.map((n) => n.cseq);
   t.ok(cseqs.every((c, i) => i === 0 || c === cseqs[i - 1]! + 1), `CSeq rises by one per transaction: ${cseqs.join(', ')}`);
   const versions = got.map((n) => n.version ?? -1);

@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import type { AdminDataStore } from '../../src/store/ports.js';
+import type { DeviceRecord } from '../../src/store/records.js';
 import { contractHarness, type StoreFactory } from './helpers/contract-harness.js';
 import { T0 } from './helpers/records.js';
 import {
@@ -28,7 +29,7 @@ export function adminContract(backend: string, open: StoreFactory<AdminDataStore
       const recs = {
         account: accountRecord({ parentId: ACCOUNT_B }),
         device: deviceRecord(),
-        bareDevice: deviceRecord({ id: 'd2', presenceId: null, ownerId: null }),
+        bareDevice: withoutDigest(deviceRecord({ id: 'd2', presenceId: null, ownerId: null })),
         user: userRecord(),
         bareUser: userRecord({ id: 'u2', presenceId: null, username: null, passwordHash: null, credentialsHash: null }),
         apiKey: apiKeyRecord(),
@@ -77,6 +78,13 @@ export function adminContract(backend: string, open: StoreFactory<AdminDataStore
       store.devices.put(dev);
       store.devices.findByAccount(ACCOUNT_A)[0]!.sipUsername = 'x';
       t.strictSame(store.devices.get(dev.id), deviceRecord());
+      // The nested values too: the digest secrets and the account's algorithm list.
+      dev.sipDigest!.ha1Md5 = 'f'.repeat(32);
+      store.devices.get(dev.id)!.sipDigest!.ha1Sha256 = 'e'.repeat(64);
+      t.strictSame(store.devices.get(dev.id), deviceRecord());
+      acc.digestAlgorithms!.push('SHA-512-256');
+      store.accounts.get(ACCOUNT_A)!.digestAlgorithms!.pop();
+      t.strictSame(store.accounts.get(ACCOUNT_A), accountRecord());
     });
 
     t.test('accounts list oldest first, find by realm and by parent, count and delete', async (t) => {
@@ -163,4 +171,10 @@ export function adminContract(backend: string, open: StoreFactory<AdminDataStore
       }
     });
   });
+}
+
+/** A device from before digest secrets were kept (security.md §2.4): no `sipDigest` at all. */
+function withoutDigest(d: DeviceRecord): DeviceRecord {
+  const { sipDigest: _none, ...rest } = d;
+  return rest;
 }

@@ -454,8 +454,9 @@ t.test('liveRecords gives every live subscription as the live record itself, now
   t.equal(live.length, 2, 'a snapshot: a later subscription does not join it');
 });
 
-t.test('the NOTIFY follows the route set: Route headers and the first Route as destination (RFC 3261 §12.1.1, §12.2.1.1)', async (t) => {
-  const h = setup(t);
+t.test('from a trusted peer the NOTIFY follows the route set: Route headers and the first Route as destination (RFC 3261 §12.1.1, §12.2.1.1)', async (t) => {
+  // This test changed (issue 19): the route set is honoured only for a trusted peer; notify-route.test.ts has the rest.
+  const h = setup(t, { policy: { authenticate: () => ({ ok: true, identity: { kind: 'peer', id: 'pbx', accountId: 'a'.repeat(32) } }) } });
   const proxy = h.net.endpoint('10.0.0.9', 5060);
   const got: string[] = [];
   proxy.onMessage((msg) => {

@@ -147,8 +147,9 @@ t.test('the last NOTIFY is recorded: its CSeq, the reply (0 until answered) and 
   t.equal(h.record()!.strikes, 0);
 });
 
-t.test('a TCP NOTIFY falls back to the Contact when the SUBSCRIBE connection is gone (RFC 3261 §18.1.1)', async (t) => {
-  const h = setup(t, { protocol: 'tcp' });
+t.test('for a trusted peer a TCP NOTIFY falls back to the Contact when the SUBSCRIBE connection is gone (RFC 3261 §18.1.1)', async (t) => {
+  // This test changed (issue 19): only a trusted peer's Contact is dialled; notify-route.test.ts has the untrusted case.
+  const h = setup(t, { protocol: 'tcp', policy: { authenticate: () => ({ ok: true, identity: { kind: 'peer', id: 'pbx', accountId: 'a'.repeat(32) } }) } });
   await h.subscribe();
   h.closeConnection();
   await change(h);

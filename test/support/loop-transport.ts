@@ -124,7 +124,8 @@ export class LoopTransport implements TransportLayer {
   send(msg: SipMessage | Buffer, flow: Flow): Promise<void> {
     if (this.closed) return Promise.reject(new TransportError('closed', 'loop transport closed'));
     const bytes = Buffer.isBuffer(msg) ? msg : serialize(msg);
-    if (flow.connectionId !== undefined && this.closedConnections.has(flow.connectionId)) {
+    // A TCP flow without a connection names none to write on (SipTransport: flow-closed), as a restored one does.
+    if (flow.connectionId !== undefined ? this.closedConnections.has(flow.connectionId) : flow.protocol === 'tcp') {
       this.sent.push({ at: this.network.clock.now(), bytes, flow, fault: 'fail' });
       return Promise.reject(new TransportError('flow-closed', `loop connection ${flow.connectionId} is closed`));
     }

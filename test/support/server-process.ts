@@ -55,6 +55,8 @@ export async function freePort(): Promise<number> {
 
 export interface StartOptions {
   env?: Record<string, string>;
+  /** The script to run instead of dist/src/main.js (a test launcher that calls startServer with extra options). */
+  entry?: string;
   /** Reuse a data directory (restart tests); a fresh temporary one otherwise, removed by cleanup(). */
   dataDir?: string;
   sipPort?: number;
@@ -64,10 +66,11 @@ export interface StartOptions {
 
 export async function startServerProcess(options: StartOptions = {}): Promise<ServerProcess> {
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run "npm run build" first`);
+  const script = options.entry ?? entry;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'piston-e2e-'));
   const sipPort = options.sipPort ?? (await freePort());
   const apiPort = options.apiPort ?? (await freePort());
-  const child: ChildProcess = spawn(process.execPath, [entry], {
+  const child: ChildProcess = spawn(process.execPath, [script], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH ?? '',
@@ -79,6 +82,14 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
       PISTON_LOG_LEVEL: 'info',
       // WebSocket is on by default at 5066: on an ephemeral port here, so test servers never collide.
       PISTON_SIP_WS_PORT: '0',
+      // The server authenticates by default (security.md); tests that are not about it subscribe without
+      // credentials, as before. Tests of authentication pass PISTON_SIP_AUTH=digest.
+      PISTON_SIP_AUTH: 'off',
+      // Every e2e client shares 127.0.0.1, at load-test rates: the per-source abuse limits (security.md §4.2) would
+      // ban it. They are off here unless a test turns them on (test/e2e/abuse-limits.test.ts does).
+      PISTON_SIP_RATE_REQUESTS: '0',
+      PISTON_SIP_MAX_CONNECTIONS_PER_IP: '0',
+      PISTON_SUBSCRIPTIONS_PER_WATCHER: '0',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -87,15 +87,17 @@ export class SipEndpoint {
     private readonly serverPort: number,
     private readonly udp?: UdpSocket,
     private readonly tcp?: TcpSocket,
+    /** Our address in Via and Contact: where the socket is bound (any 127.0.0.0/8 address on Linux loopback). */
+    readonly host = '127.0.0.1',
   ) {}
 
-  static async udp(serverPort: number, localPort = 0): Promise<SipEndpoint> {
+  static async udp(serverPort: number, localPort = 0, localAddress = '127.0.0.1'): Promise<SipEndpoint> {
     const socket = createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 });
     await new Promise<void>((res, rej) => {
       socket.once('error', rej);
-      socket.bind(localPort, '127.0.0.1', () => res());
+      socket.bind(localPort, localAddress, () => res());
     });
-    const ep = new SipEndpoint('UDP', serverPort, socket);
+    const ep = new SipEndpoint('UDP', serverPort, socket, undefined, localAddress);
     socket.on('message', (buf) => ep.onMessage(buf.toString('utf8')));
     return ep;
   }
@@ -194,13 +196,13 @@ export class SipEndpoint {
     const domain = o.domain ?? '127.0.0.1';
     return [
       `SUBSCRIBE sip:${o.resource}@${domain}:${this.serverPort} SIP/2.0`,
-      `Via: SIP/2.0/${this.transport} 127.0.0.1:${port};branch=z9hG4bK${token()};rport`,
+      `Via: SIP/2.0/${this.transport} ${this.host}:${port};branch=z9hG4bK${token()};rport`,
       'Max-Forwards: 70',
       `From: ${o.from ?? `<sip:${o.user}@127.0.0.1>`};tag=${o.fromTag}`,
       `To: <sip:${o.resource}@${domain}>${o.toTag ? `;tag=${o.toTag}` : ''}`,
       `Call-ID: ${o.callId}`,
       `CSeq: ${o.cseq ?? 1} SUBSCRIBE`,
-      `Contact: <sip:${o.user}@127.0.0.1:${port};transport=${this.transport.toLowerCase()}>`,
+      `Contact: <sip:${o.user}@${this.host}:${port};transport=${this.transport.toLowerCase()}>`,
       `Event: ${event}`,
       ...(accept ? [`Accept: ${accept}`] : []),
       `Expires: ${o.expires ?? 3600}`,
@@ -231,7 +233,7 @@ export class SipEndpoint {
       `</dialog-info>\r\n`;
     const text = [
       `PUBLISH sip:${o.resource}@127.0.0.1:${this.serverPort} SIP/2.0`,
-      `Via: SIP/2.0/${this.transport} 127.0.0.1:${this.localPort};branch=z9hG4bK${token()};rport`,
+      `Via: SIP/2.0/${this.transport} ${this.host}:${this.localPort};branch=z9hG4bK${token()};rport`,
       'Max-Forwards: 70',
       `From: <sip:${o.resource}@127.0.0.1>;tag=${token()}`,
       `To: <sip:${o.resource}@127.0.0.1>`,

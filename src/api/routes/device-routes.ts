@@ -31,7 +31,7 @@ export function deviceRoutes(services: AccountServices): RouteSpec[] {
       body: schemas.deviceCreateSchema,
       success: 201,
       answer: deviceAnswer,
-      handle: async (ctx) => reply(ctx, 201, deviceView(await devices.create(ctx.state.account!.id, requestData(ctx)))),
+      handle: async (ctx) => reply(ctx, 201, deviceView(await devices.create(ctx.state.account!.id, requestData(ctx)), ctx.state.account!.realm)),
     },
     {
       method: 'get',
@@ -41,7 +41,7 @@ export function deviceRoutes(services: AccountServices): RouteSpec[] {
       auth: 'account',
       success: 200,
       answer: deviceAnswer,
-      handle: (ctx) => reply(ctx, 200, deviceView(devices.get(ctx.state.account!.id, param(ctx, 'deviceId')))),
+      handle: (ctx) => reply(ctx, 200, deviceView(devices.get(ctx.state.account!.id, param(ctx, 'deviceId')), ctx.state.account!.realm)),
     },
     {
       method: 'post',
@@ -53,7 +53,7 @@ export function deviceRoutes(services: AccountServices): RouteSpec[] {
       success: 200,
       answer: deviceAnswer,
       handle: async (ctx) =>
-        reply(ctx, 200, deviceView(await devices.update(ctx.state.account!.id, param(ctx, 'deviceId'), requestData(ctx)))),
+        reply(ctx, 200, deviceView(await devices.update(ctx.state.account!.id, param(ctx, 'deviceId'), requestData(ctx)), ctx.state.account!.realm)),
     },
     {
       method: 'delete',
@@ -63,7 +63,7 @@ export function deviceRoutes(services: AccountServices): RouteSpec[] {
       auth: 'account',
       success: 200,
       answer: deviceAnswer,
-      handle: (ctx) => reply(ctx, 200, deviceView(devices.delete(ctx.state.account!.id, param(ctx, 'deviceId')))),
+      handle: (ctx) => reply(ctx, 200, deviceView(devices.delete(ctx.state.account!.id, param(ctx, 'deviceId')), ctx.state.account!.realm)),
     },
   ];
 }

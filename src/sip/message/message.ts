@@ -51,7 +51,8 @@ const S_ALLOWEV = 19;
 const S_ROUTE = 20;
 const S_RROUTE = 21;
 const S_SUPPORTED = 22;
-const SLOTS = 23;
+const S_AUTHS = 23;
+const SLOTS = 24;
 
 interface ContactList {
   star: boolean;
@@ -124,6 +125,8 @@ const computeSipIfMatch = (m: SipMessage): string | undefined => optional(m, 'si
 const parseETagValue = (v: string): string => parseEntityTag(v, 'SIP-ETag');
 const computeSipETag = (m: SipMessage): string | undefined => optional(m, 'sip-etag', parseETagValue);
 const computeAuthorization = (m: SipMessage): Authorization | undefined => optional(m, 'authorization', parseAuthorization);
+// One credentials value per line: a comma inside one separates its auth-params, so lines are never split further.
+const computeAuthorizations = (m: SipMessage): Authorization[] => m.headers.lines('authorization').map((v) => parseAuthorization(v));
 const computeRoute = (m: SipMessage): NameAddr[] => nameAddrList(m, 'route');
 const computeRecordRoute = (m: SipMessage): NameAddr[] => nameAddrList(m, 'record-route');
 
@@ -286,6 +289,11 @@ export abstract class SipMessage {
 
   get authorization(): Authorization | undefined {
     return this.memo(S_AUTH, computeAuthorization);
+  }
+
+  /** Every Authorization header, in order (pjsip sends one per challenge it answers; security.md §2.2). */
+  get authorizations(): Authorization[] {
+    return this.memo(S_AUTHS, computeAuthorizations);
   }
 
   get route(): NameAddr[] {

@@ -8,6 +8,8 @@ import type { TcpConnection } from './tcp-connection.js';
 export class ConnectionTable {
   private readonly byId = new Map<number, TcpConnection>();
   private readonly byRemote = new Map<string, TcpConnection[]>();
+  /** Open connections per remote address (any port): the per-address cap's count, kept as they come and go. */
+  private readonly perAddress = new Map<string, number>();
 
   get size(): number {
     return this.byId.size;
@@ -19,14 +21,25 @@ export class ConnectionTable {
     const list = this.byRemote.get(key);
     if (list) list.push(conn);
     else this.byRemote.set(key, [conn]);
+    const address = conn.flow.remoteAddress;
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
   }
 
   remove(conn: TcpConnection): void {
-    this.byId.delete(conn.id);
+    if (!this.byId.delete(conn.id)) return;
+    const address = conn.flow.remoteAddress;
+    const n = (this.perAddress.get(address) ?? 1) - 1;
+    if (n > 0) this.perAddress.set(address, n);
+    else this.perAddress.delete(address);
     const key = remoteKey(conn.flow.protocol, conn.flow.remoteAddress, conn.flow.remotePort);
     const list = this.byRemote.get(key)?.filter((c) => c !== conn);
     if (list && list.length > 0) this.byRemote.set(key, list);
     else this.byRemote.delete(key);
+  }
+
+  /** Open connections with this remote address (normalised), whatever their port. */
+  countFrom(address: string): number {
+    return this.perAddress.get(address) ?? 0;
   }
 
   get(id: number): TcpConnection | undefined {

@@ -1,7 +1,7 @@
 export { SipTransport } from './sip-transport.js';
 export type { SipTlsOptions, SipTransportOptions, TransportStats } from './sip-transport.js';
 export { WsTransport } from './ws-transport.js';
-export type { AdmitConnection, WsTransportOptions, WsTransportStats } from './ws-transport.js';
+export type { WsTransportOptions, WsTransportStats } from './ws-transport.js';
 export { readTlsCredentials, TlsCredentialsError } from './tls-credentials.js';
 export type { TlsCredentials, TlsFiles } from './tls-credentials.js';
 export type { TransportLayer, MessageHandler, FlowClosedHandler } from './transport.js';
@@ -15,3 +15,5 @@ export { stampVia } from './via-stamp.js';
 export { normalizeAddress } from './address.js';
 export { TransportSet } from './transport-set.js';
 export type { AdmitRequest, RequestSource, TransportListener, TransportListeners, TransportSetOptions } from './transport-set.js';
+export { ByteBudget, serviceUnavailable } from './admission.js';
+export type { Admission, AdmitConnection, ConnectionLimitReason, ConnectionLimits, ConnectionPeer, ServiceUnavailable } from './admission.js';

@@ -26,6 +26,7 @@ import type { SipMessage } from '../message/message.js';
 import { serialize } from '../message/serialize.js';
 import type { FramerOutput } from '../parser/stream-framer.js';
 import { addressFamily, isInvalidHost, isWildcard, literalFirstLookup, normalizeAddress } from './address.js';
+import type { ConnectionLimits } from './admission.js';
 import { ConnectionTable } from './connection-table.js';
 import { formatHostPort, type Flow, type Target } from './flow.js';
 import { errorResponse, intakeMessage, type MessageIntake } from './message-intake.js';
@@ -61,6 +62,8 @@ export interface SipTransportOptions {
   connectTimeoutMs?: number;
   /** TLS (SIPS) on a port of its own; absent: no TLS. */
   tls?: SipTlsOptions | undefined;
+  /** Per-address gate at accept, first-bytes and message deadlines, framer byte budget (admission.ts). Default none. */
+  connectionLimits?: ConnectionLimits;
   clock: Clock;
   logger: Logger;
 }
@@ -121,6 +124,7 @@ export class SipTransport implements TransportLayer {
   private readonly tcpIdleMs: number;
   private readonly connectTimeoutMs: number;
   private readonly udpBufferBytes: number;
+  private readonly connectionLimits: ConnectionLimits | undefined;
   private readonly clock: Clock;
   private readonly logger: Logger;
 
@@ -156,6 +160,7 @@ export class SipTransport implements TransportLayer {
     this.tcpIdleMs = opts.tcpIdleMs ?? 3_600_000;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.udpBufferBytes = opts.udpBufferBytes ?? 4 * 1024 * 1024;
+    this.connectionLimits = opts.connectionLimits;
     this.clock = opts.clock;
     this.logger = opts.logger.child({ module: 'sip-transport' });
     this.tlsOptions = opts.tls;
@@ -483,9 +488,24 @@ export class SipTransport implements TransportLayer {
       this.stats.connectionsRejected++;
       if (transport === TLS) this.refusedTls++;
       else this.refusedTcp++;
+      if (!this.closing) this.connectionLimits?.onLimit?.('total');
       this.logger.warn({ remote: socket.remoteAddress, limit: this.maxConnections, transport: transport.name }, 'connection limit reached, refusing');
       socket.destroy();
       return;
+    }
+    const admit = this.connectionLimits?.admit;
+    if (admit !== undefined) {
+      const address = normalizeAddress(socket.remoteAddress ?? '');
+      if (!admit({ address, transport, open: this.connections.countFrom(address) })) {
+        this.stats.connectionsRejected++;
+        if (transport === TLS) this.refusedTls++;
+        else this.refusedTcp++;
+        this.connectionLimits?.onLimit?.('per-address');
+        // Debug only: a source over its cap would otherwise write a log line per attempt.
+        this.logger.debug({ remote: address, transport: transport.name }, 'connection refused by the connection gate');
+        socket.destroy();
+        return;
+      }
     }
     this.adopt(socket, 'inbound', transport);
   }
@@ -502,6 +522,7 @@ export class SipTransport implements TransportLayer {
       idleMs: this.tcpIdleMs,
       maxMessageBytes: this.maxMessageBytes,
       maxBufferedBytes: this.maxBufferedBytes,
+      limits: this.connectionLimits,
       onFrame: (c, out) => this.onFrame(c, out),
       onClose: (c) => {
         this.connections.remove(c);

@@ -3,6 +3,7 @@ import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { StreamFramer, type FramerOutput } from '../parser/stream-framer.js';
 import { normalizeAddress } from './address.js';
+import type { ConnectionLimits } from './admission.js';
 import type { Flow, TlsPeer } from './flow.js';
 import { TCP, type TransportDescriptor } from './transport-descriptor.js';
 import { TransportError } from './transport-error.js';
@@ -26,6 +27,8 @@ export interface TcpConnectionOptions {
   transport?: TransportDescriptor;
   /** TLS: the client certificate the peer presented, put on the flow. */
   tlsPeer?: TlsPeer | undefined;
+  /** Deadlines and the shared framer byte budget (admission.ts); absent: none. */
+  limits?: ConnectionLimits | undefined;
   onFrame(conn: TcpConnection, out: FramerOutput): void;
   onClose(conn: TcpConnection): void;
 }
@@ -46,6 +49,12 @@ export class TcpConnection {
   private lastActivity: number;
   private idleTimer: TimerHandle | undefined;
   private lingerTimer: TimerHandle | undefined;
+  /** Armed from accept until the first byte (inbound only). */
+  private firstBytesTimer: TimerHandle | undefined;
+  /** Armed while the framer holds the start of a message. */
+  private messageTimer: TimerHandle | undefined;
+  /** Bytes of the framer's buffer counted against the shared budget. */
+  private budgeted = 0;
   private closed = false;
   /** Set once the stream can no longer be framed: later bytes are ignored until the socket closes. */
   private failed = false;
@@ -74,6 +83,10 @@ export class TcpConnection {
     });
     this.socket.on('close', () => this.onSocketClose());
     this.armIdleTimer(opts.idleMs);
+    const firstBytesMs = opts.limits?.firstBytesMs ?? 0;
+    if (opts.direction === 'inbound' && firstBytesMs > 0) {
+      this.firstBytesTimer = opts.clock.setTimer(firstBytesMs, () => this.limitReached('first-bytes', `nothing sent within ${firstBytesMs} ms`));
+    }
   }
 
   get isOpen(): boolean {
@@ -140,6 +153,11 @@ export class TcpConnection {
   private onData(chunk: Buffer): void {
     if (this.failed || this.closed) return;
     this.touch();
+    if (this.firstBytesTimer !== undefined) {
+      this.firstBytesTimer.cancel();
+      this.firstBytesTimer = undefined;
+    }
+    let completed = false;
     for (const out of this.framer.push(chunk)) {
       if (out.kind === 'ping') {
         // RFC 5626 §4.4.1: a double-CRLF ping is answered with a single CRLF pong.
@@ -147,9 +165,44 @@ export class TcpConnection {
         continue;
       }
       if (out.kind === 'error' && out.fatal) this.failed = true;
+      completed = true;
       this.opts.onFrame(this, out);
       if (this.failed || !this.isOpen) return;
     }
+    this.checkHeld(completed);
+  }
+
+  /**
+   * After each chunk: what the framer holds counts against the shared budget (the connection that passes it is the
+   * one closed), and a message begun must be finished within the deadline, which restarts when a message completes
+   * (a proxy's pipelined traffic often ends a chunk mid-message) (C2 in security.md).
+   */
+  private checkHeld(completed: boolean): void {
+    const limits = this.opts.limits;
+    if (limits === undefined) return;
+    const held = this.framer.buffered;
+    if (limits.budget !== undefined && held !== this.budgeted) {
+      if (!limits.budget.adjust(held - this.budgeted)) {
+        this.limitReached('byte-budget', `framer byte budget of ${limits.budget.limit} exceeded`);
+        return;
+      }
+      this.budgeted = held;
+    }
+    const messageMs = limits.messageMs ?? 0;
+    if (messageMs <= 0) return;
+    if (this.messageTimer !== undefined && (held === 0 || completed)) {
+      this.messageTimer.cancel();
+      this.messageTimer = undefined;
+    }
+    if (held > 0 && this.messageTimer === undefined) {
+      this.messageTimer = this.opts.clock.setTimer(messageMs, () => this.limitReached('message-deadline', `message not complete within ${messageMs} ms`));
+    }
+  }
+
+  private limitReached(reason: 'first-bytes' | 'message-deadline' | 'byte-budget', why: string): void {
+    if (this.closed) return;
+    this.opts.limits?.onLimit?.(reason);
+    this.destroy(why);
   }
 
   private touch(): void {
@@ -169,6 +222,12 @@ export class TcpConnection {
     this.closed = true;
     this.idleTimer?.cancel();
     this.lingerTimer?.cancel();
+    this.firstBytesTimer?.cancel();
+    this.messageTimer?.cancel();
+    if (this.budgeted > 0) {
+      this.opts.limits?.budget?.adjust(-this.budgeted);
+      this.budgeted = 0;
+    }
     this.opts.onClose(this);
   }
 }

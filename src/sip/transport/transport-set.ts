@@ -1,4 +1,5 @@
 import type { SipMessage, SipRequest } from '../message/message.js';
+import { serviceUnavailable, type Admission } from './admission.js';
 import type { Flow, Target } from './flow.js';
 import { transportOf, type TransportDescriptor, type TransportName } from './transport-descriptor.js';
 import type { TlsCredentials } from './tls-credentials.js';
@@ -40,8 +41,11 @@ export interface RequestSource {
   readonly transport: TransportDescriptor;
 }
 
-/** False drops the request silently: no transaction, no response (a flood, a scanner). Responses are not asked about. */
-export type AdmitRequest = (source: RequestSource) => boolean;
+/**
+ * True admits; false drops the request silently: no transaction, no response (a flood, a scanner); a refusal is
+ * answered 503 + Retry-After without a transaction (admission.ts). Responses are not asked about.
+ */
+export type AdmitRequest = (source: RequestSource) => Admission;
 
 export interface TransportSetOptions {
   /** The admission gate; default every request is admitted. */
@@ -83,10 +87,22 @@ export class TransportSet implements TransportLayer {
       admit === undefined
         ? handler
         : (msg, flow) => {
-            if (msg.isRequest() && !admit({ request: msg, flow, transport: transportOf(flow.protocol) })) return;
+            if (msg.isRequest()) {
+              const verdict = admit({ request: msg, flow, transport: transportOf(flow.protocol) });
+              if (verdict !== true) {
+                if (verdict !== false) this.refuse(msg, flow, verdict);
+                return;
+              }
+            }
             handler(msg, flow);
           };
     for (const l of this.distinct) l.onMessage(gated);
+  }
+
+  /** The gate's stateless 503 + Retry-After, back on the request's flow; a failure to send is the peer's loss. */
+  private refuse(req: SipRequest, flow: Flow, refusal: Exclude<Admission, boolean>): void {
+    const answer = serviceUnavailable(req, refusal);
+    if (answer !== undefined) this.send(answer, flow).catch(() => {});
   }
 
   onFlowClosed(handler: FlowClosedHandler): void {

@@ -22,6 +22,7 @@ import { RequestParseError } from '../message/request-parse-error.js';
 import { serialize } from '../message/serialize.js';
 import { parseMessage } from '../parser/parse-message.js';
 import { addressFamily, normalizeAddress } from './address.js';
+import type { ConnectionLimits } from './admission.js';
 import { formatHostPort, type Flow, type Target } from './flow.js';
 import { answerUnparseable, intakeMessage, type MessageIntake } from './message-intake.js';
 import { checkTlsCredentials, secureContextOptions, tlsPeerOf, tlsServerOptions, type TlsCredentials } from './tls-credentials.js';
@@ -29,9 +30,6 @@ import { WS, WSS, type TransportDescriptor } from './transport-descriptor.js';
 import { TransportError } from './transport-error.js';
 import type { FlowClosedHandler, MessageHandler, TransportLayer } from './transport.js';
 import { WsConnection } from './ws-connection.js';
-
-/** Refuses a new connection from this address over this transport (the per-IP connection cap, security.md §4.2). */
-export type AdmitConnection = (remoteAddress: string, transport: TransportDescriptor) => boolean;
 
 export interface WsTransportOptions {
   /** IP literals to listen on; default ['0.0.0.0', '::']. */
@@ -56,8 +54,11 @@ export interface WsTransportOptions {
   idleMs?: number;
   /** Allowed `Origin` values (scheme://host[:port], compared case-insensitively); absent or empty: any. */
   origins?: readonly string[] | undefined;
-  /** Asked at accept, before the upgrade; false closes the socket (per-IP limits). Default: all admitted. */
-  admitConnection?: AdmitConnection | undefined;
+  /**
+   * The stream transports' shared limits (admission.ts): the per-address gate asked at accept, before the upgrade;
+   * its first-bytes deadline as the first-SIP-message deadline unless `firstMessageMs` is given. Default none.
+   */
+  connectionLimits?: ConnectionLimits | undefined;
   clock: Clock;
   logger: Logger;
 }
@@ -101,6 +102,8 @@ export class WsTransport implements TransportLayer {
   private listeners: Listener[] = [];
   private readonly ports = new Map<string, number>();
   private readonly refused: Record<string, number> = {};
+  /** Open connections per remote address, for the per-address gate. */
+  private readonly perAddress = new Map<string, number>();
   private nextId = 1;
   private closing = false;
   private handler: MessageHandler | undefined;
@@ -285,10 +288,14 @@ export class WsTransport implements TransportLayer {
 
   /** Every accepted socket: the caps, then a deadline for TLS handshake and upgrade together. */
   private onConnection(socket: Socket, transport: TransportDescriptor): void {
-    const admit = this.opts.admitConnection;
-    if (this.closing || this.connections.size >= this.maxConnections || (admit && !admit(normalizeAddress(socket.remoteAddress ?? ''), transport))) {
+    const limits = this.opts.connectionLimits;
+    const address = normalizeAddress(socket.remoteAddress ?? '');
+    const full = this.connections.size >= this.maxConnections;
+    const gated = !full && limits?.admit !== undefined && !limits.admit({ address, transport, open: this.perAddress.get(address) ?? 0 });
+    if (this.closing || full || gated) {
       this.stats.connectionsRejected++;
       this.countRefusal(transport);
+      if (!this.closing) limits?.onLimit?.(full ? 'total' : 'per-address');
       this.logger.debug({ remote: socket.remoteAddress, transport: transport.name }, 'websocket connection refused');
       socket.destroy();
       return;
@@ -348,16 +355,20 @@ export class WsTransport implements TransportLayer {
       clock: this.opts.clock,
       logger: this.logger,
       pingIntervalMs: this.opts.pingIntervalMs ?? 30_000,
-      firstMessageMs: this.opts.firstMessageMs ?? 10_000,
+      firstMessageMs: this.opts.firstMessageMs ?? (this.opts.connectionLimits?.firstBytesMs || 10_000),
       idleMs: this.opts.idleMs ?? 3_600_000,
       maxBufferedBytes: this.opts.maxBufferedBytes ?? 1024 * 1024,
       onMessage: (c, bytes) => this.receive(c, bytes),
       onClose: (c) => {
         this.connections.delete(c.id);
+        const n = (this.perAddress.get(c.flow.remoteAddress) ?? 1) - 1;
+        if (n > 0) this.perAddress.set(c.flow.remoteAddress, n);
+        else this.perAddress.delete(c.flow.remoteAddress);
         this.flowClosedHandler?.(c.flow);
       },
     });
     this.connections.set(id, conn);
+    this.perAddress.set(flow.remoteAddress, (this.perAddress.get(flow.remoteAddress) ?? 0) + 1);
     this.stats.connectionsOpened++;
   }
 

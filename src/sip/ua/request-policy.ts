@@ -23,6 +23,20 @@ export interface RequestIdentity {
   readonly id: string;
   /** The account it belongs to. */
   readonly accountId: string | null;
+  /**
+   * A device's SIP user name and its account's realm, as authenticated: the watcher recorded and listed as
+   * `user@realm` (security.md §3.2), and what a per-device limit counts by. Absent for a peer.
+   */
+  readonly user?: string;
+  readonly realm?: string;
+}
+
+/** The dialog an in-dialog request belongs to, as the policy needs it (security.md §2.6). */
+export interface DialogOrigin {
+  /** Where the dialog's last accepted request came from: an in-dialog request on this flow is not challenged. */
+  readonly flow: { readonly protocol: string; readonly remoteAddress: string; readonly connectionId: number | null };
+  /** Who created it; undefined when not known (restored after a restart, or made without an authenticating policy). */
+  readonly identity: RequestIdentity | undefined;
 }
 
 /** Proceed (as `identity`, when the policy knows it), or answer `response` instead (a challenge, a lockout). */
@@ -43,6 +57,8 @@ export interface AuthenticationInput {
   readonly domain: string;
   /** The request belongs to an existing dialog (a SUBSCRIBE refresh or unsubscribe). */
   readonly inDialog: boolean;
+  /** With `inDialog`: the dialog's flow and who created it. */
+  readonly dialog?: DialogOrigin | undefined;
 }
 
 export type Authenticate = (input: AuthenticationInput) => AuthenticationResult;

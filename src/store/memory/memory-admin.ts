@@ -18,24 +18,25 @@ class MemoryTable<R extends object> {
   constructor(
     private readonly keyOf: (r: R) => string,
     private readonly assertOpen: () => void,
+    private readonly copyOf: (r: R) => R = (r) => ({ ...r }),
   ) {}
 
   get(key: string): R | undefined {
     this.assertOpen();
     const r = this.map.get(key);
-    return r === undefined ? undefined : { ...r };
+    return r === undefined ? undefined : this.copyOf(r);
   }
 
   where(pred: (r: R) => boolean): R[] {
     this.assertOpen();
     const out: R[] = [];
-    for (const r of this.map.values()) if (pred(r)) out.push({ ...r });
+    for (const r of this.map.values()) if (pred(r)) out.push(this.copyOf(r));
     return out;
   }
 
   put(record: R): void {
     this.assertOpen();
-    const copy = { ...record };
+    const copy = this.copyOf(record);
     this.map.set(this.keyOf(copy), copy);
   }
 
@@ -63,7 +64,9 @@ const oldestFirst = (a: AccountRecord, b: AccountRecord): number =>
 export class MemoryAccountRepository implements AccountRepository {
   private readonly t: MemoryTable<AccountRecord>;
   constructor(assertOpen: () => void) {
-    this.t = new MemoryTable((r) => r.id, assertOpen);
+    this.t = new MemoryTable((r) => r.id, assertOpen, (r) =>
+      r.digestAlgorithms === undefined ? { ...r } : { ...r, digestAlgorithms: [...r.digestAlgorithms] },
+    );
   }
   loadAll(): AccountRecord[] {
     return this.t.where(() => true).sort(oldestFirst);
@@ -91,7 +94,11 @@ export class MemoryAccountRepository implements AccountRepository {
 export class MemoryDeviceRepository implements DeviceRepository {
   private readonly t: MemoryTable<DeviceRecord>;
   constructor(assertOpen: () => void) {
-    this.t = new MemoryTable((r) => r.id, assertOpen);
+    // The digest secrets are the one nested value; absent means none, as SQLite reads it back (never null).
+    this.t = new MemoryTable((r) => r.id, assertOpen, (r) => {
+      const { sipDigest, ...rest } = r;
+      return sipDigest ? { ...rest, sipDigest: { ...sipDigest } } : rest;
+    });
   }
   get(id: string): DeviceRecord | undefined {
     return this.t.get(id);

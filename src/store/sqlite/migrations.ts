@@ -158,6 +158,17 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    // security.md §2.4: the HA1s a device's SIP password gives (JSON, null for devices from before: "password
+    // required"), and an account's digest algorithms (JSON list, null: MD5 only).
+    description: 'device digest secrets, account digest algorithms',
+    up(db) {
+      db.exec(`
+        ALTER TABLE devices ADD COLUMN sip_digest TEXT;
+        ALTER TABLE accounts ADD COLUMN digest_algorithms TEXT;
+      `);
+    },
+  },
 ];
 
 export interface MigrationResult {

@@ -6,7 +6,7 @@ import type {
   DeviceRepository,
   UserRepository,
 } from '../admin-data-port.js';
-import type { AccountRecord, ApiKeyRecord, AuthMethod, AuthTokenRecord, DeviceRecord, UserRecord } from '../records.js';
+import type { AccountRecord, ApiKeyRecord, AuthMethod, AuthTokenRecord, DeviceDigestRecord, DeviceRecord, UserRecord } from '../records.js';
 import { upsertSql } from './sql-upsert.js';
 
 /** How one admin table maps to its record type. Column names are snake_case versions of the record's keys. */
@@ -89,8 +89,16 @@ const num = (v: unknown): number => v as number;
 const accountsSpec: TableSpec<AccountRecord> = {
   table: 'accounts',
   key: 'id',
-  columns: ['id', 'name', 'realm', 'parent_id', 'created_at', 'updated_at'],
-  toRow: (r) => ({ id: r.id, name: r.name, realm: r.realm, parent_id: r.parentId, created_at: r.createdAt, updated_at: r.updatedAt }),
+  columns: ['id', 'name', 'realm', 'parent_id', 'created_at', 'updated_at', 'digest_algorithms'],
+  toRow: (r) => ({
+    id: r.id,
+    name: r.name,
+    realm: r.realm,
+    parent_id: r.parentId,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+    digest_algorithms: r.digestAlgorithms === undefined ? null : JSON.stringify(r.digestAlgorithms),
+  }),
   fromRow: (w) => ({
     id: str(w.id),
     name: str(w.name),
@@ -98,13 +106,16 @@ const accountsSpec: TableSpec<AccountRecord> = {
     parentId: strOrNull(w.parent_id),
     createdAt: num(w.created_at),
     updatedAt: num(w.updated_at),
+    ...(w.digest_algorithms === null || w.digest_algorithms === undefined
+      ? {}
+      : { digestAlgorithms: JSON.parse(str(w.digest_algorithms)) as string[] }),
   }),
 };
 
 const devicesSpec: TableSpec<DeviceRecord> = {
   table: 'devices',
   key: 'id',
-  columns: ['id', 'account_id', 'name', 'sip_username', 'sip_password_hash', 'presence_id', 'owner_id', 'created_at', 'updated_at'],
+  columns: ['id', 'account_id', 'name', 'sip_username', 'sip_password_hash', 'presence_id', 'owner_id', 'created_at', 'updated_at', 'sip_digest'],
   toRow: (r) => ({
     id: r.id,
     account_id: r.accountId,
@@ -115,6 +126,7 @@ const devicesSpec: TableSpec<DeviceRecord> = {
     owner_id: r.ownerId,
     created_at: r.createdAt,
     updated_at: r.updatedAt,
+    sip_digest: r.sipDigest ? JSON.stringify(r.sipDigest) : null,
   }),
   fromRow: (w) => ({
     id: str(w.id),
@@ -126,6 +138,8 @@ const devicesSpec: TableSpec<DeviceRecord> = {
     ownerId: strOrNull(w.owner_id),
     createdAt: num(w.created_at),
     updatedAt: num(w.updated_at),
+    // Absent means none (a device from before digest secrets were kept): reads never carry a null here.
+    ...(w.sip_digest === null || w.sip_digest === undefined ? {} : { sipDigest: JSON.parse(str(w.sip_digest)) as DeviceDigestRecord }),
   }),
 };
 

@@ -113,3 +113,27 @@ t.test('the admission gate sees each request with its flow and transport before 
   t.same(up.map((m) => (m.isRequest() ? m.method : 'response')), ['OPTIONS', 'response'], 'the admitted request and the response came up');
   t.equal(phone.received.length, 0, 'the dropped request got no answer');
 });
+
+t.test('a gate refusal is answered 503 + Retry-After statelessly on the request\'s flow and not handed up; ACK is never answered (RFC 3261 §21.5.4, §17.2.3; never 429, RFC 3892)', async (t) => {
+  const net = new LoopNetwork(new ManualClock(0));
+  const server = net.endpoint('10.0.0.1', 5060);
+  const phone = net.endpoint('192.0.2.10', 5062);
+  const set = new TransportSet({ udp: server, tcp: server }, { admit: () => ({ retryAfterS: 299.2 }) });
+  const up: SipMessage[] = [];
+  set.onMessage((msg) => up.push(msg));
+  const subscribe = buildRequest({ method: 'SUBSCRIBE', uri: 'sip:1001@10.0.0.1', headers: { Event: 'dialog' } });
+  await phone.send(subscribe, phone.flowTo(server, 'tcp'));
+  await phone.send(buildRequest({ method: 'ACK', uri: 'sip:1001@10.0.0.1' }), phone.flowTo(server, 'tcp'));
+  net.clock.advance(0);
+  await new Promise((res) => setImmediate(res));
+  net.clock.advance(0);
+  t.equal(up.length, 0, 'nothing came up');
+  t.equal(phone.received.length, 1, 'one answer, to the SUBSCRIBE only');
+  const answer = phone.received[0]!.msg;
+  t.ok(answer.isResponse());
+  if (!answer.isResponse()) return;
+  t.equal(answer.status, 503);
+  t.equal(answer.headers.get('retry-after'), '300', 'Retry-After in whole seconds, rounded up');
+  t.equal(answer.callId, subscribe.callId);
+  t.ok(answer.to.params.get('tag'), 'a To tag, as every final answer of a UAS (RFC 3261 §8.2.6.2)');
+});

@@ -204,9 +204,11 @@ t.test('per-IP admission hook and the connection cap apply at accept, before any
   const seen: string[] = [];
   const { url, ws } = await wsStack(t, {
     maxConnections: 2,
-    admitConnection: (address, transport) => {
-      seen.push(`${transport.name}:${address}`);
-      return seen.length !== 2;
+    connectionLimits: {
+      admit: ({ address, transport, open }) => {
+        seen.push(`${transport.name}:${address}:${open}`);
+        return seen.length !== 2;
+      },
     },
   });
   const first = await WsSipPeer.open(url);
@@ -215,7 +217,7 @@ t.test('per-IP admission hook and the connection cap apply at accept, before any
   const third = await WsSipPeer.open(url);
   t.teardown(() => third.close());
   await t.rejects(WsSipPeer.open(url), 'over the cap of 2');
-  t.same(seen.slice(0, 3), ['ws:127.0.0.1', 'ws:127.0.0.1', 'ws:127.0.0.1']);
+  t.same(seen.slice(0, 3), ['ws:127.0.0.1:0', 'ws:127.0.0.1:1', 'ws:127.0.0.1:1'], 'asked with the connections already open from that address');
   t.ok(ws.stats.connectionsRejected >= 2);
 });
 

@@ -6,7 +6,16 @@ export const ACCOUNT_B = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
 
 /** Fully populated admin records, every field distinct so a swapped column shows up. */
 export function accountRecord(over: Partial<AccountRecord> = {}): AccountRecord {
-  return { id: ACCOUNT_A, name: 'Acme', realm: 'acme.example.com', parentId: null, createdAt: T0, updatedAt: T0 + 1, ...over };
+  return {
+    id: ACCOUNT_A,
+    name: 'Acme',
+    realm: 'acme.example.com',
+    parentId: null,
+    createdAt: T0,
+    updatedAt: T0 + 1,
+    digestAlgorithms: ['SHA-256', 'MD5'],
+    ...over,
+  };
 }
 
 export function deviceRecord(over: Partial<DeviceRecord> = {}): DeviceRecord {
@@ -20,6 +29,13 @@ export function deviceRecord(over: Partial<DeviceRecord> = {}): DeviceRecord {
     ownerId: 'u0000000000000000000000000000001',
     createdAt: T0 + 2,
     updatedAt: T0 + 3,
+    sipDigest: {
+      realm: 'acme.example.com',
+      ha1Md5: '1'.repeat(32),
+      ha1bMd5: '2'.repeat(32),
+      ha1Sha256: '3'.repeat(64),
+      ha1Sha512_256: '4'.repeat(64),
+    },
     ...over,
   };
 }

@@ -8,7 +8,7 @@ import { ListAccountResolver, type AccountResolver } from '../../../src/accounts
 import { createDefaultRegistry } from '../../../src/events/default-registry.js';
 import type { EventPackageRegistry } from '../../../src/events/event-package.js';
 import { ManualClock } from '../../../src/lib/clock.js';
-import { silentLogger } from '../../../src/lib/logger.js';
+import { silentLogger, type Logger } from '../../../src/lib/logger.js';
 import type { SipRequest, SipResponse } from '../../../src/sip/message/message.js';
 import { createResponse } from '../../../src/sip/message/response-factory.js';
 import type { TransactionLayer } from '../../../src/sip/transaction/transaction-layer.js';
@@ -98,6 +98,8 @@ export interface HarnessOptions {
   notifyWindow?: number;
   /** The real PresentityService's PUBLISH minimum (Kamailio publishes a terminated call with Expires 11). */
   minPublishExpires?: number;
+  /** Default: silent. */
+  logger?: Logger;
 }
 
 /** A SUBSCRIBE dialog as the phone sees it, to send refreshes in. */
@@ -149,7 +151,7 @@ export class NotifierHarness {
     this.stack = createPresenceStack({
       store: this.store,
       clock: this.clock,
-      logger: silentLogger,
+      logger: opts.logger ?? silentLogger,
       registry: this.registry,
       accounts: opts.accounts ?? new ListAccountResolver(() => [{ id: 'a'.repeat(32), realm: DOMAIN }], false),
       // The loop endpoint carries both transports, as SipTransport does.
@@ -230,6 +232,11 @@ export class NotifierHarness {
   record(callId?: string): SubscriptionRecord | undefined {
     const all = this.notifier.list(DOMAIN);
     return callId === undefined ? all[0] : all.find((r) => r.callId === callId);
+  }
+
+  /** The phone opens a new TCP connection (after `closeConnection`): its next requests come on it. */
+  reconnect(): void {
+    this.phoneFlow = this.phone.flowTo(this.server, this.protocol);
   }
 
   /** Closes the phone's TCP connection (the server's flow is gone). */

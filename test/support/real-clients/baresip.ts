@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../server-process.js';
@@ -17,6 +17,8 @@ export interface BaresipOptions {
   user: string;
   /** Extension to watch for presence (contacts file); none when omitted. */
   watched?: string;
+  /** The SIP password of `user` (auth_pass): baresip then answers the server's digest challenges. */
+  password?: string;
   hardTimeoutMs?: number;
 }
 
@@ -40,6 +42,10 @@ export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
   const ctrlPort = await freePort();
   writeClientFixture('baresip/config', { SIP_PORT: sipPort, CTRL_PORT: ctrlPort }, dir);
   writeClientFixture('baresip/accounts', { USER: opts.user, SERVER_PORT: opts.serverPort }, dir);
+  if (opts.password !== undefined) {
+    const file = join(dir, 'accounts');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(';regint=0;', `;regint=0;auth_pass=${opts.password};`));
+  }
   if (opts.watched) writeClientFixture('baresip/contacts', { WATCHED: opts.watched, SERVER_PORT: opts.serverPort }, dir);
   else writeFileSync(join(dir, 'contacts'), '# no presence contacts in this run\n');
   mkdirSync(join(dir, 'home'));

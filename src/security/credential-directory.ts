@@ -1,0 +1,98 @@
+import type { Clock } from '../lib/clock.js';
+import { isDigestAlgorithm, type DigestAlgorithm } from '../lib/digest-hash.js';
+import type { AdminDataStore } from '../store/admin-data-port.js';
+import type { DeviceDigestRecord, DeviceRecord } from '../store/records.js';
+
+/** An account as the SIP policy needs it: the realm a challenge names and the algorithms it offers. */
+export interface DigestAccount {
+  readonly id: string;
+  readonly realm: string;
+  /** Strongest first; never empty (MD5 alone by default). */
+  readonly algorithms: readonly DigestAlgorithm[];
+}
+
+/** A device as the SIP policy needs it. */
+export interface DigestDevice {
+  readonly id: string;
+  readonly accountId: string;
+  /** As entered (the HA1s are over this spelling). */
+  readonly username: string;
+  readonly digest: DeviceDigestRecord | null;
+  /** Lower-cased user parts it may PUBLISH presence for: its presence id, else its SIP user name. */
+  readonly presenceIds: readonly string[];
+  /** Lower-cased mailboxes it may watch (security.md §3.2): its presence id, SIP user name, its owner's presence id. */
+  readonly mailboxes: readonly string[];
+}
+
+/** The SIP policy's synchronous view of accounts and devices (hooks run on the SIP path and wait for nothing). */
+export interface CredentialDirectory {
+  account(accountId: string): DigestAccount | undefined;
+  accountByRealm(realm: string): DigestAccount | undefined;
+  /** The device with this SIP user name (compared lower-cased) in the account. */
+  device(accountId: string, username: string): DigestDevice | undefined;
+}
+
+/**
+ * The directory over the admin-data store, with a short-lived cache per account so that a burst of SUBSCRIBEs does
+ * not read every device of the account once each. A password or realm change is seen within `ttlMs`.
+ */
+export class StoreCredentialDirectory implements CredentialDirectory {
+  private readonly devices = new Map<string, { at: number; byName: Map<string, DigestDevice> }>();
+  private readonly ttlMs: number;
+
+  constructor(
+    private readonly store: AdminDataStore,
+    private readonly clock: Clock,
+    opts: { ttlMs?: number } = {},
+  ) {
+    this.ttlMs = opts.ttlMs ?? 1000;
+  }
+
+  account(accountId: string): DigestAccount | undefined {
+    const acc = this.store.accounts.get(accountId);
+    return acc && digestAccount(acc.id, acc.realm, acc.digestAlgorithms);
+  }
+
+  accountByRealm(realm: string): DigestAccount | undefined {
+    const acc = this.store.accounts.findByRealm(realm.toLowerCase());
+    return acc && digestAccount(acc.id, acc.realm, acc.digestAlgorithms);
+  }
+
+  device(accountId: string, username: string): DigestDevice | undefined {
+    const now = this.clock.now();
+    let entry = this.devices.get(accountId);
+    if (!entry || now - entry.at >= this.ttlMs) {
+      entry = { at: now, byName: new Map() };
+      for (const d of this.store.devices.findByAccount(accountId)) entry.byName.set(d.sipUsername.toLowerCase(), this.view(d));
+      this.devices.set(accountId, entry);
+      // Accounts come and go rarely; the cache never holds more of them than exist.
+      if (this.devices.size > 10_000) this.devices.delete(this.devices.keys().next().value as string);
+    }
+    return entry.byName.get(username.toLowerCase());
+  }
+
+  private view(d: DeviceRecord): DigestDevice {
+    const own = d.presenceId === null ? d.sipUsername : userPart(d.presenceId);
+    const owner = d.ownerId === null ? undefined : this.store.users.get(d.ownerId);
+    const ownerBox = owner?.presenceId ? [userPart(owner.presenceId).toLowerCase()] : [];
+    return {
+      id: d.id,
+      accountId: d.accountId,
+      username: d.sipUsername,
+      digest: d.sipDigest ?? null,
+      presenceIds: [own.toLowerCase()],
+      mailboxes: [...new Set([own.toLowerCase(), d.sipUsername.toLowerCase(), ...ownerBox])],
+    };
+  }
+}
+
+export function digestAccount(id: string, realm: string, algorithms: readonly string[] | undefined): DigestAccount {
+  const offered = (algorithms ?? []).filter(isDigestAlgorithm);
+  return { id, realm, algorithms: offered.length > 0 ? offered : ['MD5'] };
+}
+
+/** A presence id may be written `id@realm`; the realm part is ignored (api-contract.md). */
+function userPart(presenceId: string): string {
+  const at = presenceId.indexOf('@');
+  return at === -1 ? presenceId : presenceId.slice(0, at);
+}
