@@ -6,7 +6,8 @@ import { pino } from 'pino';
 import { loadConfig, ConfigError, type Config } from './config/config.js';
 import { SystemClock, type Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
-import { UDP } from './sip/transport/transport-descriptor.js';
+import { TLS, UDP, WS, WSS } from './sip/transport/transport-descriptor.js';
+import { readTlsCredentials, TlsCredentialsError, type TlsCredentials } from './sip/transport/tls-credentials.js';
 import type { EventPackageRegistry } from './events/event-package.js';
 import { warmUpRound } from './events/warm-up.js';
 import { Rehearsal } from './main-rehearsal.js';
@@ -17,7 +18,7 @@ import { bootstrap, createAccountServices, createApiKeyCommand, firstStartMessag
 import { createApiApp, createApiMetrics, operatorDeps, startApi } from './api/index.js';
 import { PresenceHistory } from './history/presence-history.js';
 import { SqliteHistoryRepository } from './store/sqlite/sqlite-history.js';
-import { describeListenError, ListenError } from './lib/listen-error.js';
+import { describeListenError, ListenError, type ListenTarget } from './lib/listen-error.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { PresentityService } from './presentity/presentity-service.js';
 import { composePolicies, createPresenceStack, socketListeners, type PresenceStack } from './stack/index.js';
@@ -37,8 +38,15 @@ export interface RunningServer {
   readonly store: StoreBackend;
   readonly notifier: Notifier;
   readonly presentity: PresentityService;
-  /** SIGHUP: re-reads the admin API's certificate and key (the old ones stay when the new files are broken). */
-  reloadTls(): void;
+  /** The TLS, WS and WSS ports listened on (absent when off). */
+  readonly tlsPort?: number | undefined;
+  readonly wsPort?: number | undefined;
+  readonly wssPort?: number | undefined;
+  /**
+   * SIGHUP: rereads the SIP TLS certificate, key and CA, and the admin API's certificate and key. New handshakes use
+   * them, open connections keep theirs. Broken files leave the old ones in use and log an error; false then.
+   */
+  reloadTls(): boolean;
   stop(): Promise<void>;
 }
 
@@ -105,6 +113,8 @@ export async function startServer(
     registry: metricsRegistry,
     subscriptionsByEvent: () => notifier.countByEvent(),
     storeHealth: () => presenceState.writeHealth(),
+    connectionsByTransport: () => stack.transports?.connectionCounts() ?? {},
+    refusedByTransport: () => stack.transports?.refusedCounts() ?? {},
     limits: () => ({ hits: limits.counters, bannedSources: limits.bannedSources(), framerBytes: limits.framerBytes() }),
   });
 
@@ -115,6 +125,10 @@ export async function startServer(
   const limitsPolicy = { admit: limits.admit, authorizeSubscribe: limits.authorizeSubscribe, authorizePublish: limits.authorizePublish };
   const policy = composePolicies(auth, limitsPolicy);
 
+  const tlsFiles = config.sip.tls;
+  // Read before anything listens: broken files stop the start with a message naming the file.
+  const tlsCredentials: TlsCredentials | undefined = tlsFiles && readTlsCredentials(tlsFiles);
+  const ws = config.sip.websocket;
   let lastRequestAt = -Infinity;
   const stack = createPresenceStack({
     policy,
@@ -133,6 +147,22 @@ export async function startServer(
       udpBufferBytes: config.sip.udpBufferBytes,
       tcpIdleMs: config.sip.tcpIdleMs,
       connectionLimits: limits.connections,
+      ...(tlsCredentials && tlsFiles
+        ? { tls: { port: tlsFiles.port, credentials: tlsCredentials, handshakeTimeoutMs: config.sip.handshakeTimeoutMs } }
+        : {}),
+      websocket: {
+        ...(ws.wsPort === undefined ? {} : { ws: { port: ws.wsPort } }),
+        ...(ws.wssPort === undefined || !tlsCredentials ? {} : { wss: { port: ws.wssPort, credentials: tlsCredentials } }),
+        maxMessageBytes: config.sip.maxMessageBytes,
+        maxConnections: config.sip.maxConnections,
+        maxBufferedBytes: config.sip.maxBufferedBytes,
+        idleMs: config.sip.tcpIdleMs,
+        pingIntervalMs: ws.pingIntervalMs,
+        upgradeTimeoutMs: config.sip.handshakeTimeoutMs,
+        origins: ws.origins,
+        // The same per-address gate and first-bytes deadline as TCP and TLS (security.md §4.2).
+        connectionLimits: limits.connections,
+      },
       clock,
       logger,
     }),
@@ -186,13 +216,7 @@ export async function startServer(
   let api: Awaited<ReturnType<typeof startApi>>;
   try {
     await stack.start().catch((err: unknown) => {
-      throw describeListenError(err, {
-        service: 'SIP (UDP and TCP)',
-        hostVariable: 'PISTON_SIP_HOST',
-        portVariable: 'PISTON_SIP_PORT',
-        host: config.sip.hosts.join(','),
-        port: config.sip.port,
-      });
+      throw describeListenError(err, sipListenTarget(config, err));
     });
     api = await startApi(app, { host: config.api.host, port: config.api.port, ...(config.api.tls ? { tls: config.api.tls } : {}) }).catch((err: unknown) => {
       throw describeListenError(err, {
@@ -237,7 +261,13 @@ export async function startServer(
     logger.warn({ variable: 'PISTON_BOOTSTRAP_API_KEY', recovery: createApiKeyCommand(config.dataDir) }, text);
   }
   const sipPort = stack.portOf(UDP) ?? config.sip.port;
-  logger.info({ sip: { hosts: config.sip.hosts, port: sipPort }, api: { host: config.api.host, port: api.port }, node: config.nodeName }, 'ready');
+  const tlsPort = stack.portOf(TLS);
+  const wsPort = stack.portOf(WS);
+  const wssPort = stack.portOf(WSS);
+  logger.info(
+    { sip: { hosts: config.sip.hosts, port: sipPort, tlsPort, wsPort, wssPort }, api: { host: config.api.host, port: api.port }, node: config.nodeName },
+    'ready',
+  );
   const warmUp = startWarmUp(config.warmUpRounds, registry, logger, () => performance.now() - lastRequestAt < WARM_UP_QUIET_MS);
 
   return {
@@ -246,11 +276,28 @@ export async function startServer(
     store,
     notifier,
     presentity,
+    tlsPort,
+    wsPort,
+    wssPort,
     reloadTls() {
-      if (!api.secure) return;
-      const result = api.reloadTls();
-      if (result.reloaded) logger.info({ cert: config.api.tls?.certFile }, 'admin API certificate reloaded');
-      else logger.error({ reason: result.error }, 'admin API certificate not reloaded; the old one stays in use');
+      let reloaded = true;
+      if (api.secure) {
+        const result = api.reloadTls();
+        if (result.reloaded) logger.info({ cert: config.api.tls?.certFile }, 'admin API certificate reloaded');
+        else {
+          logger.error({ reason: result.error }, 'admin API certificate not reloaded; the old one stays in use');
+          reloaded = false;
+        }
+      }
+      if (!tlsFiles) return reloaded;
+      try {
+        stack.transports?.reloadTls(readTlsCredentials(tlsFiles));
+        logger.info({ cert: tlsFiles.certPath }, 'tls certificate reloaded');
+        return reloaded;
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'tls certificate reload failed, the previous certificate stays in use');
+        return false;
+      }
     },
     async stop() {
       warmUp.stop();
@@ -268,6 +315,21 @@ export async function startServer(
       logger.info({}, 'stopped');
     },
   };
+}
+
+/** Which SIP listener a listen error belongs to, by the port it names: TLS, WS and WSS have variables of their own. */
+function sipListenTarget(config: Config, err: unknown): ListenTarget {
+  const port = (err as { port?: unknown }).port;
+  const base = { hostVariable: 'PISTON_SIP_HOST', host: config.sip.hosts.join(',') };
+  const others: [number | undefined, string, string][] = [
+    [config.sip.tls?.port, 'SIP over TLS', 'PISTON_SIP_TLS_PORT'],
+    [config.sip.websocket.wsPort, 'SIP over WebSocket', 'PISTON_SIP_WS_PORT'],
+    [config.sip.tls ? config.sip.websocket.wssPort : undefined, 'SIP over secure WebSocket', 'PISTON_SIP_WSS_PORT'],
+  ];
+  for (const [p, service, portVariable] of others) {
+    if (p !== undefined && p !== 0 && p === port && p !== config.sip.port) return { ...base, service, portVariable, port: p };
+  }
+  return { ...base, service: 'SIP (UDP and TCP)', portVariable: 'PISTON_SIP_PORT', port: config.sip.port };
 }
 
 /**
@@ -321,7 +383,10 @@ export async function main(given?: Config): Promise<void> {
     server = await startServer(config, logger);
   } catch (err) {
     const storeErr = storeStartError(err, config.dataDir);
-    if (err instanceof ListenError) {
+    if (err instanceof TlsCredentialsError) {
+      logger.fatal({ reason: err.message }, 'start failed');
+      process.stderr.write(`cannot start: ${err.message}\n`);
+    } else if (err instanceof ListenError) {
       // The environment's fault, named by its variable: one plain line, no stack trace.
       logger.fatal({ variable: err.variable, reason: err.message }, 'start failed');
       process.stderr.write(`cannot start: ${err.message}\n`);
@@ -349,8 +414,10 @@ export async function main(given?: Config): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
-  // Certificates renewed on disk (certbot and the like signal a reload) take effect without a restart.
-  process.on('SIGHUP', () => server.reloadTls());
+  // SIGHUP: renewed certificates (SIP TLS/WSS and the admin API's) without a restart or dropped connections.
+  process.on('SIGHUP', () => {
+    if (!stopping) server.reloadTls();
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -144,6 +144,7 @@ export const watcherAnswer = named(
     ...subscriptionFields,
     contact: z.string().describe("The watcher's Contact URI"),
     expires_in: count.describe('Seconds until the subscription lapses'),
+    transport: z.string().describe('The transport its NOTIFYs take: udp, tcp, tls, ws or wss'),
   }),
 );
 

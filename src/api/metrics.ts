@@ -15,6 +15,10 @@ export interface ApiMetricsOptions {
   events?: readonly string[];
   /** The store's write health, read at scrape time (`() => store.writeHealth()`); without it no store metrics. */
   storeHealth?: () => StoreWriteHealth;
+  /** Open SIP connections per transport (tcp, tls, ws, wss), read at scrape time; without it no connection metrics. */
+  connectionsByTransport?: () => Record<string, number>;
+  /** Connections refused per transport (at accept, TLS handshake, WebSocket upgrade), a running count read at scrape time. */
+  refusedByTransport?: () => Record<string, number>;
   /** The abuse limits' counts (src/security/limits), read at scrape time; without it no limit metrics. */
   limits?: () => LimitSnapshot;
 }
@@ -75,6 +79,38 @@ export function createApiMetrics(opts: ApiMetricsOptions): ApiMetrics {
       },
     });
   }
+  const connections = opts.connectionsByTransport;
+  if (connections) {
+    new Gauge({
+      name: 'piston_sip_connections',
+      help: 'Open SIP connections, by transport (tcp, tls, ws, wss)',
+      labelNames: ['transport'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [transport, n] of Object.entries(connections())) this.set({ transport }, n);
+      },
+    });
+  }
+  const refused = opts.refusedByTransport;
+  if (refused) {
+    new Counter({
+      name: 'piston_sip_connections_refused_total',
+      help: 'SIP connections refused at accept, in the TLS handshake or at the WebSocket upgrade, by transport',
+      labelNames: ['transport'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [transport, n] of Object.entries(refused())) this.inc({ transport }, n);
+      },
+    });
+  }
+  const byTransport = new Counter({
+    name: 'piston_notify_sent_by_transport_total',
+    help: 'NOTIFY requests sent, by the transport of the subscription (udp, tcp, tls, ws, wss)',
+    labelNames: ['transport'],
+    registers: [registry],
+  });
   const limits = opts.limits;
   if (limits) {
     // The limits count in plain numbers on the SIP path; the metrics copy them here, at scrape time only.
@@ -131,7 +167,10 @@ export function createApiMetrics(opts: ApiMetricsOptions): ApiMetrics {
     registers: [registry],
   });
   const count = (e: PresenceEvent): void => {
-    if (e.kind === 'notify-sent') sent.inc({ event: e.subscription.event });
+    if (e.kind === 'notify-sent') {
+      sent.inc({ event: e.subscription.event });
+      byTransport.inc({ transport: e.subscription.flow.protocol });
+    }
     else if (e.kind === 'notify-answered' && !e.answer.ok) failed.inc({ event: e.subscription.event, failure: String(e.answer.failure) });
   };
   return {

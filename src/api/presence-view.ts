@@ -77,6 +77,8 @@ export function resourceView(
       ...subscriptionView(rec),
       contact: rec.contact,
       expires_in: Math.max(0, Math.ceil((rec.expiresAt - nowMs) / 1000)),
+      // Which transport its NOTIFYs take (a WebSocket watcher is reachable on its connection only).
+      transport: rec.flow.protocol,
     };
   }
   return {

@@ -31,6 +31,11 @@ const hostList = z
 
 const PEER_TRANSPORTS = ['udp', 'tcp', 'tls', 'ws', 'wss'] as const;
 type PeerTransport = (typeof PEER_TRANSPORTS)[number];
+/** A port, or `off` for a listener that is on by default. */
+const portOrOff = z.union([z.literal('off').transform(() => null), port]);
+
+const list = z.string().transform((s) => s.split(',').map((v) => v.trim()).filter((v) => v.length > 0));
+
 
 /** `10.0.0.0/8,192.0.2.10;transport=tcp,2001:db8::/32`: the master account's first trusted peers (security.md §3.3). */
 const trustedPeerList = z
@@ -85,6 +90,17 @@ const envSchema = z.object({
   // Above the NOTIFY window's worth (512 in flight, ~1 KB each), so a proxy carrying many watchers is not dropped.
   PISTON_SIP_MAX_BUFFERED_BYTES: positiveInt.default(1024 * 1024),
   PISTON_SIP_UDP_BUFFER_BYTES: positiveInt.default(4 * 1024 * 1024),
+  // TLS and WebSocket (transports.md). TLS and WSS listen only when a certificate and key are set.
+  PISTON_SIP_TLS_PORT: port.default(5061),
+  PISTON_SIP_TLS_CERT: z.string().min(1).optional(),
+  PISTON_SIP_TLS_KEY: z.string().min(1).optional(),
+  PISTON_SIP_TLS_CA: z.string().min(1).optional(),
+  PISTON_SIP_TLS_MIN_VERSION: z.enum(['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+  PISTON_SIP_HANDSHAKE_TIMEOUT_S: positiveInt.max(300).default(10),
+  PISTON_SIP_WS_PORT: portOrOff.default(5066),
+  PISTON_SIP_WSS_PORT: portOrOff.default(7443),
+  PISTON_SIP_WS_ORIGINS: list.optional(),
+  PISTON_SIP_WS_PING_S: positiveInt.default(30),
   PISTON_SUBSCRIBE_MIN_EXPIRES: positiveInt.default(60),
   PISTON_SUBSCRIBE_MAX_EXPIRES: positiveInt.default(3600),
   PISTON_SUBSCRIBE_DEFAULT_EXPIRES: positiveInt.default(3600),
@@ -133,6 +149,12 @@ export interface SipConfig {
   tcpIdleMs: number;
   maxBufferedBytes: number;
   udpBufferBytes: number;
+  /** TLS (SIPS) and WSS: present when a certificate and key are set. */
+  tls?: { port: number; certPath: string; keyPath: string; caPath?: string; minVersion: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3' };
+  /** TLS handshake and WebSocket upgrade deadline. */
+  handshakeTimeoutMs: number;
+  /** SIP over WebSocket (RFC 7118): undefined ports are off; WSS needs `tls`. */
+  websocket: { wsPort?: number; wssPort?: number; origins: string[]; pingIntervalMs: number };
 }
 
 /** The abuse limits (security.md §4.2), 0 meaning off; mirrors src/security/limits' AbuseLimitSettings. */
@@ -215,6 +237,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push('PISTON_API_TLS_CERT and PISTON_API_TLS_KEY go together: set both for HTTPS, or neither');
   }
   if (e.PISTON_SIP_T2_MS < e.PISTON_SIP_T1_MS) problems.push('PISTON_SIP_T2_MS must not be below PISTON_SIP_T1_MS');
+  if ((e.PISTON_SIP_TLS_CERT === undefined) !== (e.PISTON_SIP_TLS_KEY === undefined)) {
+    problems.push('PISTON_SIP_TLS_CERT and PISTON_SIP_TLS_KEY go together: set both (TLS and WSS on) or neither');
+  }
+  if (e.PISTON_SIP_TLS_CA !== undefined && e.PISTON_SIP_TLS_CERT === undefined) {
+    problems.push('PISTON_SIP_TLS_CA needs PISTON_SIP_TLS_CERT and PISTON_SIP_TLS_KEY');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     heapGrowingPercent: e.PISTON_HEAP_GROWING_PERCENT,
@@ -231,6 +259,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tcpIdleMs: e.PISTON_SIP_TCP_IDLE_S * 1000,
       maxBufferedBytes: e.PISTON_SIP_MAX_BUFFERED_BYTES,
       udpBufferBytes: e.PISTON_SIP_UDP_BUFFER_BYTES,
+      ...(e.PISTON_SIP_TLS_CERT && e.PISTON_SIP_TLS_KEY
+        ? {
+            tls: {
+              port: e.PISTON_SIP_TLS_PORT,
+              certPath: e.PISTON_SIP_TLS_CERT,
+              keyPath: e.PISTON_SIP_TLS_KEY,
+              ...(e.PISTON_SIP_TLS_CA ? { caPath: e.PISTON_SIP_TLS_CA } : {}),
+              minVersion: e.PISTON_SIP_TLS_MIN_VERSION,
+            },
+          }
+        : {}),
+      handshakeTimeoutMs: e.PISTON_SIP_HANDSHAKE_TIMEOUT_S * 1000,
+      websocket: {
+        ...(e.PISTON_SIP_WS_PORT === null ? {} : { wsPort: e.PISTON_SIP_WS_PORT }),
+        ...(e.PISTON_SIP_WSS_PORT === null || !e.PISTON_SIP_TLS_CERT ? {} : { wssPort: e.PISTON_SIP_WSS_PORT }),
+        origins: e.PISTON_SIP_WS_ORIGINS ?? [],
+        pingIntervalMs: e.PISTON_SIP_WS_PING_S * 1000,
+      },
     },
     limits: {
       requestsPerWindow: e.PISTON_SIP_RATE_REQUESTS,

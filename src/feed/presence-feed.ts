@@ -14,7 +14,9 @@ export type RemovalReason =
   /** NOTIFYs timed out: three strikes over UDP, one over TCP. */
   | 'unreachable'
   /** Any other final failure response to a NOTIFY. */
-  | 'rejected';
+  | 'rejected'
+  /** Its connection closed and it can be reached on no other (a WebSocket's, RFC 7118). */
+  | 'disconnected';
 
 /** How a NOTIFY failed. A number is the watcher's final status code. */
 export type NotifyFailure = 'timeout' | 'transport-error' | number;

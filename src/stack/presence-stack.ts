@@ -180,6 +180,8 @@ export function createPresenceStack(options: PresenceStackOptions = {}): Presenc
     if (!accepting) return; // shutting down: the peer retransmits, and reaches us again after the restart
     ua.receive(req, tx.flow, { respond: (res) => void tx.respond(res) });
   });
+  // A WebSocket's subscriptions end with its connection (transports.md §3.2).
+  transports?.onFlowClosed((flow) => notifier.flowClosed(flow));
   const admit = policy.admit;
 
   const dispose = (): void => {
@@ -201,7 +203,7 @@ export function createPresenceStack(options: PresenceStackOptions = {}): Presenc
     ua,
     transactions,
     transports,
-    portOf: (transport) => transports?.listener(transport)?.port,
+    portOf: (transport) => transports?.portOf(transport),
     receive(request, flow, sink) {
       const verdict = admit === undefined ? true : admit({ request, flow, transport: transportOf(flow.protocol) });
       if (verdict === true) ua.receive(request, flow, sink);

@@ -14,11 +14,13 @@ import type { SipRequest } from '../sip/message/message.js';
 import type { RequestIdentity } from '../sip/ua/request-policy.js';
 import { ParseError } from '../sip/message/parse-error.js';
 import { transportOfDestination, type ClientResult, type Destination } from '../sip/transaction/non-invite-client-transaction.js';
+import type { Flow } from '../sip/transport/flow.js';
 import type { TransportDescriptor } from '../sip/transport/transport-descriptor.js';
 import type { IncomingRequest, RespondOptions } from '../sip/ua/user-agent-core.js';
 import type { PresenceStateStore } from '../store/ports.js';
 import type { SubscriptionRecord } from '../store/records.js';
 import { compactFlow, compactRecord } from './compact-record.js';
+import { FlowBoundSubscriptions } from './flow-bound.js';
 import { SEQUENCE_LEASE, type LiveSubscription } from './live-subscription.js';
 import { buildNotify, subscriptionStateValue } from './notify-request.js';
 import { NotifyPacer } from './notify-pacer.js';
@@ -121,6 +123,8 @@ export class Notifier {
   private readonly logger: Logger;
   private readonly feed: PresenceFeed;
   private readonly subs = new SubscriptionSet();
+  /** Subscriptions that live only as long as their connection (WebSocket), by connection. */
+  private readonly bound = new FlowBoundSubscriptions();
   /** One copy of the values many subscriptions share (domains, addresses, media types). */
   private readonly strings = new StringPool();
   private readonly flights = new Map<string, Flight>();
@@ -266,6 +270,18 @@ export class Notifier {
     }
   }
 
+  /**
+   * A connection closed. Subscriptions that can be reached only on it (a WebSocket's, RFC 7118) end now, without a
+   * final NOTIFY, which could not reach them; those of a TCP or TLS connection stay for the phone's refresh (or their
+   * next NOTIFY's failure policy).
+   */
+  flowClosed(flow: Flow): void {
+    if (this.disposed) return;
+    for (const rec of this.bound.take(flow)) {
+      if (this.drop(rec, 'disconnected')) this.logger.debug({ id: rec.id, transport: flow.protocol }, 'subscription ended with its connection');
+    }
+  }
+
   /** Stops the expiry timer and ignores whatever comes later (answers to NOTIFYs in flight, changes). */
   dispose(): void {
     this.disposed = true;
@@ -306,7 +322,9 @@ export class Notifier {
     const now = this.opts.clock.now();
     rec.remoteCseq = req.cseq.seq;
     rec.contact = contact;
+    this.bound.forget(rec);
     rec.flow = compactFlow(flowRecord(incoming.flow, ctx.identity), this.strings);
+    this.bound.note(rec);
     rec.acceptTypes = req.accept.map((a) => this.strings.intern(a));
     rec.grantedExpires = ctx.granted;
     rec.expiresAt = now + ctx.granted * 1000;
@@ -322,6 +340,7 @@ export class Notifier {
   /** Unsubscribe (RFC 6665 §4.2.1.4): 200, a final NOTIFY `terminated`, and the subscription is gone. */
   private unsubscribe(incoming: IncomingRequest, ctx: SubscribeContext, rec: LiveSubscription): void {
     rec.remoteCseq = incoming.request.cseq.seq;
+    this.bound.forget(rec);
     rec.flow = flowRecord(incoming.flow, ctx.identity);
     this.respondOk(incoming, rec, 0);
     this.terminate(rec, undefined, 'unsubscribed');
@@ -408,12 +427,14 @@ export class Notifier {
   /** Callers write the record themselves when it needs writing (after its first NOTIFY, or not at all on restore). */
   private addLive(rec: LiveSubscription): void {
     this.subs.add(rec);
+    this.bound.note(rec);
     this.expiry.schedule(rec, rec.expiresAt);
   }
 
   /** Takes a subscription out of the live set and the store; false when it was not live. The caller moves its state. */
   private removeLive(rec: LiveSubscription, reason: RemovalReason): boolean {
     if (!this.subs.remove(rec)) return false;
+    this.bound.forget(rec);
     this.expiry.cancel(rec);
     try {
       this.opts.store.subscriptions.delete(rec.id);

@@ -1,7 +1,7 @@
 import { PistonError } from '../lib/errors.js';
 import { formatHostPort } from '../sip/transport/flow.js';
 import type { Flow, Target } from '../sip/transport/flow.js';
-import { isWildcard } from '../sip/transport/address.js';
+import { isInvalidHost, isWildcard } from '../sip/transport/address.js';
 import { transportForUri, transportNamed, transportOf, uriFor, type TransportDescriptor } from '../sip/transport/transport-descriptor.js';
 import type { Destination } from '../sip/transaction/non-invite-client-transaction.js';
 import { dialogNextHop } from '../sip/dialog/in-dialog-request.js';
@@ -105,20 +105,23 @@ export function notifyDestination(rec: SubscriptionRecord): Destination {
   const target = hop && targetOf(hop, transport);
   if (!target) return flow;
   if (rec.routeSet.length > 0 && !(target.host === flow.remoteAddress && target.port === flow.remotePort)) return target;
-  // A fallback must use the flow's transport (the transaction's Via and timers follow the flow).
-  return { flow, fallback: { ...target, protocol: flow.protocol } };
+  // A fallback must use the flow's transport (the transaction's Via and timers follow the flow); a Contact that asks
+  // for another one (`sips:` on a TCP flow) gets no fallback rather than a downgrade.
+  if (target.protocol !== flow.protocol) return flow;
+  return { flow, fallback: target };
 }
 
 /**
  * A SIP URI as a place to send to: its host, its port (else the transport's default) and the transport it asks for
  * (`otherwise` when it names none). Undefined when it is no place we can dial: not a SIP URI, or it asks for a
- * transport we lack or cannot open. Until a TLS transport exists that includes `sips:` and `transport=tls`: dialling
- * them over TCP would be a silent downgrade to plaintext, which we never do. Such a watcher still gets its NOTIFYs on
- * the flow its SUBSCRIBE came on, as every watcher does; only the reconnect to its Contact (or the dialling of a
- * `sips:` first Route) is not attempted, so when that TCP connection is gone the NOTIFY fails instead of downgrading.
+ * transport we lack or cannot open (a WebSocket), or its host is `.invalid`. `sips:` and `transport=tls` are dialled
+ * over TLS only, never over TCP instead (a silent downgrade to plaintext). Such a watcher still gets its NOTIFYs on
+ * the flow its SUBSCRIBE came on, as every watcher does; only the reconnect to its Contact is not attempted.
  */
 export function targetOf(uri: SipUri, otherwise: TransportDescriptor): Target | undefined {
   if (uri.opaque !== undefined || uri.host === '') return undefined;
+  // A WebSocket client's made-up host (RFC 7118 §5.2) never resolves (RFC 6761 §6.4): not a place to dial.
+  if (isInvalidHost(uri.host)) return undefined;
   const transport = transportForUri(uri, otherwise);
   if (!transport || !transport.dialable) return undefined;
   const host = uri.host.startsWith('[') ? uri.host.slice(1, -1) : uri.host;

@@ -1,4 +1,5 @@
 import type { Clock } from '../lib/clock.js';
+import { transportNamed } from '../sip/transport/transport-descriptor.js';
 import type { StringPool } from '../lib/strings.js';
 import type { PresenceStateStore } from '../store/ports.js';
 import type { LastNotifyRecord, SubscriptionRecord } from '../store/records.js';
@@ -17,7 +18,8 @@ export interface RestoreDeps {
 }
 
 /**
- * Loads the stored subscriptions: expired ones are deleted, the rest are live again with their expiry armed. The
+ * Loads the stored subscriptions: expired ones and those only a connection of the last run could reach (WebSocket)
+ * are deleted, the rest are live again with their expiry armed. The
  * store answers the load asynchronously (presence-state-port.ts); everything after it happens in one turn of the
  * event loop, so no request sees half the subscriptions restored. CSeq
  * and version continue from what was stored, which is exact after a clean stop (`checkpoint`). After a crash the
@@ -31,7 +33,8 @@ export async function restoreSubscriptions(deps: RestoreDeps, headroom: number):
   let restored = 0;
   let dropped = 0;
   for (const stored of all) {
-    if (stored.expiresAt <= now) {
+    // A WebSocket subscription's connection died with the process and no other can reach it (transports.md §3.2).
+    if (stored.expiresAt <= now || transportNamed(stored.flow.protocol)?.dialable === false) {
       deps.store.subscriptions.delete(stored.id);
       dropped++;
       continue;

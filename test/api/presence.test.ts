@@ -328,6 +328,7 @@ t.test('GET presence/{EXTENSION} shows manual state, publications, mailbox and w
             version: 2,
             contact: 'sip:1002@192.0.2.7:5062',
             expires_in: 100,
+            transport: 'udp',
           },
         },
       },

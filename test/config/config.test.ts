@@ -83,6 +83,31 @@ t.test('bind addresses must be IP addresses, and the message says so with the va
   t.end();
 });
 
+t.test('TLS and WebSocket settings: WS on at 5066 by default, TLS and WSS only with a certificate and key (transports.md)', (t) => {
+  const d = loadConfig({});
+  t.equal(d.sip.tls, undefined, 'no certificate, no TLS');
+  t.same(d.sip.websocket, { wsPort: 5066, origins: [], pingIntervalMs: 30_000 }, 'WS on, no WSS without a certificate');
+  t.equal(d.sip.handshakeTimeoutMs, 10_000, 'TLS handshake and WebSocket upgrade: 10 s');
+  const c = loadConfig({
+    PISTON_SIP_TLS_CERT: '/etc/piston/cert.pem',
+    PISTON_SIP_TLS_KEY: '/etc/piston/key.pem',
+    PISTON_SIP_TLS_CA: '/etc/piston/ca.pem',
+    PISTON_SIP_TLS_MIN_VERSION: 'TLSv1',
+    PISTON_SIP_WS_PORT: 'off',
+    PISTON_SIP_WS_ORIGINS: 'https://phone.example.com, https://ops.example.com',
+    PISTON_SIP_WS_PING_S: '15',
+    PISTON_SIP_HANDSHAKE_TIMEOUT_S: '5',
+  });
+  t.same(c.sip.tls, { port: 5061, certPath: '/etc/piston/cert.pem', keyPath: '/etc/piston/key.pem', caPath: '/etc/piston/ca.pem', minVersion: 'TLSv1' });
+  t.same(c.sip.websocket, { wssPort: 7443, origins: ['https://phone.example.com', 'https://ops.example.com'], pingIntervalMs: 15_000 }, 'WS off, WSS on');
+  t.equal(c.sip.handshakeTimeoutMs, 5000);
+  t.throws(() => loadConfig({ PISTON_SIP_TLS_CERT: '/c.pem' }), /PISTON_SIP_TLS_CERT and PISTON_SIP_TLS_KEY go together/);
+  t.throws(() => loadConfig({ PISTON_SIP_TLS_CA: '/ca.pem' }), /PISTON_SIP_TLS_CA needs/);
+  t.throws(() => loadConfig({ PISTON_SIP_TLS_MIN_VERSION: 'SSLv3' }), ConfigError);
+  t.throws(() => loadConfig({ PISTON_SIP_WS_PORT: 'on' }), ConfigError);
+  t.end();
+});
+
 t.test('the abuse limits default to security.md §4.2, and 0 turns one off', (t) => {
   const c = loadConfig({});
   t.same(c.limits, {

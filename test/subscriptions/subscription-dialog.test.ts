@@ -1,6 +1,6 @@
 import t from 'tap';
 import { parseUri } from '../../src/sip/message/uri.js';
-import { TCP, UDP } from '../../src/sip/transport/transport-descriptor.js';
+import { TCP, TLS, UDP, WS, WSS } from '../../src/sip/transport/transport-descriptor.js';
 import type { SubscriptionRecord } from '../../src/store/records.js';
 import { buildNotify } from '../../src/subscriptions/notify-request.js';
 import { dialogOf, flowOf, flowRecord, localContact, notifyDestination, routesHonoured, targetOf, transportOfRecord } from '../../src/subscriptions/subscription-dialog.js';
@@ -80,22 +80,39 @@ t.test('a URI as a target: default ports, transport parameter, IPv6 without brac
   t.equal(targetOf(parseUri('tel:+15551234'), UDP), undefined);
 });
 
-t.test('a URI that asks for TLS is no target while there is no TLS transport: never TCP instead (RFC 3261 §26.2.2, issue 20)', async (t) => {
-  // This assertion changed: sips: used to give { protocol: 'tcp', port: 5061 }, a silent downgrade to plaintext.
-  t.equal(targetOf(parseUri('sips:a.example.com'), UDP), undefined);
-  t.equal(targetOf(parseUri('sips:a.example.com;transport=tcp'), TCP), undefined);
-  t.equal(targetOf(parseUri('sip:a.example.com;transport=tls'), TCP), undefined);
+t.test('a URI that asks for TLS is dialled over TLS only, never TCP instead (RFC 3261 §26.2.2, RFC 5630, issue 20)', async (t) => {
+  // These assertions changed with issue 20: before the TLS transport existed, each of these URIs was no target at all.
+  t.same(targetOf(parseUri('sips:a.example.com'), UDP), { protocol: 'tls', host: 'a.example.com', port: 5061 });
+  t.same(targetOf(parseUri('sips:a.example.com;transport=tcp'), TCP), { protocol: 'tls', host: 'a.example.com', port: 5061 });
+  t.same(targetOf(parseUri('sip:a.example.com:5071;transport=tls'), TCP), { protocol: 'tls', host: 'a.example.com', port: 5071 });
+  t.same(targetOf(parseUri('sip:a.example.com'), TLS), { protocol: 'tls', host: 'a.example.com', port: 5061 }, 'a plain sip: Contact on a TLS flow stays on TLS');
   t.equal(targetOf(parseUri('sip:a.example.com;transport=sctp'), UDP), undefined, 'nor any other transport we lack');
 });
 
-t.test('a watcher whose Contact needs TLS gets its NOTIFYs on its own flow, with nothing to dial when it closes (issue 20)', async (t) => {
+t.test('a WebSocket or .invalid Contact is never dialled: its NOTIFYs go on its connection or nowhere (RFC 7118 §5.2, RFC 6761 §6.4)', async (t) => {
+  t.equal(targetOf(parseUri('sip:k3x9@df7jal23ls0d.invalid;transport=ws'), WS), undefined);
+  t.equal(targetOf(parseUri('sip:k3x9@df7jal23ls0d.invalid'), TCP), undefined, '.invalid is never resolved, whatever the transport');
+  t.equal(targetOf(parseUri('sip:k3x9@198.51.100.7;transport=ws'), UDP), undefined, 'nor a WebSocket Contact with an address');
+  const ws = { protocol: 'ws', localAddress: '10.0.0.1', localPort: 5066, remoteAddress: '203.0.113.5', remotePort: 40000, connectionId: 9 };
+  t.same(notifyDestination(trusted({ contact: 'sip:k3x9@df7jal23ls0d.invalid;transport=ws', flow: ws })), ws, 'the flow alone, no fallback, even for a trusted peer');
+});
+
+t.test('a watcher whose Contact needs TLS but whose flow is TCP gets its NOTIFYs on that flow, never a plaintext dial (issue 20)', async (t) => {
   // Trusted, so that dialling would otherwise be allowed (issue 19): the TLS rule alone keeps it on its flow.
   const flow = { protocol: 'tcp', localAddress: '10.0.0.1', localPort: 5060, remoteAddress: '203.0.113.5', remotePort: 40000, connectionId: 7 };
   t.same(notifyDestination(trusted({ contact: 'sips:2001@192.168.1.20:5062' })), flow);
   t.same(notifyDestination(trusted({ contact: 'sip:2001@192.168.1.20:5062;transport=tls' })), flow);
-  t.same(notifyDestination(trusted({ routeSet: ['sips:proxy.example.com;lr'] })), flow, 'nor a sips: first Route');
   const udp = { protocol: 'udp', localAddress: '10.0.0.1', localPort: 5060, remoteAddress: '198.51.100.2', remotePort: 5062 };
   t.same(notifyDestination(trusted({ contact: 'sips:2001@192.168.1.20', flow: { ...udp, connectionId: null } })), udp, 'over UDP as before');
+  // Changed with issue 20 (the TLS transport exists): a trusted peer's sips: first Route is dialled, over TLS only.
+  t.same(notifyDestination(trusted({ routeSet: ['sips:proxy.example.com;lr'] })), { protocol: 'tls', host: 'proxy.example.com', port: 5061 });
+  const tls = { ...flow, protocol: 'tls' };
+  t.same(
+    notifyDestination(trusted({ contact: 'sips:2001@192.168.1.20:5062', flow: tls })),
+    { flow: tls, fallback: { protocol: 'tls', host: '192.168.1.20', port: 5062 } },
+    'a trusted TLS flow falls back to its sips: Contact over TLS',
+  );
+  t.same(notifyDestination(record({ contact: 'sips:2001@192.168.1.20:5062', flow: tls })), tls, 'an untrusted one only on its flow (issue 19)');
 });
 
 t.test('our Contact: the public host when set, the flow address unless it is a wildcard, ;transport=tcp on TCP (RFC 3261 §8.1.1.8)', async (t) => {
@@ -116,12 +133,12 @@ t.test('a flow stored before transport descriptors restores as it was: same name
 });
 
 t.test('a stored flow naming a transport this server lacks is refused, not guessed', async (t) => {
-  t.throws(() => transportOfRecord({ protocol: 'ws' }), { code: 'unknown-transport' });
-  t.throws(() => notifyDestination(record({ flow: { ...record().flow, protocol: 'wss' } })), { code: 'unknown-transport' });
+  t.throws(() => transportOfRecord({ protocol: 'sctp' }), { code: 'unknown-transport' });
+  t.throws(() => notifyDestination(record({ flow: { ...record().flow, protocol: 'quic' } })), { code: 'unknown-transport' });
 });
 
 t.test('the NOTIFY\'s Via and Contact name the transport of the flow it leaves on (RFC 3261 §8.1.1.7, RFC 6665 §4.2.1.2)', async (t) => {
-  for (const transport of [UDP, TCP]) {
+  for (const transport of [UDP, TCP, TLS, WS, WSS]) {
     const contact = localContact({ protocol: transport.name, localAddress: '10.0.0.1', localPort: 5060 }, undefined, 'x');
     const notify = buildNotify({
       dialog: dialogOf(record()), event: 'dialog', eventId: null, subscriptionState: 'active;expires=60',

@@ -19,7 +19,8 @@ export function distEntry(name: 'main' | 'start' | 'admin'): string {
 export function runToExit(entry: string, args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<RunResult> {
   const child = spawn(process.execPath, [entry, ...args], {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // WebSocket is on by default at 5066: an ephemeral port here, so parallel runs never collide.
+    env: { PATH: process.env.PATH ?? '', PISTON_SIP_WS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

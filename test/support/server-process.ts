@@ -17,6 +17,10 @@ export interface ServerProcess {
   readonly sipPort: number;
   readonly apiPort: number;
   readonly dataDir: string;
+  /** The TLS, WS and WSS ports from the ready line (absent when off). */
+  readonly tlsPort: number | undefined;
+  readonly wsPort: number | undefined;
+  readonly wssPort: number | undefined;
   readonly pid: number;
   readonly lines: string[];
   /** Resolves with the first log line (parsed JSON) that matches, waiting at most `ms`. */
@@ -76,6 +80,8 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
       PISTON_API_PORT: String(apiPort),
       PISTON_DATA_DIR: dataDir,
       PISTON_LOG_LEVEL: 'info',
+      // WebSocket is on by default at 5066: on an ephemeral port here, so test servers never collide.
+      PISTON_SIP_WS_PORT: '0',
       // The server authenticates by default (security.md); tests that are not about it subscribe without
       // credentials, as before. Tests of authentication pass PISTON_SIP_AUTH=digest.
       PISTON_SIP_AUTH: 'off',
@@ -128,9 +134,13 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
     });
   };
 
-  await waitForLog(/"msg":"ready"/, options.readyTimeoutMs ?? 20_000);
+  const ready = await waitForLog(/"msg":"ready"/, options.readyTimeoutMs ?? 20_000);
+  const sip = (ready.sip ?? {}) as { tlsPort?: number; wsPort?: number; wssPort?: number };
   return {
     sipPort,
+    tlsPort: sip.tlsPort,
+    wsPort: sip.wsPort,
+    wssPort: sip.wssPort,
     apiPort,
     dataDir,
     pid: child.pid!,

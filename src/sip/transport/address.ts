@@ -37,3 +37,12 @@ export function literalFirstLookup(host: string, options: LookupOneOptions, call
   if (family !== 0) callback(null, host, family);
   else dnsLookup(host, options, callback);
 }
+
+/**
+ * A host in the `.invalid` top-level domain, which never resolves (RFC 6761 §6.4): what WebSocket clients put in
+ * their Via and Contact (RFC 7118 §5.2), so nothing is ever sent there except on their own connection.
+ */
+export function isInvalidHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  return h === 'invalid' || h.endsWith('.invalid');
+}

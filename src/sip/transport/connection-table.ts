@@ -17,7 +17,7 @@ export class ConnectionTable {
 
   add(conn: TcpConnection): void {
     this.byId.set(conn.id, conn);
-    const key = remoteKey(conn.flow.remoteAddress, conn.flow.remotePort);
+    const key = remoteKey(conn.flow.protocol, conn.flow.remoteAddress, conn.flow.remotePort);
     const list = this.byRemote.get(key);
     if (list) list.push(conn);
     else this.byRemote.set(key, [conn]);
@@ -31,7 +31,7 @@ export class ConnectionTable {
     const n = (this.perAddress.get(address) ?? 1) - 1;
     if (n > 0) this.perAddress.set(address, n);
     else this.perAddress.delete(address);
-    const key = remoteKey(conn.flow.remoteAddress, conn.flow.remotePort);
+    const key = remoteKey(conn.flow.protocol, conn.flow.remoteAddress, conn.flow.remotePort);
     const list = this.byRemote.get(key)?.filter((c) => c !== conn);
     if (list && list.length > 0) this.byRemote.set(key, list);
     else this.byRemote.delete(key);
@@ -46,9 +46,12 @@ export class ConnectionTable {
     return this.byId.get(id);
   }
 
-  /** The newest open connection to that remote address and port (addresses normalised by the caller). */
-  findByRemote(address: string, port: number): TcpConnection | undefined {
-    const list = this.byRemote.get(remoteKey(address, port));
+  /**
+   * The newest open connection of that transport (TCP or TLS: a plaintext one never serves a TLS target) to that remote
+   * address and port (addresses normalised by the caller).
+   */
+  findByRemote(protocol: string, address: string, port: number): TcpConnection | undefined {
+    const list = this.byRemote.get(remoteKey(protocol, address, port));
     if (!list) return undefined;
     for (let i = list.length - 1; i >= 0; i--) if (list[i]!.isOpen) return list[i];
     return undefined;
@@ -59,6 +62,6 @@ export class ConnectionTable {
   }
 }
 
-function remoteKey(address: string, port: number): string {
-  return formatHostPort(address, port);
+function remoteKey(protocol: string, address: string, port: number): string {
+  return `${protocol}|${formatHostPort(address, port)}`;
 }

@@ -12,8 +12,18 @@ export interface Flow {
   localPort: number;
   remoteAddress: string;
   remotePort: number;
-  /** TCP only: the connection the message travelled on; absent for UDP. */
+  /** Connection-oriented transports (TCP, TLS, WS, WSS): the connection the message travelled on; absent for UDP. */
   connectionId?: number;
+  /**
+   * TLS and WSS with a client certificate: its SHA-256 fingerprint (`AB:CD:…`, as Node writes it) and whether it
+   * verified against the configured CA, so a trusted peer can be matched by its certificate (security.md §3.3).
+   */
+  tlsPeer?: TlsPeer;
+}
+
+export interface TlsPeer {
+  readonly fingerprint256: string;
+  readonly authorized: boolean;
 }
 
 /** A place to open a new flow to, e.g. from a Contact or Route URI (RFC 3263 resolution is the caller's job). */

@@ -1,9 +1,13 @@
 export { SipTransport } from './sip-transport.js';
-export type { SipTransportOptions, TransportStats } from './sip-transport.js';
+export type { SipTlsOptions, SipTransportOptions, TransportStats } from './sip-transport.js';
+export { WsTransport } from './ws-transport.js';
+export type { WsTransportOptions, WsTransportStats } from './ws-transport.js';
+export { readTlsCredentials, TlsCredentialsError } from './tls-credentials.js';
+export type { TlsCredentials, TlsFiles } from './tls-credentials.js';
 export type { TransportLayer, MessageHandler, FlowClosedHandler } from './transport.js';
 export { flowKey, formatHostPort, isFlow } from './flow.js';
-export type { Flow, Target } from './flow.js';
-export { TCP, TRANSPORTS, UDP, transportForUri, transportNamed, transportOf, uriFor } from './transport-descriptor.js';
+export type { Flow, Target, TlsPeer } from './flow.js';
+export { TCP, TLS, TRANSPORTS, UDP, WS, WSS, transportForUri, transportNamed, transportOf, uriFor } from './transport-descriptor.js';
 export type { TransportDescriptor, TransportName } from './transport-descriptor.js';
 export { TransportError } from './transport-error.js';
 export type { TransportErrorCode } from './transport-error.js';

@@ -1,5 +1,7 @@
 /**
- * UDP and TCP on one port, IPv4 and IPv6 (RFC 3261 §18).
+ * UDP and TCP on one port, IPv4 and IPv6 (RFC 3261 §18), and TLS on a port of its own when given a certificate
+ * (RFC 3261 §26.2; transports.md §2): TLS connections are TcpConnections over a TLSSocket, so framing, limits and
+ * deadlines are the same code for both.
  *
  *   const transport = new SipTransport({ hosts: ['127.0.0.1'], port: 0, clock, logger });
  *   await transport.start();            // transport.port is the bound port (the same for UDP and TCP)
@@ -14,27 +16,25 @@
  * the result RFC 3581 gives when rport is asked for, and what Kamailio's `force_rport` does. TCP responses go on the
  * connection the request came on.
  */
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, connect, isIP, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer, rootCertificates, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { createSocket, type Socket as UdpSocket, type RemoteInfo } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
-import type { SipMessage, SipRequest } from '../message/message.js';
+import type { SipMessage } from '../message/message.js';
 import { serialize } from '../message/serialize.js';
-import { createResponse, canRespond } from '../message/response-factory.js';
-import { ParseError } from '../message/parse-error.js';
-import { RequestParseError, requestOf } from '../message/request-parse-error.js';
-import { parseMessage } from '../parser/parse-message.js';
 import type { FramerOutput } from '../parser/stream-framer.js';
-import { addressFamily, isWildcard, literalFirstLookup, normalizeAddress } from './address.js';
+import { addressFamily, isInvalidHost, isWildcard, literalFirstLookup, normalizeAddress } from './address.js';
 import type { ConnectionLimits } from './admission.js';
 import { ConnectionTable } from './connection-table.js';
 import { formatHostPort, type Flow, type Target } from './flow.js';
+import { errorResponse, intakeMessage, type MessageIntake } from './message-intake.js';
 import { TcpConnection } from './tcp-connection.js';
-import { TCP, UDP, type TransportDescriptor } from './transport-descriptor.js';
+import { secureContextOptions, tlsPeerOf, tlsServerOptions, checkTlsCredentials, type TlsCredentials } from './tls-credentials.js';
+import { TCP, TLS, UDP, type TransportDescriptor } from './transport-descriptor.js';
 import { TransportError } from './transport-error.js';
 import type { FlowClosedHandler, MessageHandler, TransportLayer } from './transport.js';
-import { stampVia } from './via-stamp.js';
 
 export interface SipTransportOptions {
   /** IP literals to listen on; default ['0.0.0.0', '::']. */
@@ -60,10 +60,20 @@ export interface SipTransportOptions {
   tcpIdleMs?: number;
   /** Give up opening a TCP connection after this long (default 10 s). */
   connectTimeoutMs?: number;
+  /** TLS (SIPS) on a port of its own; absent: no TLS. */
+  tls?: SipTlsOptions | undefined;
   /** Per-address gate at accept, first-bytes and message deadlines, framer byte budget (admission.ts). Default none. */
   connectionLimits?: ConnectionLimits;
   clock: Clock;
   logger: Logger;
+}
+
+export interface SipTlsOptions {
+  /** 0 picks an ephemeral one (tests). */
+  port: number;
+  credentials: TlsCredentials;
+  /** A handshake not done by then is abandoned and its socket destroyed (default 10 s, transports.md §2.1). */
+  handshakeTimeoutMs?: number;
 }
 
 export interface TransportStats {
@@ -75,6 +85,8 @@ export interface TransportStats {
   parseErrorsAnswered: number;
   connectionsOpened: number;
   connectionsRejected: number;
+  /** TLS handshakes that failed or timed out (plaintext to the TLS port, old versions, silent clients). */
+  tlsHandshakeFailures: number;
 }
 
 interface UdpListener {
@@ -98,6 +110,7 @@ export class SipTransport implements TransportLayer {
     parseErrorsAnswered: 0,
     connectionsOpened: 0,
     connectionsRejected: 0,
+    tlsHandshakeFailures: 0,
   };
 
   private readonly hosts: string[];
@@ -115,8 +128,15 @@ export class SipTransport implements TransportLayer {
   private readonly clock: Clock;
   private readonly logger: Logger;
 
+  private readonly tlsOptions: SipTlsOptions | undefined;
+  private tlsCredentials: TlsCredentials | undefined;
   private udp: UdpListener[] = [];
   private tcp: TcpListener[] = [];
+  private tlsServers: TlsServer[] = [];
+  private boundTlsPort = 0;
+  private refusedTcp = 0;
+  private refusedTls = 0;
+  private readonly intake: MessageIntake;
   private readonly connections = new ConnectionTable();
   private readonly connecting = new Map<string, Promise<TcpConnection>>();
   private nextConnectionId = 1;
@@ -143,6 +163,14 @@ export class SipTransport implements TransportLayer {
     this.connectionLimits = opts.connectionLimits;
     this.clock = opts.clock;
     this.logger = opts.logger.child({ module: 'sip-transport' });
+    this.tlsOptions = opts.tls;
+    this.tlsCredentials = opts.tls?.credentials;
+    this.intake = {
+      stats: this.stats,
+      logger: this.logger,
+      handler: () => this.handler,
+      send: (bytes, flow) => this.send(bytes, flow),
+    };
   }
 
   /** The port UDP and TCP listen on (known after start()). */
@@ -150,14 +178,44 @@ export class SipTransport implements TransportLayer {
     return this.boundPort;
   }
 
-  /** The transports this instance serves (UDP and TCP unless one is turned off), for whoever keys listeners by them. */
-  get transports(): readonly TransportDescriptor[] {
-    return [...(this.useUdp ? [UDP] : []), ...(this.useTcp ? [TCP] : [])];
+  /** The port `transport` listens on (TLS has its own), once started. */
+  portOf(transport: TransportDescriptor): number | undefined {
+    if (transport.name === TLS.name) return this.tlsOptions ? this.boundTlsPort : undefined;
+    return this.transports.includes(transport) ? this.boundPort : undefined;
   }
 
-  /** Number of open TCP connections. */
+  /** The transports this instance serves (UDP and TCP unless one is turned off; TLS with a certificate). */
+  get transports(): readonly TransportDescriptor[] {
+    return [...(this.useUdp ? [UDP] : []), ...(this.useTcp ? [TCP] : []), ...(this.tlsOptions ? [TLS] : [])];
+  }
+
+  /** Number of open TCP and TLS connections. */
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** Connections refused at accept or in their TLS handshake, per transport (tcp, tls), for metrics. */
+  refusedCounts(): Record<string, number> {
+    return { tcp: this.refusedTcp, ...(this.tlsOptions ? { tls: this.refusedTls + this.stats.tlsHandshakeFailures } : {}) };
+  }
+
+  /** Open connections per transport (tcp, tls), for metrics. */
+  connectionCounts(): Record<string, number> {
+    const counts: Record<string, number> = { tcp: 0, ...(this.tlsOptions ? { tls: 0 } : {}) };
+    for (const c of this.connections.all()) counts[c.flow.protocol] = (counts[c.flow.protocol] ?? 0) + 1;
+    return counts;
+  }
+
+  /**
+   * New TLS handshakes use these credentials from now on; established connections keep theirs ("existing connections
+   * to the server are not interrupted", Node's setSecureContext). Throws TlsCredentialsError, changing nothing, when
+   * they do not make a context (transports.md: the old context stays if the new files are broken).
+   */
+  reloadTls(credentials: TlsCredentials): void {
+    if (!this.tlsOptions) return;
+    checkTlsCredentials(credentials);
+    for (const server of this.tlsServers) server.setSecureContext(secureContextOptions(credentials));
+    this.tlsCredentials = credentials;
   }
 
   onMessage(handler: MessageHandler): void {
@@ -200,7 +258,8 @@ export class SipTransport implements TransportLayer {
 
   private async sendOnConnection(bytes: Buffer, flow: Flow): Promise<void> {
     const conn = flow.connectionId === undefined ? undefined : this.connections.get(flow.connectionId);
-    if (!conn || !conn.isOpen) {
+    // Connection ids start again at 1 after a restart: a restored flow's id may name another peer's connection now.
+    if (!conn || !conn.isOpen || !sameConnection(conn.flow, flow)) {
       throw new TransportError('flow-closed', `tcp flow to ${formatHostPort(flow.remoteAddress, flow.remotePort)} is closed`);
     }
     await conn.write(bytes);
@@ -216,7 +275,9 @@ export class SipTransport implements TransportLayer {
       await this.sendDatagram(listener, bytes, address, target.port);
       return { protocol: UDP.name, localAddress: listener.address, localPort: this.boundPort, remoteAddress: address, remotePort: target.port };
     }
-    const conn = await this.connectionTo(address, target.port);
+    const transport = target.protocol === TLS.name ? TLS : TCP;
+    if (target.protocol !== transport.name) throw new TransportError('no-socket', `${target.protocol} is not served here`);
+    const conn = await this.connectionTo(transport, target.host, address, target.port);
     await conn.write(bytes);
     this.stats.messagesOut++;
     return conn.flow;
@@ -256,6 +317,48 @@ export class SipTransport implements TransportLayer {
     }
     if (bound === 0) throw new TransportError('no-socket', `could not listen on any of ${this.hosts.join(', ')}`);
     this.boundPort = port;
+    if (this.tlsOptions) this.boundTlsPort = await this.bindTls(this.tlsOptions, ipv6Only);
+  }
+
+  /** A TLS server on every listen address, on the TLS port (the first address's when 0 was asked for). */
+  private async bindTls(opts: SipTlsOptions, ipv6Only: boolean): Promise<number> {
+    let port = opts.port;
+    for (const host of this.hosts) {
+      try {
+        const server = await this.listenTls(host, port, ipv6Only, opts);
+        if (port === 0) port = (server.address() as { port: number }).port;
+      } catch (err) {
+        if (!this.missingFamily(err, host)) throw err;
+      }
+    }
+    return port;
+  }
+
+  private listenTls(host: string, port: number, ipv6Only: boolean, opts: SipTlsOptions): Promise<TlsServer> {
+    return new Promise((resolve, reject) => {
+      const server = createTlsServer(tlsServerOptions(this.tlsCredentials!, opts.handshakeTimeoutMs ?? 10_000), (socket) =>
+        this.accept(socket, TLS),
+      );
+      // Node leaves the socket of a failed or timed-out handshake open (transports.md §2.1, tried): close it here.
+      server.on('tlsClientError', (err, socket) => {
+        this.stats.tlsHandshakeFailures++;
+        this.logger.debug({ remote: socket.remoteAddress, err: err.message }, 'tls handshake failed');
+        socket.destroy();
+      });
+      // Sockets still in their handshake count against the same global cap as established connections.
+      server.maxConnections = this.maxConnections;
+      const onError = (err: Error): void => {
+        server.close();
+        reject(err);
+      };
+      server.once('error', onError);
+      server.listen({ host, port, ipv6Only: addressFamily(host) === 6 && ipv6Only }, () => {
+        server.off('error', onError);
+        server.on('error', (err) => this.logger.error({ err: err.message, host }, 'tls listener error'));
+        this.tlsServers.push(server);
+        resolve(server);
+      });
+    });
   }
 
   private missingFamily(err: unknown, host: string): boolean {
@@ -312,11 +415,14 @@ export class SipTransport implements TransportLayer {
   private async closeListeners(): Promise<void> {
     const udp = this.udp;
     const tcp = this.tcp;
+    const tls = this.tlsServers;
     this.udp = [];
     this.tcp = [];
+    this.tlsServers = [];
     await Promise.all([
       ...udp.map((l) => new Promise<void>((resolve) => l.socket.close(() => resolve()))),
       ...tcp.map((l) => new Promise<void>((resolve) => l.server.close(() => resolve()))),
+      ...tls.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
     ]);
   }
 
@@ -376,31 +482,38 @@ export class SipTransport implements TransportLayer {
 
   // ---- TCP ----
 
-  private accept(socket: Socket): void {
+  /** Every inbound stream connection, TCP or (after its handshake) TLS, passes here. */
+  private accept(socket: Socket, transport: TransportDescriptor = TCP): void {
     if (this.closing || this.connections.size >= this.maxConnections) {
       this.stats.connectionsRejected++;
+      if (transport === TLS) this.refusedTls++;
+      else this.refusedTcp++;
       if (!this.closing) this.connectionLimits?.onLimit?.('total');
-      this.logger.warn({ remote: socket.remoteAddress, limit: this.maxConnections }, 'tcp connection limit reached, refusing');
+      this.logger.warn({ remote: socket.remoteAddress, limit: this.maxConnections, transport: transport.name }, 'connection limit reached, refusing');
       socket.destroy();
       return;
     }
     const admit = this.connectionLimits?.admit;
     if (admit !== undefined) {
       const address = normalizeAddress(socket.remoteAddress ?? '');
-      if (!admit({ address, transport: TCP, open: this.connections.countFrom(address) })) {
+      if (!admit({ address, transport, open: this.connections.countFrom(address) })) {
         this.stats.connectionsRejected++;
+        if (transport === TLS) this.refusedTls++;
+        else this.refusedTcp++;
         this.connectionLimits?.onLimit?.('per-address');
         // Debug only: a source over its cap would otherwise write a log line per attempt.
-        this.logger.debug({ remote: address }, 'tcp connection refused by the connection gate');
+        this.logger.debug({ remote: address, transport: transport.name }, 'connection refused by the connection gate');
         socket.destroy();
         return;
       }
     }
-    this.adopt(socket, 'inbound');
+    this.adopt(socket, 'inbound', transport);
   }
 
-  private adopt(socket: Socket, direction: 'inbound' | 'outbound'): TcpConnection {
+  private adopt(socket: Socket, direction: 'inbound' | 'outbound', transport: TransportDescriptor = TCP): TcpConnection {
     const conn = new TcpConnection({
+      transport,
+      tlsPeer: transport === TLS ? tlsPeerOf(socket as TLSSocket) : undefined,
       id: this.nextConnectionId++,
       socket,
       direction,
@@ -428,7 +541,7 @@ export class SipTransport implements TransportLayer {
     }
     if (out.kind !== 'error') return;
     this.stats.parseErrors++;
-    const answer = this.errorResponse(out.error, conn.flow);
+    const answer = errorResponse(this.logger, out.error, conn.flow);
     if (out.fatal) {
       // RFC 3261 §18.3: a stream that cannot be framed cannot be trusted any further; answer if we can, then close.
       if (answer) this.stats.parseErrorsAnswered++;
@@ -443,24 +556,41 @@ export class SipTransport implements TransportLayer {
     }
   }
 
-  /** An open connection to address:port (inbound ones count), one being opened, or a new one. */
-  private connectionTo(address: string, port: number): Promise<TcpConnection> {
-    const existing = this.connections.findByRemote(address, port);
+  /**
+   * An open connection of `transport` (TCP or TLS) to address:port (inbound ones count), one being opened, or a new
+   * one. `host` is the name the target gave, which a TLS server's certificate must match.
+   */
+  private connectionTo(transport: TransportDescriptor, host: string, address: string, port: number): Promise<TcpConnection> {
+    const existing = this.connections.findByRemote(transport.name, address, port);
     if (existing) return Promise.resolve(existing);
-    const key = formatHostPort(address, port);
+    const key = `${transport.name}|${formatHostPort(address, port)}`;
     const pending = this.connecting.get(key);
     if (pending) return pending;
     if (this.connections.size + this.connecting.size >= this.maxConnections) {
       return Promise.reject(new TransportError('limit', 'tcp connection limit reached'));
     }
-    const opening = this.openConnection(address, port).finally(() => this.connecting.delete(key));
+    const opening = this.openConnection(transport, host, address, port).finally(() => this.connecting.delete(key));
     this.connecting.set(key, opening);
     return opening;
   }
 
-  private openConnection(address: string, port: number): Promise<TcpConnection> {
+  /**
+   * A new connection. TLS checks the server's certificate against the system roots and the configured CA, for the
+   * target's name: a `sips:` target that cannot prove itself gets nothing, never a plaintext fallback.
+   */
+  private openConnection(transport: TransportDescriptor, host: string, address: string, port: number): Promise<TcpConnection> {
+    const secure = transport === TLS;
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: address, port });
+      const ca = this.tlsCredentials?.ca;
+      const socket: Socket = secure
+        ? tlsConnect({
+            host: address,
+            port,
+            ...(isIP(host) === 0 ? { servername: host } : {}),
+            ca: ca ? [...rootCertificates, ca.toString('utf8')] : [...rootCertificates],
+            minVersion: this.tlsCredentials?.minVersion ?? 'TLSv1.2',
+          })
+        : connect({ host: address, port });
       let timer: TimerHandle | undefined = this.clock.setTimer(this.connectTimeoutMs, () => {
         socket.destroy(new Error(`connect timed out after ${this.connectTimeoutMs} ms`));
       });
@@ -472,7 +602,7 @@ export class SipTransport implements TransportLayer {
         reject(new TransportError('connect-failed', `connect to ${formatHostPort(address, port)} failed: ${err.message}`));
       };
       socket.once('error', onError);
-      socket.once('connect', () => {
+      socket.once(secure ? 'secureConnect' : 'connect', () => {
         timer?.cancel();
         timer = undefined;
         socket.off('error', onError);
@@ -481,7 +611,7 @@ export class SipTransport implements TransportLayer {
           reject(new TransportError('closed', 'transport is closed'));
           return;
         }
-        resolve(this.adopt(socket, 'outbound'));
+        resolve(this.adopt(socket, 'outbound', transport));
       });
     });
   }
@@ -489,65 +619,13 @@ export class SipTransport implements TransportLayer {
   // ---- both ----
 
   private receive(bytes: Buffer, flow: Flow, datagram: boolean): void {
-    let msg: SipMessage;
-    try {
-      msg = parseMessage(bytes, { datagram });
-    } catch (err) {
-      this.stats.parseErrors++;
-      const answer = this.errorResponse(err, flow);
-      if (answer) {
-        this.stats.parseErrorsAnswered++;
-        this.send(answer, flow).catch((e: Error) => this.logger.debug({ err: e.message }, 'could not send 400'));
-      }
-      return;
-    }
-    if (msg.isRequest()) {
-      try {
-        stampVia(msg, flow.remoteAddress, flow.remotePort);
-      } catch (err) {
-        // A malformed top Via still gets its 400 (RFC 4475 §3.1.2.1): responses go back on the flow, not to sent-by.
-        this.stats.parseErrors++;
-        const answer = this.errorResponse(err instanceof ParseError ? new RequestParseError(err.message, msg, 400) : err, flow);
-        if (answer) {
-          this.stats.parseErrorsAnswered++;
-          this.send(answer, flow).catch((e: Error) => this.logger.debug({ err: e.message }, 'could not send 400'));
-        }
-        return;
-      }
-    }
-    this.stats.messagesIn++;
-    try {
-      this.handler?.(msg, flow);
-    } catch (err) {
-      this.logger.error({ err: (err as Error).message, stack: (err as Error).stack }, 'message handler threw');
-    }
-  }
-
-  /**
-   * The 400 (or 505) for a message that failed to parse, when a response can be built (RFC 3261 §8.2.6, RFC 4475);
-   * otherwise undefined, logged at debug with the reason.
-   */
-  private errorResponse(err: unknown, flow: Flow): Buffer | undefined {
-    if (!(err instanceof ParseError)) {
-      this.logger.error({ err: (err as Error)?.message, stack: (err as Error)?.stack }, 'unexpected error while parsing');
-      return undefined;
-    }
-    const req: SipRequest | undefined = requestOf(err);
-    if (!req || !canRespond(req)) {
-      this.logger.debug({ remote: formatHostPort(flow.remoteAddress, flow.remotePort), reason: err.message }, 'unparseable message dropped');
-      return undefined;
-    }
-    try {
-      stampVia(req, flow.remoteAddress, flow.remotePort);
-    } catch {
-      // the top Via does not parse: the response copies it as it came and goes back on the flow
-    }
-    this.logger.debug({ remote: formatHostPort(flow.remoteAddress, flow.remotePort), reason: err.message, status: err.status }, 'answering unparseable request');
-    return serialize(createResponse(req, err.status || 400));
+    intakeMessage(this.intake, bytes, flow, datagram);
   }
 
   private async resolve(host: string): Promise<string> {
     if (addressFamily(host) !== 0) return normalizeAddress(host);
+    // RFC 6761 §6.4: `.invalid` never resolves (a WebSocket client's made-up host, RFC 7118): not even asked.
+    if (isInvalidHost(host)) throw new TransportError('connect-failed', `${host} is not a reachable host`);
     try {
       const { address } = await lookup(host);
       return normalizeAddress(address);
@@ -555,4 +633,9 @@ export class SipTransport implements TransportLayer {
       throw new TransportError('connect-failed', `cannot resolve ${host}: ${(err as Error).message}`);
     }
   }
+}
+
+/** The connection still joins the ends the flow names (same transport, same remote address and port). */
+function sameConnection(live: Flow, wanted: Flow): boolean {
+  return live.protocol === wanted.protocol && live.remoteAddress === wanted.remoteAddress && live.remotePort === wanted.remotePort;
 }

@@ -4,8 +4,8 @@ import type { Logger } from '../../lib/logger.js';
 import { StreamFramer, type FramerOutput } from '../parser/stream-framer.js';
 import { normalizeAddress } from './address.js';
 import type { ConnectionLimits } from './admission.js';
-import type { Flow } from './flow.js';
-import { TCP } from './transport-descriptor.js';
+import type { Flow, TlsPeer } from './flow.js';
+import { TCP, type TransportDescriptor } from './transport-descriptor.js';
 import { TransportError } from './transport-error.js';
 
 /** Corked bytes that are handed to the kernel at once instead of waiting for the end of the current run. */
@@ -23,6 +23,10 @@ export interface TcpConnectionOptions {
   maxMessageBytes: number;
   /** Largest amount of unsent data we queue for a peer that does not read (outbound). */
   maxBufferedBytes: number;
+  /** TCP unless said (TLS: the socket is a TLSSocket, framed the same way, RFC 3261 §18.3). */
+  transport?: TransportDescriptor;
+  /** TLS: the client certificate the peer presented, put on the flow. */
+  tlsPeer?: TlsPeer | undefined;
   /** Deadlines and the shared framer byte budget (admission.ts); absent: none. */
   limits?: ConnectionLimits | undefined;
   onFrame(conn: TcpConnection, out: FramerOutput): void;
@@ -62,12 +66,13 @@ export class TcpConnection {
     this.direction = opts.direction;
     this.socket = opts.socket;
     this.flow = {
-      protocol: TCP.name,
+      protocol: (opts.transport ?? TCP).name,
       localAddress: normalizeAddress(this.socket.localAddress ?? ''),
       localPort: this.socket.localPort ?? 0,
       remoteAddress: normalizeAddress(this.socket.remoteAddress ?? ''),
       remotePort: this.socket.remotePort ?? 0,
       connectionId: opts.id,
+      ...(opts.tlsPeer ? { tlsPeer: opts.tlsPeer } : {}),
     };
     this.framer = new StreamFramer({ maxMessageBytes: opts.maxMessageBytes });
     this.lastActivity = opts.clock.now();

@@ -2,14 +2,14 @@ import type { SipUri } from '../message/uri.js';
 
 /**
  * What the rest of the server needs to know about a SIP transport, said once here: nothing outside the transport
- * layer compares transport names. UDP and TCP exist today; TLS, WS and WSS (RFC 7118) fit the same shape:
+ * layer compares transport names.
  *
  *   name  reliable secure stream viaToken uriTransport dialable defaultPort
  *   udp   no       no     no     UDP      udp          yes      5060
  *   tcp   yes      no     yes    TCP      tcp          yes      5060
- *   tls   yes      yes    yes    TLS      tcp (sips:)  yes      5061   (later)
- *   ws    yes      no     no     WS       ws           no       -      (later)
- *   wss   yes      yes    no     WSS      ws (sips:)   no       -      (later)
+ *   tls   yes      yes    yes    TLS      tcp (sips:)  yes      5061
+ *   ws    yes      no     no     WS       ws           no       80
+ *   wss   yes      yes    no     WSS      ws (sips:)   no       443
  */
 export interface TransportDescriptor {
   /** Lower-case name: `Flow.protocol`, the stored flow record (so it never changes for an existing transport), logs. */
@@ -40,7 +40,7 @@ export interface TransportDescriptor {
 }
 
 /** The transports this build has. A new one adds its name here and its descriptor below. */
-export type TransportName = 'udp' | 'tcp';
+export type TransportName = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
 
 export const UDP: TransportDescriptor = Object.freeze({
   name: 'udp',
@@ -64,7 +64,46 @@ export const TCP: TransportDescriptor = Object.freeze({
   defaultPort: 5060,
 });
 
-const BY_NAME: Readonly<Record<TransportName, TransportDescriptor>> = Object.freeze({ udp: UDP, tcp: TCP });
+/** SIP over TLS over TCP (RFC 3261 §26.2, RFC 5630): what `sips:` and `transport=tls` reach. */
+export const TLS: TransportDescriptor = Object.freeze({
+  name: 'tls',
+  reliable: true,
+  secure: true,
+  stream: true,
+  viaToken: 'TLS',
+  uriTransport: 'tcp',
+  dialable: true,
+  defaultPort: 5061,
+});
+
+/**
+ * SIP over WebSocket (RFC 7118): one message per WebSocket message, and only the browser can open the connection
+ * (its Via and Contact hosts are `.invalid`), so requests to it go on its connection or nowhere.
+ */
+export const WS: TransportDescriptor = Object.freeze({
+  name: 'ws',
+  reliable: true,
+  secure: false,
+  stream: false,
+  viaToken: 'WS',
+  uriTransport: 'ws',
+  dialable: false,
+  defaultPort: 80,
+});
+
+/** SIP over secure WebSocket (RFC 7118 §5.2: Via `WSS`, URI `transport=ws` with `sips:`). */
+export const WSS: TransportDescriptor = Object.freeze({
+  name: 'wss',
+  reliable: true,
+  secure: true,
+  stream: false,
+  viaToken: 'WSS',
+  uriTransport: 'ws',
+  dialable: false,
+  defaultPort: 443,
+});
+
+const BY_NAME: Readonly<Record<TransportName, TransportDescriptor>> = Object.freeze({ udp: UDP, tcp: TCP, tls: TLS, ws: WS, wss: WSS });
 
 /** Every transport this build has. */
 export const TRANSPORTS: readonly TransportDescriptor[] = Object.freeze(Object.values(BY_NAME));
@@ -82,8 +121,8 @@ export function transportNamed(name: string): TransportDescriptor | undefined {
 /**
  * The transport a SIP URI asks for: its `transport` parameter, and TLS for `sips:` or `transport=tls` (RFC 3261
  * §19.1.1, §26.2.2). A `sip:` URI without the parameter takes `otherwise` (the caller's flow). Undefined when the URI
- * asks for a transport this build lacks (TLS today, SCTP, WebSocket without WS): such a URI is never reached over
- * another transport instead, which for `sips:` would be a silent downgrade to plaintext.
+ * asks for a transport this build lacks (SCTP, say): such a URI is never reached over another transport instead,
+ * which for `sips:` would be a silent downgrade to plaintext.
  */
 export function transportForUri(uri: SipUri, otherwise: TransportDescriptor): TransportDescriptor | undefined {
   const param = uri.params.get('transport')?.toLowerCase();

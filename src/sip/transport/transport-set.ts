@@ -2,6 +2,7 @@ import type { SipMessage, SipRequest } from '../message/message.js';
 import { serviceUnavailable, type Admission } from './admission.js';
 import type { Flow, Target } from './flow.js';
 import { transportOf, type TransportDescriptor, type TransportName } from './transport-descriptor.js';
+import type { TlsCredentials } from './tls-credentials.js';
 import { TransportError } from './transport-error.js';
 import type { FlowClosedHandler, MessageHandler, TransportLayer } from './transport.js';
 
@@ -18,9 +19,17 @@ export interface TransportListener extends TransportLayer {
   start?(): Promise<void>;
   /** The port it listens on, once started. */
   readonly port?: number;
+  /** For a listener serving transports on different ports (TLS beside UDP and TCP): the port of one of them. */
+  portOf?(transport: TransportDescriptor): number | undefined;
+  /** New TLS handshakes use these credentials; throws, changing nothing, when they are unusable. */
+  reloadTls?(credentials: TlsCredentials): void;
+  /** Open connections per transport name, for metrics. */
+  connectionCounts?(): Record<string, number>;
+  /** Connections refused (at accept, in a TLS handshake or a WebSocket upgrade) per transport name, for metrics. */
+  refusedCounts?(): Record<string, number>;
 }
 
-/** Listeners by transport name (`udp`, `tcp`; `tls`, `ws`, `wss` later). */
+/** Listeners by transport name (`udp`, `tcp`, `tls`, `ws`, `wss`). */
 export type TransportListeners = Partial<Readonly<Record<TransportName, TransportListener>>>;
 
 /** Where a request comes from, as the admission gate sees it: before any transaction exists for it. */
@@ -65,6 +74,13 @@ export class TransportSet implements TransportLayer {
     return this.byName[transport.name];
   }
 
+  /** The port `transport` listens on, once started. */
+  portOf(transport: TransportDescriptor): number | undefined {
+    const l = this.byName[transport.name];
+    if (l === undefined) return undefined;
+    return l.portOf ? l.portOf(transport) : l.port;
+  }
+
   onMessage(handler: MessageHandler): void {
     const admit = this.admit;
     const gated: MessageHandler =
@@ -103,6 +119,28 @@ export class TransportSet implements TransportLayer {
     const listener = this.byName[target.protocol];
     if (listener === undefined) return Promise.reject(missing(target.protocol));
     return listener.sendTo(msg, target);
+  }
+
+  /**
+   * Gives every TLS-serving listener (SIP TLS, WSS) new credentials for new handshakes; established connections keep
+   * theirs. The credentials are checked first, so unusable ones throw before any listener changed.
+   */
+  reloadTls(credentials: TlsCredentials): void {
+    for (const l of this.distinct) l.reloadTls?.(credentials);
+  }
+
+  /** Open connections per transport name over every listener (stream transports only). */
+  connectionCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const l of this.distinct) Object.assign(counts, l.connectionCounts?.() ?? {});
+    return counts;
+  }
+
+  /** Refused connections per transport name over every listener. */
+  refusedCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const l of this.distinct) Object.assign(counts, l.refusedCounts?.() ?? {});
+    return counts;
   }
 
   /** Binds every listener that has sockets, one after another; the first failure rejects (the caller closes). */

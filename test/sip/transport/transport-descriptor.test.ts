@@ -8,8 +8,11 @@ import { TransactionLayer } from '../../../src/sip/transaction/transaction-layer
 import { SipTransport } from '../../../src/sip/transport/sip-transport.js';
 import {
   TCP,
+  TLS,
   TRANSPORTS,
   UDP,
+  WS,
+  WSS,
   transportForUri,
   transportNamed,
   transportOf,
@@ -36,15 +39,18 @@ function notifyWithoutVia(): SipRequest {
   return parseMessage(Buffer.from(lines.join('\r\n'))) as SipRequest;
 }
 
-t.test('UDP and TCP each say once what they are: reliability, framing, Via token, URI parameter, default port (RFC 3261 §17, §18.3, §19.1.2, §20.42)', async (t) => {
+t.test('each transport says once what it is: reliability, framing, Via token, URI parameter, default port (RFC 3261 §17, §18.3, §19.1.2, §20.42; RFC 7118 §5)', async (t) => {
   t.same(
     TRANSPORTS.map((d) => ({ ...d })),
     [
       { name: 'udp', reliable: false, secure: false, stream: false, viaToken: 'UDP', uriTransport: 'udp', dialable: true, defaultPort: 5060 },
       { name: 'tcp', reliable: true, secure: false, stream: true, viaToken: 'TCP', uriTransport: 'tcp', dialable: true, defaultPort: 5060 },
+      { name: 'tls', reliable: true, secure: true, stream: true, viaToken: 'TLS', uriTransport: 'tcp', dialable: true, defaultPort: 5061 },
+      { name: 'ws', reliable: true, secure: false, stream: false, viaToken: 'WS', uriTransport: 'ws', dialable: false, defaultPort: 80 },
+      { name: 'wss', reliable: true, secure: true, stream: false, viaToken: 'WSS', uriTransport: 'ws', dialable: false, defaultPort: 443 },
     ],
   );
-  t.ok(Object.isFrozen(UDP) && Object.isFrozen(TCP), 'nobody can change a transport at run time');
+  t.ok(TRANSPORTS.every((d) => Object.isFrozen(d)), 'nobody can change a transport at run time');
 });
 
 t.test('stored flows name their transport as before: udp and tcp, so a database from before needs no migration', async (t) => {
@@ -52,7 +58,10 @@ t.test('stored flows name their transport as before: udp and tcp, so a database 
   t.equal(transportNamed('tcp'), TCP);
   t.equal(transportOf('udp'), UDP);
   t.equal(transportOf('tcp'), TCP);
-  for (const unknown of ['tls', 'ws', 'UDP', '', 'constructor', '__proto__', 'toString']) {
+  t.equal(transportNamed('tls'), TLS);
+  t.equal(transportNamed('ws'), WS);
+  t.equal(transportNamed('wss'), WSS);
+  for (const unknown of ['sctp', 'UDP', '', 'constructor', '__proto__', 'toString']) {
     t.equal(transportNamed(unknown), undefined, `'${unknown}' is no transport of this build`);
   }
 });
@@ -97,25 +106,23 @@ t.test('our Contact per transport: no parameter for UDP, ;transport=tcp for TCP 
   for (const transport of TRANSPORTS) t.equal(transportForUri(parseUri(uriFor(transport, 'h:1')), UDP), transport, transport.name);
 });
 
-t.test('TLS and WebSocket fit the same shape: sips: for a secure one, ws as the URI parameter of both (RFC 3263 §4.1, RFC 7118 §5.2)', async (t) => {
-  // Shapes only: this build has neither transport, so they cannot be named or looked up.
-  const tlsShape: TransportDescriptor = { ...TCP, secure: true, viaToken: 'TLS', defaultPort: 5061 };
-  const wsShape: TransportDescriptor = { ...TCP, stream: false, viaToken: 'WS', uriTransport: 'ws', dialable: false };
-  const wssShape: TransportDescriptor = { ...wsShape, secure: true, viaToken: 'WSS' };
-  t.equal(uriFor(tlsShape, 'h:5061'), 'sips:h:5061');
-  t.equal(uriFor(wsShape, 'a.invalid'), 'sip:a.invalid;transport=ws');
-  t.equal(uriFor(wssShape, 'a.invalid'), 'sips:a.invalid;transport=ws');
+t.test('TLS and WebSocket: sips: for a secure one, ws as the URI parameter of both (RFC 3263 §4.1, RFC 7118 §5.2)', async (t) => {
+  t.equal(uriFor(TLS, 'h:5061'), 'sips:h:5061');
+  t.equal(uriFor(WS, 'a.invalid'), 'sip:a.invalid;transport=ws');
+  t.equal(uriFor(WSS, 'a.invalid'), 'sips:a.invalid;transport=ws');
 });
 
-t.test('a URI asks for a transport by its parameter, TLS by sips: or transport=tls, and nothing we lack is substituted (RFC 3261 §19.1.1, §26.2.2)', async (t) => {
+t.test('a URI asks for a transport by its parameter, TLS by sips: or transport=tls, and nothing is substituted (RFC 3261 §19.1.1, §26.2.2)', async (t) => {
   t.equal(transportForUri(parseUri('sip:a.example.com'), TCP), TCP, 'no parameter: the caller\'s transport');
   t.equal(transportForUri(parseUri('sip:a.example.com;transport=udp'), TCP), UDP);
   t.equal(transportForUri(parseUri('sip:a.example.com;transport=TCP'), UDP), TCP, 'the parameter is case-insensitive');
-  t.equal(transportForUri(parseUri('sips:a.example.com'), TCP), undefined, 'sips: needs TLS, never TCP instead');
-  t.equal(transportForUri(parseUri('sips:a.example.com;transport=tcp'), TCP), undefined);
-  t.equal(transportForUri(parseUri('sips:a.example.com;transport=udp'), UDP), undefined);
-  t.equal(transportForUri(parseUri('sip:a.example.com;transport=tls'), TCP), undefined);
-  t.equal(transportForUri(parseUri('sip:a.example.com;transport=ws'), TCP), undefined);
+  // Changed with issue 20: these were undefined while the build had no TLS or WebSocket transport.
+  t.equal(transportForUri(parseUri('sips:a.example.com'), TCP), TLS, 'sips: is TLS, never TCP');
+  t.equal(transportForUri(parseUri('sips:a.example.com;transport=tcp'), TCP), TLS);
+  t.equal(transportForUri(parseUri('sip:a.example.com;transport=tls'), TCP), TLS);
+  t.equal(transportForUri(parseUri('sip:a.example.com;transport=ws'), TCP), WS);
+  t.equal(transportForUri(parseUri('sips:a.example.com;transport=ws'), TCP), WSS);
+  t.equal(transportForUri(parseUri('sips:a.example.com;transport=udp'), UDP), undefined, 'no secure UDP: never plain UDP instead');
   t.equal(transportForUri(parseUri('sip:a.example.com;transport=sctp'), UDP), undefined);
 });
 
@@ -124,4 +131,6 @@ t.test('a SipTransport lists the transports it serves', async (t) => {
   t.same(new SipTransport({ hosts: ['127.0.0.1'], port: 0, clock, logger: silentLogger }).transports, [UDP, TCP]);
   t.same(new SipTransport({ hosts: ['127.0.0.1'], port: 0, tcp: false, clock, logger: silentLogger }).transports, [UDP]);
   t.same(new SipTransport({ hosts: ['127.0.0.1'], port: 0, udp: false, clock, logger: silentLogger }).transports, [TCP]);
+  const credentials = { cert: Buffer.alloc(0), key: Buffer.alloc(0), minVersion: 'TLSv1.2' as const };
+  t.same(new SipTransport({ hosts: ['127.0.0.1'], port: 0, tls: { port: 0, credentials }, clock, logger: silentLogger }).transports, [UDP, TCP, TLS]);
 });

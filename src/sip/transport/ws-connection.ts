@@ -1,0 +1,151 @@
+import { isUtf8 } from 'node:buffer';
+import type { WebSocket } from 'ws';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import type { Flow } from './flow.js';
+import { TransportError } from './transport-error.js';
+
+export interface WsConnectionOptions {
+  id: number;
+  socket: WebSocket;
+  flow: Flow;
+  clock: Clock;
+  logger: Logger;
+  /** A ping every this long; two unanswered in a row close the connection (transports.md §3.1). */
+  pingIntervalMs: number;
+  /** The first SIP message must come within this long of the upgrade (security.md §4.2: first bytes in 10 s). */
+  firstMessageMs: number;
+  /** Close after this long without a SIP message either way (the TCP idle limit). */
+  idleMs: number;
+  /** Unsent bytes queued for a peer that does not read, before it is dropped. */
+  maxBufferedBytes: number;
+  /** One WebSocket message: one SIP message (RFC 7118 §5.2), or a keep-alive already answered here. */
+  onMessage(conn: WsConnection, bytes: Buffer): void;
+  onClose(conn: WsConnection): void;
+}
+
+const CRLF = Buffer.from('\r\n');
+
+/**
+ * One SIP-over-WebSocket connection (RFC 7118): whole messages in, whole messages out (text frames, binary when the
+ * bytes are not UTF-8), WebSocket pings with a two-miss limit, CRLFCRLF keep-alives answered with CRLF (JsSIP and
+ * SIP.js send them), and the first-message and idle deadlines on the injected clock.
+ */
+export class WsConnection {
+  readonly id: number;
+  readonly flow: Flow;
+  private readonly socket: WebSocket;
+  private readonly opts: WsConnectionOptions;
+  private missedPings = 0;
+  private pingTimer: TimerHandle | undefined;
+  private deadline: TimerHandle | undefined;
+  private lastActivity: number;
+  private gotMessage = false;
+  private closed = false;
+
+  constructor(opts: WsConnectionOptions) {
+    this.opts = opts;
+    this.id = opts.id;
+    this.flow = opts.flow;
+    this.socket = opts.socket;
+    this.lastActivity = opts.clock.now();
+    this.socket.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => this.onData(toBuffer(data)));
+    this.socket.on('pong', () => {
+      this.missedPings = 0;
+    });
+    // ws closes the connection itself on a protocol error (1002), a message over maxPayload (1009) or invalid UTF-8
+    // in a text frame (1007); that connection only.
+    this.socket.on('error', (err) => opts.logger.debug({ conn: this.id, err: err.message }, 'websocket error'));
+    this.socket.on('close', (code: number) => this.onSocketClose(code));
+    this.schedulePing();
+    this.deadline = opts.clock.setTimer(opts.firstMessageMs, () => {
+      if (!this.gotMessage) this.destroy(`no SIP message within ${opts.firstMessageMs} ms`);
+      else this.armIdle(opts.idleMs);
+    });
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && this.socket.readyState === this.socket.OPEN;
+  }
+
+  /** Sends one SIP message as one WebSocket message; rejects with `flow-closed` once the connection is gone. */
+  write(bytes: Buffer): Promise<void> {
+    if (!this.isOpen) return Promise.reject(new TransportError('flow-closed', `websocket ${this.id} is closed`));
+    if (this.socket.bufferedAmount + bytes.length > this.opts.maxBufferedBytes) {
+      this.destroy('send buffer limit exceeded');
+      return Promise.reject(new TransportError('limit', `websocket ${this.id} send buffer limit exceeded`));
+    }
+    this.lastActivity = this.opts.clock.now();
+    return new Promise((resolve, reject) => {
+      this.socket.send(bytes, { binary: !isUtf8(bytes) }, (err) => {
+        if (err) reject(new TransportError('send-failed', err.message));
+        else resolve();
+      });
+    });
+  }
+
+  /** Closes at once (no closing handshake): a peer that broke a rule or stopped answering. */
+  destroy(reason: string): void {
+    if (this.closed) return;
+    this.opts.logger.debug({ conn: this.id, remote: this.flow.remoteAddress, reason }, 'dropping websocket');
+    this.socket.terminate();
+  }
+
+  private onData(bytes: Buffer): void {
+    if (this.closed) return;
+    this.lastActivity = this.opts.clock.now();
+    if (isCrlfOnly(bytes)) {
+      // RFC 5626 §4.4.1's double-CRLF ping, as JsSIP and SIP.js send it over WebSocket: answered with one CRLF.
+      if (bytes.length >= 4) this.write(CRLF).catch(() => {});
+      return;
+    }
+    this.gotMessage = true;
+    this.opts.onMessage(this, bytes);
+  }
+
+  private schedulePing(): void {
+    this.pingTimer = this.opts.clock.setTimer(this.opts.pingIntervalMs, () => {
+      if (this.closed) return;
+      if (this.missedPings >= 2) {
+        this.destroy('two pings unanswered');
+        return;
+      }
+      this.missedPings++;
+      try {
+        this.socket.ping();
+      } catch {
+        // not open any more: the close event follows
+      }
+      this.schedulePing();
+    });
+  }
+
+  private armIdle(ms: number): void {
+    this.deadline = this.opts.clock.setTimer(ms, () => {
+      const idle = this.opts.clock.now() - this.lastActivity;
+      if (idle >= this.opts.idleMs) this.destroy(`idle for ${idle} ms`);
+      else this.armIdle(this.opts.idleMs - idle);
+    });
+  }
+
+  private onSocketClose(code: number): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pingTimer?.cancel();
+    this.deadline?.cancel();
+    this.opts.logger.debug({ conn: this.id, remote: this.flow.remoteAddress, code }, 'websocket closed');
+    this.opts.onClose(this);
+  }
+}
+
+function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+function isCrlfOnly(bytes: Buffer): boolean {
+  if (bytes.length === 0) return true;
+  for (const b of bytes) if (b !== 0x0d && b !== 0x0a) return false;
+  return true;
+}
