@@ -175,11 +175,20 @@ async function run(): Promise<void> {
 
   t.test('a watcher whose NOTIFY goes unanswered marks 1002 amber, "NOTIFY failing" (operator-ux.md §6)', async (t) => {
     const silent = await scene.endpoint();
-    silent.defaultPolicy = () => null;
+    // It answers its first NOTIFY, then goes quiet: a strike that keeps the subscription. (A watcher never heard from
+    // is removed at its first timeout instead, which would take the watcher off the tile rather than mark it.)
+    silent.defaultPolicy = (_n, k) => (k === 1 ? 200 : null);
     const sub = await silent.subscribe({ resource: '1002', user: '3077', expires: 3600 });
     t.equal(sub.response.status, 200);
     await page.waitForSelector(`${tile('1002')}[data-watchers="3"]`, { timeout: SECOND });
-    t.equal(await page.getAttribute(tile('1002'), 'data-notify'), 'ok', 'not failing while the NOTIFY is in flight');
+    t.equal(await page.getAttribute(tile('1002'), 'data-notify'), 'ok', 'not failing while the first NOTIFY is answered');
+    // A reset NOTIFYs every watcher of 1002 with the same state; this one's goes unanswered.
+    const reset = await fetch(`http://127.0.0.1:${scene.server.apiPort}${presence}/1002`, {
+      method: 'POST',
+      headers: { 'x-auth-token': scene.token, 'content-type': 'application/json' },
+      body: JSON.stringify({ data: { action: 'reset' } }),
+    });
+    t.equal(reset.status, 200, 'reset of 1002');
     await page.waitForSelector(`${tile('1002')}[data-notify=failing]`, { timeout: 8_000 });
     t.match(await page.textContent(tile('1002')), /NOTIFY failing/, 'said in words too');
     t.match(await page.getAttribute(tile('1002'), 'aria-label'), /NOTIFY failing/);
