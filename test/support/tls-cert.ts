@@ -1,22 +1,2 @@
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-
-/**
- * A throw-away self-signed certificate for loopback TLS and WSS tests, made with openssl (P-256, instant; see
- * ../shared/docs/transports.md §2.4). Written into a directory the caller owns and removes; never committed.
- */
-export interface SelfSigned {
-  certPath: string;
-  keyPath: string;
-}
-
-export function makeSelfSigned(dir: string, commonName = 'localhost'): SelfSigned {
-  const certPath = join(dir, 'cert.pem');
-  const keyPath = join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', `/CN=${commonName}`, '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '-keyout', keyPath, '-out', certPath,
-  ], { stdio: 'ignore', timeout: 20_000 });
-  return { certPath, keyPath };
-}
+/** The self-signed certificate maker the benchmarks use (openssl, P-256), for loopback TLS and WSS tests. */
+export { makeSelfSigned, type SelfSigned } from '../../bench/load/self-signed.js';
