@@ -5,7 +5,8 @@
  *              SUBSCRIBE (Event: dialog, Expires 3600) paced at R/s over C connections; a 401 is answered with MD5
  *              digest; a call is done when its 2xx and its first NOTIFY (answered 200) are in. Prints one JSON line.
  *   idle       --kind tcp|tls|ws --host H --port P --count N --sources 127.0.0.2,127.0.0.3 [--concurrency K]
- *              opens N connections (TLS handshaken, WS upgraded with subprotocol sip) and keeps them silent;
+ *              opens N connections (TLS handshaken, WS upgraded with subprotocol sip; TCP/TLS send one CRLF
+ *              keep-alive) and keeps them silent otherwise;
  *              prints {"ready":..} then holds them until stdin closes or SIGTERM.
  *   handshake  --host H --port P --count N [--concurrency K]
  *              N full TLS handshakes (no session reuse), each connection closed once established; prints a JSON line.
@@ -199,7 +200,11 @@ async function idle(): Promise<void> {
   const errors = new Map<string, number>();
   const ok = await pool(count, Number(a.concurrency), async (i) => {
     try {
-      held.push(await openStream({ kind, host, port, localAddress: sources[i % sources.length]!, timeoutMs: 20_000 }));
+      const s = await openStream({ kind, host, port, localAddress: sources[i % sources.length]!, timeoutMs: 20_000 });
+      // An idle phone's first bytes: a CRLF keep-alive (RFC 5626 §4.4.1), so a first-bytes deadline does not close the
+      // connection before it is measured. On WS the upgrade was the first bytes.
+      if (kind === 'tcp' || kind === 'tls') s.send('\r\n\r\n');
+      held.push(s);
       return true;
     } catch (err) {
       const k = err instanceof Error ? err.message.replace(/\d+/g, 'N') : String(err);

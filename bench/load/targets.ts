@@ -134,6 +134,9 @@ export class PistonTarget extends ManagedTarget {
           PISTON_NODE_NAME: 'piston@bench',
           PISTON_SUBSCRIBE_MAX_EXPIRES: '3600',
           PISTON_SUBSCRIBE_DEFAULT_EXPIRES: '3600',
+          // Issue 19 item 8: the load comes from trusted peer addresses (no digest challenge, no per-source limits), so
+          // the figures stay comparable with Kamailio's unauthenticated configuration. auth-rate overrides it.
+          PISTON_SIP_TRUSTED_PEERS: '127.0.0.0/8',
           ...this.env,
           ...opts.env,
         },

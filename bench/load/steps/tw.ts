@@ -214,14 +214,28 @@ export function authRateSearch(ctx: RunContext, target: Target, rep: number): Pr
 
 const SOURCES = '127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5';
 
+/**
+ * The server's memory once it stops moving (two samples a second apart within 0.5 %, at most 30 s): our server's
+ * start-up warm-up grows its heap for a second or more after it answers, which would be counted as connections.
+ */
+async function steadyMemoryKiB(target: Target): Promise<number | null> {
+  let last = target.memoryKiB().value;
+  for (let i = 0; i < 30; i++) {
+    await sleep(1000);
+    const now = target.memoryKiB().value;
+    if (now !== null && last !== null && Math.abs(now - last) <= last * 0.005) return now;
+    last = now;
+  }
+  return last;
+}
+
 export async function idleConnRun(ctx: RunContext, target: Target, kind: 'tcp' | 'tls' | 'ws', rep: number): Promise<IdleConnResult> {
   const count = ctx.opts.idleConns;
   await ctx.noiseGate();
   const { ports } = await startTw(target, ctx.outDir, `idle-${kind}-${rep}`);
   const port = kind === 'tcp' ? target.port : ports[kind as keyof TwPorts];
   try {
-    await sleep(2000);
-    const baseKiB = target.memoryKiB().value;
+    const baseKiB = await steadyMemoryKiB(target);
     let ready: Record<string, unknown> | null = null;
     const g = runGenerator(ctx, ['idle', '--kind', kind, '--port', String(port), '--count', String(count), '--sources', SOURCES, '--concurrency', '64'], 600_000, (o) => {
       if (o.mode === 'idle') ready = o;
