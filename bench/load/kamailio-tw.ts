@@ -18,8 +18,8 @@ function findRoot(): string {
 }
 const root = findRoot();
 export const kamailioTwCfg = resolve(root, 'bench', 'kamailio', 'kamailio-tw.cfg');
-/** The shared presence configuration's empty db_text tables (../shared/bench/kamailio). */
-const sharedDbText = resolve(root, '..', 'shared', 'bench', 'kamailio', 'kamailio', 'dbtext');
+/** The shared presence configuration's empty db_text tables (../shared/bench/kamailio, or PISTON_SHARED_DIR). */
+const sharedDbText = resolve(process.env.PISTON_SHARED_DIR ?? resolve(root, '..', 'shared'), 'bench', 'kamailio', 'kamailio', 'dbtext');
 
 export interface KamailioDevice {
   username: string;
