@@ -139,6 +139,10 @@ async function subscribe(): Promise<void> {
     });
   }
   const start = Date.now();
+  // A connection the server closes mid-run strands every call on it: say when, so a stall is told from a slowdown.
+  const closedAtS: number[] = [];
+  let finished = false;
+  for (const conn of conns) void conn.closed.then(() => void (finished || closedAtS.push(Math.round((Date.now() - start) / 10) / 100)));
   let sent = 0;
   let lateTicks = 0;
   const pending: Call[] = [];
@@ -166,11 +170,12 @@ async function subscribe(): Promise<void> {
     };
     tick();
   });
+  finished = true;
   const sentS = (Date.now() - start) / 1000;
   latencies.sort((x, y) => x - y);
   out({
     mode: 'subscribe', kind, rate, calls, conns: nConns, success, failed, challenged, notifies, unexpected,
-    failures: Object.fromEntries(failures), lateTicks,
+    failures: Object.fromEntries(failures), lateTicks, closedByServerAtS: closedAtS,
     durationS: Math.round(((lastDone || Date.now()) - start) / 10) / 100, wallS: Math.round(sentS * 100) / 100,
     p50Ms: pct(latencies, 50), p99Ms: pct(latencies, 99), maxMs: latencies[latencies.length - 1] ?? null,
   });

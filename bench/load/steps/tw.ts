@@ -124,6 +124,8 @@ async function streamRateStep(ctx: RunContext, target: Target, kind: 'tls' | 'ws
     if (Number(o.failed ?? 0) > 0) why.push(`failed ${JSON.stringify(o.failures)}`);
     if (durationS > d * 1.05 + 0.5) why.push(`late: ${durationS}s`);
     if (r.code !== 0) why.push(`generator exit ${r.code}`);
+    const closedAt = (o.closedByServerAtS as number[] | undefined) ?? [];
+    if (closedAt.length > 0) why.push(`server closed the connection at ${closedAt.join(', ')} s`);
     const res: TwRateStep = {
       rate, pass: why.length === 0, why: why.join(', '), success, durationS, serverCpuS: c.serverS,
       cpuUsPerSub: success > 0 ? round((c.serverS * 1e6) / success, 1) : null, clientCpuS: round(r.cpuS, 2), otherCores: c.otherCores,
