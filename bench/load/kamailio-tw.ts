@@ -45,6 +45,8 @@ export interface KamailioTwLayout {
   children?: number;
   tcpChildren?: number;
   shmMiB?: number;
+  /** Kamailio's memory manager (-x): `tlsf` or `qm`; Debian's default is q_malloc with debugging. */
+  memManager?: string;
 }
 
 function md5(s: string): string {
@@ -67,6 +69,7 @@ export function prepareKamailioTw(dir: string, l: KamailioTwLayout): string[] {
     '-A', `DBURL="text://${db}"`, '-A', `CTLSOCK="unix:${join(dir, 'ctl')}"`,
     '-A', `TCP_MAX=${l.tcpMax ?? 40000}`, '-A', `TCPCHILDREN=${l.tcpChildren ?? 4}`,
     '-A', `SUBS_DB_MODE=${l.subsDbMode ?? 0}`,
+    ...(l.memManager ? ['-x', l.memManager] : []),
   ];
   if (l.tlsPort !== undefined || l.wssPort !== undefined) {
     if (!l.certPath || !l.keyPath) throw new Error('TLS and WSS need certPath and keyPath');

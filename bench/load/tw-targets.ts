@@ -141,6 +141,9 @@ export class KamailioTwTarget extends ManagedTarget {
     const args = prepareKamailioTw(dir, {
       sipPort: this.port, tlsPort: ports.tls, wsPort: ports.ws, wssPort: ports.wss, certPath: cert.certPath, keyPath: cert.keyPath,
       devices, shmMiB: 4096, children: 4, tcpChildren: 4, tcpMax: 40000,
+      // Debian's q_malloc (debug) build aborted at ~700 idle TLS connections ("fragm. beginning overwritten", from
+      // tls_init.c); KAM_MEMMGR=tlsf (as ../shared/bench/kamailio/bench.sh) selects TLSF.
+      ...(process.env.KAM_MEMMGR ? { memManager: process.env.KAM_MEMMGR } : {}),
     });
     this.dataDir = join(dir, 'dbtext');
     const log = createWriteStream(join(dir, 'kamailio.log'));
