@@ -5,8 +5,8 @@
  *              SUBSCRIBE (Event: dialog, Expires 3600) paced at R/s over C connections; a 401 is answered with MD5
  *              digest; a call is done when its 2xx and its first NOTIFY (answered 200) are in. Prints one JSON line.
  *   idle       --kind tcp|tls|ws --host H --port P --count N --sources 127.0.0.2,127.0.0.3 [--concurrency K]
- *              opens N connections (TLS handshaken, WS upgraded with subprotocol sip; TCP/TLS send one CRLF
- *              keep-alive) and keeps them silent otherwise;
+ *              opens N connections (TLS handshaken, WS upgraded with subprotocol sip), each sends one OPTIONS and
+ *              waits for its answer, then stays silent;
  *              prints {"ready":..} then holds them until stdin closes or SIGTERM.
  *   handshake  --host H --port P --count N [--concurrency K]
  *              N full TLS handshakes (no session reuse), each connection closed once established; prints a JSON line.
@@ -206,9 +206,24 @@ async function idle(): Promise<void> {
   const ok = await pool(count, Number(a.concurrency), async (i) => {
     try {
       const s = await openStream({ kind, host, port, localAddress: sources[i % sources.length]!, timeoutMs: 20_000 });
-      // An idle phone's first bytes: a CRLF keep-alive (RFC 5626 §4.4.1), so a first-bytes deadline does not close the
-      // connection before it is measured. On WS the upgrade was the first bytes.
-      if (kind === 'tcp' || kind === 'tls') s.send('\r\n\r\n');
+      // One OPTIONS, answered, then silence: a server may close a connection that never carried a SIP message (ours
+      // drops such a WebSocket after 10 s; a CRLF keep-alive does not count), and a real phone or browser always
+      // sends one at once. The same for every server and transport, so the figures compare.
+      const answered = new Promise<boolean>((res) => {
+        const t = setTimeout(() => res(false), 20_000);
+        s.onMessage((m) => {
+          clearTimeout(t);
+          res(statusOf(m) !== null);
+        });
+      });
+      const tag = randomBytes(6).toString('hex');
+      s.send(`OPTIONS sip:${host}:${port} SIP/2.0\r\nVia: SIP/2.0/${kind.toUpperCase()} ${s.viaHost};branch=z9hG4bK${tag}\r\n` +
+        `Max-Forwards: 70\r\nFrom: <sip:idle${i}@127.0.0.1>;tag=${tag}\r\nTo: <sip:${host}>\r\nCall-ID: idle-${tag}\r\n` +
+        `CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`);
+      if (!(await answered)) {
+        s.close();
+        throw new Error('OPTIONS not answered');
+      }
       held.push(s);
       return true;
     } catch (err) {

@@ -250,7 +250,9 @@ export async function idleConnRun(ctx: RunContext, target: Target, kind: 'tcp' |
     const r = await g.done;
     const end = r.lines.find((l) => l.mode === 'idle-end');
     const got = (ready ?? {}) as Record<string, unknown>;
-    const held = Number(got.ready ?? 0);
+    // Connections the server closed before the end are not held: the memory figure would not be theirs.
+    const dropped = end ? Number(end.droppedByServer) : 0;
+    const held = Number(got.ready ?? 0) - dropped;
     const res: IdleConnResult = {
       target: target.label, kind, rep, requested: count, held, openS: Number(got.openS ?? 0), baseKiB, loadedKiB,
       bytesPerConn: held > 0 && baseKiB !== null && loadedKiB !== null ? Math.round(((loadedKiB - baseKiB) * 1024) / held) : null,
