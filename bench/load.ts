@@ -119,7 +119,7 @@ async function runAll(opts: BenchOptions, ctx: RunContext, ours: Target, ref: Ta
       for (const t of twTargets) await guarded(`${kind}-rate ${t.label}`, async () => void res.tw.rate.push(await streamRateSearch(ctx, t, kind, rep)));
     }
     if (has('idle-conns')) {
-      for (const kind of ['tcp', 'tls', 'ws'] as const) {
+      for (const kind of opts.idleKinds) {
         for (const t of twTargets) await guarded(`idle-conns ${kind} ${t.label}`, async () => void res.tw.idle.push(await idleConnRun(ctx, t, kind, rep)));
       }
     }

@@ -64,8 +64,9 @@ export interface BenchOptions {
   serverNodeArgs: string[];
   /** Extra environment for our server (e.g. PISTON_WARM_UP_ROUNDS=0). */
   serverEnv: Record<string, string>;
-  /** idle-conns: connections per transport (TCP, TLS, WS), from 127.0.0.2-5. */
+  /** idle-conns: connections per transport, from 127.0.0.2-5, and which transports (default tcp, tls, ws). */
   idleConns: number;
+  idleKinds: ('tcp' | 'tls' | 'ws')[];
   /** tls-handshakes: full handshakes to make. */
   tlsHandshakes: number;
 }
@@ -82,6 +83,7 @@ const USAGE = `usage: npm run bench -- [options]
                        tls-handshakes: full handshakes/s; auth-rate: SUBSCRIBE rate with digest (SIPp -au/-ap, UDP).
                        With --vs kamailio these run bench/kamailio/kamailio-tw.cfg (tls, websocket, auth_db)
   --idle-conns N       connections per transport for idle-conns (default 10000, --quick 1000)
+  --idle-kinds tcp,tls,ws   which transports idle-conns measures (default all three)
   --tls-handshakes N   handshakes for tls-handshakes (default 5000, --quick 500)
   --transports udp,tcp rate and fan-out transports (default: both)
   --quick              small counts and short steps: a smoke run of the whole pipeline (~3 min)
@@ -153,6 +155,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     serverEnv: {},
     memoryLateS: quick ? 0 : 35,
     idleConns: quick ? 1000 : 10000,
+    idleKinds: ['tcp', 'tls', 'ws'],
     tlsHandshakes: quick ? 500 : 5000,
   };
   const need = (i: number): string => {
@@ -260,6 +263,12 @@ export function parseOptions(argv: string[]): BenchOptions {
       case '--idle-conns':
         o.idleConns = Number(need(i++));
         break;
+      case '--idle-kinds': {
+        const kinds = need(i++).split(',').map((k) => k.trim());
+        if (kinds.some((k) => k !== 'tcp' && k !== 'tls' && k !== 'ws')) throw new Error(`--idle-kinds takes tcp, tls, ws\n${USAGE}`);
+        o.idleKinds = kinds as BenchOptions['idleKinds'];
+        break;
+      }
       case '--tls-handshakes':
         o.tlsHandshakes = Number(need(i++));
         break;
