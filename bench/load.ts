@@ -18,6 +18,8 @@ import { fanoutRun } from './load/steps/fanout.js';
 import { memoryRun } from './load/steps/memory.js';
 import { restartRun } from './load/steps/restart.js';
 import { stormRun } from './load/steps/storm.js';
+import { authRateSearch, idleConnRun, streamRateSearch, tlsHandshakeRun } from './load/steps/tw.js';
+import { KamailioTwTarget } from './load/tw-targets.js';
 import { buildReport, type AllResults } from './load/report.js';
 
 function onPath(cmd: string): boolean {
@@ -48,7 +50,9 @@ function machine(): Record<string, unknown> {
 }
 
 async function runAll(opts: BenchOptions, ctx: RunContext, ours: Target, ref: Target | null): Promise<AllResults> {
-  const res: AllResults = { rate: [], fanout: [], memory: [], restart: [], storm: [] };
+  const res: AllResults = { rate: [], fanout: [], memory: [], restart: [], storm: [], tw: { rate: [], idle: [], handshakes: [] } };
+  // The TLS/WS/auth steps need Kamailio with bench/kamailio/kamailio-tw.cfg rather than the shared configuration.
+  const twTargets = ref ? [ours, ref.kind === 'kamailio' ? new KamailioTwTarget(ctx.registry, ctx.outDir) : ref] : [ours];
   const targets = ref ? [ours, ref] : [ours];
   const guarded = async (what: string, fn: () => Promise<void>): Promise<void> => {
     try {
@@ -109,6 +113,21 @@ async function runAll(opts: BenchOptions, ctx: RunContext, ours: Target, ref: Ta
     }
     if (has('storm')) {
       for (const t of targets) await guarded(`storm ${t.label}`, async () => void res.storm.push(await stormRun(ctx, t, rep)));
+    }
+    for (const kind of ['tls', 'ws'] as const) {
+      if (!has(`${kind}-rate`)) continue;
+      for (const t of twTargets) await guarded(`${kind}-rate ${t.label}`, async () => void res.tw.rate.push(await streamRateSearch(ctx, t, kind, rep)));
+    }
+    if (has('idle-conns')) {
+      for (const kind of opts.idleKinds) {
+        for (const t of twTargets) await guarded(`idle-conns ${kind} ${t.label}`, async () => void res.tw.idle.push(await idleConnRun(ctx, t, kind, rep)));
+      }
+    }
+    if (has('tls-handshakes')) {
+      for (const t of twTargets) await guarded(`tls-handshakes ${t.label}`, async () => void res.tw.handshakes.push(await tlsHandshakeRun(ctx, t, rep)));
+    }
+    if (has('auth-rate')) {
+      for (const t of twTargets) await guarded(`auth-rate ${t.label}`, async () => void res.tw.rate.push(await authRateSearch(ctx, t, rep)));
     }
   }
   return res;

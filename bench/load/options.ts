@@ -3,9 +3,9 @@
  * lives here, so `--quick` can shrink them all in one place.
  */
 
-export type StepName = 'rate' | 'fanout' | 'memory' | 'restart' | 'storm';
+export type StepName = 'rate' | 'fanout' | 'memory' | 'restart' | 'storm' | 'tls-rate' | 'ws-rate' | 'idle-conns' | 'tls-handshakes' | 'auth-rate';
 export type Transport = 'udp' | 'tcp';
-export const ALL_STEPS: StepName[] = ['rate', 'fanout', 'memory', 'restart', 'storm'];
+export const ALL_STEPS: StepName[] = ['rate', 'fanout', 'memory', 'restart', 'storm', 'tls-rate', 'ws-rate', 'idle-conns', 'tls-handshakes', 'auth-rate'];
 
 export interface TargetSpec {
   kind: 'piston' | 'kamailio' | 'floor' | 'external';
@@ -64,6 +64,11 @@ export interface BenchOptions {
   serverNodeArgs: string[];
   /** Extra environment for our server (e.g. PISTON_WARM_UP_ROUNDS=0). */
   serverEnv: Record<string, string>;
+  /** idle-conns: connections per transport, from 127.0.0.2-5, and which transports (default tcp, tls, ws). */
+  idleConns: number;
+  idleKinds: ('tcp' | 'tls' | 'ws')[];
+  /** tls-handshakes: full handshakes to make. */
+  tlsHandshakes: number;
 }
 
 const USAGE = `usage: npm run bench -- [options]
@@ -72,7 +77,14 @@ const USAGE = `usage: npm run bench -- [options]
                        print ratios; floor: the least a Node.js process does for the rate and fan-out steps over UDP
                        (bench/floor/floor-server.ts), to tell the platform's cost from ours; floor:sip,xml also
                        runs our SIP parser and/or PUBLISH body reader
-  --only rate,fanout,memory,restart,storm   run a subset (default: all)
+  --only rate,fanout,memory,restart,storm,tls-rate,ws-rate,idle-conns,tls-handshakes,auth-rate
+                       run a subset (default: all). tls-rate/ws-rate: SUBSCRIBE rate over one TLS / WebSocket
+                       connection (bench/stream-load.ts); idle-conns: memory per idle TCP, TLS and WS connection;
+                       tls-handshakes: full handshakes/s; auth-rate: SUBSCRIBE rate with digest (SIPp -au/-ap, UDP).
+                       With --vs kamailio these run bench/kamailio/kamailio-tw.cfg (tls, websocket, auth_db)
+  --idle-conns N       connections per transport for idle-conns (default 10000, --quick 1000)
+  --idle-kinds tcp,tls,ws   which transports idle-conns measures (default all three)
+  --tls-handshakes N   handshakes for tls-handshakes (default 5000, --quick 500)
   --transports udp,tcp rate and fan-out transports (default: both)
   --quick              small counts and short steps: a smoke run of the whole pipeline (~3 min)
   --reps N             repeat every step N times, report medians (default 1)
@@ -142,6 +154,9 @@ export function parseOptions(argv: string[]): BenchOptions {
     serverNodeArgs: [],
     serverEnv: {},
     memoryLateS: quick ? 0 : 35,
+    idleConns: quick ? 1000 : 10000,
+    idleKinds: ['tcp', 'tls', 'ws'],
+    tlsHandshakes: quick ? 500 : 5000,
   };
   const need = (i: number): string => {
     const v = argv[i + 1];
@@ -244,6 +259,18 @@ export function parseOptions(argv: string[]): BenchOptions {
           if (eq < 1) throw new Error(`--server-env wants NAME=value pairs, got "${pair}"`);
           o.serverEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
         }
+        break;
+      case '--idle-conns':
+        o.idleConns = Number(need(i++));
+        break;
+      case '--idle-kinds': {
+        const kinds = need(i++).split(',').map((k) => k.trim());
+        if (kinds.some((k) => k !== 'tcp' && k !== 'tls' && k !== 'ws')) throw new Error(`--idle-kinds takes tcp, tls, ws\n${USAGE}`);
+        o.idleKinds = kinds as BenchOptions['idleKinds'];
+        break;
+      }
+      case '--tls-handshakes':
+        o.tlsHandshakes = Number(need(i++));
         break;
       case '--noise-wait':
         o.noiseWaitS = Number(need(i++));

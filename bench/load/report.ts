@@ -5,6 +5,7 @@ import type { FanoutResult } from './steps/fanout.js';
 import type { MemoryResult } from './steps/memory.js';
 import type { RestartResult } from './steps/restart.js';
 import type { StormResult } from './steps/storm.js';
+import type { TwResults } from './steps/tw.js';
 
 /**
  * The summary table: each figure for the target and (with --vs) the reference, their ratio, and the issue's target
@@ -17,6 +18,8 @@ export interface AllResults {
   memory: MemoryResult[];
   restart: RestartResult[];
   storm: StormResult[];
+  /** The TLS, WebSocket and digest steps (bench/load/steps/tw.ts). */
+  tw: TwResults;
 }
 
 type Better = 'higher' | 'lower';
@@ -168,6 +171,31 @@ export function buildReport(opts: BenchOptions, res: AllResults, oursLabel: stri
     rows.push({ what: `  subscriptions restored`, ours: r, ref: null, unit: '' });
     const [s] = both(res.restart, (x) => x.stopMs);
     rows.push({ what: `  SIGTERM -> exit`, ours: s, ref: null, unit: 'ms' });
+  }
+
+  for (const kind of ['tls', 'ws', 'auth-udp'] as const) {
+    const f = (r: TwResults['rate'][number]): boolean => r.kind === kind;
+    if (!res.tw.rate.some(f)) continue;
+    const name = kind === 'auth-udp' ? 'SUBSCRIBE rate with digest auth, UDP (SIPp -au/-ap answering 401)' : `SUBSCRIBE rate ${kind.toUpperCase()} (one connection, stream-load.js)`;
+    const [a, b] = both(res.tw.rate, (r) => r.maxRate, f);
+    rows.push({ what: `${name} (max passing step, ${opts.rateDurationS} s, 0 failures)`, ours: a, ref: b, unit: '/s', goal: { ratio: 1.25, better: 'higher', text: '>= 1.25x reference' } });
+    const [c, d] = both(res.tw.rate, (r) => r.cpuUsPerSub, f);
+    rows.push({ what: `  server CPU per subscription (at that step)`, ours: c, ref: d, unit: 'us', goal: { ratio: 0.8, better: 'lower', text: '<= 0.8x reference' } });
+  }
+  for (const kind of ['tcp', 'tls', 'ws'] as const) {
+    const f = (r: TwResults['idle'][number]): boolean => r.kind === kind;
+    if (!res.tw.idle.some(f)) continue;
+    const [a, b] = both(res.tw.idle, (r) => r.bytesPerConn, f);
+    const n = res.tw.idle.find(f)!.requested;
+    rows.push({ what: `memory per idle ${kind.toUpperCase()} connection (${n} from 127.0.0.2-5; ours VmRSS, Kamailio PSS sum)`, ours: a, ref: b, unit: 'B', goal: { ratio: 1.0, better: 'lower', text: 'no more than reference' } });
+    const [h, i] = both(res.tw.idle, (r) => r.held, f);
+    rows.push({ what: `  connections held`, ours: h, ref: i, unit: '', goal: { absolute: n, better: 'higher', text: `${n}` } });
+  }
+  if (res.tw.handshakes.length) {
+    const [a, b] = both(res.tw.handshakes, (r) => r.perS);
+    rows.push({ what: `TLS handshakes per second (full, 64 at once, client on the same 2 cores)`, ours: a, ref: b, unit: '/s' });
+    const [c, d] = both(res.tw.handshakes, (r) => r.cpuUsPerHandshake);
+    rows.push({ what: `  server CPU per handshake`, ours: c, ref: d, unit: 'us' });
   }
 
   const L: string[] = [];

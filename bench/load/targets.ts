@@ -49,7 +49,7 @@ export interface Target {
   memoryKiB(): { value: number | null; what: string; rssSumKiB: number | null };
 }
 
-abstract class ManagedTarget implements Target {
+export abstract class ManagedTarget implements Target {
   abstract readonly label: string;
   abstract readonly kind: TargetSpec['kind'];
   readonly host = '127.0.0.1';
@@ -101,6 +101,8 @@ export class PistonTarget extends ManagedTarget {
   nodeArgs: string[] = [];
   /** Extra environment on every start (e.g. PISTON_WARM_UP_ROUNDS=0), below the per-start `env`. */
   env: Record<string, string> = {};
+  /** The admin API port of the running server (steps that provision devices through the API). */
+  apiPort = 0;
 
   async start(tag: string, opts: StartOptions = {}): Promise<StartInfo> {
     if (!existsSync(this.entry)) throw new Error(`${this.entry} is missing: run "npm run build" first`);
@@ -113,6 +115,7 @@ export class PistonTarget extends ManagedTarget {
     mkdirSync(this.dataDir, { recursive: true });
     this.port = await freePort();
     const apiPort = await freePort();
+    this.apiPort = apiPort;
     const log = createWriteStream(join(dir, 'server.log'));
     const t0 = Date.now();
     const { child, exited } = this.registry.spawn(
@@ -131,6 +134,9 @@ export class PistonTarget extends ManagedTarget {
           PISTON_NODE_NAME: 'piston@bench',
           PISTON_SUBSCRIBE_MAX_EXPIRES: '3600',
           PISTON_SUBSCRIBE_DEFAULT_EXPIRES: '3600',
+          // Issue 19 item 8: the load comes from trusted peer addresses (no digest challenge, no per-source limits), so
+          // the figures stay comparable with Kamailio's unauthenticated configuration. auth-rate overrides it.
+          PISTON_SIP_TRUSTED_PEERS: '127.0.0.0/8',
           ...this.env,
           ...opts.env,
         },
