@@ -173,7 +173,7 @@ async function main(): Promise<void> {
   process.on('exit', () => registry.killAllNow());
 
   const ctx = new RunContext(opts, registry, outDir);
-  const ours = makeTarget(opts.target, registry, outDir, { cpuProfDir: opts.cpuProfDir, nodeArgs: opts.serverNodeArgs, env: opts.serverEnv });
+  const ours = makeTarget(opts.target, registry, outDir, { cpuProfDir: opts.cpuProfDir, nodeArgs: opts.serverNodeArgs, env: opts.serverEnv, processes: opts.oursProcesses });
   const ref = opts.vs ? makeTarget(opts.vs, registry, outDir) : null;
   const meta = { test: 'meta', argv: process.argv.slice(2), machine: machine(), options: opts };
   ctx.record(meta);

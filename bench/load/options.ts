@@ -68,6 +68,13 @@ export interface BenchOptions {
   serverNodeArgs: string[];
   /** Extra environment for our server (e.g. PISTON_WARM_UP_ROUNDS=0). */
   serverEnv: Record<string, string>;
+  /**
+   * Our server as this many processes sharing the SIP port (PISTON_SIP_REUSE_PORT, Node 22.12+) in cluster mode over
+   * one redis-server (issue 21 item 4). 1: the single process.
+   */
+  oursProcesses: number;
+  /** SIPp with a socket per call (`-t un` / `-t tn`), so the kernel can spread the calls over processes sharing a port. */
+  sippSocketPerCall: boolean;
   /** idle-conns: connections per transport, from 127.0.0.2-5, and which transports (default tcp, tls, ws). */
   idleConns: number;
   idleKinds: ('tcp' | 'tls' | 'ws')[];
@@ -100,6 +107,9 @@ const USAGE = `usage: npm run bench -- [options]
   --memory-points 10000,50000,100000  --restart-subs N  --storm-watchers N  --storm-window S
   --fill-rate R        subscribe rate used to fill servers before fan-out, memory, restart and storm
   --burst-fill-rate R  --memory-late S (extra memory sample S seconds after the last fill)
+  --ours-processes N   our server as N processes sharing the SIP port (PISTON_SIP_REUSE_PORT, Node 22.12+) in cluster
+                       mode over one redis-server; their CPU and memory are summed, Redis's included
+  --sipp-socket-per-call   SIPp with a socket per call (-t un / -t tn) so calls spread over processes sharing a port
   --cluster-nodes N  --cluster-subs N (watchers per node)  --cluster-rates 100,1000
   --cpu-prof DIR       run our server under node --cpu-prof (profiles in DIR; see bench/profile-top.ts)
   --server-node-args "FLAGS"   extra node flags for our server (e.g. "--trace-deopt")
@@ -164,6 +174,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     idleConns: quick ? 1000 : 10000,
     idleKinds: ['tcp', 'tls', 'ws'],
     tlsHandshakes: quick ? 500 : 5000,
+    oursProcesses: 1,
+    sippSocketPerCall: false,
     clusterNodes: 3,
     clusterSubsPerNode: quick ? 1000 : 10000,
     clusterRates: quick ? [100] : [100, 1000],
@@ -203,6 +215,12 @@ export function parseOptions(argv: string[]): BenchOptions {
         o.transports = names as Transport[];
         break;
       }
+      case '--ours-processes':
+        o.oursProcesses = Math.max(1, Math.floor(Number(need(i++))));
+        break;
+      case '--sipp-socket-per-call':
+        o.sippSocketPerCall = true;
+        break;
       case '--cluster-nodes':
         o.clusterNodes = Math.max(2, Math.floor(Number(need(i++))));
         break;

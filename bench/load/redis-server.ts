@@ -31,6 +31,8 @@ export class RedisServer {
     const { child } = this.registry.spawn('redis-server', args, { stdio: 'ignore' }, 'redis-server');
     this.pid = child.pid!;
     this.client = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+    // Connection errors surface as failed commands; without a listener ioredis prints each one.
+    this.client.on('error', () => {});
     const deadline = Date.now() + 10_000;
     for (;;) {
       try {
@@ -65,7 +67,11 @@ export class RedisServer {
   }
 
   cpuTicks(): number {
-    return this.pid === null ? 0 : cpuTicks([this.pid]);
+    return cpuTicks(this.pids());
+  }
+
+  pids(): number[] {
+    return this.pid !== null && isAlive(this.pid) ? [this.pid] : [];
   }
 
   async stop(): Promise<void> {

@@ -39,6 +39,7 @@ export class RunContext {
       transport,
       localPort: await freePort(),
       args,
+      socketPerCall: this.opts.sippSocketPerCall,
     };
     return new SippRun(this.registry, spec, this.outDir);
   }

@@ -22,6 +22,8 @@ export interface SippSpec {
   transport: Transport;
   localPort: number;
   args: string[];
+  /** A socket (UDP) or connection (TCP) per call instead of one for all. */
+  socketPerCall?: boolean;
 }
 
 export interface SippOutcome {
@@ -58,7 +60,7 @@ export class SippRun {
       '-sf', spec.scenario,
       '-i', '127.0.0.1',
       '-p', String(spec.localPort),
-      '-t', spec.transport === 'udp' ? 'u1' : 't1',
+      '-t', `${spec.transport === 'udp' ? 'u' : 't'}${spec.socketPerCall ? 'n' : '1'}`,
       '-nd', '-aa', '-nostdin',
       '-buff_size', '4194304',
       '-trace_stat', '-stf', 'stat.csv', '-fd', '1',

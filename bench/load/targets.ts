@@ -5,6 +5,7 @@ import { cpuTicks, descendants, isAlive, pidOfUdpPort, pssRssKiB, rssKiB } from 
 import { freePort, waitForSip } from './net-probe.js';
 import type { TargetSpec } from './options.js';
 import { sleep } from './sleep.js';
+import { RedisServer } from './redis-server.js';
 
 /**
  * The servers under test. Ours and Kamailio are started fresh by the runner (a new data dir / db_text copy and a
@@ -21,6 +22,8 @@ export interface StartOptions {
   /** Extra arguments for node in front of the script (e.g. --cpu-prof). */
   nodeArgs?: string[];
   env?: Record<string, string>;
+  /** Listen on this SIP port instead of a free one (processes sharing a port). */
+  port?: number;
 }
 
 export interface StartInfo {
@@ -113,7 +116,7 @@ export class PistonTarget extends ManagedTarget {
     if (opts.dataDir === undefined) rmSync(join(dir, 'data'), { recursive: true, force: true });
     this.dataDir = opts.dataDir ?? join(dir, 'data');
     mkdirSync(this.dataDir, { recursive: true });
-    this.port = await freePort();
+    this.port = opts.port ?? (await freePort());
     const apiPort = await freePort();
     this.apiPort = apiPort;
     const log = createWriteStream(join(dir, 'server.log'));
@@ -323,14 +326,81 @@ export class ExternalTarget implements Target {
   }
 }
 
+/**
+ * Our server as `n` processes on this host sharing one SIP port (PISTON_SIP_REUSE_PORT: the kernel spreads peers over
+ * them by address) in cluster mode over one redis-server, so that they share the presence state (issue 21 item 4).
+ * Measured as one server: CPU and memory are the processes' and Redis's together.
+ */
+export class PistonGroupTarget implements Target {
+  readonly label: string;
+  readonly kind = 'piston' as const;
+  readonly host = '127.0.0.1';
+  port = 0;
+  readonly managed = true;
+  readonly canRestart = false;
+  dataDir: string | null = null;
+  private readonly nodes: PistonTarget[];
+  private readonly redis: RedisServer;
+
+  constructor(registry: ProcessRegistry, outDir: string, n: number, settings?: PistonStartSettings) {
+    this.label = `piston-x${n}`;
+    this.redis = new RedisServer(registry, join(outDir, 'redis', this.label));
+    this.nodes = Array.from({ length: n }, () => makeTarget({ kind: 'piston' }, registry, outDir, settings) as PistonTarget);
+  }
+
+  async start(tag: string, opts: StartOptions = {}): Promise<StartInfo> {
+    let first: StartInfo | undefined;
+    try {
+      await this.redis.start();
+      for (const [i, node] of this.nodes.entries()) {
+        const env = { ...opts.env, PISTON_CLUSTER_REDIS_URL: this.redis.url, PISTON_NODE_NAME: `p${i + 1}`, PISTON_SIP_REUSE_PORT: 'true' };
+        const info = await node.start(`${tag}-p${i + 1}`, { ...opts, env, ...(i > 0 ? { port: this.port } : {}) });
+        if (i === 0) {
+          this.port = node.port;
+          first = info;
+        }
+      }
+    } catch (err) {
+      // Whatever did start is stopped: the step that called start() will not call stop() after a failure.
+      await this.stop();
+      throw err;
+    }
+    return first!;
+  }
+
+  async stop(): Promise<{ exitCode: number | null; stopMs: number }> {
+    let stopMs = 0;
+    for (const node of this.nodes) stopMs = Math.max(stopMs, (await node.stop()).stopMs);
+    await this.redis.stop();
+    return { exitCode: null, stopMs };
+  }
+
+  pids(): number[] {
+    return [...this.nodes.flatMap((n) => n.pids()), ...this.redis.pids()];
+  }
+
+  cpuTicks(): number {
+    return cpuTicks(this.pids());
+  }
+
+  memoryKiB(): { value: number | null; what: string; rssSumKiB: number | null } {
+    let sum = 0;
+    for (const pid of this.pids()) sum += rssKiB(pid) ?? 0;
+    return { value: sum, what: 'VmRSS sum (processes and Redis)', rssSumKiB: sum };
+  }
+}
+
 export interface PistonStartSettings {
   cpuProfDir?: string | undefined;
   nodeArgs: string[];
   env: Record<string, string>;
+  /** More than 1: a PistonGroupTarget. */
+  processes?: number;
 }
 
 export function makeTarget(spec: TargetSpec, registry: ProcessRegistry, outDir: string, ours?: PistonStartSettings): Target {
   if (spec.kind === 'piston') {
+    if ((ours?.processes ?? 1) > 1) return new PistonGroupTarget(registry, outDir, ours!.processes!, { ...ours!, processes: 1 });
     const t = new PistonTarget(registry, outDir);
     const cpuProfDir = ours?.cpuProfDir;
     const nodeArgs = ours?.nodeArgs ?? [];
