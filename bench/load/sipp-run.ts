@@ -61,6 +61,8 @@ export class SippRun {
       '-i', '127.0.0.1',
       '-p', String(spec.localPort),
       '-t', `${spec.transport === 'udp' ? 'u' : 't'}${spec.socketPerCall ? 'n' : '1'}`,
+      // SIPp refuses to start when its socket cap (50,000) exceeds the open-file limit (20,000 here).
+      ...(spec.socketPerCall ? ['-max_socket', '16000'] : []),
       '-nd', '-aa', '-nostdin',
       '-buff_size', '4194304',
       '-trace_stat', '-stf', 'stat.csv', '-fd', '1',
