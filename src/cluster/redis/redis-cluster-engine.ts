@@ -30,7 +30,20 @@ export interface RedisClusterEngineOptions {
   prefix?: string;
   /** `MAXLEN ~` of the change stream (cluster.md §6: 300k ≈ 30 s at 10k changes/s). */
   streamMaxLen?: number;
-  /** Passed to ioredis beside the URL (timeouts, retry strategy, TLS). */
+  /**
+   * A call that gets no answer within this fails (default 2000 ms), so a frozen engine gives the node an error to
+   * act on (island mode, cluster.md §8) instead of a hang. A timed-out write may still have been applied: the caller
+   * re-reads the rev before it retries.
+   */
+  commandTimeoutMs?: number;
+  /** The longest wait a blocking stream read may ask for (default 5000 ms); longer asks are cut to it. */
+  maxBlockMs?: number;
+  /**
+   * Told of every connection error (refused, reset) of either connection. Without a listener ioredis would print
+   * them on the console; the node logs them through its Logger and watches `connected`.
+   */
+  onConnectionError?: (err: Error) => void;
+  /** Passed to ioredis beside the URL (retry strategy, TLS, ...); wins over the defaults here. */
   redis?: RedisOptions;
 }
 
@@ -47,9 +60,23 @@ export class RedisClusterEngine implements ClusterEngine {
   private reader: Redis | null = null;
   private readonly keys: RedisKeys;
   private readonly maxLen: number;
+  private readonly commandTimeoutMs: number;
+  private readonly maxBlockMs: number;
+  private readonly onError: (err: Error) => void;
 
   constructor(options: RedisClusterEngineOptions) {
-    this.redis = new Redis(options.url, { enableAutoPipelining: true, ...options.redis });
+    this.commandTimeoutMs = options.commandTimeoutMs ?? 2000;
+    this.maxBlockMs = options.maxBlockMs ?? 5000;
+    this.redis = new Redis(options.url, {
+      enableAutoPipelining: true,
+      commandTimeout: this.commandTimeoutMs,
+      // Calls made while the connection is down wait for one reconnection attempt, then fail: the node goes on as
+      // an island rather than queueing without bound (ioredis's default is 20 attempts).
+      maxRetriesPerRequest: 1,
+      ...options.redis,
+    });
+    this.onError = options.onConnectionError ?? (() => undefined);
+    this.redis.on('error', this.onError);
     this.keys = new RedisKeys(options.prefix);
     this.maxLen = options.streamMaxLen ?? 300_000;
   }
@@ -104,7 +131,8 @@ export class RedisClusterEngine implements ClusterEngine {
     // Revs were taken that no entry after the cursor delivers: trimmed away, or the engine lost its data.
     if (Number(counter) !== cursor.rev) return { entries: [], gap: true, cursor: { id: cursor.id, rev: Number(counter) } };
     if (blockMs <= 0) return { entries: [], gap: false, cursor };
-    const reply = (await this.blockingReader().xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.keys.changes, cursor.id)) as
+    const wait = Math.min(blockMs, this.maxBlockMs);
+    const reply = (await this.blockingReader().xread('COUNT', count, 'BLOCK', wait, 'STREAMS', this.keys.changes, cursor.id)) as
       | [string, Raw[]][]
       | null;
     const got = reply?.[0]?.[1] ?? [];
@@ -198,7 +226,11 @@ export class RedisClusterEngine implements ClusterEngine {
   }
 
   private blockingReader(): Redis {
-    this.reader ??= this.redis.duplicate({ enableAutoPipelining: false });
+    // Its timeout covers the longest block plus the usual answer time.
+    if (this.reader === null) {
+      this.reader = this.redis.duplicate({ enableAutoPipelining: false, commandTimeout: this.maxBlockMs + this.commandTimeoutMs });
+      this.reader.on('error', this.onError);
+    }
     return this.reader;
   }
 
