@@ -61,3 +61,16 @@ t.test('an engine gone (kill -9) flips connected and fails calls fast; a fresh o
   t.strictSame(await engine.getResource('r@x'), { resource: 'r@x', rev: 0, doc: null }, 'the fresh engine holds nothing');
   t.equal(await engine.epoch('after-loss'), 'after-loss', 'its epoch is new (cluster.md §8: re-mirror and resync)');
 });
+
+t.test('close() does not wait out a blocking read in flight; the read fails', async (t) => {
+  const redis = await startRedisProcess();
+  t.teardown(() => redis.stop());
+  const engine = new RedisClusterEngine({ url: redis.url });
+  const reading = timed(engine.readChanges(await engine.latestCursor(), 10, 5000));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const closing = await timed(engine.close());
+  t.ok(closing.ms < 1000, `close took ${closing.ms} ms`);
+  const read = await reading;
+  t.equal(read.failed, true);
+  t.ok(read.ms < 2000, `the read ended with the close (${read.ms} ms)`);
+});
