@@ -196,38 +196,22 @@ export class FloorTarget extends PistonTarget {
   protected override readonly entry = join(repoRoot, 'dist', 'bench', 'floor-server.js');
 }
 
-/** Kamailio 5.6 with the shared presence configuration, started the way ../shared/bench/kamailio/bench.sh does. */
-export class KamailioTarget extends ManagedTarget {
+/**
+ * A Kamailio process: started in `dir` with `args` and `env` (PATH added), its log capped at 1 MiB, ready once it
+ * answers OPTIONS on `this.port`; measured as the PSS sum of its processes.
+ */
+export abstract class KamailioProcessTarget extends ManagedTarget {
   readonly label = 'kamailio';
   readonly kind = 'kamailio' as const;
   readonly canRestart = false;
 
-  async start(tag: string): Promise<StartInfo> {
-    const dir = join(this.outDir, 'server', `kam-${tag}`);
-    mkdirSync(dir, { recursive: true });
-    const db = join(dir, 'dbtext');
-    cpSync(join(kamailioDir, 'dbtext'), db, { recursive: true });
-    chmodSync(db, 0o755);
-    for (const f of readdirSync(db)) chmodSync(join(db, f), 0o644);
-    this.dataDir = db;
-    this.port = await freePort();
+  protected async runKamailio(dir: string, args: string[], env: Record<string, string>): Promise<StartInfo> {
     const log = createWriteStream(join(dir, 'kamailio.log'));
     const t0 = Date.now();
     const { child, exited } = this.registry.spawn(
       'kamailio',
-      ['-f', join(kamailioDir, 'kamailio.cfg'), '-DD', '-E', '-m', '4096', '-M', '16', '-n', '4'],
-      {
-        cwd: dir,
-        env: {
-          PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-          KAM_DBURL: `text://${db}`,
-          KAM_CTLSOCK: `unix:${join(dir, 'ctl')}`,
-          KAM_TCP_CHILDREN: '4',
-          KAM_LISTEN_UDP: `udp:127.0.0.1:${this.port}`,
-          KAM_LISTEN_TCP: `tcp:127.0.0.1:${this.port}`,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+      args,
+      { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
       'kamailio',
     );
     this.pid = child.pid!;
@@ -253,6 +237,27 @@ export class KamailioTarget extends ManagedTarget {
     if (pids.length === 0) return { value: null, what: 'PSS sum', rssSumKiB: null };
     const m = pssRssKiB(pids);
     return { value: m.pssKiB, what: 'PSS sum', rssSumKiB: m.rssKiB };
+  }
+}
+
+/** Kamailio 5.6 with the shared presence configuration, started the way ../shared/bench/kamailio/bench.sh does. */
+export class KamailioTarget extends KamailioProcessTarget {
+  async start(tag: string): Promise<StartInfo> {
+    const dir = join(this.outDir, 'server', `kam-${tag}`);
+    mkdirSync(dir, { recursive: true });
+    const db = join(dir, 'dbtext');
+    cpSync(join(kamailioDir, 'dbtext'), db, { recursive: true });
+    chmodSync(db, 0o755);
+    for (const f of readdirSync(db)) chmodSync(join(db, f), 0o644);
+    this.dataDir = db;
+    this.port = await freePort();
+    return this.runKamailio(dir, ['-f', join(kamailioDir, 'kamailio.cfg'), '-DD', '-E', '-m', '4096', '-M', '16', '-n', '4'], {
+      KAM_DBURL: `text://${db}`,
+      KAM_CTLSOCK: `unix:${join(dir, 'ctl')}`,
+      KAM_TCP_CHILDREN: '4',
+      KAM_LISTEN_UDP: `udp:127.0.0.1:${this.port}`,
+      KAM_LISTEN_TCP: `tcp:127.0.0.1:${this.port}`,
+    });
   }
 
   override async stop(): Promise<{ exitCode: number | null; stopMs: number }> {

@@ -1,12 +1,9 @@
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ProcessRegistry } from './process-registry.js';
-import { descendants, isAlive, pssRssKiB } from './proc-stats.js';
-import { freePort, waitForSip } from './net-probe.js';
+import { freePort } from './net-probe.js';
 import { prepareKamailioTw, type KamailioDevice } from './kamailio-tw.js';
 import { makeSelfSigned, type SelfSigned } from './self-signed.js';
-import { ManagedTarget, PistonTarget, type StartInfo, type Target } from './targets.js';
-import { sleep } from './sleep.js';
+import { KamailioProcessTarget, PistonTarget, type StartInfo, type Target } from './targets.js';
 
 /**
  * The servers of the transport and trust steps (issues 19 and 20), started with what a step needs: TLS, WS and WSS
@@ -122,15 +119,8 @@ async function provisionDevices(apiPort: number, devices: KamailioDevice[]): Pro
 }
 
 /** Kamailio 5.6 with bench/kamailio/kamailio-tw.cfg (TLS, WS, WSS, optional auth_db), like KamailioTarget otherwise. */
-export class KamailioTwTarget extends ManagedTarget {
-  readonly label = 'kamailio';
-  readonly kind = 'kamailio' as const;
-  readonly canRestart = false;
+export class KamailioTwTarget extends KamailioProcessTarget {
   layout: { ports: TwPorts; cert: SelfSigned; devices: KamailioDevice[] } | null = null;
-
-  constructor(registry: ProcessRegistry, outDir: string) {
-    super(registry, outDir);
-  }
 
   async start(tag: string): Promise<StartInfo> {
     if (!this.layout) throw new Error('KamailioTwTarget: use startTw()');
@@ -146,30 +136,6 @@ export class KamailioTwTarget extends ManagedTarget {
       ...(process.env.KAM_MEMMGR ? { memManager: process.env.KAM_MEMMGR } : {}),
     });
     this.dataDir = join(dir, 'dbtext');
-    const log = createWriteStream(join(dir, 'kamailio.log'));
-    const t0 = Date.now();
-    const { child, exited } = this.registry.spawn('kamailio', args, { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] }, 'kamailio');
-    this.pid = child.pid!;
-    let written = 0;
-    const onText = (chunk: Buffer): void => {
-      if (written < 1 << 20) log.write(chunk);
-      written += chunk.length;
-    };
-    child.stdout!.on('data', onText);
-    child.stderr!.on('data', onText);
-    void exited.then(() => log.end());
-    const ok = await waitForSip(this.host, this.port, 30_000, () => isAlive(child.pid!));
-    if (!ok) throw new Error(`kamailio did not answer OPTIONS on ${this.port}; see ${join(dir, 'kamailio.log')}`);
-    const sipAnswerMs = Date.now() - t0;
-    await sleep(500);
-    this.registry.recordChildren(this.pid, descendants(this.pid));
-    return { readyLogMs: null, sipAnswerMs };
-  }
-
-  memoryKiB(): { value: number | null; what: string; rssSumKiB: number | null } {
-    const pids = this.pids();
-    if (pids.length === 0) return { value: null, what: 'PSS sum', rssSumKiB: null };
-    const m = pssRssKiB(pids);
-    return { value: m.pssKiB, what: 'PSS sum', rssSumKiB: m.rssKiB };
+    return this.runKamailio(dir, args, {});
   }
 }

@@ -61,8 +61,8 @@ export class StreamHub {
   private unsubscribe: Unsubscribe | undefined;
   private readonly domainsByUser = new Map<string, Set<string>>();
   private readonly counts = new Map<string, Map<string, number>>();
-  /** Subscription id → resource key, for watchers whose last NOTIFY failed. */
-  private readonly failing = new Map<string, string>();
+  /** Watchers whose last NOTIFY failed. */
+  private readonly failing = new FailingWatchers();
   private dirty = new Set<string>();
   private flushTimer: TimerHandle | undefined;
   private closing = false;
@@ -341,12 +341,9 @@ export class StreamHub {
       lamp.state = brighter(lamp.state, state);
       if (manual !== null && (lamp.manual === null || manual !== 'terminated')) lamp.manual = manual;
       lamp.domains.push(domain);
+      lamp.failing += this.failing.at(key);
     }
     if (!seen || (lamp.domains.length === 0 && !evenIfEmpty)) return null;
-    for (const key of this.failing.values()) {
-      const { user: u, domain } = splitResourceKey(key);
-      if (u === user && lamp.domains.includes(domain)) lamp.failing++;
-    }
     lamp.domains.sort();
     return lamp;
   }
@@ -362,4 +359,42 @@ function sortLamps(lamps: ExtensionLamp[]): ExtensionLamp[] {
     if (na !== nb) return na ? -1 : 1;
     return a.extension < b.extension ? -1 : a.extension > b.extension ? 1 : 0;
   });
+}
+
+/**
+ * Watchers whose last NOTIFY failed, by subscription and counted per resource key: a lamp reads its count at once
+ * instead of scanning every failing watcher (with many unanswered watchers that scan was the stream's largest cost).
+ */
+class FailingWatchers {
+  private readonly keyOf = new Map<string, string>();
+  private readonly perKey = new Map<string, number>();
+
+  has(id: string): boolean {
+    return this.keyOf.has(id);
+  }
+
+  set(id: string, key: string): void {
+    if (this.keyOf.has(id)) return;
+    this.keyOf.set(id, key);
+    this.perKey.set(key, (this.perKey.get(key) ?? 0) + 1);
+  }
+
+  delete(id: string): void {
+    const key = this.keyOf.get(id);
+    if (key === undefined) return;
+    this.keyOf.delete(id);
+    const left = (this.perKey.get(key) ?? 1) - 1;
+    if (left === 0) this.perKey.delete(key);
+    else this.perKey.set(key, left);
+  }
+
+  clear(): void {
+    this.keyOf.clear();
+    this.perKey.clear();
+  }
+
+  /** Failing watchers of one resource. */
+  at(key: string): number {
+    return this.perKey.get(key) ?? 0;
+  }
 }

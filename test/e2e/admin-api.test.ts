@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { freePort, startServerForFile } from '../support/server-process.js';
 import { startSipp } from '../support/sipp.js';
 import { distinctNotifies, parseSippTrace } from '../support/sipp-trace.js';
+import { apiCaller } from '../support/api-call.js';
 
 /**
  * Issue 4 acceptance over real sockets: a SIPp watcher subscribes to a device's presence id; the admin API lists its
@@ -23,14 +24,7 @@ interface Envelope {
   error?: string;
 }
 
-async function call(method: string, path: string, token?: string, data?: unknown): Promise<{ status: number; body: Envelope }> {
-  const res = await fetch(api + path, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { 'x-auth-token': token } : {}) },
-    ...(data === undefined ? {} : { body: JSON.stringify({ data }) }),
-  });
-  return { status: res.status, body: (await res.json()) as Envelope };
-}
+const call = apiCaller<Envelope>(api);
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, ms: number): Promise<T | undefined> {
   const deadline = Date.now() + ms;

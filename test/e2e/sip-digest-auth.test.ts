@@ -2,6 +2,7 @@ import t from 'tap';
 import { freePort, startServerForFile } from '../support/server-process.js';
 import { runSipp, type SippResult } from '../support/sipp.js';
 import { distinctNotifies, parseSippTrace } from '../support/sipp-trace.js';
+import { apiCaller } from '../support/api-call.js';
 
 /**
  * Issue 19 acceptance with `PISTON_SIP_AUTH=digest` (the default of `npm start`) over real sockets, UDP and TCP:
@@ -16,14 +17,7 @@ const server = await startServerForFile(t, {
 });
 const api = `http://127.0.0.1:${server.apiPort}`;
 
-async function call(method: string, path: string, token?: string, data?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(api + path, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { 'x-auth-token': token } : {}) },
-    ...(data === undefined ? {} : { body: JSON.stringify({ data }) }),
-  });
-  return { status: res.status, body: await res.json() };
-}
+const call = apiCaller(api);
 
 const auth = await call('PUT', '/v2/api_auth', undefined, { api_key: API_KEY });
 const token = auth.body.auth_token as string;

@@ -87,14 +87,20 @@ async function rateStep(ctx: RunContext, target: Target, transport: Transport, r
   }
 }
 
-export async function rateSearch(ctx: RunContext, target: Target, transport: Transport, rep: number): Promise<RateResult> {
-  const { opts } = ctx;
-  const steps: RateStepResult[] = [];
+/**
+ * The highest rate whose step passes: doubling from `rateStart` up to `rateMax` until a step fails, then bisecting to
+ * `rateResolution`. `lo` is the highest passing rate (0: none), `hi` the lowest failing one (null: none failed).
+ */
+export async function searchMaxRate<S extends { pass: boolean }>(
+  opts: RunContext['opts'],
+  step: (rate: number) => Promise<S>,
+): Promise<{ steps: S[]; lo: number; hi: number | null }> {
+  const steps: S[] = [];
   let lo = 0;
   let hi: number | null = null;
   let r = opts.rateStart;
   for (;;) {
-    const s = await rateStep(ctx, target, transport, rep, r);
+    const s = await step(r);
     steps.push(s);
     if (!s.pass) {
       hi = r;
@@ -108,11 +114,17 @@ export async function rateSearch(ctx: RunContext, target: Target, transport: Tra
     let mid = Math.round((lo + hi) / 2 / opts.rateResolution) * opts.rateResolution;
     if (mid <= lo) mid = lo + opts.rateResolution;
     if (mid >= hi) break;
-    const s = await rateStep(ctx, target, transport, rep, mid);
+    const s = await step(mid);
     steps.push(s);
     if (s.pass) lo = mid;
     else hi = mid;
   }
+  return { steps, lo, hi };
+}
+
+export async function rateSearch(ctx: RunContext, target: Target, transport: Transport, rep: number): Promise<RateResult> {
+  const { opts } = ctx;
+  const { steps, lo, hi } = await searchMaxRate(opts, (r) => rateStep(ctx, target, transport, rep, r));
   const best = steps.find((s) => s.pass && s.rate === lo);
   const res: RateResult = {
     target: target.label, transport, rep, maxRate: lo, firstFail: hi,

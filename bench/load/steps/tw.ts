@@ -6,6 +6,7 @@ import { troubles } from '../sipp-stats.js';
 import { cpuTicks, CLK_TCK } from '../proc-stats.js';
 import { startTw, type TwPorts } from '../tw-targets.js';
 import { repoRoot, type Target } from '../targets.js';
+import { searchMaxRate } from './rate.js';
 import { sleep } from '../sleep.js';
 
 /**
@@ -175,30 +176,7 @@ async function authRateStep(ctx: RunContext, target: Target, rep: number, rate: 
 
 async function search(ctx: RunContext, target: Target, kind: TwRateResult['kind'], rep: number, step: (rate: number) => Promise<TwRateStep>): Promise<TwRateResult> {
   const { opts } = ctx;
-  const steps: TwRateStep[] = [];
-  let lo = 0;
-  let hi: number | null = null;
-  let r = opts.rateStart;
-  for (;;) {
-    const s = await step(r);
-    steps.push(s);
-    if (!s.pass) {
-      hi = r;
-      break;
-    }
-    lo = r;
-    if (r >= opts.rateMax) break;
-    r = Math.min(opts.rateMax, r * 2);
-  }
-  while (hi !== null && hi - lo > opts.rateResolution) {
-    let mid = Math.round((lo + hi) / 2 / opts.rateResolution) * opts.rateResolution;
-    if (mid <= lo) mid = lo + opts.rateResolution;
-    if (mid >= hi) break;
-    const s = await step(mid);
-    steps.push(s);
-    if (s.pass) lo = mid;
-    else hi = mid;
-  }
+  const { steps, lo, hi } = await searchMaxRate(opts, step);
   const best = steps.find((s) => s.pass && s.rate === lo);
   const res: TwRateResult = { target: target.label, kind, rep, maxRate: lo, firstFail: hi, cpuUsPerSub: best?.cpuUsPerSub ?? null, steps };
   ctx.record({ test: 'tw_rate_max', ...res, steps: undefined });

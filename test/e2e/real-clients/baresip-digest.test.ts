@@ -3,6 +3,7 @@ import { startServerForFile } from '../../support/server-process.js';
 import { startBaresip } from '../../support/real-clients/baresip.js';
 import { onPath } from '../../support/real-clients/client-process.js';
 import { dialogInfoBody, publishState } from '../../support/real-clients/publish-state.js';
+import { apiCaller } from '../../support/api-call.js';
 
 /**
  * baresip 1.0.0 (libre 1.1.0: MD5 only, security.md §2.2) authenticating to the built server with
@@ -17,14 +18,7 @@ const server = await startServerForFile(t, {
 });
 const api = `http://127.0.0.1:${server.apiPort}`;
 
-async function call(method: string, path: string, token?: string, data?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(api + path, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { 'x-auth-token': token } : {}) },
-    ...(data === undefined ? {} : { body: JSON.stringify({ data }) }),
-  });
-  return { status: res.status, body: await res.json() };
-}
+const call = apiCaller(api);
 
 t.test('baresip answers the MD5 challenge with its auth_pass and sees the watched extension (security.md §6 A2, A11)', { skip: !onPath('baresip') && 'baresip is not installed' }, async (t) => {
   const auth = await call('PUT', '/v2/api_auth', undefined, { api_key: API_KEY });
