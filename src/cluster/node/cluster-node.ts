@@ -65,7 +65,6 @@ export class ClusterNode {
   private readonly publish: SharedPublish;
   private readonly epochTicker: Ticker;
   private readonly parts: ClusterPart[] = [];
-  private readonly candidate = randomBytes(8).toString('hex');
   private epoch: string | undefined;
   private stopFeed: (() => void) | undefined;
 
@@ -127,7 +126,7 @@ export class ClusterNode {
       if (!this.context.revs.has(resource) && this.context.link.up) void this.replica.refreshInLane(resource);
     });
     try {
-      this.epoch = await this.context.engine.epoch(this.candidate);
+      this.epoch = await this.context.engine.epoch(newEpoch());
       await this.syncAll(true);
     } catch (err) {
       this.context.link.failed(err);
@@ -193,7 +192,8 @@ export class ClusterNode {
     const { engine, link, logger, revs } = this.context;
     let epoch: string;
     try {
-      epoch = await engine.epoch(this.candidate);
+      // A fresh candidate each time: one that equalled the old epoch would hide the loss it is meant to reveal.
+      epoch = await engine.epoch(newEpoch());
     } catch (err) {
       link.failed(err);
       return;
@@ -207,4 +207,8 @@ export class ClusterNode {
     await this.syncAll(true).catch(() => undefined);
     for (const part of this.parts) part.onEpochChange?.();
   }
+}
+
+function newEpoch(): string {
+  return randomBytes(8).toString('hex');
 }
