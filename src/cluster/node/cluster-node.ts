@@ -112,9 +112,8 @@ export class ClusterNode {
   }
 
   /**
-   * Takes PUBLISH over, learns the epoch, brings the node's restored state and the engine's together (what only this
-   * node holds is pushed, what the engine holds replaces the rest), then reads the stream. An unreachable engine does
-   * not stop the start: the node begins as an island.
+   * Takes PUBLISH over, learns the epoch, replaces the node's restored state by the engine's, then reads the stream.
+   * An unreachable engine does not stop the start: the node begins as an island on what SQLite restored.
    */
   async start(): Promise<void> {
     const { presentity, logger } = this.context;
@@ -127,7 +126,9 @@ export class ClusterNode {
     });
     try {
       this.epoch = await this.context.engine.epoch(newEpoch());
-      await this.syncAll(true);
+      // The engine's state wins over what SQLite restored: a publication removed cluster-wide while this node was
+      // down must not come back from its disk. Only a data loss seen while running (checkEpoch) pushes local state.
+      await this.syncAll(false);
     } catch (err) {
       this.context.link.failed(err);
     }
