@@ -162,10 +162,21 @@ t.test('a publication expires once for the cluster: one NOTIFY per watcher when 
   t.same(eps.map((ep, i) => stateOf(ep.transactions(calls[i]!).at(-1)!.msg)), ['terminated', 'terminated', 'terminated'], 'every lamp dark');
 });
 
+t.test('kill -9 node 2: node 1 goes on, a PUBLISH on node 3 still reaches node 1\'s watcher (issue 22 acceptance)', async (t) => {
+  const [n1, n2, n3] = nodes as [ServerProcess, ServerProcess, ServerProcess];
+  const watcher = await endpoint(n1);
+  const callId = await watch(t, watcher, '7106');
+  await n2.kill9();
+  const pub = await (await endpoint(n3)).publishDialog({ resource: '7106', dialog: dialog('confirmed') });
+  t.equal(pub.response.status, 200, 'PUBLISH on node 3 accepted');
+  t.ok(await watcher.waitUntil(() => watcher.transactions(callId).length >= 2, DELIVERY_MS), 'node 1 NOTIFYs its watcher');
+  t.equal(stateOf(watcher.transactions(callId).at(-1)!.msg), 'confirmed');
+});
+
 t.test('Redis gone: node 1 keeps serving its own phones and says degraded; Redis back empty: its state reaches the others (cluster.md §8)', async (t) => {
-  const [n1, n2] = nodes as [ServerProcess, ServerProcess];
+  const [n1, , n3] = nodes as [ServerProcess, ServerProcess, ServerProcess];
   const w1 = await endpoint(n1);
-  const w2 = await endpoint(n2);
+  const w2 = await endpoint(n3);
   const c1 = await watch(t, w1, '7105');
   const c2 = await watch(t, w2, '7105');
   const port = redis.port;
@@ -188,10 +199,10 @@ t.test('Redis gone: node 1 keeps serving its own phones and says degraded; Redis
   t.ok(await w1.waitUntil(() => w1.transactions(c1).length >= 2, DELIVERY_MS), 'node 1 NOTIFYs its own watcher');
   t.comment(`island PUBLISH -> NOTIFY on n1: ${(w1.transactions(c1)[1]?.at ?? Date.now()) - sent} ms`);
   t.equal(stateOf(w1.transactions(c1).at(-1)!.msg), 'confirmed');
-  t.equal(w2.transactions(c2).length, 1, 'node 2 cannot know yet');
+  t.equal(w2.transactions(c2).length, 1, 'node 3 cannot know yet');
 
   redis = await startRedisProcess({ port });
-  t.ok(await w2.waitUntil(() => w2.transactions(c2).length >= 2, 15_000), 'after Redis returns (empty), node 2 hears of it');
+  t.ok(await w2.waitUntil(() => w2.transactions(c2).length >= 2, 15_000), 'after Redis returns (empty), node 3 hears of it');
   t.equal(stateOf(w2.transactions(c2).at(-1)!.msg), 'confirmed', 'state converged');
   let back: Record<string, unknown> = {};
   for (let i = 0; i < 40 && back['cluster'] !== 'ok'; i++) {
