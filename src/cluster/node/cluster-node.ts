@@ -26,6 +26,11 @@ export interface ClusterNodeOptions {
   feed: PresenceFeed;
   /** Resources with a watcher on this node (`user@domain`), for resyncs. */
   watched: () => Iterable<string>;
+  /**
+   * Whether a resource has a watcher on this node: only those copies follow the stream (cluster.md §7). Absent:
+   * every resource does (a full replica; the tests without a notifier use it).
+   */
+  isWatched?: (resource: string) => boolean;
   node: string;
   clock: Clock;
   logger: Logger;
@@ -84,7 +89,12 @@ export class ClusterNode {
     this.outbox = new Outbox(this.context, opts.outboxLimit ?? OUTBOX_LIMIT);
     const waiting = (r: string): boolean => this.outbox.has(r);
     this.replica = new Replica(this.context, waiting);
-    this.reader = new ChangeReader(this.context, this.replica, { skip: waiting, onGap: () => this.onGap() });
+    const isWatched = opts.isWatched;
+    this.reader = new ChangeReader(this.context, this.replica, {
+      skip: waiting,
+      wanted: isWatched ? (r) => isWatched(r) : () => true,
+      onGap: () => this.onGap(),
+    });
     this.sweeper = new ExpirySweeper(this.context, waiting);
     this.publish = new SharedPublish(this.context, this.replica, this.outbox);
     this.control = new SharedControl(opts.presentity, this.outbox);
