@@ -1,6 +1,7 @@
 import type { EventPackageRegistry } from '../events/event-package.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
+import { jsonEqual } from '../lib/json-equal.js';
 import type { JsonValue, MailboxRecord, ManualState, PublicationRecord } from '../store/records.js';
 import { livePublication, toRecord } from './live-publication.js';
 import { documentOf } from './presentity-restore.js';
@@ -46,21 +47,24 @@ export function exportResource(book: ResourceBook, resource: ResourceKey): Prese
 }
 
 /**
- * Replaces what the book holds for `resource` by `doc` (null: nothing), re-arming expiries and writing the store, as
- * a restore does for one resource. Publications already past their expiry are left out: they would only flash on and
- * off again. Runs inside the caller's tracked change, which announces what watchers see differently.
+ * Replaces what the book holds for `resource` by `doc` (null: nothing), as a restore does for one resource, touching
+ * only what differs: publications are matched by (event, etag) and kept when their expiry and arrival stamp are the
+ * same, so a change of one publication costs one store write, not one per publication. Publications already past
+ * their expiry are left out: they would only flash on and off again. Runs inside the caller's tracked change, which
+ * announces what watchers see differently.
  */
 export function installResource(deps: ReplicaDeps, resource: ResourceKey, doc: PresentityDoc | null): void {
   const { book, ledger, writer, registry, clock, logger } = deps;
-  ledger.dropAllOf(resource);
-  const entry = book.ensure(resource);
-  entry.history = doc && isRecord(doc.history) ? { ...doc.history } : {};
-  entry.manualState = doc?.manualState ?? undefined;
-  const m = doc?.mailbox;
-  entry.mailbox = m ? { newMessages: m.newMessages, oldMessages: m.oldMessages, urgentNew: m.urgentNew, urgentOld: m.urgentOld } : undefined;
   const now = clock.now();
-  for (const rec of doc?.publications ?? []) {
-    if (rec.expiresAt <= now) continue;
+  const key = (event: string, etag: string): string => `${event}\u0000${etag}`;
+  const wanted = new Map<string, PresentityDoc['publications'][number]>();
+  for (const rec of doc?.publications ?? []) if (rec.expiresAt > now) wanted.set(key(rec.event, rec.etag), rec);
+  for (const p of book.publicationsOf(resource)) {
+    const w = wanted.get(key(p.event, p.etag));
+    if (w && w.expiresAt === p.expiresAt && w.seq === p.seq) wanted.delete(key(p.event, p.etag));
+    else ledger.discard(p);
+  }
+  for (const rec of wanted.values()) {
     const parsed = documentOf({ ...rec, resource }, registry, logger);
     if (!parsed) continue;
     const { document: _d, ...fields } = rec;
@@ -68,8 +72,20 @@ export function installResource(deps: ReplicaDeps, resource: ResourceKey, doc: P
     ledger.adopt(live);
     writer.putPublication(live);
   }
-  writer.saveResourceState(resource, book.get(resource));
-  writer.saveMailbox(resource, entry.mailbox);
+  const entry = book.ensure(resource);
+  const history = doc && isRecord(doc.history) ? { ...doc.history } : {};
+  const manual = doc?.manualState ?? undefined;
+  if (!jsonEqual(history, entry.history) || manual !== entry.manualState) {
+    entry.history = history;
+    entry.manualState = manual;
+    writer.saveResourceState(resource, entry);
+  }
+  const m = doc?.mailbox;
+  const mailbox = m ? { newMessages: m.newMessages, oldMessages: m.oldMessages, urgentNew: m.urgentNew, urgentOld: m.urgentOld } : undefined;
+  if (!jsonEqual(mailbox, entry.mailbox)) {
+    entry.mailbox = mailbox;
+    writer.saveMailbox(resource, mailbox);
+  }
   book.prune(resource);
 }
 

@@ -119,6 +119,11 @@ export class PublicationLedger {
     this.writer.deletePublicationsOf(resource);
   }
 
+  /** Removes one publication without announcing (the caller tracks the change: cluster mode's install). */
+  discard(p: LivePublication): void {
+    this.drop(p);
+  }
+
   /** Takes a restored publication into memory and re-arms its expiry; nothing is written or announced. */
   adopt(p: LivePublication): void {
     this.book.putPublication(p);
