@@ -119,6 +119,11 @@ export class PublicationLedger {
     this.writer.deletePublicationsOf(resource);
   }
 
+  /** Removes one publication without announcing (the caller tracks the change: cluster mode's install). */
+  discard(p: LivePublication): void {
+    this.drop(p);
+  }
+
   /** Takes a restored publication into memory and re-arms its expiry; nothing is written or announced. */
   adopt(p: LivePublication): void {
     this.book.putPublication(p);
@@ -138,7 +143,8 @@ export class PublicationLedger {
   private accept(resource: ResourceKey, pkg: EventPackage, accepted: AcceptedBody, expires: number, replacing: LivePublication | undefined): LedgerOutcome {
     const etag = newETag();
     const now = this.clock.now();
-    const seq = this.opts.seqSource.nextSeq();
+    // Above every publication the resource holds: in a cluster they may come from other nodes' counters.
+    const seq = Math.max(this.opts.seqSource.nextSeq(), this.book.maxSeq(resource) + 1);
     const announce = this.announcer.track(resource, this.registry.affectedBy(pkg.name), () => {
       // The replaced document goes first; its entity-tag stops working (RFC 3903 §4.4).
       if (replacing) this.drop(replacing);
