@@ -56,7 +56,8 @@ export interface MirrorStatus {
   degraded: boolean;
   /** A full re-mirror is due or running. */
   remirroring: boolean;
-  /** Entries written and removed since start, and batches that failed. */
+  /** Batches of pending writes sent (each one pipeline), entries written and removed, attempts that failed. */
+  batches: number;
   written: number;
   removed: number;
   failures: number;
@@ -87,6 +88,7 @@ export class SubscriptionMirror {
   private closed = false;
   private timer: TimerHandle | null = null;
   private unsubscribe: Unsubscribe | null = null;
+  private batches = 0;
   private written = 0;
   private removed = 0;
   private failures = 0;
@@ -129,6 +131,7 @@ export class SubscriptionMirror {
       pending: this.pending.size,
       degraded: this.degraded,
       remirroring: this.remirrorDue || this.remirrorRunning,
+      batches: this.batches,
       written: this.written,
       removed: this.removed,
       failures: this.failures,
@@ -253,6 +256,7 @@ export class SubscriptionMirror {
       if (ops.length >= this.batchSize) break;
     }
     if (ops.length === 0) return true;
+    this.batches++;
     // All issued in one turn: auto-pipelining sends them as one batch.
     const results = await Promise.allSettled(ops.map((op) => this.apply(op)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
