@@ -10,7 +10,7 @@ import { TimeSlicer } from '../lib/idle-slices.js';
 import type { Logger } from '../lib/logger.js';
 import { resourceKey } from '../presentity/resource-key.js';
 import type { AccountRecord } from '../store/records.js';
-import type { PresenceControl, SubscriptionView } from './api-deps.js';
+import type { ClusterSubscriptionList, PresenceControl, SubscriptionView } from './api-deps.js';
 import { parsePaging } from './list-paging.js';
 import { presenceListData } from './presence-list.js';
 import { resourceView } from './presence-view.js';
@@ -25,6 +25,8 @@ export interface PresenceAdminOptions {
   events: readonly string[];
   /** Told of each manual command and who gave it (the history), when given. */
   feed?: PresenceFeed;
+  /** Cluster mode: the list shows every node's subscriptions (api-contract.md, "In cluster mode"). */
+  clusterList?: ClusterSubscriptionList;
 }
 
 /** Who gave a command: the token's account and user, its kind, the request id (the history's `manual` entries). */
@@ -68,10 +70,13 @@ export class PresenceAdmin {
     }
     const paging = parsePaging(query);
     const filter = { served: this.servedBy(account), event };
+    const listed = this.opts.clusterList ? await this.opts.clusterList.list() : undefined;
     const slicer = new TimeSlicer(LIST_SLICE_MS);
     // Even the first slice waits its turn, so lists that arrive together do not run a slice each in one turn.
     await slicer.pause();
-    return presenceListData(this.opts.notifier.liveRecords(), filter, paging, slicer);
+    const data = await presenceListData(listed?.records ?? this.opts.notifier.liveRecords(), filter, paging, slicer);
+    // Only this node's subscriptions could be listed: Kazoo's flag for a partial answer.
+    return listed?.partial ? { text: data.text, fields: () => ({ ...data.fields(), timeout: true }) } : data;
   }
 
   describe(account: AccountRecord, extension: string): unknown {
