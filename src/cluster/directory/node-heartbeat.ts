@@ -1,7 +1,8 @@
 /**
  * This node's heartbeat (cluster.md §6 `pp:hb:{node}`, `pp:nodes`): a beat every second with a 3 s TTL, so the others
  * see it gone within 3 s of its death and hide its subscriptions from the list (cluster-listing.ts); the janitor
- * removes them after a grace (directory-janitor.ts). A failed beat is logged once; beating goes on.
+ * removes them after a grace (directory-janitor.ts). A failed beat is logged once; beating goes on, and the first
+ * beat that succeeds again calls `onRecovered`.
  */
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
@@ -21,6 +22,11 @@ export interface NodeHeartbeatOptions {
   info: JsonValue;
   everyMs?: number;
   ttlMs?: number;
+  /**
+   * Called when a beat succeeds after failed ones: the engine is back, perhaps empty (a restart that lost its data),
+   * and an idle node has no failed write to tell it. The node re-mirrors here (`SubscriptionMirror.remirror`).
+   */
+  onRecovered?: () => void;
 }
 
 export class NodeHeartbeat {
@@ -63,8 +69,12 @@ export class NodeHeartbeat {
       .then(
         () => {
           this.beats++;
-          if (this.failing) this.logger.info({ node }, 'cluster heartbeat reaches the engine again');
+          const recovered = this.failing;
           this.failing = false;
+          if (recovered) {
+            this.logger.info({ node }, 'cluster heartbeat reaches the engine again');
+            this.opts.onRecovered?.();
+          }
         },
         (err: unknown) => {
           if (!this.failing) this.logger.warn({ node, err }, 'cluster heartbeat failed: the other nodes will take this node for dead');
