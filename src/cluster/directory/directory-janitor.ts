@@ -3,13 +3,14 @@
  * `graceMs` (30 s) ago loses its entries, then its registry entry. It never NOTIFYs (the dialogs were that node's,
  * cluster.md §3 row 3), and the list hides the dead node's entries from the moment its beat lapses
  * (cluster-listing.ts), so the grace only bounds the directory's size. Every node runs it; removals are idempotent.
- * Entries the node wrote after its last beat before the death (a restart under the same name that re-mirrored
- * before its first beat was seen) are spared.
+ * Entries written more than a heartbeat TTL after the node's last beat are spared: a live node beats every second, so
+ * they come from a restart under the same name that re-mirrored before its first beat was seen.
  */
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { ClusterEngine } from '../engine-port.js';
 import { mirroredAtOf } from './directory-record.js';
+import { HEARTBEAT_TTL_MS } from './node-heartbeat.js';
 
 export const JANITOR_GRACE_MS = 30_000;
 export const JANITOR_EVERY_MS = 5_000;
@@ -22,6 +23,8 @@ export interface DirectoryJanitorOptions {
   logger: Logger;
   graceMs?: number;
   everyMs?: number;
+  /** The nodes' heartbeat TTL (default HEARTBEAT_TTL_MS): entries written later than that after the last beat are spared. */
+  beatTtlMs?: number;
 }
 
 export interface SweepResult {
@@ -63,7 +66,8 @@ export class DirectoryJanitor {
       const now = clock.now();
       if (status.node === this.opts.node || status.alive || now - status.lastSeen < grace) continue;
       const entries = await engine.listNode(status.node, now);
-      const written = entries.filter((e) => mirroredAtOf(e) <= status.lastSeen);
+      const diedBy = status.lastSeen + (this.opts.beatTtlMs ?? HEARTBEAT_TTL_MS);
+      const written = entries.filter((e) => mirroredAtOf(e) <= diedBy);
       await Promise.all(written.map((e) => engine.removeSubscription(e.id, e.domain, e.node)));
       result.removed += written.length;
       // A node that wrote entries since (a restart) is not forgotten: its next beat makes it alive again.

@@ -24,6 +24,12 @@ export function directorySuite(backend: string, open: () => Promise<DirectoryHar
       tt.teardown(() => h.cleanup());
       return h;
     };
+    const mirrors = new Map<DirectoryHarness, SubscriptionMirror[]>();
+    /** Lets the feed deliver and the window pass, then waits for every mirror of `h` to have sent what it holds. */
+    const settle = async (h: DirectoryHarness): Promise<void> => {
+      await h.pass(FLUSH * 3);
+      for (const m of mirrors.get(h) ?? []) await m.flush();
+    };
     const mirrorOf = (tt: Tap, h: DirectoryHarness, node: FakeNode, engine: ClusterEngine, over: Partial<SubscriptionMirrorOptions> = {}) => {
       const m = new SubscriptionMirror({
         engine,
@@ -37,6 +43,7 @@ export function directorySuite(backend: string, open: () => Promise<DirectoryHar
       });
       m.start(node.feed);
       tt.teardown(() => m.close());
+      mirrors.set(h, [...(mirrors.get(h) ?? []), m]);
       return m;
     };
     const beat = (tt: Tap, h: DirectoryHarness, node: string, engine: ClusterEngine) => {
@@ -52,7 +59,7 @@ export function directorySuite(backend: string, open: () => Promise<DirectoryHar
       const engine = h.engine();
       mirrorOf(t, h, a, engine);
       const rec = a.create({ resource: '1001', event: 'dialog', watcherUser: '1002', contact: 'sip:1002@192.0.2.7:5062' });
-      await h.pass(FLUSH * 3);
+      await settle(h);
       let listed = await engine.listNode('A', h.now());
       t.equal(listed.length, 1);
       t.match(listed[0], {
@@ -65,12 +72,12 @@ export function directorySuite(backend: string, open: () => Promise<DirectoryHar
       t.same((await engine.listDomain('pbx.example.com', h.now())).map((e) => e.id), [rec.id], 'the domain index holds it');
 
       a.refresh(rec, 900_000);
-      await h.pass(FLUSH * 3);
+      await settle(h);
       listed = await engine.listNode('A', h.now());
       t.equal(listed[0]?.expiresAt, rec.expiresAt, 'the refresh moved its expiry');
 
       a.remove(rec);
-      await h.pass(FLUSH * 3);
+      await settle(h);
       t.same(await engine.listNode('A', h.now()), [], 'removed from the node index');
       t.same(await engine.listDomain('pbx.example.com', h.now()), [], 'removed from the domain index');
     });
@@ -81,7 +88,7 @@ export function directorySuite(backend: string, open: () => Promise<DirectoryHar
       const engine = h.engine();
       const mirror = mirrorOf(t, h, a, engine);
       a.create({ expiresAt: h.now() + 400 });
-      await h.pass(FLUSH * 3);
+      await settle(h);
       t.equal((await engine.listNode('A', h.now())).length, 1);
       await mirror.close();
       await h.pass(500);
@@ -94,7 +101,7 @@ export function directorySuite(backend: string, open: () => Promise<DirectoryHar
       const ctl = faultyEngine(h.engine());
       const mirror = mirrorOf(t, h, a, ctl.engine);
       const rec = a.create();
-      await h.pass(FLUSH * 3);
+      await settle(h);
       const before = ctl.calls.get('mirrorSubscription') ?? 0;
       for (let group = 0; group < 10; group++) {
         for (let i = 0; i < 10; i++) a.notify(rec, 200);
@@ -116,13 +123,12 @@ export function directorySuite(backend: string, open: () => Promise<DirectoryHar
       const a = new FakeNode('A', h.clock);
       const ctl = faultyEngine(h.engine());
       const mirror = mirrorOf(t, h, a, ctl.engine);
-      await h.pass(FLUSH * 3);
+      await settle(h);
       const startBatches = mirror.status().batches;
       for (let i = 0; i < 300; i++) a.create();
       await h.pass(1);
       t.equal(ctl.calls.get('mirrorSubscription') ?? 0, 0, 'nothing written inside the window');
-      await h.pass(FLUSH * 4);
-      await mirror.flush();
+      await settle(h);
       t.equal(mirror.status().batches - startBatches, 1, 'one batch');
       t.equal(ctl.calls.get('mirrorSubscription'), 300);
       t.equal((await ctl.engine.listNode('A', h.now())).length, 300);
@@ -135,7 +141,7 @@ export function directorySuite(backend: string, open: () => Promise<DirectoryHar
       const mirror = mirrorOf(t, h, a, ctl.engine);
       const s1 = a.create();
       const s2 = a.create();
-      await h.pass(FLUSH * 3);
+      await settle(h);
       t.equal((await ctl.engine.listNode('A', h.now())).length, 2);
 
       ctl.fault = 'down';
@@ -143,7 +149,7 @@ export function directorySuite(backend: string, open: () => Promise<DirectoryHar
       a.refresh(s2, 1_200_000);
       const s3 = a.create();
       for (let i = 0; i < 40; i++) a.notify(s2, 200);
-      await h.pass(FLUSH * 4);
+      await settle(h);
       t.equal(mirror.status().degraded, true, 'degraded, not thrown');
       t.equal(mirror.status().pending, 0, 'nothing queued while down: the re-mirror covers it');
 
@@ -164,7 +170,7 @@ export function directorySuite(backend: string, open: () => Promise<DirectoryHar
       const engine = h.engine();
       const mirror = mirrorOf(t, h, a, engine);
       for (let i = 0; i < 3; i++) a.create();
-      await h.pass(FLUSH * 3);
+      await settle(h);
       await h.wipe();
       t.same(await engine.listNode('A', h.now()), []);
       mirror.remirror();
@@ -189,7 +195,7 @@ export function directorySuite(backend: string, open: () => Promise<DirectoryHar
       const small = mirrorOf(t, h, b, engine, { feedCapacity: 5 });
       await h.pass(FLUSH);
       for (let i = 0; i < 50; i++) b.create();
-      await h.pass(FLUSH * 3);
+      await settle(h);
       await small.flush();
       t.equal((await engine.listNode('B', h.now())).length, 50, 'events the feed dropped are covered by the re-mirror');
     });
@@ -208,7 +214,7 @@ export function directorySuite(backend: string, open: () => Promise<DirectoryHar
       b.fake.notify(b1, 200);
       b.fake.create({ resource: '1003', domain: 'other.example.com' });
       c.fake.create({ resource: '1004' });
-      await h.pass(FLUSH * 4);
+      await settle(h);
       const listing = new ClusterListing({ engine: a.engine, node: 'A', clock: h.clock, logger: silentLogger, local: a.fake.records, renderBody: (e) => `body of ${e.id}` });
       let got = await listing.list();
       t.equal(got.partial, false);
@@ -274,9 +280,9 @@ export function directorySuite(backend: string, open: () => Promise<DirectoryHar
       b.create();
       b.create();
       c.create();
-      await h.pass(FLUSH * 4);
+      await settle(h);
       await hbB.stop();
-      const janitor = new DirectoryJanitor({ engine: aEngine, node: 'A', clock: h.clock, logger: silentLogger, graceMs: 1000 });
+      const janitor = new DirectoryJanitor({ engine: aEngine, node: 'A', clock: h.clock, logger: silentLogger, graceMs: 1000, beatTtlMs: BEAT.ttlMs });
       await h.pass(BEAT.ttlMs + 100);
       t.same(await janitor.sweep(), { forgotten: [], removed: 0 }, 'within the grace nothing is removed');
       await h.pass(1000);
@@ -293,7 +299,7 @@ export function directorySuite(backend: string, open: () => Promise<DirectoryHar
       const dMirror = mirrorOf(t, h, d, dEngine);
       const hbD = beat(t, h, 'D', dEngine);
       d.create();
-      await h.pass(FLUSH * 4);
+      await settle(h);
       await hbD.stop();
       await dMirror.close();
       await h.pass(BEAT.ttlMs + 1100);

@@ -1,0 +1,65 @@
+/**
+ * startClusterDirectory as main.ts will use it, two nodes on the in-memory twin: one node's subscriptions reach the
+ * other's list; after the first node stops, its entries leave the list within the heartbeat TTL and the directory
+ * after the janitor's grace (cluster.md §8 "A node dies").
+ */
+import t from 'tap';
+import { startClusterDirectory } from '../../../src/cluster/directory/cluster-directory.js';
+import { MemoryClusterData } from '../../../src/cluster/memory/memory-cluster-data.js';
+import { MemoryClusterEngine } from '../../../src/cluster/memory/memory-cluster-engine.js';
+import { ManualClock } from '../../../src/lib/clock.js';
+import { silentLogger } from '../../../src/lib/logger.js';
+import { FakeNode } from './directory-support.js';
+
+const turns = async (n: number): Promise<void> => {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+t.test("a node's subscriptions reach the other node's list; when it dies they leave the list within the TTL and the directory after the grace", async (t) => {
+  const clock = new ManualClock();
+  const data = new MemoryClusterData();
+  const pass = async (ms: number): Promise<void> => {
+    for (let left = ms; left > 0; left -= 50) {
+      clock.advance(Math.min(50, left));
+      await turns(3);
+    }
+  };
+  const start = (name: string) => {
+    const fake = new FakeNode(name, clock);
+    const engine = new MemoryClusterEngine(data, clock);
+    const dir = startClusterDirectory({
+      engine,
+      node: name,
+      clock,
+      logger: silentLogger,
+      feed: fake.feed,
+      liveRecords: fake.records,
+      info: { sip: `${name}:5060` },
+      renderBody: () => '<dialog-info/>',
+      janitor: { graceMs: 30_000 },
+    });
+    return { fake, engine, dir };
+  };
+  const a = start('A');
+  const b = start('B');
+  t.teardown(async () => {
+    await a.dir.stop();
+    await b.dir.stop();
+  });
+  for (let i = 0; i < 5; i++) a.fake.create();
+  b.fake.create();
+  await pass(500);
+  let listed = await b.dir.listing.list();
+  t.equal(listed.partial, false);
+  t.same(listed.records.map((r) => r.node).sort(), ['A', 'A', 'A', 'A', 'A', 'B']);
+  t.match(b.dir.status(), { mirror: { degraded: false, pending: 0 }, heartbeat: { ok: true } });
+
+  await a.dir.stop();
+  await pass(3000 + 1000);
+  listed = await b.dir.listing.list();
+  t.same(listed.records.map((r) => r.node), ['B'], "A's beat lapsed (3 s TTL): its subscriptions are hidden");
+  t.equal((await b.engine.listNode('A', clock.now())).length, 5, 'still in the directory during the grace');
+  await pass(30_000 + 5_000);
+  t.same(await b.engine.listNode('A', clock.now()), [], "the janitor removed A's entries after the 30 s grace");
+  t.notOk((await b.engine.nodes()).some((n) => n.node === 'A'), 'and forgot A');
+});
