@@ -5,6 +5,9 @@
  */
 import t from 'tap';
 import { startClusterDirectory } from '../../../src/cluster/directory/cluster-directory.js';
+import { directoryEntryOf } from '../../../src/cluster/directory/directory-record.js';
+import { ClusterDirectoryPart } from '../../../src/cluster/directory/directory-part.js';
+import type { ClusterEngine } from '../../../src/cluster/engine-port.js';
 import { MemoryClusterData } from '../../../src/cluster/memory/memory-cluster-data.js';
 import { MemoryClusterEngine } from '../../../src/cluster/memory/memory-cluster-engine.js';
 import { ManualClock } from '../../../src/lib/clock.js';
@@ -62,4 +65,49 @@ t.test("a node's subscriptions reach the other node's list; when it dies they le
   await pass(30_000 + 5_000);
   t.same(await b.engine.listNode('A', clock.now()), [], "the janitor removed A's entries after the 30 s grace");
   t.notOk((await b.engine.nodes()).some((n) => n.node === 'A'), 'and forgot A');
+});
+
+t.test('as a part of the cluster node: a partial local list before start, the whole list once started, a re-mirror on a new epoch and on return', async (t) => {
+  const clock = new ManualClock();
+  const data = new MemoryClusterData();
+  const pass = async (ms: number): Promise<void> => {
+    for (let left = ms; left > 0; left -= 50) {
+      clock.advance(Math.min(50, left));
+      await turns(3);
+    }
+  };
+  const peer = new MemoryClusterEngine(data, clock);
+  await peer.heartbeat('B', {}, 3_600_000, clock.now());
+  const fake = new FakeNode('A', clock);
+  const remote = new FakeNode('B', clock).create();
+  await peer.mirrorSubscription(directoryEntryOf(remote, 'B', clock.now()));
+  fake.create();
+  const part = new ClusterDirectoryPart({ feed: fake.feed, liveRecords: fake.records, info: {} });
+  t.teardown(() => part.stop());
+
+  let listed = await part.clusterList.list();
+  t.equal(listed.partial, true, 'before the node starts: this node only, partial');
+  t.equal(listed.records.length, 1);
+
+  const engine: ClusterEngine = new MemoryClusterEngine(data, clock);
+  part.start({ engine, node: 'A', clock, logger: silentLogger });
+  await pass(300);
+  listed = await part.clusterList.list();
+  t.equal(listed.partial, false);
+  t.same(listed.records.map((r) => r.node).sort(), ['A', 'B']);
+
+  data.wipe();
+  await peer.heartbeat('B', {}, 3_600_000, clock.now());
+  part.onEpochChange();
+  await pass(300);
+  t.equal((await engine.listNode('A', clock.now())).length, 1, 'a new epoch: A wrote its subscription again');
+  t.equal(part.status()?.mirror.remirroring, false);
+
+  await engine.removeSubscription([...fake.live.keys()][0]!, 'pbx.example.com', 'A');
+  part.onReturn();
+  await pass(300);
+  t.equal((await engine.listNode('A', clock.now())).length, 1, 'back from island mode: written again');
+
+  await part.stop();
+  t.equal((await part.clusterList.list()).partial, true, 'stopped: local and partial again');
 });
