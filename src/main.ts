@@ -26,6 +26,7 @@ import { peerRecognition } from './security/index.js';
 import { createAbuseLimits } from './security/limits/index.js';
 import { SEQUENCE_LEASE, type Notifier } from './subscriptions/notifier.js';
 import { sipAuthPolicy } from './main-security.js';
+import { wireCluster, type ClusterWiring } from './main-cluster.js';
 
 /**
  * The composition root: reads the configuration, opens the store, builds the SIP stack (src/stack/) and the admin
@@ -189,6 +190,11 @@ export async function startServer(
   // Published state first, then subscriptions, both before the listeners open below.
   await stack.restore({ headroom: crashed ? CRASH_HEADROOM : 0 });
   logger.info({ subscriptions: notifier.count(), ms: clock.now() - started }, 'state restored');
+  // Cluster mode (PISTON_CLUSTER_REDIS_URL): shared presence state through Redis, before the listeners open.
+  const cluster: ClusterWiring | undefined = config.cluster
+    ? await wireCluster({ ...config, cluster: config.cluster }, stack, { clock, logger, metrics: metricsRegistry })
+    : undefined;
+  await cluster?.start();
 
   // The per-resource history (docs/operator-api.md): its own SQLite file, written once a second off the SIP path.
   const historyRepository = SqliteHistoryRepository.open(config.dataDir);
@@ -205,12 +211,17 @@ export async function startServer(
   let storeOpen = true;
   const app = createApiApp({
     services: accountServices,
-    presentity,
+    presentity: cluster ? cluster.control(presentity) : presentity,
     notifier,
     clock,
     logger: logger.child({ module: 'api' }),
     metrics,
-    health: { sip: () => sipListening, store: () => storeOpen, storeWrites: () => presenceState.writeHealth() },
+    health: {
+      sip: () => sipListening,
+      store: () => storeOpen,
+      storeWrites: () => presenceState.writeHealth(),
+      ...(cluster ? { cluster: () => cluster.node.health() } : {}),
+    },
     operator: operatorDeps(presentity, stack.feed, history),
   });
   let api: Awaited<ReturnType<typeof startApi>>;
@@ -231,6 +242,7 @@ export async function startServer(
     // Nothing was bootstrapped yet, so the next start is again a first start. No clean-shutdown mark: SIP may have
     // answered for a moment, and the next start then adds CSeq headroom, the safe side.
     await stack.abort();
+    await cluster?.stop().catch(() => undefined);
     history.stop();
     historyRepository.close();
     try {
@@ -304,6 +316,7 @@ export async function startServer(
       stack.stopAccepting();
       sipListening = false;
       await api.close();
+      await cluster?.stop().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'cluster stop failed'));
       // Drains, writes CSeq/version exactly as last sent (the next start continues without a gap), closes the sockets.
       await stack.stop({ drainMs: DRAIN_LIMIT_MS });
       history.stop();

@@ -190,6 +190,10 @@ export const healthAnswer = named(
     store: z
       .enum(['ready', 'not_ready', 'failing'])
       .describe('ready: open and writing; not_ready: closed; failing: open, but its writes fail (see store_fault)'),
+    cluster: z
+      .enum(['ok', 'degraded'])
+      .optional()
+      .describe('Cluster mode only: degraded while the shared Redis does not answer (island mode: local SIP goes on)'),
     store_fault: z
       .strictObject({
         cause: z.string().describe("The database's own words, e.g. database disk image is malformed"),

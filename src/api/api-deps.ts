@@ -47,6 +47,8 @@ export interface HealthProbes {
   store(): boolean;
   /** Whether the open store's writes reach the disk (`PresenceStateStore.writeHealth`); absent: taken as writable. */
   storeWrites?(): StoreWriteHealth;
+  /** Cluster mode only: `degraded` while the shared engine does not answer (island mode; SIP goes on). */
+  cluster?(): 'ok' | 'degraded';
 }
 
 export interface ApiDeps {

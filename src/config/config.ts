@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseCidr } from '../lib/cidr.js';
+import { parseClusterRedisUrl, type ClusterConfig, type ClusterRedisTarget } from './cluster-config.js';
 
 /**
  * Configuration comes from environment variables only (twelve-factor), validated once at start:
@@ -112,6 +113,15 @@ const envSchema = z.object({
   // 100k subscriptions, RSS 238 MB instead of 290 MB. 0 leaves V8's own heuristics.
   PISTON_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).default(50),
   // Warm-up rounds run in idle slices after start (src/events/warm-up.ts, src/main-rehearsal.ts). 0: none.
+  // Cluster mode (cluster.md): on when set; unset, a single node on SQLite with no Redis anywhere.
+  PISTON_CLUSTER_REDIS_URL: z.string().transform((text, ctx): ClusterRedisTarget => {
+    const target = parseClusterRedisUrl(text);
+    if (typeof target === 'string') {
+      ctx.addIssue({ code: 'custom', message: target });
+      return z.NEVER;
+    }
+    return target;
+  }).optional(),
   PISTON_WARM_UP_ROUNDS: z.coerce.number().int().min(0).max(100_000).default(2000),
   // security.md: digest authentication of SUBSCRIBE and PUBLISH by default; `off` accepts them without credentials.
   PISTON_SIP_AUTH: z.enum(['digest', 'off']).default('digest'),
@@ -200,6 +210,8 @@ export interface Config {
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['PISTON_LOG_LEVEL'];
   nodeName: string;
+  /** Cluster mode (PISTON_CLUSTER_REDIS_URL); absent on a single node. */
+  cluster?: ClusterConfig;
 }
 
 export class ConfigError extends Error {
@@ -313,6 +325,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sipAuth: { mode: e.PISTON_SIP_AUTH, nonceLifetimeS: e.PISTON_SIP_NONCE_LIFETIME_S },
     dataDir: e.PISTON_DATA_DIR,
     logLevel: e.PISTON_LOG_LEVEL,
-    nodeName: e.PISTON_NODE_NAME,
+    // Nodes of one cluster must differ in name; on one machine the host name alone would not, so the SIP port joins it.
+    nodeName: e.PISTON_CLUSTER_REDIS_URL && relevant.PISTON_NODE_NAME === undefined ? `${e.PISTON_NODE_NAME}-${e.PISTON_SIP_PORT}` : e.PISTON_NODE_NAME,
+    ...(e.PISTON_CLUSTER_REDIS_URL ? { cluster: { redis: e.PISTON_CLUSTER_REDIS_URL } } : {}),
   };
 }

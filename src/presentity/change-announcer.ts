@@ -16,7 +16,7 @@ export const NOTHING_TO_ANNOUNCE: Announcement = () => {};
 export class ChangeAnnouncer {
   constructor(
     private readonly states: AggregatedStates,
-    private readonly feed: PresenceFeed,
+    private readonly feed: Pick<PresenceFeed, 'emit'>,
   ) {}
 
   /**

@@ -82,7 +82,7 @@ export function restorePresentity(deps: RestoreDeps, stored: StoredPresentity): 
 }
 
 /** The stored document, or the body parsed again when none was kept; undefined when the package is gone or refuses it. */
-function documentOf(rec: PublicationRecord, registry: EventPackageRegistry, logger: Logger): PublishedDocument | undefined {
+export function documentOf(rec: PublicationRecord, registry: EventPackageRegistry, logger: Logger): PublishedDocument | undefined {
   const pkg = registry.get(rec.event);
   if (!pkg) return undefined;
   if (isRecord(rec.document) && typeof rec.document['format'] === 'string') return rec.document as unknown as PublishedDocument;

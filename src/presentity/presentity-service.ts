@@ -13,7 +13,10 @@ import { loadPresentity, restorePresentity } from './presentity-restore.js';
 import { PresentityWriter } from './presentity-writer.js';
 import { PublicationLedger } from './publication-ledger.js';
 import { handlePublish } from './publish/publish-handler.js';
+import { PublishRejection } from './publish/publish-rejection.js';
+import { readTarget } from './publish/publish-target.js';
 import type { PublishPolicy } from './publish/publish-policy.js';
+import { exportResource, installResource, type PresentityDoc } from './presentity-replica.js';
 import { ResourceBook } from './resource-book.js';
 import type { ResourceChangeListener } from './resource-change.js';
 import { describeResource, type ResourceDescription } from './resource-description.js';
@@ -21,6 +24,7 @@ import type { ResourceKey } from './resource-key.js';
 
 export type { ResourceChange, ResourceChangeListener } from './resource-change.js';
 export type { ResourceDescription, PublicationSummary } from './resource-description.js';
+export type { PresentityDoc } from './presentity-replica.js';
 
 export interface PresentityOptions {
   store: PresenceStateStore;
@@ -66,6 +70,11 @@ export class PresentityService {
   private readonly ledger: PublicationLedger;
   private readonly minPublishExpires: number | undefined;
   private readonly policy: PublishPolicy | undefined;
+  /** Feed events held back while a cluster commit is pending (`held`); undefined otherwise. */
+  private holding: PresenceEvent[] | undefined;
+  private publishRoute: ((incoming: IncomingRequest) => void) | undefined;
+  /** What the announcer and the PUBLISH handler emit into: the feed, unless events are being held. */
+  private readonly out: Pick<PresenceFeed, 'emit' | 'listened'>;
 
   constructor(opts: PresentityOptions) {
     this.store = opts.store;
@@ -77,7 +86,14 @@ export class PresentityService {
     this.policy = opts.policy;
     this.states = new AggregatedStates(this.book, this.registry, this.clock);
     this.feed = opts.feed ?? createPresenceFeed({ logger: this.logger });
-    this.announcer = new ChangeAnnouncer(this.states, this.feed);
+    const feed = this.feed;
+    this.out = {
+      emit: (event) => (this.holding ? this.holding.push(event) : feed.emit(event)),
+      get listened() {
+        return feed.listened;
+      },
+    };
+    this.announcer = new ChangeAnnouncer(this.states, this.out);
     this.writer = new PresentityWriter(this.store, this.clock);
     this.ledger = new PublicationLedger({
       book: this.book,
@@ -88,7 +104,7 @@ export class PresentityService {
       clock: this.clock,
       logger: this.logger,
       onExpired: (p) => {
-        if (this.feed.listened) this.feed.emit({ kind: 'publication-expired', resource: p.resource, event: p.event, etag: p.etag });
+        if (this.feed.listened) this.out.emit({ kind: 'publication-expired', resource: p.resource, event: p.event, etag: p.etag });
       },
     });
   }
@@ -129,8 +145,28 @@ export class PresentityService {
     return this.states.get(resource, event);
   }
 
-  /** The UA handler for PUBLISH (RFC 3903): answers by itself through incoming.respond. */
+  /** The UA handler for PUBLISH (RFC 3903): answers by itself through incoming.respond (or through the cluster's route). */
   handlePublish(incoming: IncomingRequest): void {
+    if (this.publishRoute) this.publishRoute(incoming);
+    else this.publishHere(incoming);
+  }
+
+  /**
+   * Cluster mode: PUBLISH goes through `route` (src/cluster/node/), which commits each change to the shared engine and
+   * calls `publishHere` for the RFC 3903 processing. A single node never sets one.
+   */
+  routePublish(route: ((incoming: IncomingRequest) => void) | undefined): void {
+    this.publishRoute = route;
+  }
+
+  /** The resource a PUBLISH is for, or undefined when its target is refused (the handler then answers why). */
+  publishResource(incoming: IncomingRequest): ResourceKey | undefined {
+    const target = readTarget(incoming.request, this.accounts);
+    return target instanceof PublishRejection ? undefined : target.resource;
+  }
+
+  /** PUBLISH processed on this node (RFC 3903 §6), whatever the route. */
+  publishHere(incoming: IncomingRequest): void {
     handlePublish(incoming, {
       registry: this.registry,
       accounts: this.accounts,
@@ -139,8 +175,69 @@ export class PresentityService {
       storeWritable: () => this.store.writeHealth().writable,
       ...(this.minPublishExpires !== undefined ? { minExpires: this.minPublishExpires } : {}),
       policy: this.policy,
-      feed: this.feed,
+      feed: this.out,
     });
+  }
+
+  /**
+   * Cluster mode (src/cluster/node/): the PUBLISH handler without the policy's hooks, for a retry of a request they
+   * already passed (a digest nonce must not be counted twice).
+   */
+  handlePublishAgain(incoming: IncomingRequest): void {
+    handlePublish(incoming, {
+      registry: this.registry,
+      accounts: this.accounts,
+      ledger: this.ledger,
+      logger: this.logger,
+      storeWritable: () => this.store.writeHealth().writable,
+      ...(this.minPublishExpires !== undefined ? { minExpires: this.minPublishExpires } : {}),
+      feed: this.out,
+    });
+  }
+
+  /**
+   * Cluster mode: runs `work` with every feed event it emits (changes, publications) held back, and answers them with
+   * its result; the caller releases them once the change is committed to the shared engine, or drops them when the
+   * change lost a race and is undone. Synchronous, so nothing else can emit meanwhile.
+   */
+  held<T>(work: () => T): { result: T; events: PresenceEvent[] } {
+    const outer = this.holding;
+    const events: PresenceEvent[] = [];
+    this.holding = events;
+    try {
+      return { result: work(), events };
+    } finally {
+      this.holding = outer;
+    }
+  }
+
+  /** Emits events `held` kept back, in their order. */
+  release(events: readonly PresenceEvent[]): void {
+    for (const e of events) this.out.emit(e);
+  }
+
+  /** Cluster mode: the resource's whole presentity as a document to share; null when nothing is held. */
+  exportResource(resource: ResourceKey): PresentityDoc | null {
+    return exportResource(this.book, resource);
+  }
+
+  /**
+   * Cluster mode: replaces the resource's presentity by a shared document (null: nothing) and announces what changed
+   * for watchers, every package (with `force`, all of them whatever changed: a reset from another node).
+   */
+  installResource(resource: ResourceKey, doc: PresentityDoc | null, force = false): void {
+    const announce = this.announcer.track(
+      resource,
+      this.registry.names(),
+      () =>
+        installResource(
+          { book: this.book, ledger: this.ledger, writer: this.writer, registry: this.registry, clock: this.clock, logger: this.logger },
+          resource,
+          doc,
+        ),
+      force,
+    );
+    announce();
   }
 
   /** Manual state from the admin API: stored, announced (dialog and presence watchers), replayed to new subscribers. */

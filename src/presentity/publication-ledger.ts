@@ -138,7 +138,8 @@ export class PublicationLedger {
   private accept(resource: ResourceKey, pkg: EventPackage, accepted: AcceptedBody, expires: number, replacing: LivePublication | undefined): LedgerOutcome {
     const etag = newETag();
     const now = this.clock.now();
-    const seq = this.opts.seqSource.nextSeq();
+    // Above every publication the resource holds: in a cluster they may come from other nodes' counters.
+    const seq = Math.max(this.opts.seqSource.nextSeq(), this.book.maxSeq(resource) + 1);
     const announce = this.announcer.track(resource, this.registry.affectedBy(pkg.name), () => {
       // The replaced document goes first; its entity-tag stops working (RFC 3903 §4.4).
       if (replacing) this.drop(replacing);

@@ -87,6 +87,13 @@ export class ResourceBook {
     return n;
   }
 
+  /** The highest arrival stamp among the resource's publications; 0 when it has none. */
+  maxSeq(resource: ResourceKey): number {
+    let max = 0;
+    for (const byEtag of this.entries.get(resource)?.publications.values() ?? []) for (const p of byEtag.values()) if (p.seq > max) max = p.seq;
+    return max;
+  }
+
   publicationsOf(resource: ResourceKey): LivePublication[] {
     const entry = this.entries.get(resource);
     if (!entry) return [];

@@ -52,7 +52,15 @@ export function opsRoutes(health: HealthProbes, metrics: ApiMetrics | undefined,
         const store = !open ? 'not_ready' : fault ? 'failing' : 'ready';
         const ok = sip && store === 'ready';
         ctx.status = ok ? 200 : 503;
-        ctx.body = { sip: sip ? 'ready' : 'not_ready', status: ok ? 'ok' : 'unavailable', store, ...(fault ? { store_fault: fault } : {}) };
+        // Island mode is no reason to take the node out of rotation: its phones are still served (cluster.md §8).
+        const cluster = health.cluster ? (probe(() => health.cluster?.() === 'ok') ? 'ok' : 'degraded') : undefined;
+        ctx.body = {
+          sip: sip ? 'ready' : 'not_ready',
+          status: ok ? 'ok' : 'unavailable',
+          store,
+          ...(fault ? { store_fault: fault } : {}),
+          ...(cluster ? { cluster } : {}),
+        };
       },
     },
     {

@@ -24,8 +24,8 @@ import { COMMIT, LATEST, READ, type LuaScript } from './lua-scripts.js';
 import { RedisKeys } from './redis-keys.js';
 
 export interface RedisClusterEngineOptions {
-  /** `redis://host:port/db`. */
-  url: string;
+  /** `redis://host:port/db`; absent when `redis` says where (Sentinel: `sentinels` and `name`). */
+  url?: string;
   /** Key prefix; `pp:` unless a test isolates itself. */
   prefix?: string;
   /** `MAXLEN ~` of the change stream (cluster.md §6: 300k ≈ 30 s at 10k changes/s). */
@@ -67,14 +67,15 @@ export class RedisClusterEngine implements ClusterEngine {
   constructor(options: RedisClusterEngineOptions) {
     this.commandTimeoutMs = options.commandTimeoutMs ?? 2000;
     this.maxBlockMs = options.maxBlockMs ?? 5000;
-    this.redis = new Redis(options.url, {
+    const redisOptions: RedisOptions = {
       enableAutoPipelining: true,
       commandTimeout: this.commandTimeoutMs,
       // Calls made while the connection is down wait for one reconnection attempt, then fail: the node goes on as
       // an island rather than queueing without bound (ioredis's default is 20 attempts).
       maxRetriesPerRequest: 1,
       ...options.redis,
-    });
+    };
+    this.redis = options.url === undefined ? new Redis(redisOptions) : new Redis(options.url, redisOptions);
     this.onError = options.onConnectionError ?? (() => undefined);
     this.redis.on('error', this.onError);
     this.keys = new RedisKeys(options.prefix);

@@ -27,7 +27,7 @@ export interface PublishHandlerDeps {
   /** Authentication and authorization of PUBLISH (publish-policy.ts); default none: everything allowed. */
   policy?: PublishPolicy | undefined;
   /** Told of each accepted PUBLISH and its publisher (the history), when anyone listens. */
-  feed?: PresenceFeed | undefined;
+  feed?: Pick<PresenceFeed, 'emit' | 'listened'> | undefined;
 }
 
 /**
@@ -71,7 +71,7 @@ export function handlePublish(incoming: IncomingRequest, deps: PublishHandlerDep
 const ACTION_WORD = { create: 'new', refresh: 'refresh', modify: 'modify', remove: 'remove' } as const;
 
 /** The `publication` feed event: what was done, and who did it (operator-ux.md: "who published this state?"). */
-function tellAccepted(incoming: IncomingRequest, resource: string, event: string, action: PublishAction, etag: string, feed: PresenceFeed): void {
+function tellAccepted(incoming: IncomingRequest, resource: string, event: string, action: PublishAction, etag: string, feed: Pick<PresenceFeed, 'emit'>): void {
   const req = incoming.request;
   let from = '';
   try {

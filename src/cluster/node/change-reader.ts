@@ -1,0 +1,90 @@
+import type { ChangeCursor, ChangeEntry } from '../engine-port.js';
+import { docOfState } from './doc-state.js';
+import type { NodeContext } from './node-context.js';
+import type { Replica } from './replica.js';
+import { pause } from './ticker.js';
+
+/** Entries per read, and how long a read waits for one (the engine cuts longer waits). */
+const READ_COUNT = 256;
+const READ_BLOCK_MS = 1000;
+/** Pause after a failed read before the next attempt (island mode). */
+const RETRY_MS = 500;
+
+export interface ChangeReaderHooks {
+  /** A gap: entries were lost (trimmed, or the engine lost its data). Resolves once handled. */
+  onGap(): Promise<void>;
+  /** The resource's local changes wait in the outbox: entries for it are not applied. */
+  skip(resource: string): boolean;
+}
+
+/**
+ * The node's one reader of the change stream (cluster.md §7): blocking reads from its cursor; each entry from
+ * another node replaces this node's copy of the resource when its rev is newer, through the presentity service, so
+ * the notifier NOTIFYs this node's watchers, once each. Entries for a resource whose lane is busy (a PUBLISH or a
+ * push in flight here) wait for it to end. The node's own entries are skipped: it installed those when it committed.
+ */
+export class ChangeReader {
+  private cursor: ChangeCursor | undefined;
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly replica: Replica,
+    private readonly hooks: ChangeReaderHooks,
+  ) {}
+
+  /** Starts reading from the stream's end (the node's state is brought up to date by snapshots, not by history). */
+  start(): void {
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loopDone;
+  }
+
+  private async loop(): Promise<void> {
+    const { engine, link, clock } = this.ctx;
+    while (this.running) {
+      try {
+        if (!this.cursor) {
+          this.cursor = await engine.latestCursor();
+          link.succeeded();
+          continue;
+        }
+        const batch = await engine.readChanges(this.cursor, READ_COUNT, READ_BLOCK_MS);
+        if (!this.running) return;
+        link.succeeded();
+        this.cursor = batch.cursor;
+        if (batch.gap) {
+          this.ctx.logger.warn({ rev: batch.cursor.rev }, 'cluster change stream gap: resyncing');
+          await this.hooks.onGap();
+        }
+        for (const e of batch.entries) this.apply(e);
+      } catch (err) {
+        if (!this.running) return;
+        link.failed(err);
+        await pause(clock, RETRY_MS);
+      }
+    }
+  }
+
+  private apply(e: ChangeEntry): void {
+    const { lanes, revs, presentity, node } = this.ctx;
+    if (e.origin === node || this.hooks.skip(e.resource)) return;
+    if (lanes.busy(e.resource)) {
+      lanes.whenIdle(e.resource, () => this.apply(e));
+      return;
+    }
+    if (e.rev <= (revs.get(e.resource) ?? 0)) return;
+    const doc = docOfState(e.state, e.deleted);
+    if (doc === undefined) {
+      void this.replica.refreshInLane(e.resource);
+      return;
+    }
+    presentity.installResource(e.resource, doc, e.force);
+    revs.set(e.resource, e.rev);
+  }
+}

@@ -1,0 +1,214 @@
+import { randomBytes } from 'node:crypto';
+import type { PresenceFeed } from '../../feed/presence-feed.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import type { ClusterEngine } from '../engine-port.js';
+import { ChangeReader } from './change-reader.js';
+import { ClusterLink } from './cluster-link.js';
+import { ExpirySweeper } from './expiry-sweeper.js';
+import type { NodeContext, NodePresentity } from './node-context.js';
+import { Outbox } from './outbox.js';
+import { Replica } from './replica.js';
+import { ResourceLanes } from './resource-lanes.js';
+import { SharedControl } from './shared-control.js';
+import { SharedPublish } from './shared-publish.js';
+import { Ticker } from './ticker.js';
+
+/** How often the node asks the engine for its epoch: the liveness probe in island mode and the data-loss check. */
+const EPOCH_CHECK_MS = 1000;
+/** Resources whose changes may wait in the outbox (cluster.md §8: ~100k operations). */
+const OUTBOX_LIMIT = 100_000;
+
+export interface ClusterNodeOptions {
+  engine: ClusterEngine;
+  presentity: NodePresentity;
+  /** The stack's feed: new subscriptions to a resource the node has not read yet trigger a read. */
+  feed: PresenceFeed;
+  /** Resources with a watcher on this node (`user@domain`), for resyncs. */
+  watched: () => Iterable<string>;
+  node: string;
+  clock: Clock;
+  logger: Logger;
+  outboxLimit?: number;
+}
+
+/**
+ * A piece of cluster mode that starts and stops with the node (the subscription directory, heartbeats, janitor):
+ * attached with `ClusterNode.attach` before `start`, given the node's context.
+ */
+export interface ClusterPart {
+  start(ctx: NodeContext): void | Promise<void>;
+  stop(): void | Promise<void>;
+  /** The engine answers again after island mode. */
+  onReturn?(): void;
+  /** The engine lost its data (a new epoch): re-push what this part owns. */
+  onEpochChange?(): void;
+}
+
+export type ClusterHealth = 'ok' | 'degraded';
+
+/**
+ * One node of a cluster (cluster.md): the shared presence state behind the presentity service's cluster seam. It
+ * routes PUBLISH through compare-and-set (shared-publish.ts), reads the change stream into the node's copy
+ * (change-reader.ts), sweeps publication expiry (expiry-sweeper.ts), keeps the admin API's changes and island mode's
+ * in an outbox (outbox.ts), and watches the engine's epoch. The node's notifier is untouched: it hears every change
+ * through the presentity service's feed, as on a single node, and NOTIFYs the dialogs it holds.
+ */
+export class ClusterNode {
+  readonly context: NodeContext;
+  /** The admin API's set/reset/mailbox, shared (hand it to the API in place of the presentity service's). */
+  readonly control: SharedControl;
+  private readonly outbox: Outbox;
+  private readonly replica: Replica;
+  private readonly reader: ChangeReader;
+  private readonly sweeper: ExpirySweeper;
+  private readonly publish: SharedPublish;
+  private readonly epochTicker: Ticker;
+  private readonly parts: ClusterPart[] = [];
+  private epoch: string | undefined;
+  private stopFeed: (() => void) | undefined;
+
+  constructor(private readonly opts: ClusterNodeOptions) {
+    const logger = opts.logger.child({ module: 'cluster' });
+    const link = new ClusterLink(logger, () => opts.clock.now());
+    this.context = {
+      engine: opts.engine,
+      presentity: opts.presentity,
+      node: opts.node,
+      clock: opts.clock,
+      logger,
+      lanes: new ResourceLanes(),
+      revs: new Map(),
+      link,
+    };
+    this.outbox = new Outbox(this.context, opts.outboxLimit ?? OUTBOX_LIMIT);
+    const waiting = (r: string): boolean => this.outbox.has(r);
+    this.replica = new Replica(this.context, waiting);
+    this.reader = new ChangeReader(this.context, this.replica, { skip: waiting, onGap: () => this.onGap() });
+    this.sweeper = new ExpirySweeper(this.context, waiting);
+    this.publish = new SharedPublish(this.context, this.replica, this.outbox);
+    this.control = new SharedControl(opts.presentity, this.outbox);
+    this.epochTicker = new Ticker(opts.clock, EPOCH_CHECK_MS, () => this.checkEpoch());
+    link.onReturn(() => void this.onReturn());
+  }
+
+  /** Adds a part (before `start`); it starts after the node's own pieces and stops before them. */
+  attach(part: ClusterPart): void {
+    this.parts.push(part);
+  }
+
+  /** Whether the engine answers (the `piston_cluster_connected` gauge). */
+  get connected(): boolean {
+    return this.context.link.up && this.context.engine.connected;
+  }
+
+  health(): ClusterHealth {
+    return this.connected ? 'ok' : 'degraded';
+  }
+
+  /** Local changes waiting for the engine. */
+  get outboxSize(): number {
+    return this.outbox.size;
+  }
+
+  /**
+   * Takes PUBLISH over, learns the epoch, brings the node's restored state and the engine's together (what only this
+   * node holds is pushed, what the engine holds replaces the rest), then reads the stream. An unreachable engine does
+   * not stop the start: the node begins as an island.
+   */
+  async start(): Promise<void> {
+    const { presentity, logger } = this.context;
+    presentity.routePublish(this.publish.handle);
+    this.stopFeed = this.opts.feed.core((e) => {
+      if (e.kind !== 'subscription-created') return;
+      const resource = `${e.subscription.resource}@${e.subscription.domain}`;
+      // A resource first watched here: read it, so the watcher's next NOTIFY shows what other nodes published.
+      if (!this.context.revs.has(resource) && this.context.link.up) void this.replica.refreshInLane(resource);
+    });
+    try {
+      this.epoch = await this.context.engine.epoch(newEpoch());
+      await this.syncAll(true);
+    } catch (err) {
+      this.context.link.failed(err);
+    }
+    this.reader.start();
+    this.sweeper.start();
+    this.epochTicker.start();
+    for (const part of this.parts) await part.start(this.context);
+    logger.info({ node: this.context.node, epoch: this.epoch, connected: this.connected }, 'cluster node started');
+  }
+
+  async stop(): Promise<void> {
+    for (const part of [...this.parts].reverse()) await part.stop();
+    this.epochTicker.stop();
+    this.sweeper.stop();
+    this.stopFeed?.();
+    this.context.presentity.routePublish(undefined);
+    const reading = this.reader.stop();
+    await this.context.engine.close();
+    await reading;
+  }
+
+  /**
+   * Every resource the node holds or watches, read again: newer shared state replaces the node's copy; with `push`,
+   * what the engine does not hold at all but the node does (its restored or re-pushed state) goes to the outbox.
+   */
+  private async syncAll(push: boolean): Promise<void> {
+    const { presentity, engine, lanes, revs } = this.context;
+    const resources = new Set<string>([...presentity.resources(), ...this.opts.watched(), ...revs.keys()]);
+    await Promise.all(
+      [...resources].map((resource) =>
+        lanes.run(resource, async () => {
+          if (this.outbox.has(resource)) return;
+          const snap = await engine.getResource(resource);
+          const local = presentity.exportResource(resource);
+          if (push && snap.rev === 0 && local !== null) {
+            revs.set(resource, 0);
+            this.outbox.add(resource, null);
+          } else this.replica.install(snap);
+        }),
+      ),
+    );
+  }
+
+  private async onReturn(): Promise<void> {
+    await this.checkEpoch();
+    await this.outbox.flush();
+    await this.syncAll(false).catch(() => undefined);
+    for (const part of this.parts) part.onReturn?.();
+  }
+
+  private async onGap(): Promise<void> {
+    await this.checkEpoch();
+    await this.syncAll(false).catch(() => undefined);
+  }
+
+  /**
+   * The epoch probe: answers (island mode ends) or fails (island mode begins); a different epoch means the engine
+   * lost its data (cluster.md §8), and everything this node holds is pushed again: revs start over, and the merge
+   * in the outbox keeps what another node pushed first.
+   */
+  private async checkEpoch(): Promise<void> {
+    const { engine, link, logger, revs } = this.context;
+    let epoch: string;
+    try {
+      // A fresh candidate each time: one that equalled the old epoch would hide the loss it is meant to reveal.
+      epoch = await engine.epoch(newEpoch());
+    } catch (err) {
+      link.failed(err);
+      return;
+    }
+    link.succeeded();
+    if (this.epoch === undefined) this.epoch = epoch;
+    if (epoch === this.epoch) return;
+    logger.warn({ was: this.epoch, now: epoch }, 'cluster engine lost its data: pushing this node\'s state again');
+    this.epoch = epoch;
+    revs.clear();
+    await this.syncAll(true).catch(() => undefined);
+    for (const part of this.parts) part.onEpochChange?.();
+  }
+}
+
+function newEpoch(): string {
+  return randomBytes(8).toString('hex');
+}

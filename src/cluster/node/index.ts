@@ -1,0 +1,3 @@
+// Cluster mode's node side (cluster.md §7, §8): shared presence state behind the presentity service's seam.
+export { ClusterNode, type ClusterNodeOptions, type ClusterPart, type ClusterHealth } from './cluster-node.js';
+export type { NodeContext, NodePresentity } from './node-context.js';

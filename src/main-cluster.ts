@@ -1,0 +1,95 @@
+import { Gauge, type Registry } from 'prom-client';
+import type { Config } from './config/config.js';
+import { describeClusterTarget, type ClusterConfig } from './config/cluster-config.js';
+import { ClusterNode } from './cluster/node/index.js';
+import type { ClusterEngine } from './cluster/engine-port.js';
+import type { Clock } from './lib/clock.js';
+import type { Logger } from './lib/logger.js';
+import type { PresenceStack } from './stack/index.js';
+import type { PresenceControl } from './api/api-deps.js';
+
+/**
+ * Cluster mode's wiring (cluster.md), used by main.ts only when PISTON_CLUSTER_REDIS_URL is set: the Redis adapter
+ * (ioredis is loaded here, on demand, so a single node never loads it), the node's shared presence state over the
+ * stack, its gauges, and what the admin API uses in place of the single node's. Further cluster pieces (the
+ * subscription directory, heartbeats, janitor) attach to `node` (ClusterNode.attach) before `start`.
+ */
+export interface ClusterWiring {
+  readonly node: ClusterNode;
+  /** The admin API's presence control: reads from the node's copy, set/reset shared. */
+  control(local: PresenceControl): PresenceControl;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function wireCluster(
+  config: Config & { cluster: ClusterConfig },
+  stack: PresenceStack,
+  deps: { clock: Clock; logger: Logger; metrics: Registry },
+): Promise<ClusterWiring> {
+  const log = deps.logger.child({ module: 'cluster' });
+  const engine = await openEngine(config.cluster, log);
+  const node = new ClusterNode({
+    engine,
+    presentity: stack.presentity,
+    feed: stack.feed,
+    watched: () => watchedResources(stack),
+    node: config.nodeName,
+    clock: deps.clock,
+    logger: deps.logger,
+  });
+  new Gauge({
+    name: 'piston_cluster_connected',
+    help: 'Cluster mode: 1 while the shared engine (Redis) answers, 0 in island mode (local SIP goes on)',
+    registers: [deps.metrics],
+    collect() {
+      this.set(node.connected ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'piston_cluster_outbox',
+    help: 'Cluster mode: resources whose local changes wait for the shared engine',
+    registers: [deps.metrics],
+    collect() {
+      this.set(node.outboxSize);
+    },
+  });
+  log.info({ redis: describeClusterTarget(config.cluster.redis), node: config.nodeName }, 'cluster mode');
+  return {
+    node,
+    control: (local) => ({
+      describe: (r) => local.describe(r),
+      domainsOf: (u) => local.domainsOf(u),
+      reset: (r) => node.control.reset(r),
+      setManualState: (r, s) => node.control.setManualState(r, s),
+    }),
+    start: () => node.start(),
+    stop: () => node.stop(),
+  };
+}
+
+async function openEngine(cluster: ClusterConfig, log: Logger): Promise<ClusterEngine> {
+  const { RedisClusterEngine } = await import('./cluster/redis/redis-cluster-engine.js');
+  let lastError = '';
+  const onConnectionError = (err: Error): void => {
+    // ioredis repeats a refused connection at every retry: log each distinct error once in a row.
+    if (err.message === lastError) return;
+    lastError = err.message;
+    log.warn({ err: err.message }, 'cluster engine connection error');
+  };
+  const target = cluster.redis;
+  if (target.kind === 'url') return new RedisClusterEngine({ url: target.url, onConnectionError });
+  return new RedisClusterEngine({
+    onConnectionError,
+    redis: {
+      sentinels: target.sentinels,
+      name: target.name,
+      db: target.db,
+      ...(target.password ? { password: target.password, sentinelPassword: target.password } : {}),
+    },
+  });
+}
+
+function* watchedResources(stack: PresenceStack): Iterable<string> {
+  for (const rec of stack.notifier.liveRecords()) yield `${rec.resource}@${rec.domain}`;
+}

@@ -1,0 +1,204 @@
+import t, { type Test } from 'tap';
+import { randomBytes } from 'node:crypto';
+import { startRedisProcess, type RedisProcess } from '../support/redis-process.js';
+import { startServerProcess, removeDir, type ServerProcess } from '../support/server-process.js';
+import { SipEndpoint, type DialogPublication } from '../support/sip-watcher.js';
+import type { WireMessage } from '../support/sip-wire.js';
+
+/**
+ * Cluster mode end to end (cluster.md §9, issue 22): one redis-server and three built nodes on loopback. A watcher's
+ * NOTIFYs come only from the node holding its dialog, once per change, whichever node took the PUBLISH; entity-tags
+ * work on every node; a publication expires once; with Redis gone a node goes on serving its own phones and, when
+ * Redis comes back empty, pushes what it holds so the others converge.
+ *
+ * Delivery limits are generous (the machine is shared): the acceptance asks for a second, the test allows 3 s and
+ * reports the measured time.
+ */
+
+const DELIVERY_MS = 3000;
+/** Quiet time after a change during which no second NOTIFY may arrive. */
+const SETTLE_MS = 1500;
+
+const token = (): string => randomBytes(5).toString('hex');
+const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
+
+let redis: RedisProcess;
+const nodes: ServerProcess[] = [];
+const endpoints: SipEndpoint[] = [];
+
+t.before(async () => {
+  redis = await startRedisProcess();
+  for (const name of ['n1', 'n2', 'n3']) {
+    nodes.push(
+      await startServerProcess({
+        env: { PISTON_CLUSTER_REDIS_URL: redis.url, PISTON_NODE_NAME: name, PISTON_WARM_UP_ROUNDS: '0', PISTON_PUBLISH_MIN_EXPIRES: '1' },
+      }),
+    );
+  }
+});
+
+t.teardown(async () => {
+  for (const ep of endpoints) await ep.close();
+  for (const n of nodes) {
+    await n.stop();
+    removeDir(n.dataDir);
+  }
+  await redis.stop();
+});
+
+async function endpoint(node: ServerProcess): Promise<SipEndpoint> {
+  const ep = await SipEndpoint.udp(node.sipPort);
+  endpoints.push(ep);
+  return ep;
+}
+
+const dialog = (state: string): DialogPublication => ({ id: `d-${token()}`, callId: `c-${token()}`, localTag: 'l', remoteTag: 'r', state, direction: 'recipient' });
+
+/** A watcher of `resource` on `ep`'s node, after its first NOTIFY; answers the Call-ID. */
+async function watch(t: Test, ep: SipEndpoint, resource: string): Promise<string> {
+  const sub = await ep.subscribe({ resource, user: `w${token()}`, event: 'dialog', expires: 600 });
+  t.equal(sub.response.status, 200, `SUBSCRIBE to ${resource} accepted`);
+  t.ok(await ep.waitUntil(() => ep.transactions(sub.callId).length >= 1, DELIVERY_MS), 'first NOTIFY arrived');
+  return sub.callId;
+}
+
+const stateOf = (n: WireMessage | undefined): string => /<state>([^<]*)<\/state>/.exec(n?.body ?? '')?.[1] ?? 'idle (no dialog)';
+
+/** PUBLISH written out, for a refresh without a body or a removal (RFC 3903 §4.3, §4.5). */
+function publishText(ep: SipEndpoint, port: number, o: { resource: string; etag: string; expires: number }): string {
+  return [
+    `PUBLISH sip:${o.resource}@127.0.0.1:${port} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${ep.localPort};branch=z9hG4bK${token()};rport`,
+    'Max-Forwards: 70',
+    `From: <sip:${o.resource}@127.0.0.1>;tag=${token()}`,
+    `To: <sip:${o.resource}@127.0.0.1>`,
+    `Call-ID: ${token()}@piston-e2e-pub`,
+    'CSeq: 1 PUBLISH',
+    'Event: dialog',
+    `SIP-If-Match: ${o.etag}`,
+    `Expires: ${o.expires}`,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+}
+
+t.test('a PUBLISH on node 2 reaches a watcher on node 1 within the delivery limit, one NOTIFY with CSeq +1 (cluster.md §9 test 1)', async (t) => {
+  const [n1, n2] = nodes as [ServerProcess, ServerProcess];
+  const watcher = await endpoint(n1);
+  const publisher = await endpoint(n2);
+  const callId = await watch(t, watcher, '7101');
+  const first = watcher.transactions(callId)[0]!;
+  const sent = Date.now();
+  const pub = await publisher.publishDialog({ resource: '7101', dialog: dialog('confirmed') });
+  t.equal(pub.response.status, 200, 'PUBLISH on node 2 accepted');
+  t.ok(await watcher.waitUntil(() => watcher.transactions(callId).length >= 2, DELIVERY_MS), 'NOTIFY from node 1');
+  const second = watcher.transactions(callId)[1]!;
+  t.comment(`PUBLISH on n2 -> NOTIFY from n1: ${second.at - sent} ms (load ${(await import('node:os')).loadavg()[0]!.toFixed(1)})`);
+  t.equal(stateOf(second.msg), 'confirmed');
+  t.equal(second.cseq, first.cseq + 1, 'CSeq +1');
+  await sleep(SETTLE_MS);
+  t.equal(watcher.transactions(callId).length, 2, 'exactly one NOTIFY for the change');
+});
+
+t.test('one watcher per node, a PUBLISH on node 3: exactly one NOTIFY each (cluster.md §9 test 2)', async (t) => {
+  const eps = await Promise.all(nodes.map((n) => endpoint(n)));
+  const calls: string[] = [];
+  for (const ep of eps) calls.push(await watch(t, ep, '7102'));
+  const pub = await eps[2]!.publishDialog({ resource: '7102', dialog: dialog('early') });
+  t.equal(pub.response.status, 200);
+  for (const [i, ep] of eps.entries()) t.ok(await ep.waitUntil(() => ep.transactions(calls[i]!).length >= 2, DELIVERY_MS), `node ${i + 1}'s watcher told`);
+  await sleep(SETTLE_MS);
+  t.same(
+    eps.map((ep, i) => ep.transactions(calls[i]!).length),
+    [2, 2, 2],
+    'one NOTIFY per watcher per change, never two',
+  );
+  t.same(eps.map((ep, i) => stateOf(ep.transactions(calls[i]!).at(-1)!.msg)), ['early', 'early', 'early']);
+});
+
+t.test('entity-tags across nodes: created on 1, refreshed on 2, removed on 3; an unknown one is 412 everywhere (RFC 3903 §4.1, cluster.md §9 test 3)', async (t) => {
+  const [n1, n2, n3] = nodes as [ServerProcess, ServerProcess, ServerProcess];
+  const watcher = await endpoint(n1);
+  const callId = await watch(t, watcher, '7103');
+  const p1 = await endpoint(n1);
+  const p2 = await endpoint(n2);
+  const p3 = await endpoint(n3);
+  const created = await p1.publishDialog({ resource: '7103', dialog: dialog('confirmed') });
+  t.equal(created.response.status, 200, 'created on node 1');
+  t.ok(created.etag);
+  t.ok(await watcher.waitUntil(() => watcher.transactions(callId).length >= 2, DELIVERY_MS), 'watcher sees confirmed');
+
+  const refreshed = await p2.request(publishText(p2, n2.sipPort, { resource: '7103', etag: created.etag!, expires: 600 }));
+  t.equal(refreshed.status, 200, 'refresh with SIP-If-Match on node 2: 200');
+  const etag2 = refreshed.header('sip-etag');
+  t.ok(etag2 && etag2 !== created.etag, 'a new entity-tag (RFC 3903 §4.3)');
+  const stale = await p3.request(publishText(p3, n3.sipPort, { resource: '7103', etag: created.etag!, expires: 600 }));
+  t.equal(stale.status, 412, 'the replaced entity-tag no longer matches, on node 3 either');
+
+  const removed = await p3.request(publishText(p3, n3.sipPort, { resource: '7103', etag: etag2!, expires: 0 }));
+  t.equal(removed.status, 200, 'removal on node 3');
+  t.ok(await watcher.waitUntil(() => watcher.transactions(callId).length >= 3, DELIVERY_MS), 'watcher told of the removal');
+  // The dialog package remembers the ended dialog: the lamp goes dark with `terminated` (RFC 4235 §3.7.1).
+  t.equal(stateOf(watcher.transactions(callId).at(-1)!.msg), 'terminated', 'the lamp goes dark');
+  for (const [i, p] of [p1, p2, p3].entries()) {
+    const r = await p.request(publishText(p, nodes[i]!.sipPort, { resource: '7103', etag: 'nosuchtag', expires: 600 }));
+    t.equal(r.status, 412, `unknown entity-tag on node ${i + 1}: 412`);
+  }
+  await sleep(SETTLE_MS);
+  t.equal(watcher.transactions(callId).length, 3, 'the refresh changed nothing a watcher sees: no NOTIFY for it');
+});
+
+t.test('a publication expires once for the cluster: one NOTIFY per watcher when it lapses (cluster.md §9 test 6)', async (t) => {
+  const eps = await Promise.all(nodes.map((n) => endpoint(n)));
+  const calls: string[] = [];
+  for (const ep of eps) calls.push(await watch(t, ep, '7104'));
+  const pub = await eps[1]!.publishDialog({ resource: '7104', dialog: dialog('confirmed'), expires: 2 });
+  t.equal(pub.response.status, 200);
+  for (const [i, ep] of eps.entries()) t.ok(await ep.waitUntil(() => ep.transactions(calls[i]!).length >= 2, DELIVERY_MS), `node ${i + 1}'s watcher sees confirmed`);
+  for (const [i, ep] of eps.entries()) t.ok(await ep.waitUntil(() => ep.transactions(calls[i]!).length >= 3, 2000 + DELIVERY_MS), `node ${i + 1}'s watcher sees the expiry`);
+  await sleep(SETTLE_MS + 1000); // past a sweep on every node
+  t.same(eps.map((ep, i) => ep.transactions(calls[i]!).length), [3, 3, 3], 'exactly one NOTIFY each for the expiry');
+  t.same(eps.map((ep, i) => stateOf(ep.transactions(calls[i]!).at(-1)!.msg)), ['terminated', 'terminated', 'terminated'], 'every lamp dark');
+});
+
+t.test('Redis gone: node 1 keeps serving its own phones and says degraded; Redis back empty: its state reaches the others (cluster.md §8)', async (t) => {
+  const [n1, n2] = nodes as [ServerProcess, ServerProcess];
+  const w1 = await endpoint(n1);
+  const w2 = await endpoint(n2);
+  const c1 = await watch(t, w1, '7105');
+  const c2 = await watch(t, w2, '7105');
+  const port = redis.port;
+  await redis.stop();
+  const health = async (): Promise<Record<string, unknown>> => (await (await fetch(`http://127.0.0.1:${n1.apiPort}/healthz`)).json()) as Record<string, unknown>;
+  let h: Record<string, unknown> = {};
+  for (let i = 0; i < 40 && h['cluster'] !== 'degraded'; i++) {
+    h = await health();
+    if (h['cluster'] !== 'degraded') await sleep(250);
+  }
+  t.equal(h['cluster'], 'degraded', '/healthz says degraded');
+  t.equal(h['status'], 'ok', 'and the node stays in service');
+  const metrics = await (await fetch(`http://127.0.0.1:${n1.apiPort}/metrics`)).text();
+  t.match(metrics, /^piston_cluster_connected 0$/m, 'piston_cluster_connected is 0');
+
+  const p1 = await endpoint(n1);
+  const sent = Date.now();
+  const pub = await p1.publishDialog({ resource: '7105', dialog: dialog('confirmed') }, 10_000);
+  t.equal(pub.response.status, 200, 'PUBLISH on node 1 accepted in island mode');
+  t.ok(await w1.waitUntil(() => w1.transactions(c1).length >= 2, DELIVERY_MS), 'node 1 NOTIFYs its own watcher');
+  t.comment(`island PUBLISH -> NOTIFY on n1: ${(w1.transactions(c1)[1]?.at ?? Date.now()) - sent} ms`);
+  t.equal(stateOf(w1.transactions(c1).at(-1)!.msg), 'confirmed');
+  t.equal(w2.transactions(c2).length, 1, 'node 2 cannot know yet');
+
+  redis = await startRedisProcess({ port });
+  t.ok(await w2.waitUntil(() => w2.transactions(c2).length >= 2, 15_000), 'after Redis returns (empty), node 2 hears of it');
+  t.equal(stateOf(w2.transactions(c2).at(-1)!.msg), 'confirmed', 'state converged');
+  let back: Record<string, unknown> = {};
+  for (let i = 0; i < 40 && back['cluster'] !== 'ok'; i++) {
+    back = await health();
+    if (back['cluster'] !== 'ok') await sleep(250);
+  }
+  t.equal(back['cluster'], 'ok', '/healthz says ok again');
+  await sleep(SETTLE_MS);
+  t.equal(w1.transactions(c1).length, 2, 'no second NOTIFY on node 1 for its own change');
+});
