@@ -37,6 +37,8 @@ export interface SubscriptionView {
  */
 export interface ClusterSubscriptionList {
   list(): Promise<{ records: readonly Readonly<SubscriptionRecord>[]; partial: boolean }>;
+  /** Domains other than `skip` where the user part is watched on other nodes (a reset or set reaches them too). */
+  watchedDomains?(user: string, skip: readonly string[]): Promise<string[]>;
 }
 
 /** Readiness probes for `GET /healthz`. */

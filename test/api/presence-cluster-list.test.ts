@@ -35,7 +35,7 @@ async function clusterApi(t: { teardown(fn: () => unknown): void }) {
     timeoutMs: 100,
   });
   api = await apiHarness(t, { clusterList: listing });
-  await peer.heartbeat('n2', {}, 60_000, clock.now());
+  await peer.heartbeat('n2', { domains: ['192.0.2.1'] }, 60_000, clock.now());
   return { api, clock, peer, ctl };
 }
 
@@ -81,4 +81,19 @@ t.test('the directory unreachable: this node only, with timeout: true, also on a
   body = await list(api);
   t.equal(body.timeout, undefined, 'whole again once the directory answers');
   t.same(Object.keys(body.data.subscriptions).sort(), ['1001', '1002']);
+});
+
+t.test('a reset on one node also commands the domains where only another node\'s phones watch the extension (issue 22 item 3)', async (t) => {
+  const { api, clock, peer, ctl } = await clusterApi(t);
+  // 192.0.2.1 is no account's realm: the master account (the oldest) serves it.
+  await peer.mirrorSubscription(directoryEntryOf(sub('n2', 'remote-ip', { resource: '1001', domain: '192.0.2.1' }), 'n2', clock.now()));
+  const token = await api.masterToken();
+  const res = await api.request('POST', `/v2/accounts/${api.masterId}/presence/1001`, { token, body: { data: {} } });
+  t.equal(res.status, 200);
+  t.same(api.presentity.calls.map((c) => c.resource).sort(), [`1001@${MASTER_REALM}`, '1001@192.0.2.1'].sort());
+  api.presentity.calls.length = 0;
+  ctl.fault = 'down';
+  const again = await api.request('POST', `/v2/accounts/${api.masterId}/presence/1001`, { token, body: { data: {} } });
+  t.equal(again.status, 200, 'the directory down: the command still goes out');
+  t.same(api.presentity.calls.map((c) => c.resource), [`1001@${MASTER_REALM}`], 'at the realm (shared with every node)');
 });

@@ -8,7 +8,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { JsonValue, SubscriptionRecord } from '../../store/records.js';
 import type { ClusterEngine, DirectoryEntry } from '../engine-port.js';
-import { ClusterListing } from './cluster-listing.js';
+import { ClusterListing, DOMAINS_INFO, MAX_ANNOUNCED_DOMAINS } from './cluster-listing.js';
 import { DirectoryJanitor } from './directory-janitor.js';
 import { NodeHeartbeat } from './node-heartbeat.js';
 import { SubscriptionMirror, type MirrorStatus, type SubscriptionMirrorOptions } from './subscription-mirror.js';
@@ -23,8 +23,8 @@ export interface ClusterDirectoryOptions {
   feed: PresenceFeed;
   /** `Notifier.liveRecords`. */
   liveRecords: () => readonly Readonly<SubscriptionRecord>[];
-  /** What the heartbeat announces (SIP and API addresses). */
-  info: JsonValue;
+  /** What the heartbeat announces (SIP and API addresses); the directory adds `domains` (cluster-listing.ts). */
+  info: { [key: string]: JsonValue };
   /** The NOTIFY body the list shows for another node's subscription (ClusterListing). */
   renderBody?: (entry: DirectoryEntry) => string;
   /** The notifier's SEQUENCE_LEASE. */
@@ -59,7 +59,15 @@ export function startClusterDirectory(opts: ClusterDirectoryOptions): ClusterDir
     ...(opts.cseqStep === undefined ? {} : { cseqStep: opts.cseqStep }),
     ...opts.mirror,
   });
-  const heartbeat = new NodeHeartbeat({ engine, node, clock, logger, info: opts.info, onRecovered: () => mirror.remirror(), ...opts.heartbeat });
+  const heartbeat = new NodeHeartbeat({
+    engine,
+    node,
+    clock,
+    logger,
+    info: () => ({ ...opts.info, [DOMAINS_INFO]: mirror.watchedDomains(MAX_ANNOUNCED_DOMAINS) }),
+    onRecovered: () => mirror.remirror(),
+    ...opts.heartbeat,
+  });
   const janitor = new DirectoryJanitor({
     engine,
     node,

@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
-import type { SubscriptionRecord } from '../../store/records.js';
+import type { JsonValue, SubscriptionRecord } from '../../store/records.js';
 import type { ClusterEngine, DirectoryEntry } from '../engine-port.js';
 import { listedRecordOf } from './directory-record.js';
 
@@ -36,6 +36,11 @@ export interface ListedSubscriptions {
   partial: boolean;
 }
 
+/** The heartbeat info field where a node announces the domains its subscriptions watch (null: more than the cap). */
+export const DOMAINS_INFO = 'domains';
+/** Beyond this many domains a node announces none, and is read whole when its domains are asked for. */
+export const MAX_ANNOUNCED_DOMAINS = 64;
+
 /** Which part of the directory to read: every node's entries, or only these domains' (a realm-only account). */
 export type ListingScope = { domains: readonly string[] } | undefined;
 
@@ -61,6 +66,41 @@ export class ClusterListing {
     const records: Listed[] = local.slice();
     for (const entry of remote) records.push(listedRecordOf(entry, render ? () => render(entry) : () => 'undefined'));
     return { records, partial: false };
+  }
+
+  /**
+   * Domains where `user` (a resource's user part) is watched on another live node, for a reset or set given on this
+   * node (the admin API's domainsFor: a phone on another node subscribed at `1001@192.0.2.1` must hear a reset of
+   * 1001 too). Read from the indexes of the domains those nodes announce with their heartbeat, except `skip` (the
+   * realm, which the caller always includes; its index is the largest); a node that announces no list is read whole.
+   * When the engine fails: none (the realm's watchers on every node are still reached).
+   */
+  async watchedDomains(user: string, skip: readonly string[] = []): Promise<string[]> {
+    if (!this.opts.engine.connected) return [];
+    try {
+      return await this.withTimeout(this.remoteDomainsOf(user.toLowerCase(), new Set(skip.map((d) => d.toLowerCase()))));
+    } catch (err) {
+      this.logger.warn({ err, user }, 'cluster directory unreachable: a command reaches the other nodes at the realm only');
+      return [];
+    }
+  }
+
+  private async remoteDomainsOf(user: string, skip: ReadonlySet<string>): Promise<string[]> {
+    const { engine, node: self, clock } = this.opts;
+    const now = clock.now();
+    const live = (await engine.nodes()).filter((n) => n.alive && n.node !== self);
+    const alive = new Set(live.map((n) => n.node));
+    const domains = new Set<string>();
+    const whole: string[] = [];
+    for (const status of live) {
+      const announced = announcedDomains(status.info);
+      if (announced === null) whole.push(status.node);
+      else for (const d of announced) if (!skip.has(d)) domains.add(d);
+    }
+    const lists = await Promise.all([...[...domains].map((d) => engine.listDomain(d, now)), ...whole.map((n) => engine.listNode(n, now))]);
+    const out = new Set<string>();
+    for (const list of lists) for (const e of list) if (alive.has(e.node) && e.fields.resource === user && !skip.has(e.domain)) out.add(e.domain);
+    return [...out].sort();
   }
 
   private async remoteEntries(scope: ListingScope): Promise<DirectoryEntry[]> {
@@ -93,4 +133,11 @@ export class ClusterListing {
       );
     });
   }
+}
+
+/** The domains a heartbeat announced, or null when it announced no list. */
+function announcedDomains(info: JsonValue | null): string[] | null {
+  if (info === null || typeof info !== 'object' || Array.isArray(info)) return null;
+  const list = info[DOMAINS_INFO];
+  return Array.isArray(list) && list.every((d) => typeof d === 'string') ? (list as string[]) : null;
 }

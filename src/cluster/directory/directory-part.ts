@@ -29,6 +29,8 @@ export class ClusterDirectoryPart {
   readonly clusterList = {
     list: (): Promise<ListedSubscriptions> =>
       this.directory ? this.directory.listing.list() : Promise.resolve({ records: this.opts.liveRecords(), partial: true }),
+    watchedDomains: (user: string, skip: readonly string[]): Promise<string[]> =>
+      this.directory ? this.directory.listing.watchedDomains(user, skip) : Promise.resolve([]),
   };
 
   constructor(private readonly opts: DirectoryPartOptions) {}

@@ -18,8 +18,8 @@ export interface NodeHeartbeatOptions {
   node: string;
   clock: Clock;
   logger: Logger;
-  /** What the node announces (its SIP and API addresses), shown by the registry. */
-  info: JsonValue;
+  /** What the node announces with each beat (its SIP and API addresses, its watched domains), shown by the registry. */
+  info: JsonValue | (() => JsonValue);
   everyMs?: number;
   ttlMs?: number;
   /**
@@ -65,7 +65,7 @@ export class NodeHeartbeat {
     if (this.stopped) return;
     const { engine, node, info, clock } = this.opts;
     this.inFlight = engine
-      .heartbeat(node, info, this.opts.ttlMs ?? HEARTBEAT_TTL_MS, clock.now())
+      .heartbeat(node, typeof info === 'function' ? info() : info, this.opts.ttlMs ?? HEARTBEAT_TTL_MS, clock.now())
       .then(
         () => {
           this.beats++;

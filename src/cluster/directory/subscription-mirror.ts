@@ -47,6 +47,7 @@ type Op = { kind: 'write'; entry: DirectoryEntry } | { kind: 'remove'; id: strin
 interface Mirrored {
   cseq: number;
   reply: number;
+  domain: string;
 }
 
 export interface MirrorStatus {
@@ -78,6 +79,8 @@ export class SubscriptionMirror {
 
   private readonly pending = new Map<string, Op>();
   private readonly mirrored = new Map<string, Mirrored>();
+  /** Live subscriptions of this node per watched domain (the heartbeat announces the domains, cluster-listing.ts). */
+  private readonly domains = new Map<string, number>();
   /** Removed while a re-mirror runs: it must not write them back from its older list. */
   private readonly removedDuringRemirror = new Set<string>();
   private remirrorDue = false;
@@ -138,6 +141,14 @@ export class SubscriptionMirror {
     };
   }
 
+  /**
+   * The domains this node's subscriptions watch, at most `max` of them (null beyond: the others then read this
+   * node's whole directory instead of its domains' indexes).
+   */
+  watchedDomains(max: number): string[] | null {
+    return this.domains.size > max ? null : [...this.domains.keys()].sort();
+  }
+
   /** Sends what is pending now (for a clean stop and for tests); a failure leaves the mirror degraded. */
   async flush(): Promise<void> {
     for (;;) {
@@ -177,6 +188,7 @@ export class SubscriptionMirror {
     switch (event.kind) {
       case 'subscription-created':
       case 'subscription-refreshed':
+        if (!this.mirrored.has(event.subscription.id)) this.count(event.subscription.domain, 1);
         this.write(event.subscription);
         break;
       case 'notify-sent':
@@ -190,7 +202,7 @@ export class SubscriptionMirror {
       }
       case 'subscription-removed': {
         const rec = event.subscription;
-        this.mirrored.delete(rec.id);
+        if (this.mirrored.delete(rec.id)) this.count(rec.domain, -1);
         if (this.remirrorRunning) this.removedDuringRemirror.add(rec.id);
         this.enqueue(rec.id, { kind: 'remove', id: rec.id, domain: rec.domain });
         break;
@@ -200,8 +212,14 @@ export class SubscriptionMirror {
     }
   }
 
+  private count(domain: string, delta: number): void {
+    const n = (this.domains.get(domain) ?? 0) + delta;
+    if (n > 0) this.domains.set(domain, n);
+    else this.domains.delete(domain);
+  }
+
   private write(rec: Readonly<SubscriptionRecord>): void {
-    this.mirrored.set(rec.id, { cseq: rec.localCseq, reply: rec.lastNotify?.reply ?? 0 });
+    this.mirrored.set(rec.id, { cseq: rec.localCseq, reply: rec.lastNotify?.reply ?? 0, domain: rec.domain });
     this.enqueue(rec.id, { kind: 'write', entry: directoryEntryOf(rec, this.node, this.clock.now()) });
   }
 
@@ -279,6 +297,7 @@ export class SubscriptionMirror {
     this.remirrorRunning = true;
     this.removedDuringRemirror.clear();
     this.pending.clear();
+    const known = new Set(this.mirrored.keys());
     try {
       const listed = await this.engine.listNode(this.node, this.clock.now());
       const records = this.opts.liveRecords().slice();
@@ -289,7 +308,7 @@ export class SubscriptionMirror {
         for (const rec of records.slice(from, from + this.batchSize)) {
           live.add(rec.id);
           if (this.removedDuringRemirror.has(rec.id)) continue;
-          this.mirrored.set(rec.id, { cseq: rec.localCseq, reply: rec.lastNotify?.reply ?? 0 });
+          this.mirrored.set(rec.id, { cseq: rec.localCseq, reply: rec.lastNotify?.reply ?? 0, domain: rec.domain });
           batch.push({ kind: 'write', entry: directoryEntryOf(rec, this.node, this.clock.now()) });
           if (slicer.due()) await slicer.pause();
         }
@@ -298,8 +317,11 @@ export class SubscriptionMirror {
       }
       const stale: Op[] = listed.filter((e) => !live.has(e.id)).map((e) => ({ kind: 'remove', id: e.id, domain: e.domain }));
       for (let from = 0; from < stale.length; from += this.batchSize) await this.applyAll(stale.slice(from, from + this.batchSize));
-      // Forget what this node no longer holds (a missed removal event).
-      for (const id of this.mirrored.keys()) if (!live.has(id) || this.removedDuringRemirror.has(id)) this.mirrored.delete(id);
+      // Forget what this node no longer holds (a removal it missed; not what was created during this run), and count
+      // the domains afresh.
+      for (const id of known) if (!live.has(id)) this.mirrored.delete(id);
+      this.domains.clear();
+      for (const m of this.mirrored.values()) this.count(m.domain, 1);
       if (this.degraded) this.logger.info({ node: this.node, subscriptions: records.length }, 'cluster directory re-mirrored');
       this.degraded = false;
       return true;

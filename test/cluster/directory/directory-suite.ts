@@ -233,6 +233,40 @@ export function directorySuite(backend: string, open: () => Promise<DirectoryHar
       t.same(got.records.map((r) => `${r.node}:${r.resource}`).sort(), ['A:1001', 'B:1002', 'B:1003'], "C's beat lapsed: hidden");
     });
 
+    t.test('domains where a user is watched on other live nodes, from the domains their heartbeats announce; the realm skipped, dead nodes ignored', async (t) => {
+      const h = await setup(t);
+      const a = h.engine();
+      const b = new FakeNode('B', h.clock);
+      const c = new FakeNode('C', h.clock);
+      const bEngine = h.engine();
+      const cEngine = h.engine();
+      const bMirror = mirrorOf(t, h, b, bEngine);
+      mirrorOf(t, h, c, cEngine);
+      b.create({ resource: '1001', domain: '192.0.2.1' });
+      b.create({ resource: '1001', domain: 'pbx.example.com' });
+      b.create({ resource: '1002', domain: '192.0.2.2' });
+      c.create({ resource: '1001', domain: '192.0.2.3' });
+      await settle(h);
+      t.same(bMirror.watchedDomains(10), ['192.0.2.1', '192.0.2.2', 'pbx.example.com'], 'the mirror counts its domains');
+      t.equal(bMirror.watchedDomains(2), null, 'beyond the cap: no list');
+      const info = (m: SubscriptionMirror, cap: number) => () => ({ domains: m.watchedDomains(cap) });
+      const hbB = new NodeHeartbeat({ engine: bEngine, node: 'B', clock: h.clock, logger: silentLogger, info: info(bMirror, 10), ...BEAT });
+      hbB.start();
+      t.teardown(() => hbB.stop());
+      // C announces too many domains to list: it is read whole.
+      const hbC = new NodeHeartbeat({ engine: cEngine, node: 'C', clock: h.clock, logger: silentLogger, info: { domains: null }, ...BEAT });
+      hbC.start();
+      t.teardown(() => hbC.stop());
+      await h.pass(BEAT.everyMs * 2);
+      const listing = new ClusterListing({ engine: a, node: 'A', clock: h.clock, logger: silentLogger, local: () => [] });
+      t.same(await listing.watchedDomains('1001', ['pbx.example.com']), ['192.0.2.1', '192.0.2.3']);
+      t.same(await listing.watchedDomains('1002', ['pbx.example.com']), ['192.0.2.2']);
+      t.same(await listing.watchedDomains('1003', ['pbx.example.com']), []);
+      await hbC.stop();
+      await h.pass(BEAT.ttlMs + 300);
+      t.same(await listing.watchedDomains('1001', ['pbx.example.com']), ['192.0.2.1'], "C's beat lapsed: its watchers no longer count");
+    });
+
     t.test('the list is local only and partial when the engine is down or does not answer (Kazoo timeout: true)', async (t) => {
       const h = await setup(t);
       const a = new FakeNode('A', h.clock);
