@@ -37,7 +37,7 @@ export interface SubscriptionMirrorOptions {
   cseqStep?: number;
   /** While the engine fails, a re-mirror is tried this often (default 1000 ms). */
   retryEveryMs?: number;
-  /** Events the feed may queue for the mirror (default the feed's 4096); beyond, a full re-mirror follows. */
+  /** Events the feed may queue for the mirror (default 65,536); beyond, a full re-mirror follows. */
   feedCapacity?: number;
 }
 
@@ -117,7 +117,8 @@ export class SubscriptionMirror {
       name: 'cluster-mirror',
       filter: (event) => this.wanted(event),
       onMissed: (count) => this.lose(`the feed dropped ${count} events`),
-      ...(this.opts.feedCapacity === undefined ? {} : { capacity: this.opts.feedCapacity }),
+      // A full re-mirror costs far more than queued references: room for a reboot storm's subscriptions.
+      capacity: this.opts.feedCapacity ?? 65_536,
     });
     this.remirror();
   }
@@ -169,16 +170,24 @@ export class SubscriptionMirror {
     this.closed = true;
   }
 
-  /** Asked inside `emit` (cheap, never throws): only events that change what the directory must hold are queued. */
+  /**
+   * Asked inside `emit` (cheap, never throws): only events that change what the directory must hold are queued. A
+   * NOTIFY step or answer claims its place at once, so a burst queues one event per subscription and step, not one
+   * per NOTIFY.
+   */
   private wanted(event: PresenceEvent): boolean {
     if (!MIRRORED_KINDS.has(event.kind)) return false;
     if (event.kind === 'notify-sent') {
       const m = this.mirrored.get(event.subscription.id);
-      return m !== undefined && event.cseq - m.cseq >= this.cseqStep;
+      if (m === undefined || event.cseq - m.cseq < this.cseqStep) return false;
+      m.cseq = event.cseq;
+      return true;
     }
     if (event.kind === 'notify-answered') {
       const m = this.mirrored.get(event.subscription.id);
-      return m !== undefined && event.answer.ok && event.answer.status !== m.reply;
+      if (m === undefined || !event.answer.ok || event.answer.status === m.reply) return false;
+      m.reply = event.answer.status;
+      return true;
     }
     return true;
   }
@@ -192,14 +201,10 @@ export class SubscriptionMirror {
         this.write(event.subscription);
         break;
       case 'notify-sent':
-      case 'notify-answered': {
-        // Several may have been queued before the first was taken: only a real step is written.
-        const rec = event.subscription;
-        const m = this.mirrored.get(rec.id);
-        if (m === undefined) break;
-        if (rec.localCseq - m.cseq >= this.cseqStep || (rec.lastNotify?.reply ?? 0) !== m.reply) this.write(rec);
+      case 'notify-answered':
+        // The filter let it through as a step or a new answer; a subscription removed since is not written back.
+        if (this.mirrored.has(event.subscription.id)) this.write(event.subscription);
         break;
-      }
       case 'subscription-removed': {
         const rec = event.subscription;
         if (this.mirrored.delete(rec.id)) this.count(rec.domain, -1);
