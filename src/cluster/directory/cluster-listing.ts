@@ -2,8 +2,8 @@
  * The cluster-wide subscription list behind `GET …/presence` (cluster.md §7 "Admin list"): this node's subscriptions
  * exact, from its own live records, and every other live node's from the directory, `stalker` being the owner's name.
  * Entries of a node whose heartbeat lapsed are hidden at once (the janitor removes them later). When the engine does
- * not answer within `timeoutMs`, the answer is this node's subscriptions alone, marked `partial` (the API then says
- * `timeout: true`, Kazoo's flag for a partial answer).
+ * not answer (its registry not within `timeoutMs`, or a read fails), the answer is this node's subscriptions alone,
+ * marked `partial` (the API then says `timeout: true`, Kazoo's flag for a partial answer).
  */
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
@@ -25,7 +25,11 @@ export interface ClusterListingOptions {
    * the list writes that entry. Without it the body shows as `undefined`, as for a subscription not yet notified.
    */
   renderBody?: (entry: DirectoryEntry) => string;
-  /** The longest the list waits for the engine (default 2000 ms). */
+  /**
+   * The longest the list waits for the engine's first answer (the node registry; default 2000 ms). The reads that
+   * follow take as long as the directory's size needs, each bounded by the engine's own command timeout: 10,000
+   * remote entries took 2 s on a loaded machine.
+   */
   timeoutMs?: number;
 }
 
@@ -57,7 +61,7 @@ export class ClusterListing {
     if (!this.opts.engine.connected) return { records: local, partial: true };
     let remote: DirectoryEntry[];
     try {
-      remote = await this.withTimeout(this.remoteEntries(scope));
+      remote = await this.remoteEntries(scope);
     } catch (err) {
       this.logger.warn({ err }, 'cluster directory unreachable: the list shows this node only');
       return { records: local, partial: true };
@@ -78,7 +82,7 @@ export class ClusterListing {
   async watchedDomains(user: string, skip: readonly string[] = []): Promise<string[]> {
     if (!this.opts.engine.connected) return [];
     try {
-      return await this.withTimeout(this.remoteDomainsOf(user.toLowerCase(), new Set(skip.map((d) => d.toLowerCase()))));
+      return await this.remoteDomainsOf(user.toLowerCase(), new Set(skip.map((d) => d.toLowerCase())));
     } catch (err) {
       this.logger.warn({ err, user }, 'cluster directory unreachable: a command reaches the other nodes at the realm only');
       return [];
@@ -88,7 +92,7 @@ export class ClusterListing {
   private async remoteDomainsOf(user: string, skip: ReadonlySet<string>): Promise<string[]> {
     const { engine, node: self, clock } = this.opts;
     const now = clock.now();
-    const live = (await engine.nodes()).filter((n) => n.alive && n.node !== self);
+    const live = (await this.withTimeout(engine.nodes())).filter((n) => n.alive && n.node !== self);
     const alive = new Set(live.map((n) => n.node));
     const domains = new Set<string>();
     const whole: string[] = [];
@@ -106,7 +110,7 @@ export class ClusterListing {
   private async remoteEntries(scope: ListingScope): Promise<DirectoryEntry[]> {
     const { engine, node: self, clock } = this.opts;
     const now = clock.now();
-    const alive = new Set((await engine.nodes()).filter((n) => n.alive && n.node !== self).map((n) => n.node));
+    const alive = new Set((await this.withTimeout(engine.nodes())).filter((n) => n.alive && n.node !== self).map((n) => n.node));
     if (alive.size === 0) return [];
     const lists =
       scope === undefined
