@@ -21,6 +21,7 @@ import { stormRun } from './load/steps/storm.js';
 import { authRateSearch, idleConnRun, streamRateSearch, tlsHandshakeRun } from './load/steps/tw.js';
 import { KamailioTwTarget } from './load/tw-targets.js';
 import { buildReport, type AllResults } from './load/report.js';
+import { clusterReport, clusterRun } from './load/steps/cluster.js';
 
 function onPath(cmd: string): boolean {
   return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, cmd)));
@@ -50,7 +51,7 @@ function machine(): Record<string, unknown> {
 }
 
 async function runAll(opts: BenchOptions, ctx: RunContext, ours: Target, ref: Target | null): Promise<AllResults> {
-  const res: AllResults = { rate: [], fanout: [], memory: [], restart: [], storm: [], tw: { rate: [], idle: [], handshakes: [] } };
+  const res: AllResults = { rate: [], fanout: [], memory: [], restart: [], storm: [], tw: { rate: [], idle: [], handshakes: [] }, cluster: [] };
   // The TLS/WS/auth steps need Kamailio with bench/kamailio/kamailio-tw.cfg rather than the shared configuration.
   const twTargets = ref ? [ours, ref.kind === 'kamailio' ? new KamailioTwTarget(ctx.registry, ctx.outDir) : ref] : [ours];
   const targets = ref ? [ours, ref] : [ours];
@@ -129,6 +130,15 @@ async function runAll(opts: BenchOptions, ctx: RunContext, ours: Target, ref: Ta
     if (has('auth-rate')) {
       for (const t of twTargets) await guarded(`auth-rate ${t.label}`, async () => void res.tw.rate.push(await authRateSearch(ctx, t, rep)));
     }
+    // Ours only: the reference of the cluster is our single node, run inside the step.
+    for (const rate of has('cluster') && ours.managed ? opts.clusterRates : []) {
+      await guarded(`cluster ${rate}/s`, async () => {
+        res.cluster.push(await clusterRun(ctx, rep, {
+          nodes: opts.clusterNodes, subsPerNode: opts.clusterSubsPerNode, resources: opts.fanResources, publishRate: rate,
+          fillRate: opts.fanFillRate, gapMs: opts.publishGapMs,
+        }));
+      });
+    }
   }
   return res;
 }
@@ -176,7 +186,8 @@ async function main(): Promise<void> {
   } finally {
     await registry.stopAll();
   }
-  const table = buildReport(opts, res, ours.label, ref?.label ?? null);
+  const cluster = clusterReport(res.cluster);
+  const table = buildReport(opts, res, ours.label, ref?.label ?? null) + (cluster ? `\n\nCluster (issue 22):\n\n${cluster}` : '');
   const summary =
     `Command: npm run bench -- ${process.argv.slice(2).join(' ')}\n` +
     `Machine: ${JSON.stringify(meta.machine)}\n` +

@@ -198,7 +198,7 @@ for (let p = 0; p < PAIRS; p++) {
 const ma = median(a);
 const mb = median(b);
 process.stdout.write(
-  `${JSON.stringify({ subscriptions: stack.notifier.count(), resources: RESOURCES, publishPerS: RATE, streams: STREAMS, phaseS: PHASE_MS / 1000, pairs: PAIRS, aUsPerNotify: a.map((x) => +x.toFixed(1)), bUsPerNotify: b.map((x) => +x.toFixed(1)), medianA: +ma.toFixed(1), medianB: +mb.toFixed(1), ratio: +(mb / ma).toFixed(3), historyMissed: history.missed, publishAnswers: Object.fromEntries(statuses) })}\n`,
+  `${JSON.stringify({ subscriptions: stack.notifier.count(), resources: RESOURCES, publishPerS: RATE, streams: STREAMS, phaseS: PHASE_MS / 1000, pairs: PAIRS, aUsPerNotify: a.map((x) => +x.toFixed(1)), bUsPerNotify: b.map((x) => +x.toFixed(1)), medianA: +ma.toFixed(1), medianB: +mb.toFixed(1), ratio: +(mb / ma).toFixed(3), publishAnswers: Object.fromEntries(statuses) })}\n`,
 );
 history.stop();
 await api.close();

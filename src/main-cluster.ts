@@ -34,6 +34,7 @@ export async function wireCluster(
     presentity: stack.presentity,
     feed: stack.feed,
     watched: () => watchedResources(stack),
+    isWatched: (resource) => stack.notifier.isWatched(resource),
     node: config.nodeName,
     clock: deps.clock,
     logger: deps.logger,

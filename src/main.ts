@@ -146,6 +146,7 @@ export async function startServer(
       maxConnections: config.sip.maxConnections,
       maxBufferedBytes: config.sip.maxBufferedBytes,
       udpBufferBytes: config.sip.udpBufferBytes,
+      reusePort: config.sip.reusePort,
       tcpIdleMs: config.sip.tcpIdleMs,
       connectionLimits: limits.connections,
       ...(tlsCredentials && tlsFiles

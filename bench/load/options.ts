@@ -3,9 +3,9 @@
  * lives here, so `--quick` can shrink them all in one place.
  */
 
-export type StepName = 'rate' | 'fanout' | 'memory' | 'restart' | 'storm' | 'tls-rate' | 'ws-rate' | 'idle-conns' | 'tls-handshakes' | 'auth-rate';
+export type StepName = 'rate' | 'fanout' | 'memory' | 'restart' | 'storm' | 'tls-rate' | 'ws-rate' | 'idle-conns' | 'tls-handshakes' | 'auth-rate' | 'cluster';
 export type Transport = 'udp' | 'tcp';
-export const ALL_STEPS: StepName[] = ['rate', 'fanout', 'memory', 'restart', 'storm', 'tls-rate', 'ws-rate', 'idle-conns', 'tls-handshakes', 'auth-rate'];
+export const ALL_STEPS: StepName[] = ['rate', 'fanout', 'memory', 'restart', 'storm', 'tls-rate', 'ws-rate', 'idle-conns', 'tls-handshakes', 'auth-rate', 'cluster'];
 
 export interface TargetSpec {
   kind: 'piston' | 'kamailio' | 'floor' | 'external';
@@ -28,6 +28,10 @@ export interface BenchOptions {
   rateStart: number;
   rateMax: number;
   rateResolution: number;
+  /** Cluster step (issue 22): nodes, watchers per node, PUBLISH rates (UDP; over fanResources extensions). */
+  clusterNodes: number;
+  clusterSubsPerNode: number;
+  clusterRates: number[];
   /** Fan-out: subscriptions, resources, PUBLISH rates (calls/s, each call = 2 PUBLISHes), gap between them (ms). */
   fanSubs: number;
   fanResources: number;
@@ -81,6 +85,8 @@ const USAGE = `usage: npm run bench -- [options]
                        run a subset (default: all). tls-rate/ws-rate: SUBSCRIBE rate over one TLS / WebSocket
                        connection (bench/stream-load.ts); idle-conns: memory per idle TCP, TLS and WS connection;
                        tls-handshakes: full handshakes/s; auth-rate: SUBSCRIBE rate with digest (SIPp -au/-ap, UDP).
+                       cluster: one redis-server and N nodes in cluster mode, watchers on every node, PUBLISHes
+                       spread over the nodes, against a single node in the same run (UDP; ours only)
                        With --vs kamailio these run bench/kamailio/kamailio-tw.cfg (tls, websocket, auth_db)
   --idle-conns N       connections per transport for idle-conns (default 10000, --quick 1000)
   --idle-kinds tcp,tls,ws   which transports idle-conns measures (default all three)
@@ -94,6 +100,7 @@ const USAGE = `usage: npm run bench -- [options]
   --memory-points 10000,50000,100000  --restart-subs N  --storm-watchers N  --storm-window S
   --fill-rate R        subscribe rate used to fill servers before fan-out, memory, restart and storm
   --burst-fill-rate R  --memory-late S (extra memory sample S seconds after the last fill)
+  --cluster-nodes N  --cluster-subs N (watchers per node)  --cluster-rates 100,1000
   --cpu-prof DIR       run our server under node --cpu-prof (profiles in DIR; see bench/profile-top.ts)
   --server-node-args "FLAGS"   extra node flags for our server (e.g. "--trace-deopt")
   --server-env "NAME=value ..."   extra environment for our server (e.g. "PISTON_WARM_UP_ROUNDS=0")
@@ -157,6 +164,9 @@ export function parseOptions(argv: string[]): BenchOptions {
     idleConns: quick ? 1000 : 10000,
     idleKinds: ['tcp', 'tls', 'ws'],
     tlsHandshakes: quick ? 500 : 5000,
+    clusterNodes: 3,
+    clusterSubsPerNode: quick ? 1000 : 10000,
+    clusterRates: quick ? [100] : [100, 1000],
   };
   const need = (i: number): string => {
     const v = argv[i + 1];
@@ -193,6 +203,15 @@ export function parseOptions(argv: string[]): BenchOptions {
         o.transports = names as Transport[];
         break;
       }
+      case '--cluster-nodes':
+        o.clusterNodes = Math.max(2, Math.floor(Number(need(i++))));
+        break;
+      case '--cluster-subs':
+        o.clusterSubsPerNode = Number(need(i++));
+        break;
+      case '--cluster-rates':
+        o.clusterRates = numberList(need(i++));
+        break;
       case '--reps':
         o.reps = Math.max(1, Math.floor(Number(need(i++))));
         break;

@@ -6,6 +6,7 @@ import type { MemoryResult } from './steps/memory.js';
 import type { RestartResult } from './steps/restart.js';
 import type { StormResult } from './steps/storm.js';
 import type { TwResults } from './steps/tw.js';
+import type { ClusterResult } from './steps/cluster.js';
 
 /**
  * The summary table: each figure for the target and (with --vs) the reference, their ratio, and the issue's target
@@ -20,6 +21,8 @@ export interface AllResults {
   storm: StormResult[];
   /** The TLS, WebSocket and digest steps (bench/load/steps/tw.ts). */
   tw: TwResults;
+  /** The cluster step, reported in its own table (clusterReport). */
+  cluster: ClusterResult[];
 }
 
 type Better = 'higher' | 'lower';

@@ -137,6 +137,8 @@ export class PistonTarget extends ManagedTarget {
           // Issue 19 item 8: the load comes from trusted peer addresses (no digest challenge, no per-source limits), so
           // the figures stay comparable with Kamailio's unauthenticated configuration. auth-rate overrides it.
           PISTON_SIP_TRUSTED_PEERS: '127.0.0.0/8',
+          // The SIPp steps use UDP and TCP only; a fixed WebSocket port would keep a second server (cluster) from starting.
+          PISTON_SIP_WS_PORT: '0',
           ...this.env,
           ...opts.env,
         },

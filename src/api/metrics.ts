@@ -32,16 +32,13 @@ export interface LimitSnapshot {
 
 export interface ApiMetrics {
   readonly registry: Registry;
-  /** Listens to the feed as one observer: counts NOTIFYs sent and failed. */
+  /** Listens to the feed as a core listener: counts NOTIFYs sent and failed, in the turn they happen. */
   watch(feed: PresenceFeed): Unsubscribe;
   /** Call for each PUBLISH request with its Event package and the status it was answered with. */
   publishReceived(event: string, status: number): void;
   /** Times one admin API request (the API middleware calls it). */
   observeRequest(method: string, route: string, status: number, seconds: number): void;
 }
-
-/** Events the metrics observer may have waiting (feed/presence-feed.ts). */
-const METRICS_FEED_CAPACITY = 65_536;
 
 export function createApiMetrics(opts: ApiMetricsOptions): ApiMetrics {
   const { registry } = opts;
@@ -175,14 +172,9 @@ export function createApiMetrics(opts: ApiMetricsOptions): ApiMetrics {
   };
   return {
     registry,
-    // Only what it counts is queued; a queue this deep holds several seconds of a 10,000 NOTIFY/s fan-out, and it is
-    // drained every turn of the loop, so in practice nothing is dropped (the feed logs it if it ever is).
-    watch: (feed) =>
-      feed.subscribe(count, {
-        name: 'metrics',
-        capacity: METRICS_FEED_CAPACITY,
-        filter: (e) => e.kind === 'notify-sent' || (e.kind === 'notify-answered' && !e.answer.ok),
-      }),
+    // A counter increment costs less than queueing the event would: queued, two events per NOTIFY waited for a later
+    // turn, and in a 10,000-NOTIFY wave the queue itself became part of the backlog (bench/README.md, issue 18).
+    watch: (feed) => feed.core(count),
     // The Event header comes from the network: unknown names fold into one label value to bound cardinality.
     publishReceived: (event, status) =>
       publishes.inc({ event: always.includes(event) ? event : 'other', status: String(status) }),

@@ -91,6 +91,9 @@ const envSchema = z.object({
   // Above the NOTIFY window's worth (512 in flight, ~1 KB each), so a proxy carrying many watchers is not dropped.
   PISTON_SIP_MAX_BUFFERED_BYTES: positiveInt.default(1024 * 1024),
   PISTON_SIP_UDP_BUFFER_BYTES: positiveInt.default(4 * 1024 * 1024),
+  // Several processes on one host may share the SIP ports (SO_REUSEPORT: the kernel spreads peers over them by their
+  // address, so a phone keeps reaching the same process); with cluster mode they share the presence state.
+  PISTON_SIP_REUSE_PORT: bool.default(false),
   // TLS and WebSocket (transports.md). TLS and WSS listen only when a certificate and key are set.
   PISTON_SIP_TLS_PORT: port.default(5061),
   PISTON_SIP_TLS_CERT: z.string().min(1).optional(),
@@ -159,6 +162,8 @@ export interface SipConfig {
   tcpIdleMs: number;
   maxBufferedBytes: number;
   udpBufferBytes: number;
+  /** Share the UDP, TCP, TLS and WS ports with other processes (Node 22.12 and later). */
+  reusePort: boolean;
   /** TLS (SIPS) and WSS: present when a certificate and key are set. */
   tls?: { port: number; certPath: string; keyPath: string; caPath?: string; minVersion: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3' };
   /** TLS handshake and WebSocket upgrade deadline. */
@@ -214,6 +219,12 @@ export interface Config {
   cluster?: ClusterConfig;
 }
 
+/** Node's dgram and net take `reusePort` from 22.12 (and 23.1); older versions ignore the option without a word. */
+export function reusePortSupported(version = process.versions.node): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > 22 || (major === 22 && minor >= 12);
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  ${problems.join('\n  ')}`);
@@ -248,6 +259,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if ((e.PISTON_API_TLS_CERT === undefined) !== (e.PISTON_API_TLS_KEY === undefined)) {
     problems.push('PISTON_API_TLS_CERT and PISTON_API_TLS_KEY go together: set both for HTTPS, or neither');
   }
+  if (e.PISTON_SIP_REUSE_PORT && !reusePortSupported()) {
+    problems.push(`PISTON_SIP_REUSE_PORT needs Node.js 22.12 or later (this is ${process.version}): without it a second process could not bind the port`);
+  }
   if (e.PISTON_SIP_T2_MS < e.PISTON_SIP_T1_MS) problems.push('PISTON_SIP_T2_MS must not be below PISTON_SIP_T1_MS');
   if ((e.PISTON_SIP_TLS_CERT === undefined) !== (e.PISTON_SIP_TLS_KEY === undefined)) {
     problems.push('PISTON_SIP_TLS_CERT and PISTON_SIP_TLS_KEY go together: set both (TLS and WSS on) or neither');
@@ -271,6 +285,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tcpIdleMs: e.PISTON_SIP_TCP_IDLE_S * 1000,
       maxBufferedBytes: e.PISTON_SIP_MAX_BUFFERED_BYTES,
       udpBufferBytes: e.PISTON_SIP_UDP_BUFFER_BYTES,
+      reusePort: e.PISTON_SIP_REUSE_PORT,
       ...(e.PISTON_SIP_TLS_CERT && e.PISTON_SIP_TLS_KEY
         ? {
             tls: {

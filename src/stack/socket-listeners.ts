@@ -20,7 +20,7 @@ export function socketListeners(options: SocketListenerOptions): TransportListen
   const sockets = new SipTransport(sip);
   const listeners: Record<string, SipTransport | WsTransport> = Object.fromEntries(sockets.transports.map((t) => [t.name, sockets]));
   if (websocket && (websocket.ws || websocket.wss)) {
-    const ws = new WsTransport({ ...websocket, ...(sip.hosts ? { hosts: sip.hosts } : {}), clock: sip.clock, logger: sip.logger });
+    const ws = new WsTransport({ ...websocket, ...(sip.hosts ? { hosts: sip.hosts } : {}), ...(sip.reusePort ? { reusePort: true } : {}), clock: sip.clock, logger: sip.logger });
     for (const t of ws.transports) listeners[t.name] = ws;
   }
   return listeners as TransportListeners;

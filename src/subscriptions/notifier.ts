@@ -214,6 +214,11 @@ export class Notifier {
     return this.subs.watchersOf(resource);
   }
 
+  /** Whether any live subscription watches `resource` (a normalised key): a map lookup, for cluster mode's stream. */
+  isWatched(resource: ResourceKey): boolean {
+    return (this.subs.watchers(resource)?.size ?? 0) > 0;
+  }
+
   /** Loads the stored subscriptions (subscription-restore.ts says how CSeq and version continue). */
   async restore(options: { headroom?: number } = {}): Promise<void> {
     const { restored, dropped } = await restoreSubscriptions(

@@ -112,7 +112,7 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((res) => setImmediate(res));
 }
 
-async function cluster(t: Test, names: string[]) {
+async function cluster(t: Test, names: string[], opts: { onlyWatched?: boolean } = {}) {
   const clock = new ManualClock();
   const data = new MemoryClusterData();
   const nodes: TestNode[] = [];
@@ -125,7 +125,16 @@ async function cluster(t: Test, names: string[]) {
       accounts: new ListAccountResolver(() => [{ id: 'a'.repeat(32), realm: DOMAIN }], true),
     });
     const engine = new Switched(new MemoryClusterEngine(data, clock));
-    const node = new ClusterNode({ engine, presentity: stack.presentity, feed: stack.feed, watched: () => [], node: name, clock, logger: silentLogger });
+    const node = new ClusterNode({
+      engine,
+      presentity: stack.presentity,
+      feed: stack.feed,
+      watched: () => [],
+      ...(opts.onlyWatched ? { isWatched: (r: string) => stack.notifier.isWatched(r) } : {}),
+      node: name,
+      clock,
+      logger: silentLogger,
+    });
     const changes: ResourceChange[] = [];
     stack.presentity.onChange((c) => changes.push(c));
     await node.start();
@@ -307,4 +316,20 @@ t.test('the engine lost its data: nodes push their state again and converge (clu
   t.equal(doc.publications.length, 1, 'once, though both nodes pushed it');
   t.same(b.dialogs(), ['d1:confirmed']);
   t.equal(b.changes.length, 1, 'node b announced nothing new');
+});
+
+t.test('a node keeps copies only of resources watched there; an unwatched one is read afresh when needed (cluster.md §7)', async (t) => {
+  const { nodes } = await cluster(t, ['a', 'b'], { onlyWatched: true });
+  const [a, b] = nodes as [TestNode, TestNode];
+  const created = a.publish({});
+  await settle();
+  t.same(b.dialogs(), [], 'node b, with no watcher of it, did not apply the change');
+  t.equal(b.changes.length, 0, 'nor announce anything');
+  const refresh = b.publish({ ifMatch: created.last.headers.get('SIP-ETag')!, body: undefined as unknown as string, contentType: undefined as unknown as string, expires: 60 });
+  await settle();
+  t.equal(refresh.last.status, 200, 'a refresh on node b still finds the publication (fresh read)');
+  const again = a.publish({ dialogs: [{ id: 'd2', state: 'early' }] });
+  await settle();
+  t.equal(again.last.status, 200);
+  t.same(b.dialogs(), ['d1:confirmed'], 'node b\'s copy went stale again rather than following');
 });

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { startRedisProcess, type RedisProcess } from '../support/redis-process.js';
 import { startServerProcess, removeDir, type ServerProcess } from '../support/server-process.js';
-import { SipEndpoint, type DialogPublication } from '../support/sip-watcher.js';
+import { SipEndpoint, mapLimit, type DialogPublication } from '../support/sip-watcher.js';
 import type { WireMessage } from '../support/sip-wire.js';
 
 /**
@@ -162,10 +162,88 @@ t.test('a publication expires once for the cluster: one NOTIFY per watcher when 
   t.same(eps.map((ep, i) => stateOf(ep.transactions(calls[i]!).at(-1)!.msg)), ['terminated', 'terminated', 'terminated'], 'every lamp dark');
 });
 
-t.test('Redis gone: node 1 keeps serving its own phones and says degraded; Redis back empty: its state reaches the others (cluster.md §8)', async (t) => {
-  const [n1, n2] = nodes as [ServerProcess, ServerProcess];
+t.test('early on node 1 and terminated on node 2 sent together, 50 times: every node ends terminated (cluster.md §9 test 4, §3 #6)', async (t) => {
+  const [n1, n2, n3] = nodes as [ServerProcess, ServerProcess, ServerProcess];
+  const ROUNDS = 50;
+  const resources = Array.from({ length: ROUNDS }, (_, i) => String(7300 + i));
+  const eps = [await endpoint(n1), await endpoint(n2), await endpoint(n3)];
+  const watches = await mapLimit(
+    resources.flatMap((resource) => eps.map((ep) => ({ resource, ep }))),
+    20,
+    async ({ resource, ep }) => {
+      const sub = await ep.subscribe({ resource, user: `w${token()}`, event: 'dialog', expires: 600 });
+      return { resource, ep, callId: sub.callId, status: sub.response.status };
+    },
+  );
+  t.equal(watches.filter((w) => w.status === 200).length, ROUNDS * 3, 'every SUBSCRIBE accepted');
+  const p1 = await endpoint(n1);
+  const p2 = await endpoint(n2);
+  const answers = await mapLimit(resources, 10, async (resource) => {
+    const d = dialog('early');
+    const [early, ended] = await Promise.all([
+      p1.publishDialog({ resource, dialog: d }),
+      p2.publishDialog({ resource, dialog: { ...d, state: 'terminated' } }),
+    ]);
+    return [early.response.status, ended.response.status];
+  });
+  t.equal(answers.flat().filter((s) => s === 200).length, ROUNDS * 2, 'every PUBLISH accepted (conflicts retried)');
+  const last = (w: (typeof watches)[number]): string => stateOf(w.ep.transactions(w.callId).at(-1)?.msg);
+  const settled = async (): Promise<boolean> => {
+    const end = Date.now() + 10_000;
+    while (Date.now() < end) {
+      if (watches.every((w) => last(w) === 'terminated')) return true;
+      await sleep(200);
+    }
+    return false;
+  };
+  t.ok(await settled(), 'every watcher on every node ends with the dialog terminated');
+  const wrong = watches.filter((w) => last(w) !== 'terminated').map((w) => `${w.resource}:${last(w)}`);
+  t.same(wrong, [], 'no lamp left lit');
+});
+
+t.test('a frozen Redis (SIGSTOP): node 1 serves its own phones, says degraded, and converges after SIGCONT (cluster.md §9 test 7)', async (t) => {
+  const [n1, , n3] = nodes as [ServerProcess, ServerProcess, ServerProcess];
   const w1 = await endpoint(n1);
-  const w2 = await endpoint(n2);
+  const w3 = await endpoint(n3);
+  const c1 = await watch(t, w1, '7107');
+  const c3 = await watch(t, w3, '7107');
+  redis.pause();
+  try {
+    const sent = Date.now();
+    const pub = await (await endpoint(n1)).publishDialog({ resource: '7107', dialog: dialog('confirmed') }, 15_000);
+    t.equal(pub.response.status, 200, 'PUBLISH on node 1 answered while Redis is frozen');
+    t.ok(await w1.waitUntil(() => w1.transactions(c1).length >= 2, 8000), 'node 1 NOTIFYs its own watcher');
+    t.comment(`frozen engine: PUBLISH answered after ${(w1.transactions(c1)[1]?.at ?? Date.now()) - sent} ms (command timeout 2 s)`);
+    let h: Record<string, unknown> = {};
+    for (let i = 0; i < 40 && h['cluster'] !== 'degraded'; i++) {
+      h = (await (await fetch(`http://127.0.0.1:${n1.apiPort}/healthz`)).json()) as Record<string, unknown>;
+      if (h['cluster'] !== 'degraded') await sleep(250);
+    }
+    t.equal(h['cluster'], 'degraded', '/healthz says degraded');
+  } finally {
+    redis.resume();
+  }
+  t.ok(await w3.waitUntil(() => w3.transactions(c3).length >= 2, 15_000), 'after SIGCONT node 3 hears of it');
+  t.equal(stateOf(w3.transactions(c3).at(-1)!.msg), 'confirmed', 'state converged');
+  await sleep(SETTLE_MS);
+  t.same([w1.transactions(c1).length, w3.transactions(c3).length], [2, 2], 'one NOTIFY per watcher for the change');
+});
+
+t.test('kill -9 node 2: node 1 goes on, a PUBLISH on node 3 still reaches node 1\'s watcher (issue 22 acceptance)', async (t) => {
+  const [n1, n2, n3] = nodes as [ServerProcess, ServerProcess, ServerProcess];
+  const watcher = await endpoint(n1);
+  const callId = await watch(t, watcher, '7106');
+  await n2.kill9();
+  const pub = await (await endpoint(n3)).publishDialog({ resource: '7106', dialog: dialog('confirmed') });
+  t.equal(pub.response.status, 200, 'PUBLISH on node 3 accepted');
+  t.ok(await watcher.waitUntil(() => watcher.transactions(callId).length >= 2, DELIVERY_MS), 'node 1 NOTIFYs its watcher');
+  t.equal(stateOf(watcher.transactions(callId).at(-1)!.msg), 'confirmed');
+});
+
+t.test('Redis gone: node 1 keeps serving its own phones and says degraded; Redis back empty: its state reaches the others (cluster.md §8)', async (t) => {
+  const [n1, , n3] = nodes as [ServerProcess, ServerProcess, ServerProcess];
+  const w1 = await endpoint(n1);
+  const w2 = await endpoint(n3);
   const c1 = await watch(t, w1, '7105');
   const c2 = await watch(t, w2, '7105');
   const port = redis.port;
@@ -188,10 +266,10 @@ t.test('Redis gone: node 1 keeps serving its own phones and says degraded; Redis
   t.ok(await w1.waitUntil(() => w1.transactions(c1).length >= 2, DELIVERY_MS), 'node 1 NOTIFYs its own watcher');
   t.comment(`island PUBLISH -> NOTIFY on n1: ${(w1.transactions(c1)[1]?.at ?? Date.now()) - sent} ms`);
   t.equal(stateOf(w1.transactions(c1).at(-1)!.msg), 'confirmed');
-  t.equal(w2.transactions(c2).length, 1, 'node 2 cannot know yet');
+  t.equal(w2.transactions(c2).length, 1, 'node 3 cannot know yet');
 
   redis = await startRedisProcess({ port });
-  t.ok(await w2.waitUntil(() => w2.transactions(c2).length >= 2, 15_000), 'after Redis returns (empty), node 2 hears of it');
+  t.ok(await w2.waitUntil(() => w2.transactions(c2).length >= 2, 15_000), 'after Redis returns (empty), node 3 hears of it');
   t.equal(stateOf(w2.transactions(c2).at(-1)!.msg), 'confirmed', 'state converged');
   let back: Record<string, unknown> = {};
   for (let i = 0; i < 40 && back['cluster'] !== 'ok'; i++) {

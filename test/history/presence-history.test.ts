@@ -109,6 +109,17 @@ t.test('manual: set and reset are recorded with who (from the feed event) before
   ]);
 });
 
+t.test('nothing is lost in a burst: 70,000 events emitted in one turn (more than the old 65,536-event queue) are all recorded at once', async (t) => {
+  const { sip, history, repository } = setup(t);
+  const by = { accountId: 'a'.repeat(32), userId: null, method: 'api_key', requestId: 'burst' };
+  const N = 70_000;
+  // Spread over resources so the per-resource rings (200) do not bound it; the global bound (200,000) does not either.
+  for (let i = 0; i < N; i++) sip.feed.emit({ kind: 'manual', resource: `r${i % 1000}@${DOMAIN}`, action: 'set', state: 'early', by });
+  t.equal(history.held, N, 'every event is in memory in the same turn, before any later turn runs');
+  history.flush();
+  t.equal(repository.query({ resources: [`r0@${DOMAIN}`], beforeSeq: Number.POSITIVE_INFINITY, limit: 1000 }).length, N / 1000, 'and every stored kind reaches the store');
+});
+
 t.test('subscribe, refresh, NOTIFY with CSeq and version, the answer, and removal with its reason (RFC 6665 §4.2)', async (t) => {
   const { sip, all } = setup(t);
   const dialog = await sip.subscribe({ user: '1001', fromUser: '2002', expires: 600 });

@@ -15,11 +15,16 @@ export interface ChangeReaderHooks {
   onGap(): Promise<void>;
   /** The resource's local changes wait in the outbox: entries for it are not applied. */
   skip(resource: string): boolean;
+  /**
+   * Whether this node keeps a copy of the resource up to date (it has watchers of it). Entries of others only make
+   * the node's copy stale: its rev is forgotten, so a later PUBLISH or SUBSCRIBE here reads a snapshot first.
+   */
+  wanted(resource: string): boolean;
 }
 
 /**
  * The node's one reader of the change stream (cluster.md §7): blocking reads from its cursor; each entry from
- * another node replaces this node's copy of the resource when its rev is newer, through the presentity service, so
+ * another node for a resource watched here replaces this node's copy when its rev is newer, through the presentity service, so
  * the notifier NOTIFYs this node's watchers, once each. Entries for a resource whose lane is busy (a PUBLISH or a
  * push in flight here) wait for it to end. The node's own entries are skipped: it installed those when it committed.
  */
@@ -74,6 +79,10 @@ export class ChangeReader {
   private apply(e: ChangeEntry): void {
     const { lanes, revs, presentity, node } = this.ctx;
     if (e.origin === node || this.hooks.skip(e.resource)) return;
+    if (!this.hooks.wanted(e.resource)) {
+      if (!lanes.busy(e.resource)) revs.delete(e.resource);
+      return;
+    }
     if (lanes.busy(e.resource)) {
       lanes.whenIdle(e.resource, () => this.apply(e));
       return;

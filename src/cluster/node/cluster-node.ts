@@ -26,6 +26,11 @@ export interface ClusterNodeOptions {
   feed: PresenceFeed;
   /** Resources with a watcher on this node (`user@domain`), for resyncs. */
   watched: () => Iterable<string>;
+  /**
+   * Whether a resource has a watcher on this node: only those copies follow the stream (cluster.md §7). Absent:
+   * every resource does (a full replica; the tests without a notifier use it).
+   */
+  isWatched?: (resource: string) => boolean;
   node: string;
   clock: Clock;
   logger: Logger;
@@ -84,7 +89,12 @@ export class ClusterNode {
     this.outbox = new Outbox(this.context, opts.outboxLimit ?? OUTBOX_LIMIT);
     const waiting = (r: string): boolean => this.outbox.has(r);
     this.replica = new Replica(this.context, waiting);
-    this.reader = new ChangeReader(this.context, this.replica, { skip: waiting, onGap: () => this.onGap() });
+    const isWatched = opts.isWatched;
+    this.reader = new ChangeReader(this.context, this.replica, {
+      skip: waiting,
+      wanted: isWatched ? (r) => isWatched(r) : () => true,
+      onGap: () => this.onGap(),
+    });
     this.sweeper = new ExpirySweeper(this.context, waiting);
     this.publish = new SharedPublish(this.context, this.replica, this.outbox);
     this.control = new SharedControl(opts.presentity, this.outbox);
@@ -112,9 +122,8 @@ export class ClusterNode {
   }
 
   /**
-   * Takes PUBLISH over, learns the epoch, brings the node's restored state and the engine's together (what only this
-   * node holds is pushed, what the engine holds replaces the rest), then reads the stream. An unreachable engine does
-   * not stop the start: the node begins as an island.
+   * Takes PUBLISH over, learns the epoch, replaces the node's restored state by the engine's, then reads the stream.
+   * An unreachable engine does not stop the start: the node begins as an island on what SQLite restored.
    */
   async start(): Promise<void> {
     const { presentity, logger } = this.context;
@@ -127,7 +136,9 @@ export class ClusterNode {
     });
     try {
       this.epoch = await this.context.engine.epoch(newEpoch());
-      await this.syncAll(true);
+      // The engine's state wins over what SQLite restored: a publication removed cluster-wide while this node was
+      // down must not come back from its disk. Only a data loss seen while running (checkEpoch) pushes local state.
+      await this.syncAll(false);
     } catch (err) {
       this.context.link.failed(err);
     }

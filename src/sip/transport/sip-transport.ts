@@ -16,7 +16,7 @@
  * the result RFC 3581 gives when rport is asked for, and what Kamailio's `force_rport` does. TCP responses go on the
  * connection the request came on.
  */
-import { createServer, connect, isIP, type Server, type Socket } from 'node:net';
+import { createServer, connect, isIP, type ListenOptions, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer, rootCertificates, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { createSocket, type Socket as UdpSocket, type RemoteInfo } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
@@ -48,6 +48,12 @@ export interface SipTransportOptions {
    * datagrams in a fan-out burst; the kernel caps the request at net.core.rmem_max / wmem_max.
    */
   udpBufferBytes?: number;
+  /**
+   * SO_REUSEPORT on every listener (Node 22.12+): processes on one host share the ports and the kernel hashes each
+   * peer's address to one of them, so a phone's requests and its answers to our NOTIFYs reach the process holding its
+   * dialog. Off by default: a second server on a taken port must fail, not share it.
+   */
+  reusePort?: boolean;
   /** Largest datagram accepted or sent (default 65 535). */
   maxDatagramBytes?: number;
   /** Largest message one TCP connection may buffer while framing it (default 65 536). */
@@ -124,6 +130,7 @@ export class SipTransport implements TransportLayer {
   private readonly tcpIdleMs: number;
   private readonly connectTimeoutMs: number;
   private readonly udpBufferBytes: number;
+  private readonly reusePort: boolean;
   private readonly connectionLimits: ConnectionLimits | undefined;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -160,6 +167,7 @@ export class SipTransport implements TransportLayer {
     this.tcpIdleMs = opts.tcpIdleMs ?? 3_600_000;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.udpBufferBytes = opts.udpBufferBytes ?? 4 * 1024 * 1024;
+    this.reusePort = opts.reusePort ?? false;
     this.connectionLimits = opts.connectionLimits;
     this.clock = opts.clock;
     this.logger = opts.logger.child({ module: 'sip-transport' });
@@ -352,13 +360,17 @@ export class SipTransport implements TransportLayer {
         reject(err);
       };
       server.once('error', onError);
-      server.listen({ host, port, ipv6Only: addressFamily(host) === 6 && ipv6Only }, () => {
+      server.listen(this.listenOptions(host, port, ipv6Only), () => {
         server.off('error', onError);
         server.on('error', (err) => this.logger.error({ err: err.message, host }, 'tls listener error'));
         this.tlsServers.push(server);
         resolve(server);
       });
     });
+  }
+
+  private listenOptions(host: string, port: number, ipv6Only: boolean): ListenOptions {
+    return { host, port, ipv6Only: addressFamily(host) === 6 && ipv6Only, ...(this.reusePort ? ({ reusePort: true } as object) : {}) };
   }
 
   private missingFamily(err: unknown, host: string): boolean {
@@ -374,7 +386,7 @@ export class SipTransport implements TransportLayer {
         reject(err);
       };
       server.once('error', onError);
-      server.listen({ host, port, ipv6Only: addressFamily(host) === 6 && ipv6Only }, () => {
+      server.listen(this.listenOptions(host, port, ipv6Only), () => {
         server.off('error', onError);
         server.on('error', (err) => this.logger.error({ err: err.message, host }, 'tcp listener error'));
         this.tcp.push({ server, address: host });
@@ -393,6 +405,8 @@ export class SipTransport implements TransportLayer {
         recvBufferSize: buffer,
         sendBufferSize: buffer,
         lookup: literalFirstLookup,
+        // Not in Node 20's types; Node 22.12+ reads it (config.ts refuses the setting on older versions).
+        ...(this.reusePort ? ({ reusePort: true } as object) : {}),
       });
       const onError = (err: Error): void => {
         socket.close();

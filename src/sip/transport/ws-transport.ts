@@ -38,6 +38,8 @@ export interface WsTransportOptions {
   ws?: { port: number } | undefined;
   /** Secure WebSocket with the TLS certificate; absent: none. */
   wss?: { port: number; credentials: TlsCredentials } | undefined;
+  /** SO_REUSEPORT on the listeners, as for SipTransport's (a WebSocket stays with the process that accepted it). */
+  reusePort?: boolean;
   /** Largest WebSocket message, hence SIP message (default 64 KiB, transports.md §3.1). */
   maxMessageBytes?: number;
   /** Open WebSocket connections allowed in all (default 10 000). */
@@ -277,7 +279,7 @@ export class WsTransport implements TransportLayer {
         reject(err);
       };
       server.once('error', onError);
-      server.listen({ host, port, ipv6Only: addressFamily(host) === 6 && ipv6Only }, () => {
+      server.listen({ host, port, ipv6Only: addressFamily(host) === 6 && ipv6Only, ...(this.opts.reusePort ? ({ reusePort: true } as object) : {}) }, () => {
         server.off('error', onError);
         server.on('error', (err) => this.logger.error({ err: err.message, host }, `${transport.name} listener error`));
         this.listeners.push({ server, transport });
