@@ -1,8 +1,10 @@
 /**
  * The directory side of a cluster node in one piece, for main.ts to start and stop (cluster.md §6-§8): the mirror of
- * this node's subscriptions, its heartbeat (whose recovery re-mirrors: an engine back from a data loss holds nothing),
+ * this node's subscriptions, its heartbeat (whose recovery re-mirrors when the engine's epoch changed: an engine back
+ * from a data loss holds nothing),
  * the janitor of dead nodes' entries, and the cluster-wide list for the admin API.
  */
+import { randomUUID } from 'node:crypto';
 import type { PresenceFeed } from '../../feed/presence-feed.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
@@ -65,7 +67,7 @@ export function startClusterDirectory(opts: ClusterDirectoryOptions): ClusterDir
     clock,
     logger,
     info: () => ({ ...opts.info, [DOMAINS_INFO]: mirror.watchedDomains(MAX_ANNOUNCED_DOMAINS) }),
-    onRecovered: () => mirror.remirror(),
+    onRecovered: () => void checkEpoch(),
     ...opts.heartbeat,
   });
   const janitor = new DirectoryJanitor({
@@ -85,7 +87,23 @@ export function startClusterDirectory(opts: ClusterDirectoryOptions): ClusterDir
     ...(opts.renderBody ? { renderBody: opts.renderBody } : {}),
     ...(opts.listTimeoutMs === undefined ? {} : { timeoutMs: opts.listTimeoutMs }),
   });
+  // The epoch in force when last read: a beat that succeeds again after failures re-mirrors only if the engine lost
+  // its data meanwhile (a new epoch), not after every hiccup (a full re-mirror of 100,000 costs ~30 s of CPU).
+  let known: string | undefined;
+  const checkEpoch = async (): Promise<void> => {
+    try {
+      const epoch = await engine.epoch(randomUUID());
+      if (epoch !== known) {
+        if (known !== undefined) logger.warn({ node, was: known, now: epoch }, 'cluster engine has a new epoch: re-mirroring subscriptions');
+        known = epoch;
+        mirror.remirror();
+      }
+    } catch {
+      // Still away: the next recovery asks again; writes lost meanwhile are the mirror's own failure path.
+    }
+  };
   mirror.start(opts.feed);
+  void checkEpoch();
   heartbeat.start();
   janitor.start();
   return {

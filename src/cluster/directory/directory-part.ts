@@ -1,7 +1,6 @@
 /**
  * The subscription directory as a part of the cluster node (branch `cluster`: `ClusterNode.attach`, whose `ClusterPart`
- * this satisfies structurally): started with the node's engine, name, clock and logger; re-mirrors when the engine
- * returns from island mode and on a new epoch. Its `clusterList` can be handed to the admin API before the node
+ * this satisfies structurally): started with the node's engine, name, clock and logger; re-mirrors on a new epoch. Its `clusterList` can be handed to the admin API before the node
  * starts: until then (and after stop) the list is this node's, marked partial.
  */
 import type { PresenceFeed } from '../../feed/presence-feed.js';
@@ -46,10 +45,11 @@ export class ClusterDirectoryPart {
     await directory?.stop();
   }
 
-  /** The engine answers again after island mode: what changed meanwhile was not written. */
-  onReturn(): void {
-    this.directory?.remirror();
-  }
+  /**
+   * The engine answers again after island mode. Nothing to do: a mirror write that failed meanwhile already made the
+   * mirror re-mirror once the engine answers, and a data loss shows as a new epoch (`onEpochChange`).
+   */
+  onReturn(): void {}
 
   /** The engine lost its data. */
   onEpochChange(): void {

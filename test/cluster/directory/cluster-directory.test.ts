@@ -12,7 +12,7 @@ import { MemoryClusterData } from '../../../src/cluster/memory/memory-cluster-da
 import { MemoryClusterEngine } from '../../../src/cluster/memory/memory-cluster-engine.js';
 import { ManualClock } from '../../../src/lib/clock.js';
 import { silentLogger } from '../../../src/lib/logger.js';
-import { FakeNode } from './directory-support.js';
+import { FakeNode, faultyEngine } from './directory-support.js';
 
 const turns = async (n: number): Promise<void> => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
@@ -67,7 +67,7 @@ t.test("a node's subscriptions reach the other node's list; when it dies they le
   t.notOk((await b.engine.nodes()).some((n) => n.node === 'A'), 'and forgot A');
 });
 
-t.test('as a part of the cluster node: a partial local list before start, the whole list once started, a re-mirror on a new epoch and on return', async (t) => {
+t.test('as a part of the cluster node: a partial local list before start, the whole list once started, a re-mirror on a new epoch', async (t) => {
   const clock = new ManualClock();
   const data = new MemoryClusterData();
   const pass = async (ms: number): Promise<void> => {
@@ -103,11 +103,41 @@ t.test('as a part of the cluster node: a partial local list before start, the wh
   t.equal((await engine.listNode('A', clock.now())).length, 1, 'a new epoch: A wrote its subscription again');
   t.equal(part.status()?.mirror.remirroring, false);
 
-  await engine.removeSubscription([...fake.live.keys()][0]!, 'pbx.example.com', 'A');
-  part.onReturn();
-  await pass(300);
-  t.equal((await engine.listNode('A', clock.now())).length, 1, 'back from island mode: written again');
-
   await part.stop();
   t.equal((await part.clusterList.list()).partial, true, 'stopped: local and partial again');
+});
+
+t.test('a heartbeat that fails and recovers re-mirrors only when the engine lost its data (a new epoch), not after a hiccup', async (t) => {
+  const clock = new ManualClock();
+  const data = new MemoryClusterData();
+  const pass = async (ms: number): Promise<void> => {
+    for (let left = ms; left > 0; left -= 50) {
+      clock.advance(Math.min(50, left));
+      await turns(3);
+    }
+  };
+  const ctl = faultyEngine(new MemoryClusterEngine(data, clock));
+  const fake = new FakeNode('A', clock);
+  for (let i = 0; i < 3; i++) fake.create();
+  const dir = startClusterDirectory({ engine: ctl.engine, node: 'A', clock, logger: silentLogger, feed: fake.feed, liveRecords: fake.records, info: {} });
+  t.teardown(() => dir.stop());
+  await pass(500);
+  const written = dir.status().mirror.written;
+  t.ok(written >= 3);
+
+  ctl.fault = 'down';
+  await pass(2500);
+  t.equal(dir.status().heartbeat.ok, false, 'beats fail while the engine is away');
+  ctl.fault = 'none';
+  await pass(1500);
+  t.equal(dir.status().heartbeat.ok, true);
+  t.equal(dir.status().mirror.written, written, 'a hiccup: nothing written again');
+
+  ctl.fault = 'down';
+  await pass(2500);
+  data.wipe();
+  ctl.fault = 'none';
+  await pass(1500);
+  t.equal(dir.status().mirror.written, written + 3, 'a data loss (new epoch): the three written again');
+  t.equal((await ctl.engine.listNode('A', clock.now())).length, 3);
 });
