@@ -49,13 +49,22 @@ module.exports = {
     layer('security/limits', ['lib', 'sip/message', 'sip/transport', 'sip/ua'], 'abuse limits: policy hooks over transport and UA types, wired by main.ts'),
     layer('history', ['lib', 'store', 'feed', 'events'], 'the per-resource history: an observer of the feed, its rarer kinds in the store'),
     // The cluster engine port and its adapters (cluster.md): record types from the store, nothing of SIP or the API.
-    layer('cluster', ['lib', 'store'], 'the shared-state engine for cluster mode: a port, its in-memory twin and the Redis adapter', ['cluster/node']),
+    {
+      ...layer('cluster', ['lib', 'store'], 'the shared-state engine for cluster mode: a port, its in-memory twin and the Redis adapter', [
+        'cluster/node',
+        'cluster/directory',
+      ]),
+      // The engine side never imports the node's or the directory's code.
+      to: { path: '^src/', pathNot: ['^src/cluster/(?!node/|directory/)', '^src/lib/', '^src/store/'] },
+    },
     // A cluster node's side (shared presence state, island mode): the engine port below it, the services' seams above.
     layer(
       'cluster/node',
       ['lib', 'store', 'cluster', 'feed', 'events', 'presentity', 'sip/message', 'sip/ua'],
       'the node side of cluster mode: over the engine port and the presentity service, never api, config or transports',
     ),
+    // The subscription directory (cluster.md §6-§8): listens to the feed, writes through the engine port.
+    layer('cluster/directory', ['lib', 'store', 'feed', 'cluster'], 'mirroring, the cluster-wide list, heartbeats and the janitor'),
     layer('cli', ['lib'], 'the support CLI (piston) speaks to the admin API over HTTP only'),
     layer('api', ['lib', 'events', 'store', 'feed', 'history', 'presentity', 'subscriptions', 'accounts', 'config'], 'api never touches transports or transactions'),
     layer('admin', ['lib', 'config', 'store', 'accounts'], 'operator commands on the data directory: no SIP, no API'),

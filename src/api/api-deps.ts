@@ -30,6 +30,17 @@ export interface SubscriptionView {
   watchedDomains(user: string): string[];
 }
 
+/**
+ * Cluster mode (cluster.md §7, admin list): every node's live subscriptions, this node's as its live records and the
+ * others' from the directory (`stalker` = their node); `partial` when only this node's could be read (the list then
+ * says `timeout: true`). `ClusterListing` (src/cluster/directory/cluster-listing.ts) satisfies it.
+ */
+export interface ClusterSubscriptionList {
+  list(): Promise<{ records: readonly Readonly<SubscriptionRecord>[]; partial: boolean }>;
+  /** Domains other than `skip` where the user part is watched on other nodes (a reset or set reaches them too). */
+  watchedDomains?(user: string, skip: readonly string[]): Promise<string[]>;
+}
+
 /** Readiness probes for `GET /healthz`. */
 export interface HealthProbes {
   /** The SIP listener is bound and accepting. */
@@ -59,4 +70,6 @@ export interface ApiDeps {
   bodyLimitBytes?: number;
   /** History, explanation and live stream (docs/operator-api.md); without it those routes do not exist. */
   operator?: OperatorDeps;
+  /** Cluster mode: `GET …/presence` lists the whole cluster through it; without it, this node's subscriptions. */
+  clusterList?: ClusterSubscriptionList;
 }

@@ -61,6 +61,7 @@ export function buildRouters(deps: ApiDeps): ApiRouters {
     logger: deps.logger,
     events,
     ...(deps.operator ? { feed: deps.operator.feed } : {}),
+    ...(deps.clusterList ? { clusterList: deps.clusterList } : {}),
   });
   const hub = deps.operator
     ? new StreamHub({ operator: deps.operator, notifier: deps.notifier, clock: deps.clock, logger: deps.logger, ...(deps.operator.streamLimits ? { limits: deps.operator.streamLimits } : {}) })

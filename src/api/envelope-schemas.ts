@@ -16,7 +16,7 @@ export function successEnvelopeSchema(data: z.ZodType, paged = false): z.ZodType
   });
 }
 
-/** Kazoo's paging fields, present only when page_size or start_key was given. */
+/** Kazoo's paging fields, present only when page_size or start_key was given, and its partial-answer flag. */
 const pagingFields = {
   next_start_key: z
     .string()
@@ -24,6 +24,10 @@ const pagingFields = {
     .describe('The start_key of the next page; absent on the last page'),
   page_size: z.number().int().min(0).optional().describe('How many subscriptions this page holds'),
   start_key: z.string().optional().describe('The start_key this page was asked for, when given'),
+  timeout: z
+    .literal(true)
+    .optional()
+    .describe('Cluster mode: the cluster directory did not answer, so the list holds only this node\'s subscriptions (Kazoo\'s flag)'),
 };
 
 function errorEnvelope(id: string, status: number, short: string, data: z.ZodType): z.ZodType {

@@ -10,7 +10,7 @@ import { TimeSlicer } from '../lib/idle-slices.js';
 import type { Logger } from '../lib/logger.js';
 import { resourceKey } from '../presentity/resource-key.js';
 import type { AccountRecord } from '../store/records.js';
-import type { PresenceControl, SubscriptionView } from './api-deps.js';
+import type { ClusterSubscriptionList, PresenceControl, SubscriptionView } from './api-deps.js';
 import { parsePaging } from './list-paging.js';
 import { presenceListData } from './presence-list.js';
 import { resourceView } from './presence-view.js';
@@ -25,6 +25,8 @@ export interface PresenceAdminOptions {
   events: readonly string[];
   /** Told of each manual command and who gave it (the history), when given. */
   feed?: PresenceFeed;
+  /** Cluster mode: the list shows every node's subscriptions (api-contract.md, "In cluster mode"). */
+  clusterList?: ClusterSubscriptionList;
 }
 
 /** Who gave a command: the token's account and user, its kind, the request id (the history's `manual` entries). */
@@ -68,10 +70,13 @@ export class PresenceAdmin {
     }
     const paging = parsePaging(query);
     const filter = { served: this.servedBy(account), event };
+    const listed = this.opts.clusterList ? await this.opts.clusterList.list() : undefined;
     const slicer = new TimeSlicer(LIST_SLICE_MS);
     // Even the first slice waits its turn, so lists that arrive together do not run a slice each in one turn.
     await slicer.pause();
-    return presenceListData(this.opts.notifier.liveRecords(), filter, paging, slicer);
+    const data = await presenceListData(listed?.records ?? this.opts.notifier.liveRecords(), filter, paging, slicer);
+    // Only this node's subscriptions could be listed: Kazoo's flag for a partial answer.
+    return listed?.partial ? { text: data.text, fields: () => ({ ...data.fields(), timeout: true }) } : data;
   }
 
   describe(account: AccountRecord, extension: string): unknown {
@@ -80,34 +85,37 @@ export class PresenceAdmin {
   }
 
   /** `POST …/presence/{EXTENSION}`: a reset (the body needs no action); `set` works here too. */
-  extension(account: AccountRecord, extension: string, data: unknown, by: CommandActor | null = null): string {
+  async extension(account: AccountRecord, extension: string, data: unknown, by: CommandActor | null = null): Promise<string> {
     const user = checkedExtension(extension);
     const action = field(data, 'action');
     const cmd: Command = action === undefined ? { action: 'reset' } : parseCommand(data);
-    this.apply(account, [user], cmd, by);
+    await this.apply(account, [user], cmd, by);
     return cmd.action === 'reset' ? `reset command sent for extension ${extension}` : 'command sent';
   }
 
-  device(account: AccountRecord, deviceId: string, data: unknown, by: CommandActor | null = null): string {
+  async device(account: AccountRecord, deviceId: string, data: unknown, by: CommandActor | null = null): Promise<string> {
     const device = this.opts.services.devices.get(account.id, deviceId);
     const cmd = parseCommand(data);
-    this.apply(account, deviceResources(device), cmd, by);
+    await this.apply(account, deviceResources(device), cmd, by);
     return 'command sent';
   }
 
-  user(account: AccountRecord, userId: string, data: unknown, by: CommandActor | null = null): string {
+  async user(account: AccountRecord, userId: string, data: unknown, by: CommandActor | null = null): Promise<string> {
     const user = this.opts.services.users.get(account.id, userId);
     const cmd = parseCommand(data);
     const resources = userResources(user, this.opts.services.devices.ownedBy(account.id, userId));
     if (resources.length === 0) return 'nothing to send command to';
-    this.apply(account, resources, cmd, by);
+    await this.apply(account, resources, cmd, by);
     return 'command sent';
   }
 
-  private apply(account: AccountRecord, users: readonly string[], cmd: Command, by: CommandActor | null): void {
+  private async apply(account: AccountRecord, users: readonly string[], cmd: Command, by: CommandActor | null): Promise<void> {
     const served = this.servedBy(account);
+    const cluster = this.opts.clusterList;
     for (const user of users) {
-      for (const domain of this.domainsFor(account, user, served)) {
+      // Cluster mode: domains where only other nodes' phones watch the user (the realm is always commanded).
+      const remote = cluster?.watchedDomains ? await cluster.watchedDomains(user, [account.realm.toLowerCase()]) : [];
+      for (const domain of this.domainsFor(account, user, served, remote)) {
         const key = resourceKey(user, domain);
         // Before the change, so the history shows the command ahead of the state change it causes.
         this.opts.feed?.emit({ kind: 'manual', resource: key, action: cmd.action, state: cmd.action === 'set' ? cmd.state : null, by });
@@ -120,12 +128,14 @@ export class PresenceAdmin {
 
   /**
    * Where a command on `user` lands: always `user@realm` (a set there is replayed to later subscribers), plus every
-   * other served domain where the user part is watched or has state now.
+   * other served domain where the user part is watched (here, or in cluster mode on another node: `remote`) or has
+   * state now.
    */
-  private domainsFor(account: AccountRecord, user: string, served: (domain: string) => boolean): string[] {
+  private domainsFor(account: AccountRecord, user: string, served: (domain: string) => boolean, remote: readonly string[]): string[] {
     const realm = account.realm.toLowerCase();
     const domains = new Set([realm]);
     for (const d of this.opts.notifier.watchedDomains(user)) if (served(d)) domains.add(d);
+    for (const d of remote) if (served(d)) domains.add(d);
     for (const d of this.opts.presentity.domainsOf(user)) if (served(d)) domains.add(d);
     return [...domains];
   }

@@ -77,7 +77,7 @@ export function presenceRoutes(presence: PresenceAdmin, events: readonly string[
       body: extensionCommandSchema,
       success: 200,
       answer: extensionCommandAnswer,
-      handle: (ctx) => reply(ctx, 200, presence.extension(ctx.state.account!, param(ctx, 'extension'), requestData(ctx), actorOf(ctx))),
+      handle: async (ctx) => reply(ctx, 200, await presence.extension(ctx.state.account!, param(ctx, 'extension'), requestData(ctx), actorOf(ctx))),
     },
     {
       method: 'post',
@@ -88,7 +88,7 @@ export function presenceRoutes(presence: PresenceAdmin, events: readonly string[
       body: commandSchema,
       success: 200,
       answer: deviceCommandAnswer,
-      handle: (ctx) => reply(ctx, 200, presence.device(ctx.state.account!, param(ctx, 'deviceId'), requestData(ctx), actorOf(ctx))),
+      handle: async (ctx) => reply(ctx, 200, await presence.device(ctx.state.account!, param(ctx, 'deviceId'), requestData(ctx), actorOf(ctx))),
     },
     {
       method: 'post',
@@ -99,7 +99,7 @@ export function presenceRoutes(presence: PresenceAdmin, events: readonly string[
       body: commandSchema,
       success: 200,
       answer: userCommandAnswer,
-      handle: (ctx) => reply(ctx, 200, presence.user(ctx.state.account!, param(ctx, 'userId'), requestData(ctx), actorOf(ctx))),
+      handle: async (ctx) => reply(ctx, 200, await presence.user(ctx.state.account!, param(ctx, 'userId'), requestData(ctx), actorOf(ctx))),
     },
   ];
 }

@@ -1,0 +1,143 @@
+/**
+ * startClusterDirectory as main.ts will use it, two nodes on the in-memory twin: one node's subscriptions reach the
+ * other's list; after the first node stops, its entries leave the list within the heartbeat TTL and the directory
+ * after the janitor's grace (cluster.md §8 "A node dies").
+ */
+import t from 'tap';
+import { startClusterDirectory } from '../../../src/cluster/directory/cluster-directory.js';
+import { directoryEntryOf } from '../../../src/cluster/directory/directory-record.js';
+import { ClusterDirectoryPart } from '../../../src/cluster/directory/directory-part.js';
+import type { ClusterEngine } from '../../../src/cluster/engine-port.js';
+import { MemoryClusterData } from '../../../src/cluster/memory/memory-cluster-data.js';
+import { MemoryClusterEngine } from '../../../src/cluster/memory/memory-cluster-engine.js';
+import { ManualClock } from '../../../src/lib/clock.js';
+import { silentLogger } from '../../../src/lib/logger.js';
+import { FakeNode, faultyEngine } from './directory-support.js';
+
+const turns = async (n: number): Promise<void> => {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+t.test("a node's subscriptions reach the other node's list; when it dies they leave the list within the TTL and the directory after the grace", async (t) => {
+  const clock = new ManualClock();
+  const data = new MemoryClusterData();
+  const pass = async (ms: number): Promise<void> => {
+    for (let left = ms; left > 0; left -= 50) {
+      clock.advance(Math.min(50, left));
+      await turns(3);
+    }
+  };
+  const start = (name: string) => {
+    const fake = new FakeNode(name, clock);
+    const engine = new MemoryClusterEngine(data, clock);
+    const dir = startClusterDirectory({
+      engine,
+      node: name,
+      clock,
+      logger: silentLogger,
+      feed: fake.feed,
+      liveRecords: fake.records,
+      info: { sip: `${name}:5060` },
+      renderBody: () => '<dialog-info/>',
+      janitor: { graceMs: 30_000 },
+    });
+    return { fake, engine, dir };
+  };
+  const a = start('A');
+  const b = start('B');
+  t.teardown(async () => {
+    await a.dir.stop();
+    await b.dir.stop();
+  });
+  for (let i = 0; i < 5; i++) a.fake.create();
+  b.fake.create();
+  await pass(500);
+  let listed = await b.dir.listing.list();
+  t.equal(listed.partial, false);
+  t.same(listed.records.map((r) => r.node).sort(), ['A', 'A', 'A', 'A', 'A', 'B']);
+  t.match(b.dir.status(), { mirror: { degraded: false, pending: 0 }, heartbeat: { ok: true } });
+
+  await a.dir.stop();
+  await pass(3000 + 1000);
+  listed = await b.dir.listing.list();
+  t.same(listed.records.map((r) => r.node), ['B'], "A's beat lapsed (3 s TTL): its subscriptions are hidden");
+  t.equal((await b.engine.listNode('A', clock.now())).length, 5, 'still in the directory during the grace');
+  await pass(30_000 + 5_000);
+  t.same(await b.engine.listNode('A', clock.now()), [], "the janitor removed A's entries after the 30 s grace");
+  t.notOk((await b.engine.nodes()).some((n) => n.node === 'A'), 'and forgot A');
+});
+
+t.test('as a part of the cluster node: a partial local list before start, the whole list once started, a re-mirror on a new epoch', async (t) => {
+  const clock = new ManualClock();
+  const data = new MemoryClusterData();
+  const pass = async (ms: number): Promise<void> => {
+    for (let left = ms; left > 0; left -= 50) {
+      clock.advance(Math.min(50, left));
+      await turns(3);
+    }
+  };
+  const peer = new MemoryClusterEngine(data, clock);
+  await peer.heartbeat('B', {}, 3_600_000, clock.now());
+  const fake = new FakeNode('A', clock);
+  const remote = new FakeNode('B', clock).create();
+  await peer.mirrorSubscription(directoryEntryOf(remote, 'B', clock.now()));
+  fake.create();
+  const part = new ClusterDirectoryPart({ feed: fake.feed, liveRecords: fake.records, info: {} });
+  t.teardown(() => part.stop());
+
+  let listed = await part.clusterList.list();
+  t.equal(listed.partial, true, 'before the node starts: this node only, partial');
+  t.equal(listed.records.length, 1);
+
+  const engine: ClusterEngine = new MemoryClusterEngine(data, clock);
+  part.start({ engine, node: 'A', clock, logger: silentLogger });
+  await pass(300);
+  listed = await part.clusterList.list();
+  t.equal(listed.partial, false);
+  t.same(listed.records.map((r) => r.node).sort(), ['A', 'B']);
+
+  data.wipe();
+  await peer.heartbeat('B', {}, 3_600_000, clock.now());
+  part.onEpochChange();
+  await pass(300);
+  t.equal((await engine.listNode('A', clock.now())).length, 1, 'a new epoch: A wrote its subscription again');
+  t.equal(part.status()?.mirror.remirroring, false);
+
+  await part.stop();
+  t.equal((await part.clusterList.list()).partial, true, 'stopped: local and partial again');
+});
+
+t.test('a heartbeat that fails and recovers re-mirrors only when the engine lost its data (a new epoch), not after a hiccup', async (t) => {
+  const clock = new ManualClock();
+  const data = new MemoryClusterData();
+  const pass = async (ms: number): Promise<void> => {
+    for (let left = ms; left > 0; left -= 50) {
+      clock.advance(Math.min(50, left));
+      await turns(3);
+    }
+  };
+  const ctl = faultyEngine(new MemoryClusterEngine(data, clock));
+  const fake = new FakeNode('A', clock);
+  for (let i = 0; i < 3; i++) fake.create();
+  const dir = startClusterDirectory({ engine: ctl.engine, node: 'A', clock, logger: silentLogger, feed: fake.feed, liveRecords: fake.records, info: {} });
+  t.teardown(() => dir.stop());
+  await pass(500);
+  const written = dir.status().mirror.written;
+  t.ok(written >= 3);
+
+  ctl.fault = 'down';
+  await pass(2500);
+  t.equal(dir.status().heartbeat.ok, false, 'beats fail while the engine is away');
+  ctl.fault = 'none';
+  await pass(1500);
+  t.equal(dir.status().heartbeat.ok, true);
+  t.equal(dir.status().mirror.written, written, 'a hiccup: nothing written again');
+
+  ctl.fault = 'down';
+  await pass(2500);
+  data.wipe();
+  ctl.fault = 'none';
+  await pass(1500);
+  t.equal(dir.status().mirror.written, written + 3, 'a data loss (new epoch): the three written again');
+  t.equal((await ctl.engine.listNode('A', clock.now())).length, 3);
+});
