@@ -6,7 +6,9 @@ import type { ClusterEngine } from './cluster/engine-port.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import type { PresenceStack } from './stack/index.js';
-import type { PresenceControl } from './api/api-deps.js';
+import type { ClusterSubscriptionList, PresenceControl } from './api/api-deps.js';
+import { ClusterDirectoryPart } from './cluster/directory/directory-part.js';
+import { SEQUENCE_LEASE } from './subscriptions/notifier.js';
 
 /**
  * Cluster mode's wiring (cluster.md), used by main.ts only when PISTON_CLUSTER_REDIS_URL is set: the Redis adapter
@@ -16,6 +18,8 @@ import type { PresenceControl } from './api/api-deps.js';
  */
 export interface ClusterWiring {
   readonly node: ClusterNode;
+  /** The admin API's subscription list: the whole cluster's, from the directory (stalker = the node). */
+  readonly clusterList: ClusterSubscriptionList;
   /** The admin API's presence control: reads from the node's copy, set/reset shared. */
   control(local: PresenceControl): PresenceControl;
   start(): Promise<void>;
@@ -55,9 +59,18 @@ export async function wireCluster(
       this.set(node.outboxSize);
     },
   });
+  // The subscription directory (mirror, heartbeat, janitor, cluster-wide list): started with the node.
+  const directory = new ClusterDirectoryPart({
+    feed: stack.feed,
+    liveRecords: () => stack.notifier.liveRecords(),
+    info: { sip: `${config.sip.hosts[0] ?? ''}:${config.sip.port}`, api: `${config.api.host}:${config.api.port}` },
+    cseqStep: SEQUENCE_LEASE,
+  });
+  node.attach(directory);
   log.info({ redis: describeClusterTarget(config.cluster.redis), node: config.nodeName }, 'cluster mode');
   return {
     node,
+    clusterList: directory.clusterList,
     control: (local) => ({
       describe: (r) => local.describe(r),
       domainsOf: (u) => local.domainsOf(u),

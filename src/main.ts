@@ -223,6 +223,7 @@ export async function startServer(
       storeWrites: () => presenceState.writeHealth(),
       ...(cluster ? { cluster: () => cluster.node.health() } : {}),
     },
+    ...(cluster ? { clusterList: cluster.clusterList } : {}),
     operator: operatorDeps(presentity, stack.feed, history),
   });
   let api: Awaited<ReturnType<typeof startApi>>;

@@ -4,6 +4,7 @@ import { startRedisProcess, type RedisProcess } from '../support/redis-process.j
 import { startServerProcess, removeDir, type ServerProcess } from '../support/server-process.js';
 import { SipEndpoint, mapLimit, type DialogPublication } from '../support/sip-watcher.js';
 import type { WireMessage } from '../support/sip-wire.js';
+import { apiCaller } from '../support/api-call.js';
 
 /**
  * Cluster mode end to end (cluster.md §9, issue 22): one redis-server and three built nodes on loopback. A watcher's
@@ -16,6 +17,7 @@ import type { WireMessage } from '../support/sip-wire.js';
  */
 
 const DELIVERY_MS = 3000;
+const API_KEY = 'c7'.repeat(32);
 /** Quiet time after a change during which no second NOTIFY may arrive. */
 const SETTLE_MS = 1500;
 
@@ -31,7 +33,11 @@ t.before(async () => {
   for (const name of ['n1', 'n2', 'n3']) {
     nodes.push(
       await startServerProcess({
-        env: { PISTON_CLUSTER_REDIS_URL: redis.url, PISTON_NODE_NAME: name, PISTON_WARM_UP_ROUNDS: '0', PISTON_PUBLISH_MIN_EXPIRES: '1' },
+        env: {
+          PISTON_CLUSTER_REDIS_URL: redis.url, PISTON_NODE_NAME: name, PISTON_WARM_UP_ROUNDS: '0', PISTON_PUBLISH_MIN_EXPIRES: '1',
+          // Each node's API with a known key, its realm the loopback address the phones dial (the list is by realm).
+          PISTON_BOOTSTRAP_API_KEY: API_KEY, PISTON_BOOTSTRAP_REALM: '127.0.0.1',
+        },
       }),
     );
   }
@@ -99,6 +105,32 @@ t.test('a PUBLISH on node 2 reaches a watcher on node 1 within the delivery limi
   t.equal(second.cseq, first.cseq + 1, 'CSeq +1');
   await sleep(SETTLE_MS);
   t.equal(watcher.transactions(callId).length, 2, 'exactly one NOTIFY for the change');
+});
+
+t.test('the list on node 3 shows a watcher held on node 1 (stalker n1), and a reset on node 3 NOTIFYs it (issue 22 acceptance, cluster.md §9 test 10)', async (t) => {
+  const [n1, , n3] = nodes as [ServerProcess, ServerProcess, ServerProcess];
+  const watcher = await endpoint(n1);
+  const callId = await watch(t, watcher, '7201');
+  const call = apiCaller(`http://127.0.0.1:${n3.apiPort}`);
+  const auth = await call('PUT', '/v2/api_auth', undefined, { api_key: API_KEY });
+  t.equal(auth.status, 201, 'a token on node 3');
+  const token = auth.body.auth_token as string;
+  const accountId = auth.body.data.account_id as string;
+  // The mirror writes every 100 ms: allow a few seconds on a shared machine.
+  let record: Record<string, unknown> | undefined;
+  for (let i = 0; i < 30 && !record; i++) {
+    const listed = await call('GET', `/v2/accounts/${accountId}/presence`, token);
+    t.equal(listed.status, 200);
+    const byCall = (listed.body.data.subscriptions?.['7201']?.dialog ?? {}) as Record<string, Record<string, unknown>>;
+    record = Object.values(byCall)[0];
+    if (!record) await sleep(200);
+  }
+  t.ok(record, 'node 3 lists the subscription node 1 holds');
+  t.equal(record?.stalker, 'n1', 'stalker names the node holding the dialog');
+  const before = watcher.transactions(callId).length;
+  const reset = await call('POST', `/v2/accounts/${accountId}/presence/7201`, token, { action: 'reset' });
+  t.same([reset.status, reset.body.data], [200, 'reset command sent for extension 7201']);
+  t.ok(await watcher.waitUntil(() => watcher.transactions(callId).length > before, DELIVERY_MS), 'node 1 sent its watcher a NOTIFY for the reset on node 3');
 });
 
 t.test('one watcher per node, a PUBLISH on node 3: exactly one NOTIFY each (cluster.md §9 test 2)', async (t) => {
