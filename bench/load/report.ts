@@ -6,6 +6,8 @@ import type { MemoryResult } from './steps/memory.js';
 import type { RestartResult } from './steps/restart.js';
 import type { StormResult } from './steps/storm.js';
 import type { TwResults } from './steps/tw.js';
+import type { HeldResults } from './steps/held.js';
+import { heldRows } from './held-report.js';
 
 /**
  * The summary table: each figure for the target and (with --vs) the reference, their ratio, and the issue's target
@@ -20,6 +22,8 @@ export interface AllResults {
   storm: StormResult[];
   /** The TLS, WebSocket and digest steps (bench/load/steps/tw.ts). */
   tw: TwResults;
+  /** The held-state step (bench/load/steps/held.ts). */
+  held: HeldResults;
 }
 
 type Better = 'higher' | 'lower';
@@ -198,12 +202,14 @@ export function buildReport(opts: BenchOptions, res: AllResults, oursLabel: stri
     rows.push({ what: `  server CPU per handshake`, ours: c, ref: d, unit: 'us' });
   }
 
+  rows.push(...heldRows(opts, res.held, oursLabel, refLabel));
+
   const L: string[] = [];
   const refName = refLabel ?? 'reference';
   L.push(`| figure | ${oursLabel} | ${refLabel ? refName : '(no --vs)'} | ratio | target | verdict |`);
   L.push('|---|---|---|---|---|---|');
   for (const r of rows) {
-    const digits = r.unit === 'us' || r.unit === 'ms' || r.unit === 'ms/s' || r.unit === 'MiB' || r.unit === 's' ? 1 : 0;
+    const digits = r.unit === 'us' || r.unit === 'ms' || r.unit === '%' || r.unit === 'ms/s' || r.unit === 'MiB' || r.unit === 's' ? 1 : 0;
     const ratio = r.ours !== null && r.ref !== null && r.ref !== 0 ? (r.ours / r.ref).toFixed(2) + 'x' : '';
     const u = r.unit && r.unit !== '/s' ? ` ${r.unit}` : r.unit;
     // The targets are ratios to Kamailio; against the floor a ratio only says how much of a cost is ours.

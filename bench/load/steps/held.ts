@@ -1,0 +1,174 @@
+import type { Transport } from '../options.js';
+import type { RunContext } from '../run-context.js';
+import type { SippRun } from '../sipp-run.js';
+import { readSippStats, troubles } from '../sipp-stats.js';
+import type { Target } from '../targets.js';
+import { sleep } from '../sleep.js';
+import { heldCsv, heldSchedule, refreshesPerS } from '../held-schedule.js';
+import { describeRateStep, measureSubscribeRate, searchMaxRate, type RateStepResult } from './rate.js';
+
+/**
+ * State held (issue 21 item 2). Production servers take new subscriptions and refreshes while they hold many, so
+ * each measurement here runs on a fresh server that first gets `held` subscriptions from hold-refresh.xml (one sipp,
+ * one socket, a Call-ID per subscription, like the fan-out watchers) at heldFillRate; those stay and refresh on the
+ * schedule of held-schedule.ts for the whole step. Then, after heldSettleS:
+ *  - search: the rate step's search (searchMaxRate, subscribe.xml, the same verdict) with heldSubs held; a step also
+ *    fails when the held subscriptions fail, time out or need retransmissions meanwhile;
+ *  - cpu: one step at the fixed heldRate for each of heldPoints held: server CPU per new subscription as the held
+ *    count grows (the refreshes during the step are counted in that CPU and reported beside it).
+ * A fresh server per measurement keeps the held count what it says: the subscriptions a rate step makes stay an hour.
+ */
+
+export interface HeldStepResult extends RateStepResult {
+  held: number;
+  /** Held subscriptions established before the measurement, and how long the fill took. */
+  heldFilled: number;
+  fillS: number;
+  /** Refreshes completed during the measured step, and the steady rate the schedule gives. */
+  refreshes: number;
+  refreshWindowS: number;
+  refreshesPerSPlanned: number;
+  /** Failures, timeouts, retransmissions and unexpected messages of the held subscriptions during the step. */
+  heldTroubles: number;
+}
+
+export interface HeldRateResult {
+  target: string;
+  transport: Transport;
+  rep: number;
+  held: number;
+  maxRate: number;
+  firstFail: number | null;
+  achievedCps: number | null;
+  cpuUsPerSub: number | null;
+  refreshesPerS: number | null;
+  steps: HeldStepResult[];
+}
+
+export interface HeldCpuPoint {
+  target: string;
+  transport: Transport;
+  rep: number;
+  held: number;
+  rate: number;
+  pass: boolean;
+  cpuUsPerSub: number | null;
+  refreshesPerS: number | null;
+  step: HeldStepResult;
+}
+
+export interface HeldResults {
+  rate: HeldRateResult[];
+  cpu: HeldCpuPoint[];
+}
+
+interface HeldSession {
+  sipp: SippRun | null;
+  filled: number;
+  fillS: number;
+}
+
+/** Everything of the held sipp that must not grow while the step runs (from its periodic statistics). */
+function heldTroubleCount(run: SippRun): number {
+  const s = readSippStats(run.dir);
+  return Object.values(troubles(s)).reduce((a, v) => a + v, 0) + s.autoAnswered;
+}
+
+/** Fills `count` held subscriptions on the running target and waits for them (bounded). */
+async function hold(ctx: RunContext, target: Target, transport: Transport, name: string, count: number): Promise<HeldSession> {
+  const { opts } = ctx;
+  if (count === 0) return { sipp: null, filled: 0, fillS: 0 };
+  const fillS = Math.ceil(count / opts.heldFillRate);
+  const fillBoundS = fillS * 3 + 30;
+  // The calls never end: sipp's own deadline only has to outlast the fill, the pause and the measured step.
+  const lifeS = fillBoundS + opts.heldSettleS + opts.rateDurationS + 120;
+  const t0 = Date.now();
+  const sipp = await ctx.sipp(target, name, 'hold-refresh.xml', transport, [
+    '-inf', heldCsv(ctx.outDir, count, opts.heldExpires), '-key', 'wp', 'h',
+    '-m', String(count), '-r', String(opts.heldFillRate), '-l', String(count + 100),
+    '-recv_timeout', '30000', '-timeout', `${lifeS}s`, '-trace_logs',
+  ]);
+  const deadline = Date.now() + fillBoundS * 1000;
+  while (Date.now() < deadline && sipp.alive() && sipp.countLog('SUB') < count) await sleep(500);
+  const filled = sipp.countLog('SUB');
+  return { sipp, filled, fillS: Math.round((Date.now() - t0) / 100) / 10 };
+}
+
+/** A fresh server holding `held` subscriptions, one subscribe.xml step at `rate`, the server stopped. */
+async function heldStep(ctx: RunContext, target: Target, transport: Transport, rep: number, held: number, rate: number, what: string): Promise<HeldStepResult> {
+  const { opts } = ctx;
+  const tag = `held-${what}-${transport}-rep${rep}-h${held}-r${rate}`;
+  const noiseBefore = await ctx.noiseGate();
+  await target.start(tag);
+  let session: HeldSession = { sipp: null, filled: 0, fillS: 0 };
+  try {
+    session = await hold(ctx, target, transport, `${tag}-hold`, held);
+    ctx.log(`  ${target.label} held ${transport}: ${session.filled}/${held} held after ${session.fillS}s`);
+    await sleep(opts.heldSettleS * 1000);
+    const run = session.sipp;
+    const ref0 = run ? run.countLog('REF') : 0;
+    const bad0 = run ? heldTroubleCount(run) : 0;
+    const w0 = Date.now();
+    const res = await measureSubscribeRate(ctx, target, transport, tag, rate, 'r', noiseBefore);
+    // sipp writes its statistics once a second (-fd 1): let the line covering the step's end be written.
+    if (run) await sleep(1500);
+    const refreshes = run ? run.countLog('REF') - ref0 : 0;
+    const refreshWindowS = (Date.now() - w0) / 1000;
+    const heldTroubles = run ? Math.max(0, heldTroubleCount(run) - bad0) : 0;
+    const why = res.why ? [res.why] : [];
+    if (session.filled < held) why.push(`held ${session.filled}/${held}`);
+    if (run && !run.alive()) why.push('held sipp ended early');
+    if (heldTroubles > 0) why.push(`held troubles=${heldTroubles}`);
+    const out: HeldStepResult = {
+      ...res, pass: why.length === 0, why: why.join(', '),
+      held, heldFilled: session.filled, fillS: session.fillS, refreshes, refreshWindowS,
+      refreshesPerSPlanned: Math.round(refreshesPerS(heldSchedule(held, opts.heldExpires)) * 10) / 10,
+      heldTroubles,
+    };
+    ctx.record({ test: 'held_step', what, target: target.label, transport, rep, ...out });
+    ctx.log(
+      `  ${target.label} held ${what} ${transport} r=${rate} with ${session.filled} held: ${describeRateStep(out, opts.rateDurationS)} ` +
+        `refreshes=${refreshes} (planned ${out.refreshesPerSPlanned}/s) held-troubles=${heldTroubles}`,
+    );
+    return out;
+  } finally {
+    if (session.sipp) await session.sipp.stopNow();
+    await target.stop();
+  }
+}
+
+const perS = (s: HeldStepResult | undefined): number | null =>
+  s && s.refreshWindowS > 0 ? Math.round((s.refreshes / s.refreshWindowS) * 10) / 10 : null;
+
+/** The rate step's search, every step on a fresh server holding heldSubs refreshing subscriptions. */
+export async function heldRateSearch(ctx: RunContext, target: Target, transport: Transport, rep: number): Promise<HeldRateResult> {
+  const held = ctx.opts.heldSubs;
+  const { steps, lo, hi } = await searchMaxRate(ctx.opts, (r) => heldStep(ctx, target, transport, rep, held, r, 'search'));
+  const best = steps.find((s) => s.pass && s.rate === lo);
+  const res: HeldRateResult = {
+    target: target.label, transport, rep, held, maxRate: lo, firstFail: hi,
+    achievedCps: best && best.durationS > 0 ? Math.round(best.success / best.durationS) : null,
+    cpuUsPerSub: best?.cpuUsPerSub ?? null,
+    refreshesPerS: perS(best),
+    steps,
+  };
+  ctx.record({ test: 'held_rate_max', ...res, steps: undefined });
+  ctx.log(`${target.label} held rate ${transport} rep${rep} with ${held} held: max sustained ${lo}/s (first failing step ${hi ?? 'none'}), ${res.cpuUsPerSub} us CPU/sub, ${res.refreshesPerS} refreshes/s`);
+  return res;
+}
+
+/** CPU per new subscription at heldRate for each of heldPoints held. */
+export async function heldCpuCurve(ctx: RunContext, target: Target, transport: Transport, rep: number): Promise<HeldCpuPoint[]> {
+  const out: HeldCpuPoint[] = [];
+  for (const held of ctx.opts.heldPoints) {
+    const step = await heldStep(ctx, target, transport, rep, held, ctx.opts.heldRate, 'cpu');
+    const p: HeldCpuPoint = {
+      target: target.label, transport, rep, held, rate: ctx.opts.heldRate, pass: step.pass,
+      cpuUsPerSub: step.cpuUsPerSub, refreshesPerS: perS(step), step,
+    };
+    ctx.record({ test: 'held_cpu', ...p, step: undefined });
+    out.push(p);
+  }
+  ctx.log(`${target.label} held CPU ${transport} rep${rep} at ${ctx.opts.heldRate}/s: ${out.map((p) => `${p.held} held ${p.cpuUsPerSub} us/sub${p.pass ? '' : ' (FAIL)'}`).join(', ')}`);
+  return out;
+}
