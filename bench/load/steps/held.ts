@@ -1,7 +1,8 @@
 import type { Transport } from '../options.js';
 import type { RunContext } from '../run-context.js';
 import type { SippRun } from '../sipp-run.js';
-import { readSippStats, troubles } from '../sipp-stats.js';
+import { readSippStats } from '../sipp-stats.js';
+import { refreshTroubles } from '../held-stats.js';
 import type { Target } from '../targets.js';
 import { sleep } from '../sleep.js';
 import { heldCsv, heldSchedule, refreshesPerS } from '../held-schedule.js';
@@ -28,7 +29,7 @@ export interface HeldStepResult extends RateStepResult {
   refreshes: number;
   refreshWindowS: number;
   refreshesPerSPlanned: number;
-  /** Failures, timeouts, retransmissions and unexpected messages of the held subscriptions during the step. */
+  /** Failures, timeouts and refresh retransmissions of the held subscriptions during the step (held-stats.ts). */
   heldTroubles: number;
 }
 
@@ -68,10 +69,9 @@ interface HeldSession {
   fillS: number;
 }
 
-/** Everything of the held sipp that must not grow while the step runs (from its periodic statistics). */
+/** What of the held sipp must not grow while the step runs (held-stats.ts; from its periodic statistics). */
 function heldTroubleCount(run: SippRun): number {
-  const s = readSippStats(run.dir);
-  return Object.values(troubles(s)).reduce((a, v) => a + v, 0) + s.autoAnswered;
+  return refreshTroubles(readSippStats(run.dir));
 }
 
 /** Fills `count` held subscriptions on the running target and waits for them (bounded). */
