@@ -3,7 +3,8 @@ import type { SippStats } from './sipp-stats.js';
 /**
  * What counts against the held subscriptions while a measurement runs, from the held sipp's statistics
  * (hold-refresh.xml): failed calls, receive timeouts, dead-call and out-of-call messages, and retransmissions in the
- * refresh part of the scenario (the refresh SUBSCRIBE re-sent by sipp, its 2xx or NOTIFY re-sent by the server).
+ * refresh part of the scenario (the refresh SUBSCRIBE re-sent by sipp, its 2xx re-sent by the server; the scenario leaves the refresh's NOTIFY
+ * to sipp -aa, so that one is not counted here).
  * The fill's own retransmissions are left out, and so are "unexpected" messages: on a busy machine the fill's late
  * answers keep arriving while the calls pause, which says nothing about the refreshes. A refresh that comes too late
  * still shows: the server has ended the subscription, answers 481 and the call fails.

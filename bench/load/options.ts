@@ -80,6 +80,8 @@ export interface BenchOptions {
   heldExpires: { min: number; max: number };
   heldFillRate: number;
   heldSettleS: number;
+  /** Subscribe-and-unsubscribe calls every held-step server gets first, so all of them are as warm when measured. */
+  heldPrime: number;
   heldParts: ('search' | 'cpu')[];
 }
 
@@ -103,6 +105,8 @@ const USAGE = `usage: npm run bench -- [options]
   --held-expires 600-3600   Expires range of the held subscriptions, s (each refreshes at 80% of it)
   --held-fill-rate R   rate at which the held subscriptions are made (default 2000/s, --quick 1000)
   --held-settle S      pause between the fill and the measurement (default 5 s, --quick 2)
+  --held-prime N       subscribe-and-unsubscribe calls each held-step server gets before its fill, so every
+                       point is measured on an equally warm server (default 5000, --quick 1000; 0: none)
   --held-parts search,cpu   which parts of the held step run (default both)
   --idle-conns N       connections per transport for idle-conns (default 10000, --quick 1000)
   --idle-kinds tcp,tls,ws   which transports idle-conns measures (default all three)
@@ -185,6 +189,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     heldExpires: { min: 600, max: 3600 },
     heldFillRate: quick ? 1000 : 2000,
     heldSettleS: quick ? 2 : 5,
+    heldPrime: quick ? 1000 : 5000,
     heldParts: ['search', 'cpu'],
   };
   const need = (i: number): string => {
@@ -322,6 +327,10 @@ export function parseOptions(argv: string[]): BenchOptions {
       case '--held-settle':
         o.heldSettleS = Number(need(i++));
         if (!Number.isFinite(o.heldSettleS) || o.heldSettleS < 0) throw new Error(`--held-settle wants seconds >= 0\n${USAGE}`);
+        break;
+      case '--held-prime':
+        o.heldPrime = Number(need(i++));
+        if (!Number.isInteger(o.heldPrime) || o.heldPrime < 0) throw new Error(`--held-prime wants a whole number >= 0\n${USAGE}`);
         break;
       case '--held-parts': {
         const parts = need(i++).split(',').map((p) => p.trim());

@@ -8,7 +8,7 @@ const opts = parseOptions(['--only', 'held', '--held', '100000', '--transports',
 
 const step = (over: Partial<HeldStepResult>): HeldStepResult => ({
   rate: 1000, pass: true, why: '', success: 20000, durationS: 20, serverCpuS: 4, cpuUsPerSub: 200, sippCpuS: 1, otherCores: 0,
-  noiseBefore: 0, serverSocketDrops: 0, sippSocketDrops: 0, memKiB: null, held: 0, heldFilled: 0, fillS: 0, refreshes: 0,
+  noiseBefore: 0, serverSocketDrops: 0, sippSocketDrops: 0, memKiB: null, held: 0, primed: 5000, heldFilled: 0, fillS: 0, refreshes: 0,
   refreshWindowS: 21.5, refreshesPerSPlanned: 0, heldTroubles: 0, ...over,
 });
 const rate = (target: string, rep: number, maxRate: number, cpu: number): HeldRateResult => ({

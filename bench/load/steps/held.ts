@@ -1,6 +1,6 @@
 import type { Transport } from '../options.js';
 import type { RunContext } from '../run-context.js';
-import type { SippRun } from '../sipp-run.js';
+import { extensionsCsv, type SippRun } from '../sipp-run.js';
 import { readSippStats } from '../sipp-stats.js';
 import { refreshTroubles } from '../held-stats.js';
 import type { Target } from '../targets.js';
@@ -12,7 +12,9 @@ import { describeRateStep, measureSubscribeRate, searchMaxRate, type RateStepRes
  * State held (issue 21 item 2). Production servers take new subscriptions and refreshes while they hold many, so
  * each measurement here runs on a fresh server that first gets `held` subscriptions from hold-refresh.xml (one sipp,
  * one socket, a Call-ID per subscription, like the fan-out watchers) at heldFillRate; those stay and refresh on the
- * schedule of held-schedule.ts for the whole step. Then, after heldSettleS:
+ * schedule of held-schedule.ts for the whole step. Before that fill every server gets heldPrime subscriptions that
+ * are ended at once (subscribe-unsubscribe.xml): a fresh Node.js server is still compiling its hot paths, and
+ * without the prime the held count would come with a warmer server. Then, after heldSettleS:
  *  - search: the rate step's search (searchMaxRate, subscribe.xml, the same verdict) with heldSubs held; a step also
  *    fails when the held subscriptions fail, time out or need retransmissions meanwhile;
  *  - cpu: one step at the fixed heldRate for each of heldPoints held: server CPU per new subscription as the held
@@ -22,6 +24,8 @@ import { describeRateStep, measureSubscribeRate, searchMaxRate, type RateStepRes
 
 export interface HeldStepResult extends RateStepResult {
   held: number;
+  /** Subscribe-and-unsubscribe calls completed before the fill. */
+  primed: number;
   /** Held subscriptions established before the measurement, and how long the fill took. */
   heldFilled: number;
   fillS: number;
@@ -94,6 +98,20 @@ async function hold(ctx: RunContext, target: Target, transport: Transport, name:
   return { sipp, filled, fillS: Math.round((Date.now() - t0) / 100) / 10 };
 }
 
+/** heldPrime subscriptions made and ended again on the running target (bounded); returns how many completed. */
+async function prime(ctx: RunContext, target: Target, transport: Transport, name: string): Promise<number> {
+  const { opts } = ctx;
+  if (opts.heldPrime === 0) return 0;
+  const s = Math.ceil(opts.heldPrime / opts.heldFillRate);
+  const sipp = await ctx.sipp(target, name, 'subscribe-unsubscribe.xml', transport, [
+    '-inf', extensionsCsv(ctx.outDir, 1000), '-key', 'wp', 'u',
+    '-m', String(opts.heldPrime), '-r', String(opts.heldFillRate), '-l', '5000',
+    '-recv_timeout', '10000', '-timeout', `${s * 3 + 30}s`,
+  ]);
+  const out = await sipp.wait((s * 3 + 40) * 1000);
+  return out.stats.success;
+}
+
 /** A fresh server holding `held` subscriptions, one subscribe.xml step at `rate`, the server stopped. */
 async function heldStep(ctx: RunContext, target: Target, transport: Transport, rep: number, held: number, rate: number, what: string): Promise<HeldStepResult> {
   const { opts } = ctx;
@@ -102,8 +120,9 @@ async function heldStep(ctx: RunContext, target: Target, transport: Transport, r
   await target.start(tag);
   let session: HeldSession = { sipp: null, filled: 0, fillS: 0 };
   try {
+    const primed = await prime(ctx, target, transport, `${tag}-prime`);
     session = await hold(ctx, target, transport, `${tag}-hold`, held);
-    ctx.log(`  ${target.label} held ${transport}: ${session.filled}/${held} held after ${session.fillS}s`);
+    ctx.log(`  ${target.label} held ${transport}: primed ${primed}/${opts.heldPrime}, ${session.filled}/${held} held after ${session.fillS}s`);
     await sleep(opts.heldSettleS * 1000);
     const run = session.sipp;
     const ref0 = run ? run.countLog('REF') : 0;
@@ -117,11 +136,12 @@ async function heldStep(ctx: RunContext, target: Target, transport: Transport, r
     const heldTroubles = run ? Math.max(0, heldTroubleCount(run) - bad0) : 0;
     const why = res.why ? [res.why] : [];
     if (session.filled < held) why.push(`held ${session.filled}/${held}`);
+    if (primed < opts.heldPrime) why.push(`primed ${primed}/${opts.heldPrime}`);
     if (run && !run.alive()) why.push('held sipp ended early');
     if (heldTroubles > 0) why.push(`held troubles=${heldTroubles}`);
     const out: HeldStepResult = {
       ...res, pass: why.length === 0, why: why.join(', '),
-      held, heldFilled: session.filled, fillS: session.fillS, refreshes, refreshWindowS,
+      held, primed, heldFilled: session.filled, fillS: session.fillS, refreshes, refreshWindowS,
       refreshesPerSPlanned: Math.round(refreshesPerS(heldSchedule(held, opts.heldExpires)) * 10) / 10,
       heldTroubles,
     };
