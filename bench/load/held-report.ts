@@ -57,6 +57,9 @@ export function heldRows(opts: BenchOptions, held: HeldResults, oursLabel: strin
         rows.push({ what: `  growth of CPU per new subscription, ${lo} -> ${hi} held`, ours: growthPct(at(oursLabel, lo), at(oursLabel, hi)),
           ref: refLabel === null ? null : growthPct(at(refLabel, lo), at(refLabel, hi)), unit: '%' });
       }
+      const top = points[points.length - 1]!;
+      const holding = (label: string | null): number | null => pick(cpu.filter((p) => p.held === top), label, (p: HeldCpuPoint) => p.step.holdingCpuMsPerS);
+      rows.push({ what: `  server CPU while holding ${top} (refreshes only, the ${opts.heldSettleS} s before the step)`, ours: holding(oursLabel), ref: holding(refLabel), unit: 'ms/s' });
       const failed = (label: string | null): number | null => (label === null ? null : cpu.filter((p) => p.target === label && !p.pass).length);
       rows.push({ what: `  steps of that curve that failed (calls, retransmissions, held refreshes)`, ours: failed(oursLabel), ref: failed(refLabel), unit: '',
         goal: { absolute: 0, better: 'lower', text: '0' } });

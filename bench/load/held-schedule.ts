@@ -54,9 +54,20 @@ export function heldCsvText(entries: HeldEntry[]): string {
   return lines.join('\n') + '\n';
 }
 
-/** Writes (once per run folder) the injection file for `count` held subscriptions and returns its path. */
-export function heldCsv(outDir: string, count: number, expires: { min: number; max: number }): string {
-  const f = resolve(outDir, `held-${count}-${expires.min}-${expires.max}.csv`);
-  if (!existsSync(f)) writeFileSync(f, heldCsvText(heldSchedule(count, expires)));
+/**
+ * The fill in parts of at most `size` (one sipp each): [from, count) pairs covering 0 .. total - 1. A part starts
+ * when the one before is established, so a server that falls behind slows the fill down instead of drowning in
+ * retransmissions of a fill that goes on at full rate (Kamailio at 75,000 of 100,000 held on a busy machine).
+ */
+export function fillParts(total: number, size: number): { from: number; count: number }[] {
+  const out: { from: number; count: number }[] = [];
+  for (let from = 0; from < total; from += size) out.push({ from, count: Math.min(size, total - from) });
+  return out;
+}
+
+/** Writes (once per run folder) the injection file for entries from .. from + count - 1 and returns its path. */
+export function heldCsv(outDir: string, from: number, count: number, expires: { min: number; max: number }): string {
+  const f = resolve(outDir, `held-${from}-${count}-${expires.min}-${expires.max}.csv`);
+  if (!existsSync(f)) writeFileSync(f, heldCsvText(heldSchedule(from + count, expires).slice(from)));
   return f;
 }

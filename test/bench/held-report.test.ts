@@ -9,13 +9,14 @@ const opts = parseOptions(['--only', 'held', '--held', '100000', '--transports',
 const step = (over: Partial<HeldStepResult>): HeldStepResult => ({
   rate: 1000, pass: true, why: '', success: 20000, durationS: 20, serverCpuS: 4, cpuUsPerSub: 200, sippCpuS: 1, otherCores: 0,
   noiseBefore: 0, serverSocketDrops: 0, sippSocketDrops: 0, memKiB: null, held: 0, primed: 5000, heldFilled: 0, fillS: 0, refreshes: 0,
-  refreshWindowS: 21.5, refreshesPerSPlanned: 0, heldTroubles: 0, ...over,
+  refreshWindowS: 21.5, refreshesPerSPlanned: 0, heldTroubles: 0, holdingCpuMsPerS: null, ...over,
 });
 const rate = (target: string, rep: number, maxRate: number, cpu: number): HeldRateResult => ({
   target, transport: 'udp', rep, held: 100000, maxRate, firstFail: maxRate + 250, achievedCps: maxRate, cpuUsPerSub: cpu, refreshesPerS: 75, steps: [],
 });
 const point = (target: string, held: number, cpu: number, pass = true): HeldCpuPoint => ({
-  target, transport: 'udp', rep: 1, held, rate: 1000, pass, cpuUsPerSub: cpu, refreshesPerS: held / 1333, step: step({ held, cpuUsPerSub: cpu, pass }),
+  target, transport: 'udp', rep: 1, held, rate: 1000, pass, cpuUsPerSub: cpu, refreshesPerS: held / 1333,
+  step: step({ held, cpuUsPerSub: cpu, pass, holdingCpuMsPerS: held / 1000 + (target === 'piston' ? 5 : 10) }),
 });
 
 const held = {
@@ -42,7 +43,9 @@ t.test('the CPU curve gives one row per held count, the growth from the least to
   t.match(curve[3]!.what, /growth .* 0 -> 100000 held/);
   t.equal(curve[3]!.ours, 25, '200 -> 250 us is 25% more');
   t.ok(Math.abs(curve[3]!.ref! - 10) < 1e-9, '300 -> 330 us is 10% more');
-  t.same([curve[4]!.ours, curve[4]!.ref], [1, 0], 'one of our steps failed');
+  t.match(curve[4]!.what, /server CPU while holding 100000/);
+  t.same([curve[4]!.ours, curve[4]!.ref], [105, 110], 'CPU at rest with the most held');
+  t.same([curve[5]!.ours, curve[5]!.ref], [1, 0], 'one of our steps failed');
 });
 
 t.test('without a reference the held rows leave its column empty', async (t) => {

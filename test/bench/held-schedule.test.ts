@@ -1,5 +1,5 @@
 import t from 'tap';
-import { heldCsvText, heldSchedule, REFRESH_AT, refreshesPerS } from '../../bench/load/held-schedule.js';
+import { fillParts, heldCsvText, heldSchedule, REFRESH_AT, refreshesPerS } from '../../bench/load/held-schedule.js';
 
 t.test('every held subscription refreshes before its Expires runs out (RFC 6665 section 4.1.2.1): first refresh and period both shorter', async (t) => {
   const s = heldSchedule(100_000, { min: 600, max: 3600 });
@@ -58,4 +58,14 @@ t.test('the injection file is what hold-refresh.xml reads: SEQUENTIAL, then exte
     { ext: 1001, expiresS: 3600, firstMs: 0, periodMs: 2_880_000 },
   ]);
   t.equal(text, 'SEQUENTIAL\n1000;600;1234;480000;\n1001;3600;0;2880000;\n');
+});
+
+t.test('the fill comes in parts of at most 10,000 that cover every held subscription once, in order', async (t) => {
+  t.same(fillParts(25_000, 10_000), [{ from: 0, count: 10_000 }, { from: 10_000, count: 10_000 }, { from: 20_000, count: 5_000 }]);
+  t.same(fillParts(10_000, 10_000), [{ from: 0, count: 10_000 }]);
+  t.same(fillParts(0, 10_000), []);
+  // A part's entries are the same as those of one schedule for the whole: the parts together are the same load.
+  const whole = heldSchedule(25_000, { min: 600, max: 3600 });
+  const parts = fillParts(25_000, 10_000).flatMap((p) => heldSchedule(p.from + p.count, { min: 600, max: 3600 }).slice(p.from));
+  t.same(parts, whole);
 });

@@ -1,17 +1,18 @@
 import type { Transport } from '../options.js';
-import type { RunContext } from '../run-context.js';
+import { CpuWindow, round, type RunContext } from '../run-context.js';
 import { extensionsCsv, type SippRun } from '../sipp-run.js';
 import { readSippStats } from '../sipp-stats.js';
 import { refreshTroubles } from '../held-stats.js';
 import type { Target } from '../targets.js';
 import { sleep } from '../sleep.js';
-import { heldCsv, heldSchedule, refreshesPerS } from '../held-schedule.js';
+import { fillParts, heldCsv, heldSchedule, refreshesPerS } from '../held-schedule.js';
 import { describeRateStep, measureSubscribeRate, searchMaxRate, type RateStepResult } from './rate.js';
 
 /**
  * State held (issue 21 item 2). Production servers take new subscriptions and refreshes while they hold many, so
- * each measurement here runs on a fresh server that first gets `held` subscriptions from hold-refresh.xml (one sipp,
- * one socket, a Call-ID per subscription, like the fan-out watchers) at heldFillRate; those stay and refresh on the
+ * each measurement here runs on a fresh server that first gets `held` subscriptions from hold-refresh.xml (a sipp
+ * per 10,000, each on its own port with a Call-ID per subscription, like the fan-out watchers; each part starts when
+ * the one before is established) at heldFillRate; those stay and refresh on the
  * schedule of held-schedule.ts for the whole step. Before that fill every server gets heldPrime subscriptions that
  * are ended at once (subscribe-unsubscribe.xml): a fresh Node.js server is still compiling its hot paths, and
  * without the prime the held count would come with a warmer server. Then, after heldSettleS:
@@ -35,6 +36,8 @@ export interface HeldStepResult extends RateStepResult {
   refreshesPerSPlanned: number;
   /** Failures, timeouts and refresh retransmissions of the held subscriptions during the step (held-stats.ts). */
   heldTroubles: number;
+  /** Server CPU over the pause between the fill and the step (refreshes only), ms per second. */
+  holdingCpuMsPerS: number | null;
 }
 
 export interface HeldRateResult {
@@ -68,34 +71,44 @@ export interface HeldResults {
 }
 
 interface HeldSession {
-  sipp: SippRun | null;
+  /** One sipp per part of the fill (held-schedule.ts fillParts), each on its own port. */
+  runs: SippRun[];
   filled: number;
   fillS: number;
 }
 
-/** What of the held sipp must not grow while the step runs (held-stats.ts; from its periodic statistics). */
-function heldTroubleCount(run: SippRun): number {
-  return refreshTroubles(readSippStats(run.dir));
+/** Subscriptions per sipp of the fill: the fan-out step's 10,000 watchers per sipp. */
+const FILL_PART = 10_000;
+
+const sum = (runs: SippRun[], f: (r: SippRun) => number): number => runs.reduce((a, r) => a + f(r), 0);
+
+/** What of the held sipps must not grow while the step runs (held-stats.ts; from their periodic statistics). */
+function heldTroubleCount(runs: SippRun[]): number {
+  return sum(runs, (r) => refreshTroubles(readSippStats(r.dir)));
 }
 
-/** Fills `count` held subscriptions on the running target and waits for them (bounded). */
+/** Fills `count` held subscriptions on the running target, part after part, and waits for them (bounded). */
 async function hold(ctx: RunContext, target: Target, transport: Transport, name: string, count: number): Promise<HeldSession> {
   const { opts } = ctx;
-  if (count === 0) return { sipp: null, filled: 0, fillS: 0 };
-  const fillS = Math.ceil(count / opts.heldFillRate);
-  const fillBoundS = fillS * 3 + 30;
+  const runs: SippRun[] = [];
+  const t0 = Date.now();
+  const fillBoundS = Math.ceil(count / opts.heldFillRate) * 3 + 30;
+  const deadline = t0 + fillBoundS * 1000;
   // The calls never end: sipp's own deadline only has to outlast the fill, the pause and the measured step.
   const lifeS = fillBoundS + opts.heldSettleS + opts.rateDurationS + 120;
-  const t0 = Date.now();
-  const sipp = await ctx.sipp(target, name, 'hold-refresh.xml', transport, [
-    '-inf', heldCsv(ctx.outDir, count, opts.heldExpires), '-key', 'wp', 'h',
-    '-m', String(count), '-r', String(opts.heldFillRate), '-l', String(count + 100),
-    '-recv_timeout', '30000', '-timeout', `${lifeS}s`, '-trace_logs',
-  ]);
-  const deadline = Date.now() + fillBoundS * 1000;
-  while (Date.now() < deadline && sipp.alive() && sipp.countLog('SUB') < count) await sleep(500);
-  const filled = sipp.countLog('SUB');
-  return { sipp, filled, fillS: Math.round((Date.now() - t0) / 100) / 10 };
+  let filled = 0;
+  for (const [i, part] of fillParts(count, FILL_PART).entries()) {
+    const run = await ctx.sipp(target, `${name}${i}`, 'hold-refresh.xml', transport, [
+      '-inf', heldCsv(ctx.outDir, part.from, part.count, opts.heldExpires), '-key', 'wp', `h${i}x`,
+      '-m', String(part.count), '-r', String(opts.heldFillRate), '-l', String(part.count + 100),
+      '-recv_timeout', '30000', '-timeout', `${lifeS}s`, '-trace_logs',
+    ]);
+    runs.push(run);
+    while (Date.now() < deadline && run.alive() && run.countLog('SUB') < part.count) await sleep(250);
+    filled = sum(runs, (r) => r.countLog('SUB'));
+    if (filled < part.from + part.count) break;
+  }
+  return { runs, filled, fillS: Math.round((Date.now() - t0) / 100) / 10 };
 }
 
 /** heldPrime subscriptions made and ended again on the running target (bounded); returns how many completed. */
@@ -118,41 +131,44 @@ async function heldStep(ctx: RunContext, target: Target, transport: Transport, r
   const tag = `held-${what}-${transport}-rep${rep}-h${held}-r${rate}`;
   const noiseBefore = await ctx.noiseGate();
   await target.start(tag);
-  let session: HeldSession = { sipp: null, filled: 0, fillS: 0 };
+  let session: HeldSession = { runs: [], filled: 0, fillS: 0 };
   try {
     const primed = await prime(ctx, target, transport, `${tag}-prime`);
     session = await hold(ctx, target, transport, `${tag}-hold`, held);
     ctx.log(`  ${target.label} held ${transport}: primed ${primed}/${opts.heldPrime}, ${session.filled}/${held} held after ${session.fillS}s`);
+    const rest = new CpuWindow(target);
     await sleep(opts.heldSettleS * 1000);
-    const run = session.sipp;
-    const ref0 = run ? run.countLog('REF') : 0;
-    const bad0 = run ? heldTroubleCount(run) : 0;
+    const r = rest.end();
+    const holdingCpuMsPerS = r.wallS > 0 ? round((r.serverS * 1000) / r.wallS, 1) : null;
+    const runs = session.runs;
+    const ref0 = sum(runs, (r) => r.countLog('REF'));
+    const bad0 = heldTroubleCount(runs);
     const w0 = Date.now();
     const res = await measureSubscribeRate(ctx, target, transport, tag, rate, 'r', noiseBefore);
     // sipp writes its statistics once a second (-fd 1): let the line covering the step's end be written.
-    if (run) await sleep(1500);
-    const refreshes = run ? run.countLog('REF') - ref0 : 0;
+    if (runs.length) await sleep(1500);
+    const refreshes = sum(runs, (r) => r.countLog('REF')) - ref0;
     const refreshWindowS = (Date.now() - w0) / 1000;
-    const heldTroubles = run ? Math.max(0, heldTroubleCount(run) - bad0) : 0;
+    const heldTroubles = Math.max(0, heldTroubleCount(runs) - bad0);
     const why = res.why ? [res.why] : [];
     if (session.filled < held) why.push(`held ${session.filled}/${held}`);
     if (primed < opts.heldPrime) why.push(`primed ${primed}/${opts.heldPrime}`);
-    if (run && !run.alive()) why.push('held sipp ended early');
+    if (runs.some((r) => !r.alive())) why.push('a held sipp ended early');
     if (heldTroubles > 0) why.push(`held troubles=${heldTroubles}`);
     const out: HeldStepResult = {
       ...res, pass: why.length === 0, why: why.join(', '),
       held, primed, heldFilled: session.filled, fillS: session.fillS, refreshes, refreshWindowS,
       refreshesPerSPlanned: Math.round(refreshesPerS(heldSchedule(held, opts.heldExpires)) * 10) / 10,
-      heldTroubles,
+      heldTroubles, holdingCpuMsPerS,
     };
     ctx.record({ test: 'held_step', what, target: target.label, transport, rep, ...out });
     ctx.log(
       `  ${target.label} held ${what} ${transport} r=${rate} with ${session.filled} held: ${describeRateStep(out, opts.rateDurationS)} ` +
-        `refreshes=${refreshes} (planned ${out.refreshesPerSPlanned}/s) held-troubles=${heldTroubles}`,
+        `refreshes=${refreshes} (planned ${out.refreshesPerSPlanned}/s) held-troubles=${heldTroubles} cpu-while-holding=${holdingCpuMsPerS}ms/s`,
     );
     return out;
   } finally {
-    if (session.sipp) await session.sipp.stopNow();
+    for (const r of session.runs) await r.stopNow();
     await target.stop();
   }
 }
