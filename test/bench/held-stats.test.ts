@@ -7,7 +7,7 @@ const base = (messages: SippStats['messages'], extra: Partial<SippStats> = {}): 
   durationS: 0, retransSent: 0, retransRecv: 0, timeouts: 0, unexpected: 0, messages, ...extra,
 });
 
-// The indices hold-refresh.xml gives its messages: 1 the first SUBSCRIBE, 10 its NOTIFY, 11 our 200, 13 the pause,
+// Indices of an earlier layout of hold-refresh.xml (only their order matters): 1 the first SUBSCRIBE, 10 its NOTIFY, 11 our 200, 13 the pause,
 // 14 the refresh SUBSCRIBE, 17 its 200, 18 the pause after it; a test further down adds a NOTIFY recv behind it
 // (were the scenario to await the refresh's NOTIFY itself).
 const fill = [

@@ -168,7 +168,8 @@ async function heldStep(ctx: RunContext, target: Target, transport: Transport, r
     );
     return out;
   } finally {
-    for (const r of session.runs) await r.stopNow();
+    // Together: each sipp takes a few seconds to write its last statistics and exit.
+    await Promise.all(session.runs.map((r) => r.stopNow()));
     await target.stop();
   }
 }
