@@ -100,7 +100,7 @@ const USAGE = `usage: npm run bench -- [options]
                        (bench/scenarios/hold-refresh.xml), and CPU per subscription at --held-rate as the held count
                        grows (--held-points)
   --held N             subscriptions held during the held step's rate search (default 100000, --quick 2000)
-  --held-points 0,10000,50000,100000   held counts of the CPU curve (default 0, N/10, N/2, N)
+  --held-points 0,10000,50000,100000   held counts of the CPU curve (default 0, N/10, N/2, N; --quick 0, N)
   --held-rate R        fixed SUBSCRIBE rate of the CPU curve (default 1000/s, --quick 500)
   --held-expires 600-3600   Expires range of the held subscriptions, s (each refreshes at 80% of it)
   --held-fill-rate R   rate at which the held subscriptions are made (default 2000/s, --quick 1000)
@@ -342,8 +342,10 @@ export function parseOptions(argv: string[]): BenchOptions {
         throw new Error(`unknown option "${a}"\n${USAGE}`);
     }
   }
-  // The CPU curve's points follow --held unless given: 0, a tenth, a half, all of it.
-  if (o.heldPoints.length === 0) o.heldPoints = [...new Set([0, Math.round(o.heldSubs / 10), Math.round(o.heldSubs / 2), o.heldSubs])];
+  // The CPU curve's points follow --held unless given: 0, a tenth, a half, all of it (--quick: 0 and all of it).
+  if (o.heldPoints.length === 0) {
+    o.heldPoints = [...new Set(quick ? [0, o.heldSubs] : [0, Math.round(o.heldSubs / 10), Math.round(o.heldSubs / 2), o.heldSubs])];
+  }
   return o;
 }
 

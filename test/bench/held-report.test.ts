@@ -67,6 +67,7 @@ t.test('--held sets the curve points to 0, a tenth, a half and all of it unless 
   t.same(parseOptions(['--held', '2000']).heldPoints, [0, 200, 1000, 2000]);
   t.same(parseOptions(['--held', '2000', '--held-points', '5000,0,5000,100']).heldPoints, [0, 100, 5000]);
   t.equal(parseOptions(['--quick']).heldSubs, 2000);
+  t.same(parseOptions(['--quick']).heldPoints, [0, 2000], 'a short curve for the smoke run');
   t.ok(parseOptions([]).steps.includes('held'), 'part of the full run');
   t.same(parseOptions(['--only', 'held']).steps, ['held']);
 });

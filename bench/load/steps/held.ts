@@ -10,10 +10,10 @@ import { describeRateStep, measureSubscribeRate, searchMaxRate, type RateStepRes
 
 /**
  * State held (issue 21 item 2). Production servers take new subscriptions and refreshes while they hold many, so
- * each measurement here runs on a fresh server that first gets `held` subscriptions from hold-refresh.xml (a sipp
- * per 10,000, each on its own port with a Call-ID per subscription, like the fan-out watchers; each part starts when
- * the one before is established) at heldFillRate; those stay and refresh on the
- * schedule of held-schedule.ts for the whole step. Before that fill every server gets heldPrime subscriptions that
+ * each measurement here runs on a fresh server that first gets `held` subscriptions from hold-refresh.xml at
+ * heldFillRate (a sipp per 10,000, each on its own port with a Call-ID per subscription, like the fan-out watchers;
+ * each part starts when the one before is established); those stay and refresh on the schedule of held-schedule.ts
+ * for the whole step. Before that fill every server gets heldPrime subscriptions that
  * are ended at once (subscribe-unsubscribe.xml): a fresh Node.js server is still compiling its hot paths, and
  * without the prime the held count would come with a warmer server. Then, after heldSettleS:
  *  - search: the rate step's search (searchMaxRate, subscribe.xml, the same verdict) with heldSubs held; a step also
