@@ -59,7 +59,7 @@ export function heldRows(opts: BenchOptions, held: HeldResults, oursLabel: strin
       }
       const top = points[points.length - 1]!;
       const holding = (label: string | null): number | null => pick(cpu.filter((p) => p.held === top), label, (p: HeldCpuPoint) => p.step.holdingCpuMsPerS);
-      rows.push({ what: `  server CPU while holding ${top} (refreshes only, the ${opts.heldSettleS} s before the step)`, ours: holding(oursLabel), ref: holding(refLabel), unit: 'ms/s' });
+      rows.push({ what: `  server CPU at rest in the 3 s after the step with ${top} held (and the step's; refreshes going on)`, ours: holding(oursLabel), ref: holding(refLabel), unit: 'ms/s' });
       const failed = (label: string | null): number | null => (label === null ? null : cpu.filter((p) => p.target === label && !p.pass).length);
       rows.push({ what: `  steps of that curve that failed (calls, retransmissions, held refreshes)`, ours: failed(oursLabel), ref: failed(refLabel), unit: '',
         goal: { absolute: 0, better: 'lower', text: '0' } });

@@ -210,7 +210,8 @@ export function buildReport(opts: BenchOptions, res: AllResults, oursLabel: stri
   L.push('|---|---|---|---|---|---|');
   for (const r of rows) {
     const digits = r.unit === 'us' || r.unit === 'ms' || r.unit === '%' || r.unit === 'ms/s' || r.unit === 'MiB' || r.unit === 's' ? 1 : 0;
-    const ratio = r.ours !== null && r.ref !== null && r.ref !== 0 ? (r.ours / r.ref).toFixed(2) + 'x' : '';
+    // A ratio of two growths in percent means nothing (their difference does): none for those rows.
+    const ratio = r.unit !== '%' && r.ours !== null && r.ref !== null && r.ref !== 0 ? (r.ours / r.ref).toFixed(2) + 'x' : '';
     const u = r.unit && r.unit !== '/s' ? ` ${r.unit}` : r.unit;
     // The targets are ratios to Kamailio; against the floor a ratio only says how much of a cost is ours.
     const judged = refLabel === 'floor' && r.goal?.ratio !== undefined ? 'n/a (floor)' : verdict(r);
