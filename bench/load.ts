@@ -2,7 +2,7 @@
  * Load suite (issue 5): SIPp against our server, optionally side by side with a reference (Kamailio 5.6 with the
  * shared presence configuration, or any host:port) in the same invocation. Prints a table with ratios against the
  * issue's targets; raw SIPp output and results.jsonl stay in the output folder.
- *   npm run bench -- [--quick] [--vs kamailio] [--only rate,fanout,memory,restart,storm] [--reps N] [--target host:port]
+ *   npm run bench -- [--quick] [--vs kamailio] [--only rate,fanout,memory,restart,storm,held] [--reps N] [--target host:port]
  * Every process it starts is stopped by PID at the end, on errors and on Ctrl-C.
  */
 import { spawnSync } from 'node:child_process';
@@ -19,6 +19,7 @@ import { memoryRun } from './load/steps/memory.js';
 import { restartRun } from './load/steps/restart.js';
 import { stormRun } from './load/steps/storm.js';
 import { authRateSearch, idleConnRun, streamRateSearch, tlsHandshakeRun } from './load/steps/tw.js';
+import { heldCpuCurve, heldRateSearch } from './load/steps/held.js';
 import { KamailioTwTarget } from './load/tw-targets.js';
 import { buildReport, type AllResults } from './load/report.js';
 import { clusterReport, clusterRun } from './load/steps/cluster.js';
@@ -51,7 +52,7 @@ function machine(): Record<string, unknown> {
 }
 
 async function runAll(opts: BenchOptions, ctx: RunContext, ours: Target, ref: Target | null): Promise<AllResults> {
-  const res: AllResults = { rate: [], fanout: [], memory: [], restart: [], storm: [], tw: { rate: [], idle: [], handshakes: [] }, cluster: [] };
+  const res: AllResults = { rate: [], fanout: [], memory: [], restart: [], storm: [], tw: { rate: [], idle: [], handshakes: [] }, held: { rate: [], cpu: [] }, cluster: [] };
   // The TLS/WS/auth steps need Kamailio with bench/kamailio/kamailio-tw.cfg rather than the shared configuration.
   const twTargets = ref ? [ours, ref.kind === 'kamailio' ? new KamailioTwTarget(ctx.registry, ctx.outDir) : ref] : [ours];
   const targets = ref ? [ours, ref] : [ours];
@@ -138,6 +139,16 @@ async function runAll(opts: BenchOptions, ctx: RunContext, ours: Target, ref: Ta
           fillRate: opts.fanFillRate, gapMs: opts.publishGapMs,
         }));
       });
+    }
+    if (has('held')) {
+      for (const tr of opts.transports) {
+        if (opts.heldParts.includes('search')) {
+          for (const t of targets) await guarded(`held rate ${t.label} ${tr}`, async () => void res.held.rate.push(await heldRateSearch(ctx, t, tr, rep)));
+        }
+        if (opts.heldParts.includes('cpu')) {
+          for (const t of targets) await guarded(`held cpu ${t.label} ${tr}`, async () => void res.held.cpu.push(...(await heldCpuCurve(ctx, t, tr, rep))));
+        }
+      }
     }
   }
   return res;

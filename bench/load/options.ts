@@ -3,9 +3,9 @@
  * lives here, so `--quick` can shrink them all in one place.
  */
 
-export type StepName = 'rate' | 'fanout' | 'memory' | 'restart' | 'storm' | 'tls-rate' | 'ws-rate' | 'idle-conns' | 'tls-handshakes' | 'auth-rate' | 'cluster';
+export type StepName = 'rate' | 'fanout' | 'memory' | 'restart' | 'storm' | 'tls-rate' | 'ws-rate' | 'idle-conns' | 'tls-handshakes' | 'auth-rate' | 'held' | 'cluster';
 export type Transport = 'udp' | 'tcp';
-export const ALL_STEPS: StepName[] = ['rate', 'fanout', 'memory', 'restart', 'storm', 'tls-rate', 'ws-rate', 'idle-conns', 'tls-handshakes', 'auth-rate', 'cluster'];
+export const ALL_STEPS: StepName[] = ['rate', 'fanout', 'memory', 'restart', 'storm', 'tls-rate', 'ws-rate', 'idle-conns', 'tls-handshakes', 'auth-rate', 'held', 'cluster'];
 
 export interface TargetSpec {
   kind: 'piston' | 'kamailio' | 'floor' | 'external';
@@ -80,6 +80,20 @@ export interface BenchOptions {
   idleKinds: ('tcp' | 'tls' | 'ws')[];
   /** tls-handshakes: full handshakes to make. */
   tlsHandshakes: number;
+  /**
+   * held (issue 21 item 2): subscriptions held and refreshed during the rate search, the held counts of the CPU
+   * curve (0 allowed), its fixed SUBSCRIBE rate, the Expires range of the held ones (s), their fill rate, the pause
+   * between the fill and the measurement (s), and which parts run (the search, the CPU curve).
+   */
+  heldSubs: number;
+  heldPoints: number[];
+  heldRate: number;
+  heldExpires: { min: number; max: number };
+  heldFillRate: number;
+  heldSettleS: number;
+  /** Subscribe-and-unsubscribe calls every held-step server gets first, so all of them are as warm when measured. */
+  heldPrime: number;
+  heldParts: ('search' | 'cpu')[];
 }
 
 const USAGE = `usage: npm run bench -- [options]
@@ -88,13 +102,25 @@ const USAGE = `usage: npm run bench -- [options]
                        print ratios; floor: the least a Node.js process does for the rate and fan-out steps over UDP
                        (bench/floor/floor-server.ts), to tell the platform's cost from ours; floor:sip,xml also
                        runs our SIP parser and/or PUBLISH body reader
-  --only rate,fanout,memory,restart,storm,tls-rate,ws-rate,idle-conns,tls-handshakes,auth-rate
+  --only rate,fanout,memory,restart,storm,tls-rate,ws-rate,idle-conns,tls-handshakes,auth-rate,held,cluster
                        run a subset (default: all). tls-rate/ws-rate: SUBSCRIBE rate over one TLS / WebSocket
                        connection (bench/stream-load.ts); idle-conns: memory per idle TCP, TLS and WS connection;
                        tls-handshakes: full handshakes/s; auth-rate: SUBSCRIBE rate with digest (SIPp -au/-ap, UDP).
                        cluster: one redis-server and N nodes in cluster mode, watchers on every node, PUBLISHes
                        spread over the nodes, against a single node in the same run (UDP; ours only)
-                       With --vs kamailio these run bench/kamailio/kamailio-tw.cfg (tls, websocket, auth_db)
+                       With --vs kamailio these run bench/kamailio/kamailio-tw.cfg (tls, websocket, auth_db).
+                       held: the rate search while --held N subscriptions are held and refreshed
+                       (bench/scenarios/hold-refresh.xml), and CPU per subscription at --held-rate as the held count
+                       grows (--held-points)
+  --held N             subscriptions held during the held step's rate search (default 100000, --quick 2000)
+  --held-points 0,10000,50000,100000   held counts of the CPU curve (default 0, N/10, N/2, N; --quick 0, N)
+  --held-rate R        fixed SUBSCRIBE rate of the CPU curve (default 1000/s, --quick 500)
+  --held-expires 600-3600   Expires range of the held subscriptions, s (each refreshes at 80% of it)
+  --held-fill-rate R   rate at which the held subscriptions are made (default 2000/s, --quick 1000)
+  --held-settle S      pause between the fill and the measurement (default 5 s, --quick 2)
+  --held-prime N       subscribe-and-unsubscribe calls each held-step server gets before its fill, so every
+                       point is measured on an equally warm server (default 5000, --quick 1000; 0: none)
+  --held-parts search,cpu   which parts of the held step run (default both)
   --idle-conns N       connections per transport for idle-conns (default 10000, --quick 1000)
   --idle-kinds tcp,tls,ws   which transports idle-conns measures (default all three)
   --tls-handshakes N   handshakes for tls-handshakes (default 5000, --quick 500)
@@ -179,6 +205,14 @@ export function parseOptions(argv: string[]): BenchOptions {
     clusterNodes: 3,
     clusterSubsPerNode: quick ? 1000 : 10000,
     clusterRates: quick ? [100] : [100, 1000],
+    heldSubs: quick ? 2000 : 100000,
+    heldPoints: [],
+    heldRate: quick ? 500 : 1000,
+    heldExpires: { min: 600, max: 3600 },
+    heldFillRate: quick ? 1000 : 2000,
+    heldSettleS: quick ? 2 : 5,
+    heldPrime: quick ? 1000 : 5000,
+    heldParts: ['search', 'cpu'],
   };
   const need = (i: number): string => {
     const v = argv[i + 1];
@@ -312,9 +346,64 @@ export function parseOptions(argv: string[]): BenchOptions {
       case '--noise-wait':
         o.noiseWaitS = Number(need(i++));
         break;
+      case '--held':
+        o.heldSubs = positiveInt(a, need(i++));
+        break;
+      case '--held-points':
+        o.heldPoints = heldPointList(need(i++));
+        break;
+      case '--held-rate':
+        o.heldRate = positiveInt(a, need(i++));
+        break;
+      case '--held-expires':
+        o.heldExpires = expiresRange(need(i++));
+        break;
+      case '--held-fill-rate':
+        o.heldFillRate = positiveInt(a, need(i++));
+        break;
+      case '--held-settle':
+        o.heldSettleS = Number(need(i++));
+        if (!Number.isFinite(o.heldSettleS) || o.heldSettleS < 0) throw new Error(`--held-settle wants seconds >= 0\n${USAGE}`);
+        break;
+      case '--held-prime':
+        o.heldPrime = Number(need(i++));
+        if (!Number.isInteger(o.heldPrime) || o.heldPrime < 0) throw new Error(`--held-prime wants a whole number >= 0\n${USAGE}`);
+        break;
+      case '--held-parts': {
+        const parts = need(i++).split(',').map((p) => p.trim());
+        if (parts.length === 0 || parts.some((p) => p !== 'search' && p !== 'cpu')) throw new Error(`--held-parts takes search, cpu\n${USAGE}`);
+        o.heldParts = parts as BenchOptions['heldParts'];
+        break;
+      }
       default:
         throw new Error(`unknown option "${a}"\n${USAGE}`);
     }
   }
+  // The CPU curve's points follow --held unless given: 0, a tenth, a half, all of it (--quick: 0 and all of it).
+  if (o.heldPoints.length === 0) {
+    o.heldPoints = [...new Set(quick ? [0, o.heldSubs] : [0, Math.round(o.heldSubs / 10), Math.round(o.heldSubs / 2), o.heldSubs])];
+  }
   return o;
+}
+
+function positiveInt(flag: string, s: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} wants a positive whole number, got "${s}"\n${USAGE}`);
+  return n;
+}
+
+/** `0,10000,50000,100000`: held counts, 0 allowed, sorted, no repeats. */
+export function heldPointList(s: string): number[] {
+  const out = s.split(',').map((x) => Number(x.trim()));
+  if (out.length === 0 || out.some((n) => !Number.isInteger(n) || n < 0)) throw new Error(`expected a list of whole numbers >= 0, got "${s}"`);
+  return [...new Set(out)].sort((x, y) => x - y);
+}
+
+/** `600-3600`: the Expires range of held subscriptions in seconds, at least 60 (our server's default minimum). */
+export function expiresRange(s: string): { min: number; max: number } {
+  const m = /^(\d+)-(\d+)$/.exec(s.trim());
+  const min = Number(m?.[1]);
+  const max = Number(m?.[2]);
+  if (!m || min < 60 || max < min || max > 3600) throw new Error(`--held-expires wants MIN-MAX seconds within 60-3600, got "${s}"`);
+  return { min, max };
 }

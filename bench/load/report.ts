@@ -7,6 +7,8 @@ import type { RestartResult } from './steps/restart.js';
 import type { StormResult } from './steps/storm.js';
 import type { TwResults } from './steps/tw.js';
 import type { ClusterResult } from './steps/cluster.js';
+import type { HeldResults } from './steps/held.js';
+import { heldRows } from './held-report.js';
 
 /**
  * The summary table: each figure for the target and (with --vs) the reference, their ratio, and the issue's target
@@ -23,6 +25,8 @@ export interface AllResults {
   tw: TwResults;
   /** The cluster step, reported in its own table (clusterReport). */
   cluster: ClusterResult[];
+  /** The held-state step (bench/load/steps/held.ts). */
+  held: HeldResults;
 }
 
 type Better = 'higher' | 'lower';
@@ -201,13 +205,16 @@ export function buildReport(opts: BenchOptions, res: AllResults, oursLabel: stri
     rows.push({ what: `  server CPU per handshake`, ours: c, ref: d, unit: 'us' });
   }
 
+  rows.push(...heldRows(opts, res.held, oursLabel, refLabel));
+
   const L: string[] = [];
   const refName = refLabel ?? 'reference';
   L.push(`| figure | ${oursLabel} | ${refLabel ? refName : '(no --vs)'} | ratio | target | verdict |`);
   L.push('|---|---|---|---|---|---|');
   for (const r of rows) {
-    const digits = r.unit === 'us' || r.unit === 'ms' || r.unit === 'ms/s' || r.unit === 'MiB' || r.unit === 's' ? 1 : 0;
-    const ratio = r.ours !== null && r.ref !== null && r.ref !== 0 ? (r.ours / r.ref).toFixed(2) + 'x' : '';
+    const digits = r.unit === 'us' || r.unit === 'ms' || r.unit === '%' || r.unit === 'ms/s' || r.unit === 'MiB' || r.unit === 's' ? 1 : 0;
+    // A ratio of two growths in percent means nothing (their difference does): none for those rows.
+    const ratio = r.unit !== '%' && r.ours !== null && r.ref !== null && r.ref !== 0 ? (r.ours / r.ref).toFixed(2) + 'x' : '';
     const u = r.unit && r.unit !== '/s' ? ` ${r.unit}` : r.unit;
     // The targets are ratios to Kamailio; against the floor a ratio only says how much of a cost is ours.
     const judged = refLabel === 'floor' && r.goal?.ratio !== undefined ? 'n/a (floor)' : verdict(r);

@@ -41,50 +41,64 @@ export interface RateResult {
 }
 
 async function rateStep(ctx: RunContext, target: Target, transport: Transport, rep: number, rate: number): Promise<RateStepResult> {
-  const { opts } = ctx;
-  const calls = Math.round(rate * opts.rateDurationS);
-  const limit = Math.min(15000, Math.max(1000, rate * 3));
   const noiseBefore = await ctx.noiseGate();
   await target.start(`rate-${transport}-${rep}-${rate}`);
   try {
-    const drops0 = transport === 'udp' ? udpDrops(target.port) : 0;
-    const cpu = new CpuWindow(target);
-    const sipp = await ctx.sipp(target, `rate-${transport}-rep${rep}-r${rate}`, 'subscribe.xml', transport, [
-      '-inf', extensionsCsv(ctx.outDir, 1000),
-      '-key', 'wp', 'r',
-      '-m', String(calls), '-r', String(rate), '-l', String(limit),
-      '-recv_timeout', '5000', '-timeout', `${opts.rateDurationS + 15}s`,
-    ]);
-    const out = await sipp.wait((opts.rateDurationS + 30) * 1000, opts.rateAbort);
-    const c = cpu.end(out.cpuS);
-    const mem = target.memoryKiB().value;
-    const drops = transport === 'udp' ? udpDrops(target.port) - drops0 : 0;
-    const s = out.stats;
-    const t = troubles(s);
-    if (s.autoAnswered) t.auto_answered = s.autoAnswered;
-    const why: string[] = [];
-    if (out.abortedEarly) why.push('aborted at first failure');
-    if (out.overran) why.push('overran its deadline');
-    if (s.success !== calls) why.push(`${s.success}/${calls} calls ok`);
-    for (const [k, v] of Object.entries(t)) why.push(`${k}=${v}`);
-    if (s.durationS > opts.rateDurationS * 1.05 + 0.5) why.push(`late: ${s.durationS}s`);
-    const pass = why.length === 0;
-    const res: RateStepResult = {
-      rate, pass, why: why.join(', '), success: s.success, durationS: s.durationS,
-      serverCpuS: c.serverS, cpuUsPerSub: s.success > 0 ? round((c.serverS * 1e6) / s.success, 1) : null,
-      sippCpuS: round(out.cpuS, 2), otherCores: c.otherCores, noiseBefore,
-      serverSocketDrops: drops, sippSocketDrops: out.socketDrops, memKiB: mem,
-    };
+    const res = await measureSubscribeRate(ctx, target, transport, `rate-${transport}-rep${rep}-r${rate}`, rate, 'r', noiseBefore);
     ctx.record({ test: 'rate_step', target: target.label, transport, rep, ...res });
-    ctx.log(
-      `  ${target.label} rate ${transport} r=${rate}: ${pass ? 'PASS' : 'FAIL'} ok=${s.success}/${calls} dur=${s.durationS}s ` +
-        `cpu=${c.serverS}s (${res.cpuUsPerSub} us/sub) sipp=${res.sippCpuS}s drops srv/sipp=${drops}/${out.socketDrops} ` +
-        `noise before/during=${noiseBefore}/${c.otherCores}${pass ? '' : ' -- ' + res.why}`,
-    );
+    ctx.log(`  ${target.label} rate ${transport} r=${rate}: ${describeRateStep(res, ctx.opts.rateDurationS)}`);
     return res;
   } finally {
     await target.stop();
   }
+}
+
+/**
+ * One step on a running server: subscribe.xml at `rate` for rateDurationS, watcher users `<watchers><n>`, and the
+ * verdict above. The held step runs it on a server that holds subscriptions already.
+ */
+export async function measureSubscribeRate(
+  ctx: RunContext, target: Target, transport: Transport, name: string, rate: number, watchers: string, noiseBefore: number,
+): Promise<RateStepResult> {
+  const { opts } = ctx;
+  const calls = Math.round(rate * opts.rateDurationS);
+  const limit = Math.min(15000, Math.max(1000, rate * 3));
+  const drops0 = transport === 'udp' ? udpDrops(target.port) : 0;
+  const cpu = new CpuWindow(target);
+  const sipp = await ctx.sipp(target, name, 'subscribe.xml', transport, [
+    '-inf', extensionsCsv(ctx.outDir, 1000),
+    '-key', 'wp', watchers,
+    '-m', String(calls), '-r', String(rate), '-l', String(limit),
+    '-recv_timeout', '5000', '-timeout', `${opts.rateDurationS + 15}s`,
+  ]);
+  const out = await sipp.wait((opts.rateDurationS + 30) * 1000, opts.rateAbort);
+  const c = cpu.end(out.cpuS);
+  const mem = target.memoryKiB().value;
+  const drops = transport === 'udp' ? udpDrops(target.port) - drops0 : 0;
+  const s = out.stats;
+  const t = troubles(s);
+  if (s.autoAnswered) t.auto_answered = s.autoAnswered;
+  const why: string[] = [];
+  if (out.abortedEarly) why.push('aborted at first failure');
+  if (out.overran) why.push('overran its deadline');
+  if (s.success !== calls) why.push(`${s.success}/${calls} calls ok`);
+  for (const [k, v] of Object.entries(t)) why.push(`${k}=${v}`);
+  if (s.durationS > opts.rateDurationS * 1.05 + 0.5) why.push(`late: ${s.durationS}s`);
+  return {
+    rate, pass: why.length === 0, why: why.join(', '), success: s.success, durationS: s.durationS,
+    serverCpuS: c.serverS, cpuUsPerSub: s.success > 0 ? round((c.serverS * 1e6) / s.success, 1) : null,
+    sippCpuS: round(out.cpuS, 2), otherCores: c.otherCores, noiseBefore,
+    serverSocketDrops: drops, sippSocketDrops: out.socketDrops, memKiB: mem,
+  };
+}
+
+/** The log text of one step: verdict, calls, CPU, drops, noise. */
+export function describeRateStep(r: RateStepResult, durationS: number): string {
+  return (
+    `${r.pass ? 'PASS' : 'FAIL'} ok=${r.success}/${Math.round(r.rate * durationS)} dur=${r.durationS}s ` +
+    `cpu=${r.serverCpuS}s (${r.cpuUsPerSub} us/sub) sipp=${r.sippCpuS}s drops srv/sipp=${r.serverSocketDrops}/${r.sippSocketDrops} ` +
+    `noise before/during=${r.noiseBefore}/${r.otherCores}${r.pass ? '' : ' -- ' + r.why}`
+  );
 }
 
 /**
