@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Flow } from './flow.js';
+import { SendBacklog, type PeerSendAllowance } from './send-backlog.js';
 import { TransportError } from './transport-error.js';
 
 export interface WsConnectionOptions {
@@ -19,6 +20,10 @@ export interface WsConnectionOptions {
   idleMs: number;
   /** Unsent bytes queued for a peer that does not read, before it is dropped. */
   maxBufferedBytes: number;
+  /** A trusted peer's larger room while it drains (send-backlog.ts); absent: maxBufferedBytes for all. */
+  sendAllowance?: PeerSendAllowance | undefined;
+  /** Told when the peer is dropped for not reading (the limit counters). */
+  onBacklogDrop?: (() => void) | undefined;
   /** One WebSocket message: one SIP message (RFC 7118 §5.2), or a keep-alive already answered here. */
   onMessage(conn: WsConnection, bytes: Buffer): void;
   onClose(conn: WsConnection): void;
@@ -42,6 +47,7 @@ export class WsConnection {
   private lastActivity: number;
   private gotMessage = false;
   private closed = false;
+  private readonly backlog: SendBacklog;
 
   constructor(opts: WsConnectionOptions) {
     this.opts = opts;
@@ -49,6 +55,14 @@ export class WsConnection {
     this.flow = opts.flow;
     this.socket = opts.socket;
     this.lastActivity = opts.clock.now();
+    this.backlog = new SendBacklog({
+      softBytes: opts.maxBufferedBytes,
+      allowance: opts.sendAllowance,
+      flow: opts.flow,
+      clock: opts.clock,
+      queued: () => this.socket.bufferedAmount,
+      onStall: (why) => this.dropBacklogged(why),
+    });
     this.socket.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => this.onData(toBuffer(data)));
     this.socket.on('pong', () => {
       this.missedPings = 0;
@@ -71,17 +85,27 @@ export class WsConnection {
   /** Sends one SIP message as one WebSocket message; rejects with `flow-closed` once the connection is gone. */
   write(bytes: Buffer): Promise<void> {
     if (!this.isOpen) return Promise.reject(new TransportError('flow-closed', `websocket ${this.id} is closed`));
-    if (this.socket.bufferedAmount + bytes.length > this.opts.maxBufferedBytes) {
-      this.destroy('send buffer limit exceeded');
-      return Promise.reject(new TransportError('limit', `websocket ${this.id} send buffer limit exceeded`));
+    const refused = this.backlog.check(bytes.length);
+    if (refused !== undefined) {
+      this.dropBacklogged(refused);
+      return Promise.reject(new TransportError('limit', `websocket ${this.id} ${refused}`));
     }
     this.lastActivity = this.opts.clock.now();
     return new Promise((resolve, reject) => {
       this.socket.send(bytes, { binary: !isUtf8(bytes) }, (err) => {
-        if (err) reject(new TransportError('send-failed', err.message));
-        else resolve();
+        if (err) return reject(new TransportError('send-failed', err.message));
+        this.backlog.taken();
+        resolve();
       });
     });
+  }
+
+  /** Logged at info: an operator wants to know that a peer was cut off for not reading. */
+  private dropBacklogged(why: string): void {
+    if (this.closed) return;
+    this.opts.logger.info({ conn: this.id, remote: this.flow.remoteAddress, transport: this.flow.protocol, reason: why }, 'dropping a peer that does not read');
+    this.opts.onBacklogDrop?.();
+    this.destroy(why);
   }
 
   /** Closes at once (no closing handshake): a peer that broke a rule or stopped answering. */
@@ -133,6 +157,7 @@ export class WsConnection {
     this.closed = true;
     this.pingTimer?.cancel();
     this.deadline?.cancel();
+    this.backlog.dispose();
     this.opts.logger.debug({ conn: this.id, remote: this.flow.remoteAddress, code }, 'websocket closed');
     this.opts.onClose(this);
   }

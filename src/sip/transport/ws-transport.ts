@@ -358,6 +358,8 @@ export class WsTransport implements TransportLayer {
       firstMessageMs: this.opts.firstMessageMs ?? (this.opts.connectionLimits?.firstBytesMs || 10_000),
       idleMs: this.opts.idleMs ?? 3_600_000,
       maxBufferedBytes: this.opts.maxBufferedBytes ?? 1024 * 1024,
+      sendAllowance: this.opts.connectionLimits?.sendAllowance,
+      onBacklogDrop: () => this.opts.connectionLimits?.onLimit?.('send-backlog'),
       onMessage: (c, bytes) => this.receive(c, bytes),
       onClose: (c) => {
         this.connections.delete(c.id);
