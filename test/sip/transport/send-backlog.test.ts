@@ -1,12 +1,15 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import t from 'tap';
+import { WebSocket } from 'ws';
 import { ManualClock } from '../../../src/lib/clock.js';
 import { silentLogger } from '../../../src/lib/logger.js';
 import type { ConnectionLimitReason } from '../../../src/sip/transport/admission.js';
 import type { Flow } from '../../../src/sip/transport/flow.js';
 import { judgeBacklog, SendBacklog, type PeerSendAllowance } from '../../../src/sip/transport/send-backlog.js';
 import { SipTransport } from '../../../src/sip/transport/sip-transport.js';
+import { WS } from '../../../src/sip/transport/transport-descriptor.js';
+import { WsTransport } from '../../../src/sip/transport/ws-transport.js';
 
 /**
  * The send backlog rule (security.md §4.2, issue 20): a stuck phone is dropped at the common limit; a trusted proxy or
@@ -180,7 +183,7 @@ async function pausedPeer(t: { teardown(fn: () => unknown): void }, port: number
 }
 
 /** Writes 64 KB chunks until more than `pastBytes` sit unsent in our own buffer (the kernel's are full). */
-async function fillBacklog(transport: SipTransport, flow: Flow, pastBytes: number) {
+async function fillBacklog(transport: Pick<SipTransport, 'send'>, flow: Flow, pastBytes: number) {
   const chunk = Buffer.alloc(64 * KB, 0x41);
   let sent = 0;
   let taken = 0;
@@ -248,4 +251,55 @@ t.test('TCP: a trusted peer that drains gets everything, several times the commo
   await until(() => fill.unsent() === 0 && peer.received() >= total, 'every byte');
   t.ok(peer.received() >= total, `every byte arrived (${total})`);
   t.same(closed, [], 'never dropped');
+});
+
+// ---- the same rule on a WebSocket (WsConnection) ----
+
+async function wsTransportWith(t: { teardown(fn: () => unknown): void }, soft: number, allowance: PeerSendAllowance) {
+  const clock = new ManualClock();
+  const limits: ConnectionLimitReason[] = [];
+  const transport = new WsTransport({
+    hosts: ['127.0.0.1'],
+    ws: { port: 0 },
+    clock,
+    logger: silentLogger,
+    maxBufferedBytes: soft,
+    connectionLimits: { sendAllowance: allowance, onLimit: (r) => limits.push(r) },
+  });
+  const flows: Flow[] = [];
+  transport.onMessage((_msg, flow) => flows.push(flow));
+  await transport.start();
+  t.teardown(() => transport.close());
+  return { clock, transport, flows, limits, url: `ws://127.0.0.1:${transport.portOf(WS)}` };
+}
+
+/** A ws client that sent one OPTIONS, then stops reading (its socket paused: the kernel buffers fill, then ours). */
+async function pausedWsPeer(t: { teardown(fn: () => unknown): void }, url: string, flows: Flow[]): Promise<{ flow: Flow; resume(): void }> {
+  const ws = new WebSocket(url, 'sip');
+  ws.on('error', () => {});
+  await once(ws, 'open');
+  t.teardown(() => ws.terminate());
+  ws.send(OPTIONS.replace('SIP/2.0/TCP 192.0.2.30:5060', 'SIP/2.0/WS bl.invalid'));
+  await until(() => flows.length > 0, 'the first message');
+  ws.pause();
+  return { flow: flows[flows.length - 1]!, resume: () => ws.resume() };
+}
+
+t.test('WS: an untrusted peer that does not read is dropped at the common limit; a trusted one is kept until the stall time', async (t) => {
+  const untrusted = await wsTransportWith(t, 128 * KB, { bytes: 64 * 1024 * KB, stallMs: 5000, trusted: () => false });
+  const phone = await pausedWsPeer(t, untrusted.url, untrusted.flows);
+  const dropped = await fillBacklog(untrusted.transport, phone.flow, 8 * 1024 * KB);
+  t.ok(dropped.refusals.includes('limit'), 'untrusted: a send refused at the limit');
+  await until(() => untrusted.transport.connectionCount === 0, 'the drop');
+  t.same(untrusted.limits, ['send-backlog']);
+
+  const trusted = await wsTransportWith(t, 128 * KB, { bytes: 64 * 1024 * KB, stallMs: 5000, trusted: () => true });
+  const proxy = await pausedWsPeer(t, trusted.url, trusted.flows);
+  const kept = await fillBacklog(trusted.transport, proxy.flow, 1024 * KB);
+  t.same(kept.refusals, [], 'trusted: nothing refused past the common limit');
+  trusted.clock.advance(4999);
+  t.equal(trusted.transport.connectionCount, 1, 'kept until the stall time');
+  trusted.clock.advance(1);
+  await until(() => trusted.transport.connectionCount === 0, 'the stall drop');
+  t.same(trusted.limits, ['send-backlog']);
 });
