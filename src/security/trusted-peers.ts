@@ -5,13 +5,15 @@ export { NO_TRUSTED_PEERS, type PeerMatch as TrustedPeer, type PeerSource, type 
 
 /**
  * The trusted peer a request comes from, for the account that serves the addressed domain (security.md §3.3): by
- * address and transport only. A peer of another account is no peer here.
+ * address, transport and, on TLS, the client certificate's fingerprint. A peer of another account is no peer here.
  */
 export function peerIdentityOf(
   peers: TrustedPeerLookup,
   input: Parameters<Authenticate>[0],
 ): { own: RequestIdentity | undefined; otherAccount: boolean } {
-  const matched = peers({ address: input.flow.remoteAddress, transport: input.flow.protocol });
+  // A peer listed by its client certificate matches only a flow that presented it (transports.md T3).
+  const { flow } = input;
+  const matched = peers({ address: flow.remoteAddress, transport: flow.protocol, ...(flow.tlsPeer ? { fingerprint: flow.tlsPeer.fingerprint256 } : {}) });
   const mine = matched.find((p) => p.accountId === input.accountId);
   return {
     own: mine ? { kind: 'peer', id: mine.id, accountId: mine.accountId } : undefined,
