@@ -1,4 +1,4 @@
-import type { TrustedPeerLookup } from '../lib/trusted-peer-lookup.js';
+import { peerSourceOf, type TrustedPeerLookup } from '../lib/trusted-peer-lookup.js';
 import type { Authenticate, RequestIdentity } from '../sip/ua/request-policy.js';
 
 export { NO_TRUSTED_PEERS, type PeerMatch as TrustedPeer, type PeerSource, type TrustedPeerLookup } from '../lib/trusted-peer-lookup.js';
@@ -12,8 +12,7 @@ export function peerIdentityOf(
   input: Parameters<Authenticate>[0],
 ): { own: RequestIdentity | undefined; otherAccount: boolean } {
   // A peer listed by its client certificate matches only a flow that presented it (transports.md T3).
-  const { flow } = input;
-  const matched = peers({ address: flow.remoteAddress, transport: flow.protocol, ...(flow.tlsPeer ? { fingerprint: flow.tlsPeer.fingerprint256 } : {}) });
+  const matched = peers(peerSourceOf(input.flow));
   const mine = matched.find((p) => p.accountId === input.accountId);
   return {
     own: mine ? { kind: 'peer', id: mine.id, accountId: mine.accountId } : undefined,

@@ -8,7 +8,7 @@ import { createPublicationQuota, type QuotaPublishInput } from './publication-qu
 import { createRequestGate } from './request-gate.js';
 import { SourceRateLimiter } from './source-rate-limiter.js';
 import { SubscriptionQuota, type QuotaSubscribeInput, type QuotaSubscription } from './subscription-quota.js';
-import { NO_TRUSTED_PEERS, type TrustedPeerLookup } from './trusted-peers.js';
+import { NO_TRUSTED_PEERS, peerSourceOf, type TrustedPeerLookup } from './trusted-peers.js';
 
 /** The limits of security.md §4.2, each 0 to turn it off (the defaults are in src/config/config.ts). */
 export interface AbuseLimitSettings {
@@ -118,8 +118,7 @@ export function createAbuseLimits(settings: AbuseLimitSettings, deps: AbuseLimit
           ? {
               bytes: settings.peerSendBufferBytes!,
               stallMs: settings.sendStallMs ?? DEFAULT_SEND_STALL_MS,
-              trusted: (flow) =>
-                trusted({ address: flow.remoteAddress, transport: flow.protocol, ...(flow.tlsPeer ? { fingerprint: flow.tlsPeer.fingerprint256 } : {}) }).length > 0,
+              trusted: (flow) => trusted(peerSourceOf(flow)).length > 0,
             }
           : undefined,
       onLimit: (reason) => {
