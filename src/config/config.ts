@@ -138,6 +138,10 @@ const envSchema = z.object({
   PISTON_SIP_FIRST_BYTES_S: nonNegativeInt.default(10),
   PISTON_SIP_MESSAGE_S: nonNegativeInt.default(20),
   PISTON_SIP_FRAMER_BUDGET_BYTES: nonNegativeInt.default(64 * 1024 * 1024),
+  // A trusted peer (proxy, trunk) carries everyone's 200s and NOTIFYs on one connection: it may queue this much while
+  // it drains, and is dropped once it takes nothing for PISTON_SIP_SEND_STALL_S. 0: the common limit for it too.
+  PISTON_SIP_PEER_MAX_BUFFERED_BYTES: nonNegativeInt.default(64 * 1024 * 1024),
+  PISTON_SIP_SEND_STALL_S: positiveInt.default(5),
   PISTON_SUBSCRIPTIONS_PER_WATCHER: nonNegativeInt.default(500),
   PISTON_SUBSCRIPTIONS_MAX: nonNegativeInt.default(200_000),
   PISTON_PUBLICATIONS_PER_RESOURCE: nonNegativeInt.default(20),
@@ -182,6 +186,8 @@ export interface LimitsConfig {
   firstBytesMs: number;
   messageMs: number;
   framerBudgetBytes: number;
+  peerSendBufferBytes: number;
+  sendStallMs: number;
   subscriptionsPerWatcher: number;
   subscriptionCeiling: number;
   publicationsPerResource: number;
@@ -314,6 +320,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       firstBytesMs: e.PISTON_SIP_FIRST_BYTES_S * 1000,
       messageMs: e.PISTON_SIP_MESSAGE_S * 1000,
       framerBudgetBytes: e.PISTON_SIP_FRAMER_BUDGET_BYTES,
+      peerSendBufferBytes: e.PISTON_SIP_PEER_MAX_BUFFERED_BYTES,
+      sendStallMs: e.PISTON_SIP_SEND_STALL_S * 1000,
       subscriptionsPerWatcher: e.PISTON_SUBSCRIPTIONS_PER_WATCHER,
       subscriptionCeiling: e.PISTON_SUBSCRIPTIONS_MAX,
       publicationsPerResource: e.PISTON_PUBLICATIONS_PER_RESOURCE,

@@ -25,3 +25,15 @@ export type TrustedPeerLookup = (source: PeerSource) => readonly PeerMatch[];
 
 /** The default: nobody is trusted. */
 export const NO_TRUSTED_PEERS: TrustedPeerLookup = () => [];
+
+/** The parts of a flow trust is decided on (sip/transport/flow.ts `Flow`, kept structural: lib imports nothing above it). */
+export interface PeerFlow {
+  readonly remoteAddress: string;
+  readonly protocol: string;
+  readonly tlsPeer?: { readonly fingerprint256: string } | undefined;
+}
+
+/** A flow as a trust source: address, transport and, when it presented one, its client certificate (transports.md T3). */
+export function peerSourceOf(flow: PeerFlow): PeerSource {
+  return { address: flow.remoteAddress, transport: flow.protocol, ...(flow.tlsPeer ? { fingerprint: flow.tlsPeer.fingerprint256 } : {}) };
+}

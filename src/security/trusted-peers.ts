@@ -1,17 +1,18 @@
-import type { TrustedPeerLookup } from '../lib/trusted-peer-lookup.js';
+import { peerSourceOf, type TrustedPeerLookup } from '../lib/trusted-peer-lookup.js';
 import type { Authenticate, RequestIdentity } from '../sip/ua/request-policy.js';
 
 export { NO_TRUSTED_PEERS, type PeerMatch as TrustedPeer, type PeerSource, type TrustedPeerLookup } from '../lib/trusted-peer-lookup.js';
 
 /**
  * The trusted peer a request comes from, for the account that serves the addressed domain (security.md §3.3): by
- * address and transport only. A peer of another account is no peer here.
+ * address, transport and, on TLS, the client certificate's fingerprint. A peer of another account is no peer here.
  */
 export function peerIdentityOf(
   peers: TrustedPeerLookup,
   input: Parameters<Authenticate>[0],
 ): { own: RequestIdentity | undefined; otherAccount: boolean } {
-  const matched = peers({ address: input.flow.remoteAddress, transport: input.flow.protocol });
+  // A peer listed by its client certificate matches only a flow that presented it (transports.md T3).
+  const matched = peers(peerSourceOf(input.flow));
   const mine = matched.find((p) => p.accountId === input.accountId);
   return {
     own: mine ? { kind: 'peer', id: mine.id, accountId: mine.accountId } : undefined,

@@ -119,6 +119,8 @@ t.test('the abuse limits default to security.md §4.2, and 0 turns one off', (t)
     firstBytesMs: 10_000,
     messageMs: 20_000,
     framerBudgetBytes: 64 * 1024 * 1024,
+    peerSendBufferBytes: 64 * 1024 * 1024,
+    sendStallMs: 5000,
     subscriptionsPerWatcher: 500,
     subscriptionCeiling: 200_000,
     publicationsPerResource: 20,

@@ -78,6 +78,8 @@ export interface WsPeerOptions {
   /** Answer pings (default true; false imitates a peer that went away without closing). */
   autoPong?: boolean;
   rejectUnauthorized?: boolean;
+  /** Source address to connect from (127.0.0.0/8 on loopback: another "host" for per-address limits). */
+  localAddress?: string;
 }
 
 export class WsSipPeer {
@@ -109,6 +111,7 @@ export class WsSipPeer {
         rejectUnauthorized: opts.rejectUnauthorized ?? false,
         autoPong: opts.autoPong ?? true,
         ...(opts.headers ? { headers: opts.headers } : {}),
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
       });
       ws.once('open', () => res(new WsSipPeer(ws)));
       ws.once('unexpected-response', (_req, response) => rej(Object.assign(new Error(`upgrade refused: ${response.statusCode}`), { status: response.statusCode })));

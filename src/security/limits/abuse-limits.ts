@@ -8,7 +8,7 @@ import { createPublicationQuota, type QuotaPublishInput } from './publication-qu
 import { createRequestGate } from './request-gate.js';
 import { SourceRateLimiter } from './source-rate-limiter.js';
 import { SubscriptionQuota, type QuotaSubscribeInput, type QuotaSubscription } from './subscription-quota.js';
-import { NO_TRUSTED_PEERS, type TrustedPeerLookup } from './trusted-peers.js';
+import { NO_TRUSTED_PEERS, peerSourceOf, type TrustedPeerLookup } from './trusted-peers.js';
 
 /** The limits of security.md §4.2, each 0 to turn it off (the defaults are in src/config/config.ts). */
 export interface AbuseLimitSettings {
@@ -22,6 +22,10 @@ export interface AbuseLimitSettings {
   messageMs: number;
   /** Bytes all stream framers together may hold. */
   framerBudgetBytes: number;
+  /** Unsent bytes a trusted peer's connection may hold while it drains (send-backlog.ts); 0: the common limit. */
+  peerSendBufferBytes?: number;
+  /** Over the common limit, a trusted peer that took no bytes for this long is dropped. */
+  sendStallMs?: number;
   subscriptionsPerWatcher: number;
   subscriptionCeiling: number;
   publicationsPerResource: number;
@@ -40,6 +44,8 @@ export interface AbuseLimitDeps {
 
 /** Retry-After of the global ceilings' 503: long enough that phones do not storm, short enough to recover soon. */
 export const CEILING_RETRY_AFTER_S = 60;
+/** Over the common send limit, how long a trusted peer may take no bytes before it is dropped (a stuck peer). */
+export const DEFAULT_SEND_STALL_MS = 5000;
 /** Sources whose buckets and bans are held at once (about 100 bytes each). */
 export const MAX_TRACKED_SOURCES = 100_000;
 
@@ -95,6 +101,7 @@ export function createAbuseLimits(settings: AbuseLimitSettings, deps: AbuseLimit
     'first-bytes': 'first-bytes',
     'message-deadline': 'message-deadline',
     'byte-budget': 'byte-budget',
+    'send-backlog': 'send-backlog',
     'per-address': 'connections-per-address',
     total: 'connections-total',
   } as const;
@@ -105,6 +112,15 @@ export function createAbuseLimits(settings: AbuseLimitSettings, deps: AbuseLimit
       firstBytesMs: settings.firstBytesMs,
       messageMs: settings.messageMs,
       budget,
+      // A proxy or trunk carries every watcher's traffic on one connection: room while it drains (security.md §4.2).
+      sendAllowance:
+        (settings.peerSendBufferBytes ?? 0) > 0
+          ? {
+              bytes: settings.peerSendBufferBytes!,
+              stallMs: settings.sendStallMs ?? DEFAULT_SEND_STALL_MS,
+              trusted: (flow) => trusted(peerSourceOf(flow)).length > 0,
+            }
+          : undefined,
       onLimit: (reason) => {
         counters[connectionLimit[reason]]++;
       },

@@ -9,6 +9,7 @@ export const LIMIT_NAMES = [
   'first-bytes',
   'message-deadline',
   'byte-budget',
+  'send-backlog',
   'subscriptions-per-watcher',
   'subscription-ceiling',
   'publications-per-resource',

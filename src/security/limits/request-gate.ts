@@ -4,7 +4,7 @@ import type { LimitCounters } from './limit-counters.js';
 import { isScannerAgent } from './scanner-agents.js';
 import { sourceKey } from './source-key.js';
 import type { SourceRateLimiter } from './source-rate-limiter.js';
-import type { TrustedPeerLookup } from './trusted-peers.js';
+import { peerSourceOf, type TrustedPeerLookup } from './trusted-peers.js';
 
 export interface RequestGateOptions {
   /** Drop requests whose User-Agent names a scanner (scanner-agents.ts). */
@@ -38,7 +38,7 @@ export function createRequestGate(opts: RequestGateOptions): AdmitRequest {
     const verdict = rate.take(key);
     if (verdict.ok) return true;
     // Trust is asked only of a source over its bucket: a trusted PBX costs one lookup per bucketful, not per request.
-    if (trusted({ address: flow.remoteAddress, transport: flow.protocol }).length > 0) {
+    if (trusted(peerSourceOf(flow)).length > 0) {
       rate.forgive(key);
       return true;
     }

@@ -2,7 +2,7 @@ import type { SipRequest } from '../../sip/message/message.js';
 import type { Flow } from '../../sip/transport/flow.js';
 import type { AuthorizationResult, RequestIdentity } from '../../sip/ua/request-policy.js';
 import type { LimitCounters } from './limit-counters.js';
-import type { TrustedPeerLookup } from './trusted-peers.js';
+import { peerSourceOf, type TrustedPeerLookup } from './trusted-peers.js';
 
 /** What the quota reads of a SUBSCRIBE at authorization (a subset of the notifier's SubscribeAuthorizationInput). */
 export interface QuotaSubscribeInput {
@@ -130,7 +130,7 @@ export class SubscriptionQuota {
     if (identity?.kind === 'peer') return undefined;
     if (identity?.kind === 'device') return `device:${identity.id}`;
     const flow = input.flow;
-    if (this.opts.trusted({ address: flow.remoteAddress, transport: flow.protocol }).length > 0) return undefined;
+    if (this.opts.trusted(peerSourceOf(flow)).length > 0) return undefined;
     return `source:${flow.remoteAddress}|${input.watcherUser}@${input.watcherDomain}`;
   }
 }

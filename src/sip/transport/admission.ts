@@ -3,6 +3,7 @@ import { createResponse } from '../message/response-factory.js';
 import type { SipResponse } from '../message/message.js';
 import { newTag } from '../../lib/ids.js';
 import type { TransportDescriptor } from './transport-descriptor.js';
+import type { PeerSendAllowance } from './send-backlog.js';
 
 /**
  * What the admission gate (transport-set.ts `admit`) may answer for a request, before any transaction exists:
@@ -41,7 +42,7 @@ export interface ConnectionPeer {
 export type AdmitConnection = (peer: ConnectionPeer) => boolean;
 
 /** Why a connection was closed by a limit, for counters. */
-export type ConnectionLimitReason = 'first-bytes' | 'message-deadline' | 'byte-budget' | 'per-address' | 'total';
+export type ConnectionLimitReason = 'first-bytes' | 'message-deadline' | 'byte-budget' | 'per-address' | 'total' | 'send-backlog';
 
 /**
  * Limits on inbound connections shared by the stream transports (TCP today; TLS and WS take the same): who may
@@ -57,6 +58,8 @@ export interface ConnectionLimits {
   readonly messageMs?: number | undefined;
   /** Bytes all framers together may hold; the connection whose bytes pass it is closed. */
   readonly budget?: ByteBudget | undefined;
+  /** A trusted peer's larger room for unsent bytes while it drains (send-backlog.ts); absent: the common limit for all. */
+  readonly sendAllowance?: PeerSendAllowance | undefined;
   /** Told of each connection refused or closed by one of these limits (metrics). */
   readonly onLimit?: ((reason: ConnectionLimitReason) => void) | undefined;
 }

@@ -355,6 +355,12 @@ export class SipTransport implements TransportLayer {
       });
       // Sockets still in their handshake count against the same global cap as established connections.
       server.maxConnections = this.maxConnections;
+      // Node refuses those itself ('drop', before any handshake): counted like the refusals at accept.
+      server.on('drop', () => {
+        this.stats.connectionsRejected++;
+        this.refusedTls++;
+        if (!this.closing) this.connectionLimits?.onLimit?.('total');
+      });
       const onError = (err: Error): void => {
         server.close();
         reject(err);

@@ -5,6 +5,7 @@ import { StreamFramer, type FramerOutput } from '../parser/stream-framer.js';
 import { normalizeAddress } from './address.js';
 import type { ConnectionLimits } from './admission.js';
 import type { Flow, TlsPeer } from './flow.js';
+import { SendBacklog } from './send-backlog.js';
 import { TCP, type TransportDescriptor } from './transport-descriptor.js';
 import { TransportError } from './transport-error.js';
 
@@ -21,7 +22,7 @@ export interface TcpConnectionOptions {
   idleMs: number;
   /** Largest message the framer will buffer; bounds what one peer can make us hold (inbound). */
   maxMessageBytes: number;
-  /** Largest amount of unsent data we queue for a peer that does not read (outbound). */
+  /** Unsent data we queue for a peer before it is dropped (outbound); trusted peers that drain may get more (send-backlog.ts). */
   maxBufferedBytes: number;
   /** TCP unless said (TLS: the socket is a TLSSocket, framed the same way, RFC 3261 §18.3). */
   transport?: TransportDescriptor;
@@ -59,6 +60,7 @@ export class TcpConnection {
   /** Set once the stream can no longer be framed: later bytes are ignored until the socket closes. */
   private failed = false;
   private corked = false;
+  private readonly backlog: SendBacklog;
 
   constructor(opts: TcpConnectionOptions) {
     this.opts = opts;
@@ -75,6 +77,14 @@ export class TcpConnection {
       ...(opts.tlsPeer ? { tlsPeer: opts.tlsPeer } : {}),
     };
     this.framer = new StreamFramer({ maxMessageBytes: opts.maxMessageBytes });
+    this.backlog = new SendBacklog({
+      softBytes: opts.maxBufferedBytes,
+      allowance: opts.limits?.sendAllowance,
+      flow: this.flow,
+      clock: opts.clock,
+      queued: () => this.socket.writableLength,
+      onStall: (why) => this.dropBacklogged(why),
+    });
     this.lastActivity = opts.clock.now();
     this.socket.setNoDelay(true);
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -99,16 +109,18 @@ export class TcpConnection {
       return Promise.reject(new TransportError('flow-closed', `connection ${this.id} is closed`));
     }
     // A peer that does not read must not make us queue without bound: drop it, never the server.
-    if (this.socket.writableLength + bytes.length > this.opts.maxBufferedBytes) {
-      this.destroy('send buffer limit exceeded');
-      return Promise.reject(new TransportError('limit', `connection ${this.id} send buffer limit exceeded`));
+    const refused = this.backlog.check(bytes.length);
+    if (refused !== undefined) {
+      this.dropBacklogged(refused);
+      return Promise.reject(new TransportError('limit', `connection ${this.id} ${refused}`));
     }
     this.touch();
     this.corkUntilIdle();
     const written = new Promise<void>((resolve, reject) => {
       this.socket.write(bytes, (err) => {
-        if (err) reject(new TransportError('send-failed', err.message));
-        else resolve();
+        if (err) return reject(new TransportError('send-failed', err.message));
+        this.backlog.taken();
+        resolve();
       });
     });
     // A large fan-out to one peer (a proxy carrying many watchers) leaves in batches rather than as one pile that
@@ -142,6 +154,14 @@ export class TcpConnection {
     this.socket.end(bytes ?? Buffer.alloc(0), () => this.socket.destroy());
     // If the peer never reads what is left, do not wait for it forever.
     this.lingerTimer = this.opts.clock.setTimer(5000, () => this.socket.destroy());
+  }
+
+  /** Logged at info: an operator wants to know that a peer was cut off for not reading (a stuck phone, a slow proxy). */
+  private dropBacklogged(why: string): void {
+    if (this.closed) return;
+    this.opts.logger.info({ conn: this.id, remote: this.flow.remoteAddress, transport: this.flow.protocol, reason: why }, 'dropping a peer that does not read');
+    this.opts.limits?.onLimit?.('send-backlog');
+    this.destroy(why);
   }
 
   destroy(reason: string): void {
@@ -224,6 +244,7 @@ export class TcpConnection {
     this.lingerTimer?.cancel();
     this.firstBytesTimer?.cancel();
     this.messageTimer?.cancel();
+    this.backlog.dispose();
     if (this.budgeted > 0) {
       this.opts.limits?.budget?.adjust(-this.budgeted);
       this.budgeted = 0;

@@ -1,8 +1,10 @@
 import { isUtf8 } from 'node:buffer';
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Flow } from './flow.js';
+import { SendBacklog, type PeerSendAllowance } from './send-backlog.js';
 import { TransportError } from './transport-error.js';
 
 export interface WsConnectionOptions {
@@ -17,8 +19,21 @@ export interface WsConnectionOptions {
   firstMessageMs: number;
   /** Close after this long without a SIP message either way (the TCP idle limit). */
   idleMs: number;
+  /**
+   * A message begun (a frame or a fragment sequence started) must be complete within this long (security.md §4.2, C2:
+   * the TCP rule); 0 or absent: none. Needs `rawSocket`.
+   */
+  messageMs?: number | undefined;
+  /** The socket under the WebSocket (decrypted for WSS): its bytes arm the message deadline. */
+  rawSocket?: Socket | undefined;
+  /** Told when the message deadline closes the connection (the limit counters). */
+  onMessageDeadline?: (() => void) | undefined;
   /** Unsent bytes queued for a peer that does not read, before it is dropped. */
   maxBufferedBytes: number;
+  /** A trusted peer's larger room while it drains (send-backlog.ts); absent: maxBufferedBytes for all. */
+  sendAllowance?: PeerSendAllowance | undefined;
+  /** Told when the peer is dropped for not reading (the limit counters). */
+  onBacklogDrop?: (() => void) | undefined;
   /** One WebSocket message: one SIP message (RFC 7118 §5.2), or a keep-alive already answered here. */
   onMessage(conn: WsConnection, bytes: Buffer): void;
   onClose(conn: WsConnection): void;
@@ -42,6 +57,9 @@ export class WsConnection {
   private lastActivity: number;
   private gotMessage = false;
   private closed = false;
+  /** Armed while `ws` holds part of a message. */
+  private messageTimer: TimerHandle | undefined;
+  private readonly backlog: SendBacklog;
 
   constructor(opts: WsConnectionOptions) {
     this.opts = opts;
@@ -49,6 +67,14 @@ export class WsConnection {
     this.flow = opts.flow;
     this.socket = opts.socket;
     this.lastActivity = opts.clock.now();
+    this.backlog = new SendBacklog({
+      softBytes: opts.maxBufferedBytes,
+      allowance: opts.sendAllowance,
+      flow: opts.flow,
+      clock: opts.clock,
+      queued: () => this.socket.bufferedAmount,
+      onStall: (why) => this.dropBacklogged(why),
+    });
     this.socket.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => this.onData(toBuffer(data)));
     this.socket.on('pong', () => {
       this.missedPings = 0;
@@ -57,6 +83,9 @@ export class WsConnection {
     // in a text frame (1007); that connection only.
     this.socket.on('error', (err) => opts.logger.debug({ conn: this.id, err: err.message }, 'websocket error'));
     this.socket.on('close', (code: number) => this.onSocketClose(code));
+    const messageMs = opts.messageMs ?? 0;
+    // Added after ws's own listener, so ws has parsed the chunk when this runs.
+    if (messageMs > 0 && opts.rawSocket) opts.rawSocket.on('data', () => this.checkPartial(messageMs));
     this.schedulePing();
     this.deadline = opts.clock.setTimer(opts.firstMessageMs, () => {
       if (!this.gotMessage) this.destroy(`no SIP message within ${opts.firstMessageMs} ms`);
@@ -71,17 +100,27 @@ export class WsConnection {
   /** Sends one SIP message as one WebSocket message; rejects with `flow-closed` once the connection is gone. */
   write(bytes: Buffer): Promise<void> {
     if (!this.isOpen) return Promise.reject(new TransportError('flow-closed', `websocket ${this.id} is closed`));
-    if (this.socket.bufferedAmount + bytes.length > this.opts.maxBufferedBytes) {
-      this.destroy('send buffer limit exceeded');
-      return Promise.reject(new TransportError('limit', `websocket ${this.id} send buffer limit exceeded`));
+    const refused = this.backlog.check(bytes.length);
+    if (refused !== undefined) {
+      this.dropBacklogged(refused);
+      return Promise.reject(new TransportError('limit', `websocket ${this.id} ${refused}`));
     }
     this.lastActivity = this.opts.clock.now();
     return new Promise((resolve, reject) => {
       this.socket.send(bytes, { binary: !isUtf8(bytes) }, (err) => {
-        if (err) reject(new TransportError('send-failed', err.message));
-        else resolve();
+        if (err) return reject(new TransportError('send-failed', err.message));
+        this.backlog.taken();
+        resolve();
       });
     });
+  }
+
+  /** Logged at info: an operator wants to know that a peer was cut off for not reading. */
+  private dropBacklogged(why: string): void {
+    if (this.closed) return;
+    this.opts.logger.info({ conn: this.id, remote: this.flow.remoteAddress, transport: this.flow.protocol, reason: why }, 'dropping a peer that does not read');
+    this.opts.onBacklogDrop?.();
+    this.destroy(why);
   }
 
   /** Closes at once (no closing handshake): a peer that broke a rule or stopped answering. */
@@ -101,6 +140,27 @@ export class WsConnection {
     }
     this.gotMessage = true;
     this.opts.onMessage(this, bytes);
+  }
+
+  /**
+   * After each chunk of bytes: while ws holds the start of a message (a frame header or payload not all in, or a
+   * fragment sequence without its last frame) the deadline runs; it stops when nothing is held. A peer answering our
+   * pings between fragments does not restart it. Reads ws 8's receiver state (test/sip/transport/ws-message-deadline.test.ts
+   * fails if a ws upgrade changes it).
+   */
+  private checkPartial(messageMs: number): void {
+    if (this.closed) return;
+    if (!holdsPartial(this.socket)) {
+      this.messageTimer?.cancel();
+      this.messageTimer = undefined;
+      return;
+    }
+    this.messageTimer ??= this.opts.clock.setTimer(messageMs, () => {
+      this.messageTimer = undefined;
+      if (this.closed || !holdsPartial(this.socket)) return;
+      this.opts.onMessageDeadline?.();
+      this.destroy(`message not complete within ${messageMs} ms`);
+    });
   }
 
   private schedulePing(): void {
@@ -133,9 +193,25 @@ export class WsConnection {
     this.closed = true;
     this.pingTimer?.cancel();
     this.deadline?.cancel();
+    this.messageTimer?.cancel();
+    this.backlog.dispose();
     this.opts.logger.debug({ conn: this.id, remote: this.flow.remoteAddress, code }, 'websocket closed');
     this.opts.onClose(this);
   }
+}
+
+/** The parts of ws 8's Receiver read here (lib/receiver.js): its parse state (0: waiting for a frame), held bytes, fragments. */
+interface ReceiverState {
+  _state: number;
+  _bufferedBytes: number;
+  _fragmented: number;
+}
+
+/** Whether ws holds part of a message: bytes of an unparsed frame, or a fragment sequence not finished. */
+function holdsPartial(socket: WebSocket): boolean {
+  const r = (socket as unknown as { _receiver?: ReceiverState | null })._receiver;
+  if (!r) return false;
+  return r._bufferedBytes > 0 || r._fragmented !== 0 || r._state !== 0;
 }
 
 function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {

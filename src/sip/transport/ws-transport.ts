@@ -52,6 +52,8 @@ export interface WsTransportOptions {
   upgradeTimeoutMs?: number;
   /** The first SIP message must follow the upgrade within this long (default 10 s). */
   firstMessageMs?: number;
+  /** A message begun must be complete within this long (default: the connection limits' messageMs; 0: none). */
+  messageMs?: number;
   /** Closed after this long without SIP traffic (default 3600 s, the TCP idle limit). */
   idleMs?: number;
   /** Allowed `Origin` values (scheme://host[:port], compared case-insensitively); absent or empty: any. */
@@ -360,6 +362,11 @@ export class WsTransport implements TransportLayer {
       firstMessageMs: this.opts.firstMessageMs ?? (this.opts.connectionLimits?.firstBytesMs || 10_000),
       idleMs: this.opts.idleMs ?? 3_600_000,
       maxBufferedBytes: this.opts.maxBufferedBytes ?? 1024 * 1024,
+      sendAllowance: this.opts.connectionLimits?.sendAllowance,
+      messageMs: this.opts.messageMs ?? this.opts.connectionLimits?.messageMs,
+      rawSocket: raw,
+      onMessageDeadline: () => this.opts.connectionLimits?.onLimit?.('message-deadline'),
+      onBacklogDrop: () => this.opts.connectionLimits?.onLimit?.('send-backlog'),
       onMessage: (c, bytes) => this.receive(c, bytes),
       onClose: (c) => {
         this.connections.delete(c.id);

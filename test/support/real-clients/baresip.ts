@@ -19,6 +19,11 @@ export interface BaresipOptions {
   watched?: string;
   /** The SIP password of `user` (auth_pass): baresip then answers the server's digest challenges. */
   password?: string;
+  /**
+   * SIP over TLS to `serverPort` (then the server's TLS port) for the account and the watched contact, the server's
+   * certificate checked against `caFile` (libre's sip_cafile).
+   */
+  tls?: { caFile: string };
   hardTimeoutMs?: number;
 }
 
@@ -48,6 +53,15 @@ export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
   }
   if (opts.watched) writeClientFixture('baresip/contacts', { WATCHED: opts.watched, SERVER_PORT: opts.serverPort }, dir);
   else writeFileSync(join(dir, 'contacts'), '# no presence contacts in this run\n');
+  if (opts.tls) {
+    const edit = (name: string, from: RegExp, to: string): void => {
+      const file = join(dir, name);
+      writeFileSync(file, readFileSync(file, 'utf8').replace(from, to));
+    };
+    edit('accounts', /;transport=udp>/, ';transport=tls>');
+    if (opts.watched) edit('contacts', new RegExp(`(<sip:${opts.watched}@127\\.0\\.0\\.1:${opts.serverPort})>`), '$1;transport=tls>');
+    edit('config', /^(sip_listen[^\n]*\n)/m, `$1sip_cafile\t\t${opts.tls.caFile}\n`);
+  }
   mkdirSync(join(dir, 'home'));
 
   const proc = startClientProcess('baresip', 'baresip', ['-f', dir, '-s'], {

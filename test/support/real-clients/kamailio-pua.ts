@@ -18,6 +18,11 @@ export interface KamailioPuaOptions {
   /** Where Kamailio sends every INVITE (the test's SIPp callee). */
   calleePort: number;
   hardTimeoutMs?: number;
+  /**
+   * PUBLISH over TLS to this port of the presence server (its certificate checked against `caPath`); Kamailio's own
+   * TLS socket uses `certPath`/`keyPath`.
+   */
+  tls?: { serverTlsPort: number; certPath: string; keyPath: string; caPath: string };
 }
 
 export interface KamailioPua {
@@ -38,7 +43,16 @@ export async function startKamailioPua(opts: KamailioPuaOptions): Promise<Kamail
     '-Y', join(dir, 'run'),
     '-l', `udp:127.0.0.1:${port}`,
     '-l', `tcp:127.0.0.1:${port}`,
-    '-A', `PRESENCE_SERVER="sip:127.0.0.1:${opts.serverPort}"`,
+    ...(opts.tls
+      ? [
+          '-l', `tls:127.0.0.1:${await freePort()}`,
+          '-A', 'WITH_TLS',
+          '-A', `TLS_CERT="${opts.tls.certPath}"`,
+          '-A', `TLS_KEY="${opts.tls.keyPath}"`,
+          '-A', `TLS_CA="${opts.tls.caPath}"`,
+          '-A', `PRESENCE_SERVER="sip:127.0.0.1:${opts.tls.serverTlsPort};transport=tls"`,
+        ]
+      : ['-A', `PRESENCE_SERVER="sip:127.0.0.1:${opts.serverPort}"`]),
     '-A', `DBURL="text://${join(dir, 'db')}"`,
     '-A', `CTL_SOCK="unix:${join(dir, 'ctl.sock')}"`,
     '-A', `CALLEE_HOSTPORT="127.0.0.1:${opts.calleePort}"`,

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../server-process.js';
@@ -16,6 +16,8 @@ export interface LinphonecOptions {
   user: string;
   watched: string;
   hardTimeoutMs?: number;
+  /** SIP over TLS to `serverPort` (then the server's TLS port), the server's certificate checked against `caFile`. */
+  tls?: { caFile: string };
 }
 
 export interface Linphonec {
@@ -38,6 +40,16 @@ export async function startLinphonec(opts: LinphonecOptions): Promise<Linphonec>
     { SIP_PORT: sipPort, SERVER_PORT: opts.serverPort, RTP_PORT: rtpPort, USER: opts.user, WATCHED: opts.watched },
     dir,
   );
+  if (opts.tls) {
+    const tlsPort = await freePort();
+    // liblinphone: its own TLS port, the CA to check the server's chain with (verify_server_certs), the proxy over
+    // TLS. The name check is off: belle-sip's mbedTLS (Debian 12) does not match an IP address subjectAltName, and the
+    // test server is reached as 127.0.0.1 (it flags "CN-mismatch" with a certificate that has IP:127.0.0.1).
+    const text = readFileSync(rc, 'utf8')
+      .replace(/^sip_tls_port=-1$/m, `sip_tls_port=${tlsPort}\nroot_ca=${opts.tls.caFile}\nverify_server_certs=1\nverify_server_cn=0`)
+      .replace(/;transport=udp>/, ';transport=tls>');
+    writeFileSync(rc, text);
+  }
   const logFile = join(dir, 'linphone.log');
   const proc = startClientProcess('linphonec', 'linphonec', ['-c', rc, '-d', '6', '-l', logFile], {
     cwd: dir,
