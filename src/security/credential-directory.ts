@@ -33,11 +33,15 @@ export interface CredentialDirectory {
 }
 
 /**
- * The directory over the admin-data store, with a short-lived cache per account so that a burst of SUBSCRIBEs does
- * not read every device of the account once each. A password or realm change is seen within `ttlMs`.
+ * The directory over the admin-data store, with short-lived caches (accounts by id and by realm, devices per account)
+ * so that a burst of SUBSCRIBEs does not read the store once each: every digest request asks for its account (the
+ * challenge's realm), and with SQLite that read was a query per request (issue 19's bench). A password, realm or
+ * algorithm change is seen within `ttlMs`.
  */
 export class StoreCredentialDirectory implements CredentialDirectory {
   private readonly devices = new Map<string, { at: number; byName: Map<string, DigestDevice> }>();
+  private readonly accounts = new Map<string, { at: number; account: DigestAccount | undefined }>();
+  private readonly realms = new Map<string, { at: number; account: DigestAccount | undefined }>();
   private readonly ttlMs: number;
 
   constructor(
@@ -49,13 +53,34 @@ export class StoreCredentialDirectory implements CredentialDirectory {
   }
 
   account(accountId: string): DigestAccount | undefined {
-    const acc = this.store.accounts.get(accountId);
-    return acc && digestAccount(acc.id, acc.realm, acc.digestAlgorithms);
+    return this.cached(this.accounts, accountId, () => {
+      const acc = this.store.accounts.get(accountId);
+      return acc && digestAccount(acc.id, acc.realm, acc.digestAlgorithms);
+    });
   }
 
   accountByRealm(realm: string): DigestAccount | undefined {
-    const acc = this.store.accounts.findByRealm(realm.toLowerCase());
-    return acc && digestAccount(acc.id, acc.realm, acc.digestAlgorithms);
+    const key = realm.toLowerCase();
+    return this.cached(this.realms, key, () => {
+      const acc = this.store.accounts.findByRealm(key);
+      return acc && digestAccount(acc.id, acc.realm, acc.digestAlgorithms);
+    });
+  }
+
+  /** An unknown key is cached too (a realm nobody claims, asked by every foreign credential); bounded like devices. */
+  private cached(
+    cache: Map<string, { at: number; account: DigestAccount | undefined }>,
+    key: string,
+    load: () => DigestAccount | undefined,
+  ): DigestAccount | undefined {
+    const now = this.clock.now();
+    const hit = cache.get(key);
+    if (hit && now - hit.at < this.ttlMs) return hit.account;
+    const account = load();
+    cache.delete(key);
+    cache.set(key, { at: now, account });
+    if (cache.size > 10_000) cache.delete(cache.keys().next().value as string);
+    return account;
   }
 
   device(accountId: string, username: string): DigestDevice | undefined {
