@@ -1,5 +1,6 @@
 import type { Clock } from '../lib/clock.js';
 import { isDigestAlgorithm, type DigestAlgorithm } from '../lib/digest-hash.js';
+import { detach } from '../lib/strings.js';
 import type { AdminDataStore } from '../store/admin-data-port.js';
 import type { DeviceDigestRecord, DeviceRecord } from '../store/records.js';
 
@@ -78,7 +79,8 @@ export class StoreCredentialDirectory implements CredentialDirectory {
     if (hit && now - hit.at < this.ttlMs) return hit.account;
     const account = load();
     cache.delete(key);
-    cache.set(key, { at: now, account });
+    // A realm as parsed is a view onto the request's text: the key must not keep the request alive.
+    cache.set(detach(key), { at: now, account });
     if (cache.size > 10_000) cache.delete(cache.keys().next().value as string);
     return account;
   }
