@@ -17,6 +17,16 @@ function randomHex(bytes: number): string {
   return out;
 }
 
+/** Copies `length` random bytes from the pool into `target` at `offset` (the digest nonces' random part). */
+export function randomInto(target: Buffer, offset: number, length: number): void {
+  if (poolOffset + length > pool.length) {
+    pool = randomBytes(Math.max(4096, length));
+    poolOffset = 0;
+  }
+  pool.copy(target, offset, poolOffset, poolOffset + length);
+  poolOffset += length;
+}
+
 /** A dialog tag (RFC 3261 §19.3: at least 32 bits of randomness). */
 export function newTag(): string {
   return randomHex(6);

@@ -1,5 +1,6 @@
 import type { Clock } from '../lib/clock.js';
 import { isDigestAlgorithm, type DigestAlgorithm } from '../lib/digest-hash.js';
+import { detach } from '../lib/strings.js';
 import type { AdminDataStore } from '../store/admin-data-port.js';
 import type { DeviceDigestRecord, DeviceRecord } from '../store/records.js';
 
@@ -33,13 +34,15 @@ export interface CredentialDirectory {
 }
 
 /**
- * The directory over the admin-data store, with a short-lived cache per account so that a burst of SUBSCRIBEs does
- * not read the account and every device of it once each (a SQLite read per SUBSCRIBE was 5% of the SUBSCRIBE path's
- * CPU). A password, realm or algorithm change is seen within `ttlMs`.
+ * The directory over the admin-data store, with short-lived caches (accounts by id and by realm, devices per account)
+ * so that a burst of SUBSCRIBEs does not read the store once each: every digest request asks for its account (the
+ * challenge's realm), and with SQLite that read was a query per request (issue 19's bench). A password, realm or
+ * algorithm change is seen within `ttlMs`.
  */
 export class StoreCredentialDirectory implements CredentialDirectory {
   private readonly devices = new Map<string, { at: number; byName: Map<string, DigestDevice> }>();
   private readonly accounts = new Map<string, { at: number; account: DigestAccount | undefined }>();
+  private readonly realms = new Map<string, { at: number; account: DigestAccount | undefined }>();
   private readonly ttlMs: number;
 
   constructor(
@@ -51,19 +54,35 @@ export class StoreCredentialDirectory implements CredentialDirectory {
   }
 
   account(accountId: string): DigestAccount | undefined {
-    const now = this.clock.now();
-    const cached = this.accounts.get(accountId);
-    if (cached && now - cached.at < this.ttlMs) return cached.account;
-    const acc = this.store.accounts.get(accountId);
-    const account = acc && digestAccount(acc.id, acc.realm, acc.digestAlgorithms);
-    this.accounts.set(accountId, { at: now, account });
-    if (this.accounts.size > 10_000) this.accounts.delete(this.accounts.keys().next().value as string);
-    return account;
+    return this.cached(this.accounts, accountId, () => {
+      const acc = this.store.accounts.get(accountId);
+      return acc && digestAccount(acc.id, acc.realm, acc.digestAlgorithms);
+    });
   }
 
   accountByRealm(realm: string): DigestAccount | undefined {
-    const acc = this.store.accounts.findByRealm(realm.toLowerCase());
-    return acc && digestAccount(acc.id, acc.realm, acc.digestAlgorithms);
+    const key = realm.toLowerCase();
+    return this.cached(this.realms, key, () => {
+      const acc = this.store.accounts.findByRealm(key);
+      return acc && digestAccount(acc.id, acc.realm, acc.digestAlgorithms);
+    });
+  }
+
+  /** An unknown key is cached too (a realm nobody claims, asked by every foreign credential); bounded like devices. */
+  private cached(
+    cache: Map<string, { at: number; account: DigestAccount | undefined }>,
+    key: string,
+    load: () => DigestAccount | undefined,
+  ): DigestAccount | undefined {
+    const now = this.clock.now();
+    const hit = cache.get(key);
+    if (hit && now - hit.at < this.ttlMs) return hit.account;
+    const account = load();
+    cache.delete(key);
+    // A realm as parsed is a view onto the request's text: the key must not keep the request alive.
+    cache.set(detach(key), { at: now, account });
+    if (cache.size > 10_000) cache.delete(cache.keys().next().value as string);
+    return account;
   }
 
   device(accountId: string, username: string): DigestDevice | undefined {

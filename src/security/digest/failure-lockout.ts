@@ -1,3 +1,5 @@
+import { detach } from '../../lib/strings.js';
+
 /**
  * The brute-force lockout (security.md §2.5.4): failures counted per (source IP, username as sent); the 5th within
  * 300 s locks the pair until the oldest of those failures leaves the window. Another IP, or another user name from
@@ -35,7 +37,8 @@ export class FailureLockout {
     list.push(nowMs);
     if (list.length > this.maxFailures) list.shift();
     this.failures.delete(k);
-    this.failures.set(k, list);
+    // Flat: the user name as parsed is a view onto the whole request's text, which the key would keep alive.
+    this.failures.set(detach(k), list);
     if (this.failures.size > this.capacity) this.failures.delete(this.failures.keys().next().value as string);
     return this.retryAfter(ip, username, nowMs);
   }

@@ -84,6 +84,14 @@ export class NonInviteServerTransaction implements ServerTransaction, TimerTarge
       throw new PistonError('transaction-state', `a final response was already sent for ${this.key}`);
     }
     const bytes = serialize(res);
+    if (res.status === 401 || res.status === 407) {
+      // A challenge is answered as a stateless UAS would (RFC 3261 §8.2.7, §26.3.2.4): nothing kept for Timer J, so a
+      // flood of unauthenticated requests holds no memory; a retransmitted request gets a fresh challenge.
+      const sent = this.deliver(bytes);
+      // deliver() may already have ended it (a send that failed at once).
+      if (this.state !== ServerTransactionState.Terminated) this.transition(ServerTransactionState.Terminated);
+      return sent;
+    }
     this.lastResponse = bytes;
     const sent = this.deliver(bytes);
     if (res.status >= 200) this.transition(ServerTransactionState.Completed);

@@ -126,6 +126,20 @@ t.test('Timer J keeps a completed UDP transaction for 64*T1, then a retransmissi
   t.equal(r.requests.length, 2, 'after Timer J the same request starts a new transaction');
 });
 
+t.test('a 401 or 407 challenge is answered statelessly: no transaction kept for Timer J, a retransmission gets a fresh challenge (RFC 3261 §8.2.7, §26.3.2.4)', async (t) => {
+  for (const status of [401, 407]) {
+    const r = rig();
+    r.sendFromPhone(request());
+    await r.requests[0]!.tx.respond(createResponse(r.requests[0]!.req, status, undefined, { toTag: 'a' }));
+    r.clock.advance(0);
+    const got = r.phone.received[0]!.msg as { status?: number };
+    t.equal(got.status, status, `the ${status} reached the phone`);
+    t.equal(r.layer.serverTransactionCount, 0, `after a ${status} nothing is held (an unauthenticated flood keeps no memory)`);
+    r.sendFromPhone(request());
+    t.equal(r.requests.length, 2, 'the retransmitted request reaches the handler again, which challenges it anew');
+  }
+});
+
 t.test('Timer J is zero on TCP: the transaction ends with the final response (RFC 3261 §17.2.2)', async (t) => {
   const r = rig();
   r.sendFromPhone(request({ transport: 'TCP' }), 'tcp');
