@@ -113,27 +113,30 @@ export class AdminMirror implements ClusterPart {
 
   /** Sends queued changes in order, one at a time; a failure leaves the change at the head for the next attempt. */
   private pump(): Promise<void> {
-    this.pumping ??= (async () => {
-      try {
-        while (this.queue.length > 0) {
-          const change = this.queue[0]!;
-          let rev: number;
-          try {
-            rev = await this.opts.engine.write(this.node, change);
-          } catch (err) {
-            this.failed(err);
-            throw err;
-          }
-          this.queue.shift();
-          const k = recordKey(change);
-          // Still pending when a later change of the same record waits in the queue.
-          if (k !== undefined && !this.queue.some((c) => recordKey(c) === k)) this.own.set(k, rev);
-        }
-      } finally {
-        this.pumping = undefined;
-      }
-    })();
+    if (this.pumping === undefined) {
+      const p = this.drain().finally(() => {
+        if (this.pumping === p) this.pumping = undefined;
+      });
+      this.pumping = p;
+    }
     return this.pumping;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const change = this.queue[0]!;
+      let rev: number;
+      try {
+        rev = await this.opts.engine.write(this.node, change);
+      } catch (err) {
+        this.failed(err);
+        throw err;
+      }
+      this.queue.shift();
+      const k = recordKey(change);
+      // Still pending when a later change of the same record waits in the queue.
+      if (k !== undefined && !this.queue.some((c) => recordKey(c) === k)) this.own.set(k, rev);
+    }
   }
 
   private async run(): Promise<void> {
