@@ -39,6 +39,8 @@ export interface AdminSnapshot {
   records: Record<AdminKind, JsonValue[]>;
   /** False when the engine held no admin data (and nothing was offered to seed it). */
   seeded: boolean;
+  /** True when this call's `seed` became the engine's data. */
+  seededNow: boolean;
   /** Where reading the stream resumes after this snapshot. */
   cursor: AdminCursor;
 }
@@ -57,7 +59,10 @@ export interface AdminSyncEngine {
    * key) become the cluster's, and two nodes seeding at once cannot both win.
    */
   snapshot(origin: string, seed?: Record<AdminKind, JsonValue[]>): Promise<AdminSnapshot>;
-  /** Applies one change and appends its entry; answers its rev. */
+  /**
+   * Applies one change and appends its entry; answers its rev, or 0 (nothing written) when the engine holds no admin
+   * data: seed it through `snapshot` first.
+   */
   write(origin: string, change: AdminChange): Promise<number>;
   /** Entries after `cursor`, waiting up to `blockMs` when there are none. */
   read(cursor: AdminCursor, count: number, blockMs: number): Promise<AdminBatch>;

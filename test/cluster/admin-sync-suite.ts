@@ -6,7 +6,7 @@
 import type { Test } from 'tap';
 import { bootstrap } from '../../src/accounts/bootstrap.js';
 import { isStoredApiKey } from '../../src/accounts/api-keys.js';
-import type { AdminSyncEngine } from '../../src/cluster/admin-sync-port.js';
+import { emptyAdminRecords, type AdminSyncEngine } from '../../src/cluster/admin-sync-port.js';
 import { AdminMirror } from '../../src/cluster/node/admin/admin-mirror.js';
 import { MirroredAdminStore } from '../../src/cluster/node/admin/mirrored-admin-store.js';
 import type { NodeContext } from '../../src/cluster/node/node-context.js';
@@ -92,8 +92,9 @@ export function adminSyncSuite(t: Test, name: string, makeEnv: () => Promise<Adm
   withEnv('writes: one entry per change with consecutive revs; deletes and operations apply in the engine', async (t, env) => {
     const a = env.open();
     try {
-      const start = await a.snapshot('n1');
-      await a.write('n1', { op: 'put', kind: 'accounts', key: 'a1', record: account('a1', 'one.test') as never });
+      t.equal(await a.write('n1', { op: 'put', kind: 'accounts', key: 'a0', record: account('a0', 'zero.test') as never }), 0, 'an unseeded engine takes no single write');
+      const start = await a.snapshot('n1', { ...emptyAdminRecords(), accounts: [account('a1', 'one.test') as never] });
+      t.equal(start.seededNow, true);
       await a.write('n1', { op: 'put', kind: 'devices', key: 'd1', record: device('d1', 'a1') as never });
       await a.write('n1', { op: 'put', kind: 'devices', key: 'd2', record: device('d2', 'a1') as never });
       await a.write('n1', { op: 'delete', kind: 'devices', key: 'd1' });
@@ -101,9 +102,9 @@ export function adminSyncSuite(t: Test, name: string, makeEnv: () => Promise<Adm
       await a.write('n1', { op: 'put', kind: 'authTokens', key: 't2', record: token('t2', 'a1', 500) as never });
       await a.write('n1', { op: 'deleteIdle', kind: 'authTokens', cutoff: 100 });
       const batch = await a.read(start.cursor, 100, 0);
-      t.same(batch.entries.map((e) => e.rev), [1, 2, 3, 4, 5, 6, 7]);
+      t.same(batch.entries.map((e) => e.rev), [2, 3, 4, 5, 6, 7]);
       t.equal(batch.gap, false);
-      t.same(batch.entries[3]!.change, { op: 'delete', kind: 'devices', key: 'd1' });
+      t.same(batch.entries[2]!.change, { op: 'delete', kind: 'devices', key: 'd1' });
       const snap = await a.snapshot('n1');
       t.same(snap.records.devices.map((r) => (r as unknown as DeviceRecord).id), ['d2'], 'd1 deleted');
       t.same(snap.records.authTokens.map((r) => (r as unknown as AuthTokenRecord).tokenHash), ['t2'], 'the token idle at the cutoff went');
@@ -117,8 +118,7 @@ export function adminSyncSuite(t: Test, name: string, makeEnv: () => Promise<Adm
   withEnv('a wiped engine shows as a gap to a reader', async (t, env) => {
     const a = env.open();
     try {
-      await a.write('n1', { op: 'put', kind: 'accounts', key: 'a1', record: account('a1', 'one.test') as never });
-      const snap = await a.snapshot('n1');
+      const snap = await a.snapshot('n1', { ...emptyAdminRecords(), accounts: [account('a1', 'one.test') as never] });
       await env.wipe();
       const batch = await a.read(snap.cursor, 10, 50);
       t.equal(batch.gap, true);

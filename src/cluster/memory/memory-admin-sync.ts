@@ -58,19 +58,21 @@ export class MemoryAdminSync implements AdminSyncEngine {
     this.check();
     const d = this.data;
     let seeded = d.lastRev > 0;
+    let seededNow = false;
     if (!seeded && seed && ADMIN_KINDS.some((k) => seed[k].length > 0)) {
       for (const kind of ADMIN_KINDS) for (const r of seed[kind]) d.table(kind).set(adminKey(kind, r), JSON.stringify(r));
       d.append(origin, { op: 'seed' });
-      seeded = true;
+      seeded = seededNow = true;
     }
     const records = emptyAdminRecords();
     if (seeded) for (const kind of ADMIN_KINDS) records[kind] = [...d.table(kind).values()].map((v) => JSON.parse(v) as JsonValue);
     const last = d.entries[d.entries.length - 1];
-    return { records, seeded, cursor: { id: last?.id ?? '0', rev: d.lastRev } };
+    return { records, seeded, seededNow, cursor: { id: last?.id ?? '0', rev: d.lastRev } };
   }
 
   async write(origin: string, change: AdminChange): Promise<number> {
     this.check();
+    if (this.data.lastRev === 0) return 0;
     const t = this.data.table(change.kind);
     if (change.op === 'put') t.set(change.key, JSON.stringify(change.record));
     else if (change.op === 'delete') t.delete(change.key);

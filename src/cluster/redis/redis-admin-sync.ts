@@ -75,17 +75,18 @@ export class RedisAdminSync implements AdminSyncEngine {
       number,
       string,
       number,
+      number,
       ...string[][],
     ];
     const records = emptyAdminRecords();
     const seeded = out[2] === 1;
     if (seeded) {
       ADMIN_KINDS.forEach((kind, i) => {
-        const flat = (out[i + 3] ?? []) as string[];
+        const flat = (out[i + 4] ?? []) as string[];
         for (let j = 1; j < flat.length; j += 2) records[kind].push(JSON.parse(flat[j]!) as JsonValue);
       });
     }
-    return { records, seeded, cursor: { id: out[1], rev: Number(out[0]) } };
+    return { records, seeded, seededNow: out[3] === 1, cursor: { id: out[1], rev: Number(out[0]) } };
   }
 
   async write(origin: string, change: AdminChange): Promise<number> {

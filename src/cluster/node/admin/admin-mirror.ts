@@ -50,6 +50,7 @@ export class AdminMirror implements ClusterPart {
   private running = false;
   private loop: Promise<void> | undefined;
   private pumping: Promise<void> | undefined;
+  private syncing: Promise<void> | undefined;
   private dropped = 0;
   private node = '';
   private clock!: Clock;
@@ -108,7 +109,7 @@ export class AdminMirror implements ClusterPart {
     this.queue.push(change);
     const k = recordKey(change);
     if (k !== undefined) this.own.set(k, Infinity);
-    if (this.up) void this.pump().catch(() => undefined);
+    if (this.up) void this.pump().catch(() => (this.synced || !this.up ? undefined : this.sync().catch(() => undefined)));
   }
 
   /** Sends queued changes in order, one at a time; a failure leaves the change at the head for the next attempt. */
@@ -131,6 +132,12 @@ export class AdminMirror implements ClusterPart {
       } catch (err) {
         this.failed(err);
         throw err;
+      }
+      if (rev === 0) {
+        // The engine has no admin data (a first start, or it lost it): seed it with the whole local data, which
+        // holds this change, instead of making this one change the cluster's data.
+        this.synced = false;
+        throw new Error('admin engine not seeded');
       }
       this.queue.shift();
       const k = recordKey(change);
@@ -159,14 +166,36 @@ export class AdminMirror implements ClusterPart {
     }
   }
 
-  /** Queued changes first, then the engine's data replaces the local data (or this node's seeds an empty engine). */
-  private async sync(): Promise<void> {
-    await this.pump();
-    const snap = await this.opts.engine.snapshot(this.node, this.localRecords());
+  /**
+   * An empty engine (first start, or after a data loss) is seeded with the local data, which already holds the queued
+   * changes: the queue then has nothing left to send. Otherwise the queued changes go first and the engine's data,
+   * which now holds them, replaces the local data.
+   */
+  private sync(): Promise<void> {
+    if (this.syncing === undefined) {
+      const p = this.syncNow().finally(() => {
+        if (this.syncing === p) this.syncing = undefined;
+      });
+      this.syncing = p;
+    }
+    return this.syncing;
+  }
+
+  private async syncNow(): Promise<void> {
+    let snap = await this.opts.engine.snapshot(this.node, this.localRecords());
+    if (snap.seededNow) {
+      for (const c of this.queue.splice(0)) {
+        const k = recordKey(c);
+        if (k !== undefined) this.own.delete(k);
+      }
+    } else if (this.queue.length > 0) {
+      await this.pump();
+      snap = await this.opts.engine.snapshot(this.node);
+    }
     if (!this.up) this.logger.info({ dropped: this.dropped }, 'admin data: engine reachable again, local copy resynced');
     this.up = true;
     this.dropped = 0;
-    if (snap.seeded) this.replaceLocal(snap.records);
+    if (snap.seeded && !snap.seededNow) this.replaceLocal(snap.records);
     this.cursor = snap.cursor;
     this.synced = true;
     this.opts.onApplied();
