@@ -60,7 +60,16 @@ export async function wireCluster(
   });
   if (deps.admin?.store instanceof MirroredAdminStore) {
     const adminEngine = await openAdminEngine(config.cluster, log);
-    node.attach(new AdminMirror({ store: deps.admin.store, engine: adminEngine, onApplied: deps.admin.onApplied }));
+    const admin = new AdminMirror({ store: deps.admin.store, engine: adminEngine, onApplied: deps.admin.onApplied });
+    node.attach(admin);
+    new Gauge({
+      name: 'piston_cluster_admin_pending',
+      help: 'Cluster mode: admin changes (accounts, devices, keys, tokens, trusted peers) made here and not yet in Redis',
+      registers: [deps.metrics],
+      collect() {
+        this.set(admin.pending);
+      },
+    });
   }
   new Gauge({
     name: 'piston_cluster_connected',
