@@ -3,12 +3,25 @@ import type { Config } from './config/config.js';
 import { describeClusterTarget, type ClusterConfig } from './config/cluster-config.js';
 import { ClusterNode } from './cluster/node/index.js';
 import type { ClusterEngine } from './cluster/engine-port.js';
+import type { RedisClusterEngineOptions } from './cluster/redis/redis-cluster-engine.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import type { PresenceStack } from './stack/index.js';
 import type { ClusterSubscriptionList, PresenceControl } from './api/api-deps.js';
 import { ClusterDirectoryPart } from './cluster/directory/directory-part.js';
 import { SEQUENCE_LEASE } from './subscriptions/notifier.js';
+import type { AdminDataStore } from './store/ports.js';
+import { AdminMirror } from './cluster/node/admin/admin-mirror.js';
+import { MirroredAdminStore } from './cluster/node/admin/mirrored-admin-store.js';
+import type { AdminSyncEngine } from './cluster/admin-sync-port.js';
+
+/**
+ * In cluster mode the admin store every service is built over: the local one, with its writes mirrored to the
+ * cluster once `wireCluster` attaches the admin part (issue 22 item 3). Single node: the local store itself.
+ */
+export function clusterAdminStore(config: Config, local: AdminDataStore): AdminDataStore {
+  return config.cluster ? new MirroredAdminStore(local) : local;
+}
 
 /**
  * Cluster mode's wiring (cluster.md), used by main.ts only when PISTON_CLUSTER_REDIS_URL is set: the Redis adapter
@@ -29,7 +42,13 @@ export interface ClusterWiring {
 export async function wireCluster(
   config: Config & { cluster: ClusterConfig },
   stack: PresenceStack,
-  deps: { clock: Clock; logger: Logger; metrics: Registry },
+  deps: {
+    clock: Clock;
+    logger: Logger;
+    metrics: Registry;
+    /** The store from clusterAdminStore, and what refreshes the caches over it after other nodes' changes. */
+    admin?: { store: AdminDataStore; onApplied: () => void };
+  },
 ): Promise<ClusterWiring> {
   const log = deps.logger.child({ module: 'cluster' });
   const engine = await openEngine(config.cluster, log);
@@ -43,6 +62,19 @@ export async function wireCluster(
     clock: deps.clock,
     logger: deps.logger,
   });
+  if (deps.admin?.store instanceof MirroredAdminStore) {
+    const adminEngine = await openAdminEngine(config.cluster, log);
+    const admin = new AdminMirror({ store: deps.admin.store, engine: adminEngine, onApplied: deps.admin.onApplied });
+    node.attach(admin);
+    new Gauge({
+      name: 'piston_cluster_admin_pending',
+      help: 'Cluster mode: admin changes (accounts, devices, keys, tokens, trusted peers) made here and not yet in Redis',
+      registers: [deps.metrics],
+      collect() {
+        this.set(admin.pending);
+      },
+    });
+  }
   new Gauge({
     name: 'piston_cluster_connected',
     help: 'Cluster mode: 1 while the shared engine (Redis) answers, 0 in island mode (local SIP goes on)',
@@ -84,6 +116,16 @@ export async function wireCluster(
 
 async function openEngine(cluster: ClusterConfig, log: Logger): Promise<ClusterEngine> {
   const { RedisClusterEngine } = await import('./cluster/redis/redis-cluster-engine.js');
+  return new RedisClusterEngine(engineOptions(cluster, log));
+}
+
+/** The admin data's own connections to the same Redis (cluster/redis/redis-admin-sync.ts). */
+async function openAdminEngine(cluster: ClusterConfig, log: Logger): Promise<AdminSyncEngine> {
+  const { RedisAdminSync } = await import('./cluster/redis/redis-admin-sync.js');
+  return new RedisAdminSync(engineOptions(cluster, log));
+}
+
+function engineOptions(cluster: ClusterConfig, log: Logger): RedisClusterEngineOptions {
   let lastError = '';
   const onConnectionError = (err: Error): void => {
     // ioredis repeats a refused connection at every retry: log each distinct error once in a row.
@@ -92,8 +134,8 @@ async function openEngine(cluster: ClusterConfig, log: Logger): Promise<ClusterE
     log.warn({ err: err.message }, 'cluster engine connection error');
   };
   const target = cluster.redis;
-  if (target.kind === 'url') return new RedisClusterEngine({ url: target.url, onConnectionError });
-  return new RedisClusterEngine({
+  if (target.kind === 'url') return { url: target.url, onConnectionError };
+  return {
     onConnectionError,
     redis: {
       sentinels: target.sentinels,
@@ -101,7 +143,7 @@ async function openEngine(cluster: ClusterConfig, log: Logger): Promise<ClusterE
       db: target.db,
       ...(target.password ? { password: target.password, sentinelPassword: target.password } : {}),
     },
-  });
+  };
 }
 
 function* watchedResources(stack: PresenceStack): Iterable<string> {

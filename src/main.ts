@@ -26,7 +26,7 @@ import { peerRecognition } from './security/index.js';
 import { createAbuseLimits } from './security/limits/index.js';
 import { SEQUENCE_LEASE, type Notifier } from './subscriptions/notifier.js';
 import { sipAuthPolicy } from './main-security.js';
-import { wireCluster, type ClusterWiring } from './main-cluster.js';
+import { clusterAdminStore, wireCluster, type ClusterWiring } from './main-cluster.js';
 
 /**
  * The composition root: reads the configuration, opens the store, builds the SIP stack (src/stack/) and the admin
@@ -76,7 +76,8 @@ export async function startServer(
 ): Promise<RunningServer> {
   const store = openSqliteStore({ dataDir: config.dataDir, clock, logger: logger.child({ module: 'store' }) });
   // One SQLite file serves both ports; each consumer takes its side (src/store/ports.ts).
-  const adminData: AdminDataStore = store;
+  // Cluster mode: the same store, its writes mirrored to the other nodes (main-cluster.ts).
+  const adminData: AdminDataStore = clusterAdminStore(config, store);
   const presenceState: PresenceStateStore = store;
   // A clean stop leaves a mark; its absence next to an existing database means the last run crashed.
   const cleanMark = join(config.dataDir, CLEAN_MARK);
@@ -193,7 +194,18 @@ export async function startServer(
   logger.info({ subscriptions: notifier.count(), ms: clock.now() - started }, 'state restored');
   // Cluster mode (PISTON_CLUSTER_REDIS_URL): shared presence state through Redis, before the listeners open.
   const cluster: ClusterWiring | undefined = config.cluster
-    ? await wireCluster({ ...config, cluster: config.cluster }, stack, { clock, logger, metrics: metricsRegistry })
+    ? await wireCluster({ ...config, cluster: config.cluster }, stack, {
+        clock,
+        logger,
+        metrics: metricsRegistry,
+        admin: {
+          store: adminData,
+          onApplied: () => {
+            accounts.refresh();
+            accountServices.trustedPeers.index.refresh();
+          },
+        },
+      })
     : undefined;
   await cluster?.start();
 
