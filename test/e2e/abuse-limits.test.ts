@@ -119,7 +119,8 @@ t.test('R1: a SUBSCRIBE flood from one address is cut off while a phone and a tr
   t.ok(during.statuses.length >= 20, `the phone kept refreshing (${during.statuses.length})`);
   t.same(during.statuses.filter((s) => s !== 200), [], 'every refresh of the phone answered 200');
   const p99 = percentile(during.phone, 99);
-  const phoneBound = Math.max(100, 2 * noise);
+  // Three times the latency measured before the flood: the suite runs two files at once on two cores.
+  const phoneBound = Math.max(100, 3 * noise);
   t.comment(`phone answer latency in the flood: p50 ${percentile(during.phone, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...during.phone).toFixed(1)} ms`);
   t.ok(p99 < phoneBound, `phone p99 ${p99.toFixed(1)} ms < ${phoneBound.toFixed(0)} ms`);
 
