@@ -167,16 +167,7 @@ export class PresentityService {
 
   /** PUBLISH processed on this node (RFC 3903 §6), whatever the route. */
   publishHere(incoming: IncomingRequest): void {
-    handlePublish(incoming, {
-      registry: this.registry,
-      accounts: this.accounts,
-      ledger: this.ledger,
-      logger: this.logger,
-      storeWritable: () => this.store.writeHealth().writable,
-      ...(this.minPublishExpires !== undefined ? { minExpires: this.minPublishExpires } : {}),
-      policy: this.policy,
-      feed: this.out,
-    });
+    handlePublish(incoming, this.publishDeps(true));
   }
 
   /**
@@ -184,15 +175,21 @@ export class PresentityService {
    * already passed (a digest nonce must not be counted twice).
    */
   handlePublishAgain(incoming: IncomingRequest): void {
-    handlePublish(incoming, {
+    handlePublish(incoming, this.publishDeps(false));
+  }
+
+  /** What the PUBLISH handler works with; `withPolicy` false leaves out the policy's hooks (a retry). */
+  private publishDeps(withPolicy: boolean): Parameters<typeof handlePublish>[1] {
+    return {
       registry: this.registry,
       accounts: this.accounts,
       ledger: this.ledger,
       logger: this.logger,
       storeWritable: () => this.store.writeHealth().writable,
       ...(this.minPublishExpires !== undefined ? { minExpires: this.minPublishExpires } : {}),
+      ...(withPolicy ? { policy: this.policy } : {}),
       feed: this.out,
-    });
+    };
   }
 
   /**

@@ -2,12 +2,7 @@
  * The admin-data scripts (admin-sync-port.ts) for Redis 7.0: each runs atomically, so a change is its write plus one
  * stream entry with the next admin rev, and a seed happens once however many nodes try at the same moment.
  */
-import type { LuaScript } from './lua-scripts.js';
-import { createHash } from 'node:crypto';
-
-function script(lua: string): LuaScript {
-  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
-}
+import { script } from './lua-scripts.js';
 
 /**
  * KEYS: the kind's hash, the admin stream, the admin rev counter. ARGV: op, kind, key (put/delete) or accountId

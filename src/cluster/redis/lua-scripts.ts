@@ -3,14 +3,32 @@
  * is what makes a commit one compare-and-set plus one stream entry (cluster.md §7).
  */
 import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
 
 export interface LuaScript {
   readonly lua: string;
   readonly sha: string;
 }
 
-function script(lua: string): LuaScript {
+export function script(lua: string): LuaScript {
   return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
+/** EVALSHA, loading the script on NOSCRIPT (a restarted or failed-over Redis has an empty script cache). */
+export async function runScript(redis: Redis, s: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> {
+  try {
+    return await redis.evalsha(s.sha, keys.length, ...keys, ...args);
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+    return redis.eval(s.lua, keys.length, ...keys, ...args);
+  }
+}
+
+/** A stream entry's flat field list (`[name, value, name, value, ...]`) as a map. */
+export function streamFields(flat: readonly string[]): Map<string, string> {
+  const f = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i]!, flat[i + 1]!);
+  return f;
 }
 
 /**

@@ -19,7 +19,7 @@ import {
   type AdminSyncEngine,
 } from '../admin-sync-port.js';
 import { ADMIN_SNAPSHOT, ADMIN_WRITE } from './admin-lua.js';
-import type { LuaScript } from './lua-scripts.js';
+import { runScript, streamFields } from './lua-scripts.js';
 
 export interface RedisAdminSyncOptions {
   url?: string;
@@ -71,7 +71,7 @@ export class RedisAdminSync implements AdminSyncEngine {
         for (const r of seed[kind]) args.push(adminKey(kind, r), JSON.stringify(r));
       }
     }
-    const out = (await this.run(ADMIN_SNAPSHOT, [...ADMIN_KINDS.map((k) => this.hash(k)), this.stream, this.counter], args)) as [
+    const out = (await runScript(this.redis, ADMIN_SNAPSHOT, [...ADMIN_KINDS.map((k) => this.hash(k)), this.stream, this.counter], args)) as [
       number,
       string,
       number,
@@ -93,7 +93,7 @@ export class RedisAdminSync implements AdminSyncEngine {
     const arg =
       change.op === 'put' || change.op === 'delete' ? change.key : change.op === 'deleteByAccount' ? change.accountId : String(change.cutoff);
     const json = change.op === 'put' ? JSON.stringify(change.record) : '';
-    const rev = await this.run(ADMIN_WRITE, [this.hash(change.kind), this.stream, this.counter], [change.op, change.kind, arg, json, origin, this.maxLen]);
+    const rev = await runScript(this.redis, ADMIN_WRITE, [this.hash(change.kind), this.stream, this.counter], [change.op, change.kind, arg, json, origin, this.maxLen]);
     return Number(rev);
   }
 
@@ -124,19 +124,10 @@ export class RedisAdminSync implements AdminSyncEngine {
     return this.reader;
   }
 
-  private async run(s: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> {
-    try {
-      return await this.redis.evalsha(s.sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return this.redis.eval(s.lua, keys.length, ...keys, ...args);
-    }
-  }
 }
 
 function parseEntry([id, flat]: Raw): AdminEntry {
-  const f = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i]!, flat[i + 1]!);
+  const f = streamFields(flat);
   const op = f.get('op');
   const kind = f.get('k') as AdminKind;
   const a = f.get('a') ?? '';

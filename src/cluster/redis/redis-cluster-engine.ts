@@ -20,7 +20,7 @@ import {
 } from '../engine-port.js';
 import { expiryMember, parseExpiryMember } from '../expiry-member.js';
 import { decodeDoc, encodeDoc } from '../resource-doc-codec.js';
-import { COMMIT, LATEST, READ, type LuaScript } from './lua-scripts.js';
+import { COMMIT, LATEST, READ, runScript, streamFields } from './lua-scripts.js';
 import { RedisKeys } from './redis-keys.js';
 
 export interface RedisClusterEngineOptions {
@@ -96,7 +96,7 @@ export class RedisClusterEngine implements ClusterEngine {
     const expiries: (string | number)[] = [];
     for (const p of req.doc?.publications ?? []) expiries.push(p.expiresAt, expiryMember(req.resource, p.event, p.etag));
     const k = this.keys;
-    const [ok, rev] = (await this.run(
+    const [ok, rev] = (await runScript(this.redis, 
       COMMIT,
       [k.resource(req.resource), k.pubexp, k.changes, k.rev],
       [
@@ -122,12 +122,12 @@ export class RedisClusterEngine implements ClusterEngine {
   }
 
   async latestCursor(): Promise<ChangeCursor> {
-    const [id, rev] = (await this.run(LATEST, [this.keys.changes, this.keys.rev], [])) as [string, string];
+    const [id, rev] = (await runScript(this.redis, LATEST, [this.keys.changes, this.keys.rev], [])) as [string, string];
     return { id, rev: Number(rev) };
   }
 
   async readChanges(cursor: ChangeCursor, count: number, blockMs: number): Promise<ChangeBatch> {
-    const [counter, raw] = (await this.run(READ, [this.keys.changes, this.keys.rev], [cursor.id, count])) as [string, Raw[]];
+    const [counter, raw] = (await runScript(this.redis, READ, [this.keys.changes, this.keys.rev], [cursor.id, count])) as [string, Raw[]];
     if (raw.length > 0) return batchOf(cursor, raw.map(parseEntry));
     // Revs were taken that no entry after the cursor delivers: trimmed away, or the engine lost its data.
     if (Number(counter) !== cursor.rev) return { entries: [], gap: true, cursor: { id: cursor.id, rev: Number(counter) } };
@@ -237,20 +237,10 @@ export class RedisClusterEngine implements ClusterEngine {
     return this.reader;
   }
 
-  /** EVALSHA, loading the script on NOSCRIPT (a restarted or failed-over Redis has an empty script cache). */
-  private async run(s: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> {
-    try {
-      return await this.redis.evalsha(s.sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return this.redis.eval(s.lua, keys.length, ...keys, ...args);
-    }
-  }
 }
 
 function parseEntry([id, flat]: Raw): ChangeEntry {
-  const f = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i]!, flat[i + 1]!);
+  const f = streamFields(flat);
   const s = f.get('s');
   return {
     id,
