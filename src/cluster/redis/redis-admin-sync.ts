@@ -3,7 +3,8 @@
  * the record's key, value = its JSON), one stream `pp:adm:chg` and one counter `pp:adm:rev`. It has connections of
  * its own (commands, and a second one for blocking reads), so the SIP path's engine is never queued behind it.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { RedisLink } from './redis-link.js';
 import type { JsonValue } from '../../store/records.js';
 import {
   ADMIN_KINDS,
@@ -34,21 +35,14 @@ export interface RedisAdminSyncOptions {
 type Raw = [string, string[]];
 
 export class RedisAdminSync implements AdminSyncEngine {
+  private readonly link: RedisLink;
   private readonly redis: Redis;
-  private reader: Redis | null = null;
   private readonly prefix: string;
   private readonly maxLen: number;
-  private readonly commandTimeoutMs: number;
-  private readonly maxBlockMs: number;
-  private readonly onError: (err: Error) => void;
 
   constructor(options: RedisAdminSyncOptions) {
-    this.commandTimeoutMs = options.commandTimeoutMs ?? 2000;
-    this.maxBlockMs = options.maxBlockMs ?? 5000;
-    const redisOptions: RedisOptions = { commandTimeout: this.commandTimeoutMs, maxRetriesPerRequest: 1, ...options.redis };
-    this.redis = options.url === undefined ? new Redis(redisOptions) : new Redis(options.url, redisOptions);
-    this.onError = options.onConnectionError ?? (() => undefined);
-    this.redis.on('error', this.onError);
+    this.link = new RedisLink(options);
+    this.redis = this.link.redis;
     this.prefix = options.prefix ?? 'pp:';
     this.maxLen = options.streamMaxLen ?? 10_000;
   }
@@ -101,7 +95,7 @@ export class RedisAdminSync implements AdminSyncEngine {
     // BLOCK 0 would wait for ever: a read without a wait is a plain XREAD on the command connection.
     const reply = (
       blockMs > 0
-        ? await this.blockingReader().xread('COUNT', count, 'BLOCK', Math.min(blockMs, this.maxBlockMs), 'STREAMS', this.stream, cursor.id)
+        ? await this.link.blockingReader().xread('COUNT', count, 'BLOCK', Math.min(blockMs, this.link.maxBlockMs), 'STREAMS', this.stream, cursor.id)
         : await this.redis.xread('COUNT', count, 'STREAMS', this.stream, cursor.id)
     ) as [string, Raw[]][] | null;
     const got = reply?.[0]?.[1] ?? [];
@@ -111,17 +105,8 @@ export class RedisAdminSync implements AdminSyncEngine {
     return counter === cursor.rev ? { entries: [], gap: false, cursor } : { entries: [], gap: true, cursor: { id: cursor.id, rev: counter } };
   }
 
-  async close(): Promise<void> {
-    this.reader?.disconnect();
-    this.redis.disconnect();
-  }
-
-  private blockingReader(): Redis {
-    if (!this.reader) {
-      this.reader = this.redis.duplicate({ commandTimeout: this.maxBlockMs + this.commandTimeoutMs });
-      this.reader.on('error', this.onError);
-    }
-    return this.reader;
+  close(): Promise<void> {
+    return this.link.close();
   }
 
 }

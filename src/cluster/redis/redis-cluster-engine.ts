@@ -3,7 +3,8 @@
  * the same turn of the event loop leave as one pipeline, so the per-PUBLISH cost stays at one round trip. Blocking
  * stream reads run on a second connection of their own, never delaying the others.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { RedisLink } from './redis-link.js';
 import type { JsonValue } from '../../store/records.js';
 import {
   DIRECTORY_GRACE_MS,
@@ -56,34 +57,20 @@ const EXPIRES = '_exp';
 type Raw = [string, string[]];
 
 export class RedisClusterEngine implements ClusterEngine {
+  private readonly link: RedisLink;
   private readonly redis: Redis;
-  private reader: Redis | null = null;
   private readonly keys: RedisKeys;
   private readonly maxLen: number;
-  private readonly commandTimeoutMs: number;
-  private readonly maxBlockMs: number;
-  private readonly onError: (err: Error) => void;
 
   constructor(options: RedisClusterEngineOptions) {
-    this.commandTimeoutMs = options.commandTimeoutMs ?? 2000;
-    this.maxBlockMs = options.maxBlockMs ?? 5000;
-    const redisOptions: RedisOptions = {
-      enableAutoPipelining: true,
-      commandTimeout: this.commandTimeoutMs,
-      // Calls made while the connection is down wait for one reconnection attempt, then fail: the node goes on as
-      // an island rather than queueing without bound (ioredis's default is 20 attempts).
-      maxRetriesPerRequest: 1,
-      ...options.redis,
-    };
-    this.redis = options.url === undefined ? new Redis(redisOptions) : new Redis(options.url, redisOptions);
-    this.onError = options.onConnectionError ?? (() => undefined);
-    this.redis.on('error', this.onError);
+    this.link = new RedisLink({ ...options, autoPipelining: true });
+    this.redis = this.link.redis;
     this.keys = new RedisKeys(options.prefix);
     this.maxLen = options.streamMaxLen ?? 300_000;
   }
 
   get connected(): boolean {
-    return this.redis.status === 'ready';
+    return this.link.connected;
   }
 
   async getResource(resource: string): Promise<ResourceSnapshot> {
@@ -132,8 +119,8 @@ export class RedisClusterEngine implements ClusterEngine {
     // Revs were taken that no entry after the cursor delivers: trimmed away, or the engine lost its data.
     if (Number(counter) !== cursor.rev) return { entries: [], gap: true, cursor: { id: cursor.id, rev: Number(counter) } };
     if (blockMs <= 0) return { entries: [], gap: false, cursor };
-    const wait = Math.min(blockMs, this.maxBlockMs);
-    const reply = (await this.blockingReader().xread('COUNT', count, 'BLOCK', wait, 'STREAMS', this.keys.changes, cursor.id)) as
+    const wait = Math.min(blockMs, this.link.maxBlockMs);
+    const reply = (await this.link.blockingReader().xread('COUNT', count, 'BLOCK', wait, 'STREAMS', this.keys.changes, cursor.id)) as
       | [string, Raw[]][]
       | null;
     const got = reply?.[0]?.[1] ?? [];
@@ -219,22 +206,8 @@ export class RedisClusterEngine implements ClusterEngine {
     return old ?? candidate;
   }
 
-  async close(): Promise<void> {
-    // The reader is cut: quit() would wait out a blocking read in flight (up to maxBlockMs), and a read loses nothing.
-    this.reader?.disconnect();
-    this.reader = null;
-    // quit() waits for the writes in flight; a connection that is down is cut instead.
-    if (this.redis.status === 'ready') await this.redis.quit();
-    else this.redis.disconnect();
-  }
-
-  private blockingReader(): Redis {
-    // Its timeout covers the longest block plus the usual answer time.
-    if (this.reader === null) {
-      this.reader = this.redis.duplicate({ enableAutoPipelining: false, commandTimeout: this.maxBlockMs + this.commandTimeoutMs });
-      this.reader.on('error', this.onError);
-    }
-    return this.reader;
+  close(): Promise<void> {
+    return this.link.close();
   }
 
 }
