@@ -4,7 +4,7 @@
  * its own (commands, and a second one for blocking reads), so the SIP path's engine is never queued behind it.
  */
 import type { Redis, RedisOptions } from 'ioredis';
-import { RedisLink } from './redis-link.js';
+import { RedisLink, type RedisLinkOptions } from './redis-link.js';
 import type { JsonValue } from '../../store/records.js';
 import {
   ADMIN_KINDS,
@@ -22,14 +22,10 @@ import {
 import { ADMIN_SNAPSHOT, ADMIN_WRITE } from './admin-lua.js';
 import { runScript, streamFields } from './lua-scripts.js';
 
-export interface RedisAdminSyncOptions {
-  url?: string;
+/** Connection options (redis-link.ts) plus where the keys live. */
+export interface RedisAdminSyncOptions extends Omit<RedisLinkOptions, 'autoPipelining'> {
   prefix?: string;
   streamMaxLen?: number;
-  commandTimeoutMs?: number;
-  maxBlockMs?: number;
-  onConnectionError?: (err: Error) => void;
-  redis?: RedisOptions;
 }
 
 type Raw = [string, string[]];

@@ -4,7 +4,7 @@
  * stream reads run on a second connection of their own, never delaying the others.
  */
 import type { Redis, RedisOptions } from 'ioredis';
-import { RedisLink } from './redis-link.js';
+import { RedisLink, type RedisLinkOptions } from './redis-link.js';
 import type { JsonValue } from '../../store/records.js';
 import {
   DIRECTORY_GRACE_MS,
@@ -24,28 +24,12 @@ import { decodeDoc, encodeDoc } from '../resource-doc-codec.js';
 import { COMMIT, LATEST, READ, runScript, streamFields } from './lua-scripts.js';
 import { RedisKeys } from './redis-keys.js';
 
-export interface RedisClusterEngineOptions {
-  /** `redis://host:port/db`; absent when `redis` says where (Sentinel: `sentinels` and `name`). */
-  url?: string;
+/** Connection options (redis-link.ts) plus where the keys live. */
+export interface RedisClusterEngineOptions extends Omit<RedisLinkOptions, 'autoPipelining'> {
   /** Key prefix; `pp:` unless a test isolates itself. */
   prefix?: string;
   /** `MAXLEN ~` of the change stream (cluster.md §6: 300k ≈ 30 s at 10k changes/s). */
   streamMaxLen?: number;
-  /**
-   * A call that gets no answer within this fails (default 2000 ms), so a frozen engine gives the node an error to
-   * act on (island mode, cluster.md §8) instead of a hang. A timed-out write may still have been applied: the caller
-   * re-reads the rev before it retries.
-   */
-  commandTimeoutMs?: number;
-  /** The longest wait a blocking stream read may ask for (default 5000 ms); longer asks are cut to it. */
-  maxBlockMs?: number;
-  /**
-   * Told of every connection error (refused, reset) of either connection. Without a listener ioredis would print
-   * them on the console; the node logs them through its Logger and watches `connected`.
-   */
-  onConnectionError?: (err: Error) => void;
-  /** Passed to ioredis beside the URL (retry strategy, TLS, ...); wins over the defaults here. */
-  redis?: RedisOptions;
 }
 
 /** Directory fields the adapter keeps beside the owner's: `_` never starts a mirrored field name. */

@@ -1,14 +1,23 @@
 import { Redis, type RedisOptions } from 'ioredis';
 
 export interface RedisLinkOptions {
+  /** `redis://host:port/db`; absent when `redis` says where (Sentinel: `sentinels` and `name`). */
   url?: string;
-  /** ioredis options (Sentinel, password, db), over the defaults below. */
+  /** Passed to ioredis beside the URL (Sentinel, password, retry strategy, TLS); wins over the defaults here. */
   redis?: RedisOptions;
-  /** A call not answered within this fails (default 2000 ms): the node goes on as an island. */
+  /**
+   * A call that gets no answer within this fails (default 2000 ms), so a frozen engine gives the node an error to
+   * act on (island mode, cluster.md §8) instead of a hang. A timed-out write may still have been applied: the caller
+   * re-reads before it retries.
+   */
   commandTimeoutMs?: number;
-  /** Longest blocking stream read (default 5000 ms). */
+  /** The longest wait a blocking stream read may ask for (default 5000 ms); longer asks are cut to it. */
   maxBlockMs?: number;
   autoPipelining?: boolean;
+  /**
+   * Told of every connection error (refused, reset) of either connection. Without a listener ioredis would print
+   * them on the console; the node logs them through its Logger.
+   */
   onConnectionError?: (err: Error) => void;
 }
 

@@ -1,9 +1,8 @@
 import t from 'tap';
 import { freePort, startServerForFile } from '../../support/server-process.js';
-import { distinctNotifies, parseSippTrace } from '../../support/sipp-trace.js';
 import { onPath } from '../../support/real-clients/client-process.js';
 import { startKamailioPua } from '../../support/real-clients/kamailio-pua.js';
-import { startSippClient } from '../../support/real-clients/sipp-client.js';
+import { watchCallThroughKamailio } from '../../support/real-clients/kamailio-call.js';
 
 /**
  * Kamailio's pua_dialoginfo, a real call-state source nobody on this team wrote, PUBLISHes the states of a real
@@ -12,21 +11,6 @@ import { startSippClient } from '../../support/real-clients/sipp-client.js';
  */
 
 const server = await startServerForFile(t);
-
-interface DialogSeen {
-  callId: string | undefined;
-  direction: string | undefined;
-  state: string;
-}
-
-/** The <dialog> elements of a dialog-info body (RFC 4235 §4.1), read with no XML library of the server's. */
-function dialogsIn(body: string): DialogSeen[] {
-  return [...body.matchAll(/<dialog\s([^>]*)>([\s\S]*?)<\/dialog>/g)].map((m) => ({
-    callId: /call-id="([^"]*)"/.exec(m[1]!)?.[1],
-    direction: /direction="([^"]*)"/.exec(m[1]!)?.[1],
-    state: (/<state[^>]*>([^<]*)<\/state>/.exec(m[2]!)?.[1] ?? '').trim().toLowerCase(),
-  }));
-}
 
 const installed = onPath('kamailio') && onPath('sipp');
 
@@ -39,50 +23,5 @@ t.test('a BLF watcher sees a real call that Kamailio publishes go early, confirm
   const calleePort = await freePort();
   const kamailio = await startKamailioPua({ serverPort: server.sipPort, calleePort });
   t.teardown(() => kamailio.close());
-
-  // Rings for 1 s, so the early state is published well apart from confirmed.
-  const callee = startSippClient('call-callee.xml', ['-t', 'u1', '-i', '127.0.0.1', '-p', String(calleePort), '-m', '1', '-d', '1000', '-timeout', '30s'], 40_000);
-  t.teardown(() => callee.close());
-
-  const watcherPort = await freePort();
-  const watcher = startSippClient(
-    'dialog-call-watcher.xml',
-    [`127.0.0.1:${server.sipPort}`, '-t', 'u1', '-i', '127.0.0.1', '-p', String(watcherPort), '-m', '1', '-s', '1002', '-key', 'user', '1001', '-key', 'expires', '120', '-timeout', '45s', '-timeout_error'],
-    50_000,
-  );
-  t.teardown(() => watcher.close());
-  const ready = await watcher.waitForText('logs.log', /NOTIFY#0 ok/, 15_000);
-  t.ok(ready, 'the watcher is subscribed and has the first NOTIFY', ready ? {} : { errors: watcher.read('errors.log'), output: watcher.process.output().slice(-1500) });
-  if (!ready) return;
-
-  // Talks for 1.5 s before BYE.
-  const callerPort = await freePort();
-  const caller = startSippClient(
-    'call-caller.xml',
-    [`127.0.0.1:${kamailio.port}`, '-t', 'u1', '-i', '127.0.0.1', '-p', String(callerPort), '-m', '1', '-s', '1002', '-key', 'user', '1001', '-d', '1500', '-timeout', '30s', '-timeout_error'],
-    40_000,
-  );
-  t.teardown(() => caller.close());
-  const callerCode = await caller.process.exited;
-  t.equal(callerCode, 0, 'the call through Kamailio completed (INVITE, 180, 200, ACK, BYE, 200)', callerCode === 0 ? {} : { errors: caller.read('errors.log'), kamailio: kamailio.process.output().slice(-3000) });
-  const invite = parseSippTrace(caller.read('messages.log')).find((m) => m.direction === 'sent' && m.method === 'INVITE');
-  t.ok(invite, 'the caller sent its INVITE');
-
-  // The watcher unsubscribes after 4 s without a NOTIFY and exits 0 once the final NOTIFY is answered.
-  const watcherCode = await watcher.process.exited;
-  t.equal(watcherCode, 0, 'the watcher scenario ran to its end', watcherCode === 0 ? {} : { errors: watcher.read('errors.log') });
-
-  const notifies = distinctNotifies(parseSippTrace(watcher.read('messages.log')));
-  const during = notifies.slice(1).filter((n) => /^active/i.test(n.header('subscription-state') ?? ''));
-  const ofTheCall = during.flatMap((n) => dialogsIn(n.body)).filter((d) => invite !== undefined && d.callId === invite.callId);
-  t.ok(ofTheCall.length > 0, `NOTIFYs during the call describe the caller's Call-ID ${invite?.callId}`, { bodies: during.map((n) => n.body) });
-
-  const states = ofTheCall.map((d) => d.state).filter((s, i, all) => i === 0 || s !== all[i - 1]);
-  t.same(
-    states.filter((s) => s === 'early' || s === 'confirmed' || s === 'terminated'),
-    ['early', 'confirmed', 'terminated'],
-    `the watcher saw early, then confirmed, then terminated (all states seen: ${states.join(' → ')})`,
-  );
-  t.equal(states.at(-1), 'terminated', 'the last state it saw is terminated');
-  t.ok(ofTheCall.every((d) => d.direction === 'recipient'), 'every one shows 1002 as the recipient of the call');
+  await watchCallThroughKamailio(t, { serverSipPort: server.sipPort, kamailio, calleePort, watcherHost: '127.0.0.1' });
 });
