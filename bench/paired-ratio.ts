@@ -15,7 +15,18 @@ export function median(xs: readonly number[]): number {
 export function binomialHalfCdf(n: number, j: number): number {
   if (j < 0) return 0;
   if (j >= n) return 1;
-  // C(n, i) / 2^n built up term by term in logs: exact enough for the n of a bench (hundreds of pairs).
+  if (n <= 1000) {
+    // C(n, i) summed, then divided by 2^n: exact while C(n, i) fits a double's integers (n <= 56), close beyond, and
+    // 2^1000 is still a finite double.
+    let term = 1;
+    let sum = 1;
+    for (let i = 1; i <= j; i++) {
+      term = (term * (n - i + 1)) / i;
+      sum += term;
+    }
+    return Math.min(1, sum / 2 ** n);
+  }
+  // In logs for longer runs than any bench here makes.
   let logTerm = -n * Math.LN2;
   let sum = Math.exp(logTerm);
   for (let i = 1; i <= j; i++) {

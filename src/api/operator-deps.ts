@@ -23,7 +23,8 @@ export interface OperatorDeps {
 /** The presentity reads the operator routes use; `PresentityService` has them. */
 export interface OperatorPresentity {
   state(resource: string, event: string): ResourceState;
-  describe(resource: string): { manualState: string | null };
+  /** The manual state alone (read for every lamp the live stream sends: `describe` would build a publication list). */
+  manualStateOf(resource: string): string | null;
   resources(): Iterable<string>;
 }
 
@@ -38,7 +39,7 @@ export function operatorDeps(
     history,
     feed,
     state: (resource, event) => presentity.state(resource, event),
-    manualState: (resource) => presentity.describe(resource).manualState,
+    manualState: (resource) => presentity.manualStateOf(resource),
     resources: () => presentity.resources(),
     ...(streamLimits ? { streamLimits } : {}),
   };

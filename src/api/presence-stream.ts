@@ -166,8 +166,9 @@ export class StreamHub {
 
   private startObserving(): void {
     this.rebuild();
-    // A core listener: it only updates the index and marks keys dirty (the writes to the sockets are coalesced on a
-    // timer), which costs less than queueing the event would; it also never misses one, so the index has no holes.
+    // A core listener: it only updates the counts and marks keys dirty (the index of domains and the writes to the
+    // sockets wait for the coalescing timer), which costs less than queueing the event would; it also never misses
+    // one, so the index has no holes.
     this.unsubscribe = this.opts.operator.feed.core((e) => this.observe(e));
   }
 
@@ -198,6 +199,10 @@ export class StreamHub {
 
   private index(key: string): void {
     const { user, domain } = splitResourceKey(key);
+    this.indexUser(user, domain);
+  }
+
+  private indexUser(user: string, domain: string): void {
     let domains = this.domainsByUser.get(user);
     if (!domains) this.domainsByUser.set(user, (domains = new Set()));
     domains.add(domain);
@@ -239,7 +244,7 @@ export class StreamHub {
       default:
         return;
     }
-    this.index(key);
+    // Indexed at the flush, once per changed resource, not here on every event: this runs on the SIP path.
     this.dirty.add(key);
     this.flushTimer ??= this.opts.clock.setTimer(this.limits.coalesceMs, () => this.flush());
   }
@@ -251,6 +256,7 @@ export class StreamHub {
     const users = new Map<string, string[]>();
     for (const key of changed) {
       const { user, domain } = splitResourceKey(key);
+      this.indexUser(user, domain);
       const list = users.get(user);
       if (list) list.push(domain);
       else users.set(user, [domain]);

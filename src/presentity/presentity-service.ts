@@ -287,6 +287,11 @@ export class PresentityService {
     return describeResource(this.book, resource);
   }
 
+  /** The manual state alone: what `describe` says, without building its publication list (the live stream's lamps). */
+  manualStateOf(resource: ResourceKey): ManualState | null {
+    return this.book.get(resource)?.manualState ?? null;
+  }
+
   /** Domains where the user part `user` has published, manual or mailbox state (admin commands on every served domain). */
   domainsOf(user: string): string[] {
     return this.book.domainsOf(user.toLowerCase());

@@ -47,6 +47,34 @@ t.test('snapshot of every extension with state and watchers, then a lamp event a
   t.equal(data(lamp2).extensions[0].state, 'early');
 });
 
+t.test('an extension first seen while a stream is open reaches it as a lamp; a reset clears its manual mark', async (t) => {
+  const h = await operatorHarness(t);
+  const s = await h.stream();
+  t.strictSame(data(await s.waitFor((e) => e.event === 'snapshot')).extensions, [], 'nothing yet');
+  // Published and set by hand with no watcher: the stream's index learns of both from the events alone.
+  const res = await h.sip.publish(
+    buildPublish({ target: `1501@${DOMAIN}`, event: 'dialog', contentType: 'application/dialog-info+xml', body: dialogInfo([{ id: 'n1', state: 'confirmed' }]), expires: 60 }),
+  );
+  t.equal(res.last.status, 200);
+  h.sip.presentity.setManualState(`1502@${DOMAIN}`, 'early');
+  await h.sip.tick();
+  await h.sip.tick(150);
+  const lamp = await s.waitFor((e) => e.event === 'lamp');
+  t.strictSame(data(lamp).extensions, [
+    { extension: '1501', state: 'confirmed', manual: null, watchers: 0, watchers_by_event: {}, failing: 0, domains: [DOMAIN] },
+    { extension: '1502', state: 'early', manual: 'early', watchers: 0, watchers_by_event: {}, failing: 0, domains: [DOMAIN] },
+  ]);
+  // A later stream's snapshot has them too: the index was brought up to date at that flush.
+  const later = await h.stream();
+  t.strictSame(data(await later.waitFor((e) => e.event === 'snapshot')).extensions.map((x: any) => x.extension), ['1501', '1502']);
+
+  h.sip.presentity.reset(`1502@${DOMAIN}`);
+  await h.sip.tick();
+  await h.sip.tick(150);
+  const cleared = await s.waitFor((e) => e.event === 'lamp' && data(e).extensions.some((x: any) => x.extension === '1502' && x.manual === null));
+  t.match(data(cleared).extensions.find((x: any) => x.extension === '1502'), { state: 'terminated', manual: null, watchers: 0 });
+});
+
 t.test('heartbeat: a ": ping" comment every 15 s', async (t) => {
   const h = await operatorHarness(t);
   const s = await h.stream();

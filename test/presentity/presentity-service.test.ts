@@ -83,6 +83,8 @@ t.test('manual state is stored, announced to dialog and presence watchers, and s
   t.equal(dialogs[0]!.state, 'early');
   t.equal((await h.store.resources.get(R))?.manualState, 'early');
   t.equal(h.service.describe(R).manualState, 'early');
+  t.equal(h.service.manualStateOf(R), 'early', 'manualStateOf says what describe says, without its publication list');
+  t.equal(h.service.manualStateOf(`nobody@${DOMAIN}`), null, 'a resource never seen has none');
 
   h.service.setManualState(R, 'early');
   t.equal(h.changes.length, 1, 'setting the same state again is a no-op for watchers');
