@@ -23,6 +23,7 @@
  *   node --expose-gc dist/bench/stream-cost.js [--subs 100000] [--watchers 10] [--rate 1000] [--phase-s 3]
  *     [--pairs 24] [--streams 10] [--settle-ms 300] [--target 1.05]
  *   short check: --subs 20000 --phase-s 2 --pairs 12
+ *   null run (B = A, no stream opened): --streams 0; its interval must hold 1, or the bench itself favours a side
  */
 import { fork } from 'node:child_process';
 import http from 'node:http';
@@ -181,6 +182,8 @@ if (RATE * (PHASE_MS / 1000) > RESOURCES) {
 let seq = 0;
 interface PhaseResult {
   cpuUs: number;
+  /** The system (kernel) part of cpuUs: the sockets' writes land here. */
+  sysUs: number;
   notifies: number;
   publishes2xx: number;
   /** PUBLISHes sent and answered in the phase (a server behind its load answers fewer than `--rate` per second). */
@@ -231,7 +234,7 @@ async function phase(ms: number): Promise<PhaseResult> {
   }
   for (let i = 0; i < 5; i++) await turn();
   const c = process.cpuUsage(c0);
-  return { cpuUs: c.user + c.system, notifies: notified - n0, publishes2xx: answered2xx - p0, offered: sent, answered: answeredAll - a0, ms: Date.now() - start };
+  return { cpuUs: c.user + c.system, sysUs: c.system, notifies: notified - n0, publishes2xx: answered2xx - p0, offered: sent, answered: answeredAll - a0, ms: Date.now() - start };
 }
 
 async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -325,9 +328,11 @@ async function checkAndClose(opened: Opened, pub2xx: number): Promise<StreamChec
     lampExtensions.push(r.lampExtensions - b.lampExtensions);
     bytesRead.push(r.bytesRaw - b.bytesRaw);
   }
-  const span = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
+  const span = (xs: number[]): [number, number] => (xs.length === 0 ? [0, 0] : [Math.min(...xs), Math.max(...xs)]);
   const ext = span(lampExtensions);
-  if (lampExtensions.length !== STREAMS) problems.push(`${lampExtensions.length} of ${STREAMS} streams reported`);
+  if (STREAMS === 0) {
+    // The null run (B = A): nothing to check.
+  } else if (lampExtensions.length !== STREAMS) problems.push(`${lampExtensions.length} of ${STREAMS} streams reported`);
   else if (RATE * (PHASE_MS / 1000) <= RESOURCES && (ext[0] !== pub2xx || ext[1] !== pub2xx)) {
     problems.push(`lamp entries per stream ${ext[0]}-${ext[1]}, PUBLISHes answered 2xx ${pub2xx}`);
   }
@@ -398,6 +403,7 @@ const result = {
   phaseS: PHASE_MS / 1000,
   pairs: PAIRS,
   order: 'ABBA',
+  nullRun: STREAMS === 0,
   gcBetweenPhases: gc !== undefined,
   loadavg: { start: loadStart, end: loadEnd },
   aUsPerNotify: as.map(round1),
@@ -407,6 +413,8 @@ const result = {
   medianB: round1(median(bs)),
   medianRatio: round3(median(ratios)),
   ratioOfMedians: round3(median(bs) / median(as)),
+  // Where a difference lies: user (JS, GC) or system (kernel: socket writes) CPU per NOTIFY, medians of each kind.
+  sysUsPerNotify: { a: round1(median(pairs.map((p) => p.a.sysUs / p.a.notifies))), b: round1(median(pairs.map((p) => p.b.sysUs / p.b.notifies))) },
   signTest95: sign ? { low: round3(sign.low), high: round3(sign.high), coverage: round3(sign.coverage) } : null,
   bootstrap95: bootIv ? { low: round3(bootIv.low), high: round3(bootIv.high) } : null,
   bGreaterInPairs: ratios.filter((r) => r > 1).length,

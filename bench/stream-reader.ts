@@ -141,6 +141,7 @@ function open(url: string, token: string, n: number): void {
       checkSnapshots();
     });
   }
+  checkSnapshots(); // none asked for (a null run): answered at once
 }
 
 process.on('message', (m: ReaderCommand) => {
