@@ -391,7 +391,17 @@ const loadEnd = await loadavg();
 const ratios = pairs.map((p) => p.ratio);
 const sign = signTestInterval(ratios, 0.95);
 const bootIv = bootstrapMedianInterval(ratios, 0.95);
-const verdict = problems.length > 0 ? 'invalid' : verdictOf(sign, TARGET);
+// A null run has no target: its interval must hold 1, or the procedure itself favours one side.
+const verdict =
+  problems.length > 0
+    ? 'invalid'
+    : STREAMS === 0
+      ? sign === null
+        ? 'null run: too few pairs'
+        : sign.low <= 1 && 1 <= sign.high
+          ? 'null run: the interval holds 1'
+          : 'null run: the interval misses 1 (the procedure favours a side)'
+      : verdictOf(sign, TARGET);
 const as = pairs.map((p) => p.a.usPerNotify);
 const bs = pairs.map((p) => p.b.usPerNotify);
 const opens = pairs.map((p) => p.b.opened!);
