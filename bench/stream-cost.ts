@@ -451,6 +451,11 @@ process.stderr.write(
     `${sign ? `${result.signTest95!.low}-${result.signTest95!.high}` : 'none (too few pairs)'}, bootstrap ${bootIv ? `${result.bootstrap95!.low}-${result.bootstrap95!.high}` : 'none'}; ` +
     `verdict against ${TARGET}: ${verdict} (${result.verdictRule}); load average ${loadStart} -> ${loadEnd}\n`,
 );
+if (result.phasesBehind > PAIRS / 2) {
+  process.stderr.write(
+    `warning: ${result.phasesBehind} of ${2 * PAIRS} phases ran late: the server was starved and took its PUBLISHes in bursts; take the figure on a quiet machine\n`,
+  );
+}
 process.stdout.write(`${JSON.stringify(result)}\n`);
 
 reader.disconnect();
