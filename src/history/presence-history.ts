@@ -168,7 +168,8 @@ export class PresenceHistory {
     const found: HistoryEntry[] = [];
     for (const resource of new Set(resources)) {
       const ringMin = this.rings.oldestSeq(resource);
-      this.rings.collect(resource, before, q.since, q.kind, found);
+      // Its newest limit + 1 suffice: the page takes the newest `limit` of all, and one more tells that more remain.
+      this.rings.collect(resource, before, q.since, q.kind, q.limit + 1, found);
       // What the ring already dropped: the buffer not yet written, then the store.
       for (const e of this.pending) if (e.resource === resource && e.seq < ringMin && keep(e)) found.push(e);
       try {

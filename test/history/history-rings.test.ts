@@ -94,16 +94,16 @@ t.test('a NOTIFY and its answer read back as the entries the history has always 
   ]);
 });
 
-t.test('collect filters on seq, time and kind without reading other slots', async (t) => {
+t.test('collect filters on seq, time and kind, and gives the newest `limit` of what matches, oldest first', async (t) => {
   const rings = new HistoryRings();
   const src = source('1001@example.com', 1);
   rings.add({ seq: 1, at: 100, kind: 'subscribe', resource: '1001@example.com' });
   rings.addNotify(2, 200, src, 1, 0, false);
   rings.addResult(3, 300, src, 1, 200, 5);
   rings.add({ seq: 4, at: 400, kind: 'state', resource: '1001@example.com' });
-  const seqs = (beforeSeq: number, since?: number, kind?: string): number[] => {
+  const seqs = (beforeSeq: number, since?: number, kind?: string, limit = Infinity): number[] => {
     const out: HistoryEntry[] = [];
-    rings.collect('1001@example.com', beforeSeq, since, kind, out);
+    rings.collect('1001@example.com', beforeSeq, since, kind, limit, out);
     return out.map((e) => e.seq);
   };
   t.strictSame(seqs(Infinity), [1, 2, 3, 4]);
@@ -112,6 +112,11 @@ t.test('collect filters on seq, time and kind without reading other slots', asyn
   t.strictSame(seqs(Infinity, undefined, 'notify-result'), [3]);
   t.strictSame(seqs(Infinity, undefined, 'state'), [4]);
   t.strictSame(seqs(3, undefined, 'notify'), [2]);
+  t.strictSame(seqs(Infinity, undefined, undefined, 2), [3, 4], 'limit: the newest');
+  t.strictSame(seqs(4, undefined, undefined, 2), [2, 3], 'limit below beforeSeq');
+  t.strictSame(seqs(Infinity, 150, undefined, 1), [4]);
+  t.strictSame(seqs(Infinity, undefined, 'subscribe', 5), [1]);
+  t.strictSame(seqs(Infinity, undefined, undefined, 0), []);
 });
 
 t.test('answer codes: every answer and failure kind survives the round trip (RFC 6665 §4.2.2 failures)', async (t) => {
