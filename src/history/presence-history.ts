@@ -180,8 +180,10 @@ export class PresenceHistory {
           ...(q.kind === undefined ? {} : { kind: q.kind }),
           limit: q.limit + 1,
         });
-        const buffered = new Set(this.pending.map((e) => e.seq));
-        for (const e of stored) if (!buffered.has(e.seq)) found.push(e);
+        if (stored.length > 0) {
+          const buffered = new Set(this.pending.map((e) => e.seq));
+          for (const e of stored) if (!buffered.has(e.seq)) found.push(e);
+        }
       } catch (err) {
         this.opts.logger.warn({ err: (err as Error).message }, 'history: could not read stored entries');
       }
