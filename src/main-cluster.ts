@@ -14,6 +14,8 @@ import type { AdminDataStore } from './store/ports.js';
 import { AdminMirror } from './cluster/node/admin/admin-mirror.js';
 import { MirroredAdminStore } from './cluster/node/admin/mirrored-admin-store.js';
 import type { AdminSyncEngine } from './cluster/admin-sync-port.js';
+import { SharedSecretPart } from './cluster/node/shared-secret-part.js';
+import { loadNonceSecret, NONCE_SECRET_FILE, parseNonceSecret, saveNonceSecret, type NonceService } from './security/index.js';
 
 /**
  * In cluster mode the admin store every service is built over: the local one, with its writes mirrored to the
@@ -39,6 +41,9 @@ export interface ClusterWiring {
   stop(): Promise<void>;
 }
 
+/** The engine's name of the SIP digest nonce secret every node shares. */
+const NONCE_SECRET_NAME = 'sip-nonce-secret';
+
 export async function wireCluster(
   config: Config & { cluster: ClusterConfig },
   stack: PresenceStack,
@@ -48,6 +53,8 @@ export async function wireCluster(
     metrics: Registry;
     /** The store from clusterAdminStore, and what refreshes the caches over it after other nodes' changes. */
     admin?: { store: AdminDataStore; onApplied: () => void };
+    /** Digest on: the nonces made by sipNonceService, to adopt the secret every node shares. */
+    nonces?: NonceService;
   },
 ): Promise<ClusterWiring> {
   const log = deps.logger.child({ module: 'cluster' });
@@ -62,16 +69,17 @@ export async function wireCluster(
     clock: deps.clock,
     logger: deps.logger,
   });
+  let admin: AdminMirror | undefined;
   if (deps.admin?.store instanceof MirroredAdminStore) {
     const adminEngine = await openAdminEngine(config.cluster, log);
-    const admin = new AdminMirror({ store: deps.admin.store, engine: adminEngine, onApplied: deps.admin.onApplied });
+    admin = new AdminMirror({ store: deps.admin.store, engine: adminEngine, onApplied: deps.admin.onApplied });
     node.attach(admin);
     new Gauge({
       name: 'piston_cluster_admin_pending',
       help: 'Cluster mode: admin changes (accounts, devices, keys, tokens, trusted peers) made here and not yet in Redis',
       registers: [deps.metrics],
       collect() {
-        this.set(admin.pending);
+        this.set(admin?.pending ?? 0);
       },
     });
   }
@@ -99,6 +107,28 @@ export async function wireCluster(
     cseqStep: SEQUENCE_LEASE,
   });
   node.attach(directory);
+  const nonces = deps.nonces;
+  if (nonces) {
+    // The nonce secret every node shares (SET NX in Redis: the first node's own becomes the cluster's), kept in the
+    // data directory too, so a restart while Redis is unreachable still issues nonces the other nodes accept.
+    node.attach(
+      new SharedSecretPart({
+        name: NONCE_SECRET_NAME,
+        local: loadNonceSecret(config.dataDir).toString('hex'),
+        adopt: (hex) => {
+          const secret = parseNonceSecret(hex);
+          if (!secret) return false;
+          nonces.rekey(secret);
+          try {
+            saveNonceSecret(config.dataDir, secret);
+          } catch (err) {
+            log.warn({ err: (err as Error).message, file: NONCE_SECRET_FILE }, 'the shared nonce secret is in use but could not be kept in the data directory');
+          }
+          return true;
+        },
+      }),
+    );
+  }
   log.info({ redis: describeClusterTarget(config.cluster.redis), node: config.nodeName }, 'cluster mode');
   return {
     node,
