@@ -38,9 +38,17 @@ export interface ClusterWiring {
   /** The admin API's presence control: reads from the node's copy, set/reset shared. */
   control(local: PresenceControl): PresenceControl;
   start(): Promise<void>;
+  /**
+   * Before main.ts's admin bootstrap: on a first start (no account in the local store) waits until the admin data is
+   * read from Redis, at most PISTON_CLUSTER_START_WAIT_S; then the bootstrap decides (nothing to make when Redis had
+   * accounts). Past the wait the node starts as an island, as before, and says so.
+   */
+  beforeBootstrap(): Promise<void>;
   stop(): Promise<void>;
 }
 
+/** How often a first start looks whether the admin data arrived. */
+const START_WAIT_POLL_MS = 250;
 /** The engine's name of the SIP digest nonce secret every node shares. */
 const NONCE_SECRET_NAME = 'sip-nonce-secret';
 
@@ -140,6 +148,18 @@ export async function wireCluster(
       setManualState: (r, s) => node.control.setManualState(r, s),
     }),
     start: () => node.start(),
+    beforeBootstrap: async () => {
+      const store = deps.admin?.store;
+      if (!admin || !store || admin.isSynced || store.accounts.loadAll().length > 0) return;
+      const waitMs = (config.cluster.startWaitS ?? 30) * 1000;
+      const since = deps.clock.now();
+      log.info({ waitS: waitMs / 1000 }, 'first start: waiting for the cluster engine before making a master account');
+      while (!admin.isSynced && deps.clock.now() - since < waitMs) {
+        await new Promise<void>((resolve) => deps.clock.setTimer(START_WAIT_POLL_MS, resolve));
+      }
+      if (admin.isSynced) log.info({ waitedMs: deps.clock.now() - since }, 'first start: admin data read from the cluster engine');
+      else log.warn({ waitedS: waitMs / 1000, variable: 'PISTON_CLUSTER_START_WAIT_S' }, 'first start without the cluster engine: starting as an island; a master account made here joins the cluster when Redis answers');
+    },
     stop: () => node.stop(),
   };
 }

@@ -271,6 +271,8 @@ export async function startServer(
   }
   // First start only now that both listeners are up: a start that cannot listen must not leave an account and a key
   // the operator never saw (api-contract.md: the first start makes the master account and its API key).
+  // Cluster mode: a first start waits (bounded) for Redis's admin data, so it does not make a second master.
+  await cluster?.beforeBootstrap();
   const boot = bootstrap(adminData, {
     clock,
     ...(config.api.bootstrapRealm ? { realm: config.api.bootstrapRealm } : {}),
