@@ -11,6 +11,11 @@ import { faultyEngine } from '../cluster/directory/directory-support.js';
 import { schemaErrors } from '../support/json-schema-check.js';
 import { subscriptionRecord } from '../store/helpers/records.js';
 import { apiHarness, MASTER_REALM, type ApiHarness } from './helpers/api-harness.js';
+import { operatorDeps } from '../../src/api/operator-deps.js';
+import { createPresenceFeed } from '../../src/feed/index.js';
+import { PresenceHistory } from '../../src/history/presence-history.js';
+import { MemoryHistoryRepository } from '../../src/store/memory/memory-history.js';
+import type { ResourceState } from '../../src/events/event-package.js';
 
 // Issue 22: in cluster mode `GET …/presence/{EXTENSION}` on any node shows the resource's watchers on every node, as the
 // list does (api-contract.md, "In cluster mode every endpoint answers for the whole cluster"): this node's from its
@@ -35,8 +40,13 @@ async function clusterApi(t: { teardown(fn: () => unknown): void }) {
     renderBody: (e) => `<dialog-info entity="${e.fields.resource}"/>`,
     timeoutMs: 100,
   });
-  api = await apiHarness(t, { clusterList: listing });
-  await peer.heartbeat('n2', { domains: [MASTER_REALM] }, 60_000, clock.now());
+  // The operator routes (explain) over an empty history: what matters here is the watchers.
+  const feed = createPresenceFeed({ logger: silentLogger });
+  const idle = { format: 'none' } as ResourceState;
+  const history = new PresenceHistory({ feed, clock, logger: silentLogger, repository: new MemoryHistoryRepository(), stateOf: () => idle });
+  const presentityReads = { state: () => idle, describe: () => ({ manualState: null }), resources: () => [] };
+  api = await apiHarness(t, { clusterList: listing, operator: operatorDeps(presentityReads, feed, history) });
+  await peer.heartbeat('n2', { domains: [MASTER_REALM, '192.0.2.1'] }, 60_000, clock.now());
   return { api, clock, peer, ctl };
 }
 
@@ -97,6 +107,36 @@ t.test("a node whose beat lapsed is not shown; the directory unreachable: this n
   await peer.forgetNode('n2');
   res = await describe(api, '1001');
   t.same(Object.keys(res.json.data.watchers.dialog), ['local-call'], "a node no longer alive: its entries are not shown");
+});
+
+t.test("explain lists every node's watchers, each with its node; other nodes' without a source; timeout: true when partial", async (t) => {
+  const { api, clock, peer, ctl } = await clusterApi(t);
+  api.notifier.subs = [sub('n1', 'local-call', { resource: '1001' })];
+  await peer.mirrorSubscription(directoryEntryOf(sub('n2', 'remote-call', { resource: '1001' }), 'n2', clock.now()));
+  // A domain where only node 2's phone watches 1001 (the master account serves unclaimed domains).
+  await peer.mirrorSubscription(directoryEntryOf(sub('n2', 'remote-ip', { resource: '1001', domain: '192.0.2.1' }), 'n2', clock.now()));
+  const token = await api.masterToken();
+  const explain = () => api.request('GET', `/v2/accounts/${api.masterId}/presence/1001/explain`, { token });
+  let res = await explain();
+  t.equal(res.status, 200, res.text.slice(0, 300));
+  t.equal(res.json.timeout, undefined);
+  const byCall = Object.fromEntries((res.json.data.watchers as any[]).map((w) => [w.call_id, w]));
+  t.same(Object.keys(byCall).sort(), ['local-call', 'remote-call', 'remote-ip']);
+  t.equal(byCall['local-call'].stalker, 'n1');
+  t.not(byCall['local-call'].source, '', "this node's watcher shows its source");
+  t.same([byCall['remote-call'].stalker, byCall['remote-call'].source], ['n2', ''], "another node's: its node, no source");
+  t.equal(byCall['remote-ip'].resource, '1001@192.0.2.1', 'a domain watched only on another node is explained too');
+  const doc = (await api.request('GET', '/v2/openapi.json')).json;
+  const schema = doc.paths['/v2/accounts/{accountId}/presence/{extension}/explain'].get.responses['200'].content['application/json'].schema;
+  t.strictSame(schemaErrors(schema, res.json, doc), [], "the answer conforms to the document's schema");
+  ctl.fault = 'down';
+  res = await explain();
+  t.equal(res.status, 200);
+  t.equal(res.json.timeout, true);
+  t.same((res.json.data.watchers as any[]).map((w) => w.call_id), ['local-call']);
+  t.strictSame(schemaErrors(schema, res.json, doc), []);
+  const bad = await api.request('GET', `/v2/accounts/${api.masterId}/presence/${encodeURIComponent('a b')}/explain`, { token });
+  t.equal(bad.status, 400, 'a bad extension is still 400');
 });
 
 t.test('without a cluster the view is what it was: the same bytes as a single node answers', async (t) => {
