@@ -92,6 +92,10 @@ class Switched implements ClusterEngine {
     this.gate();
     return this.inner.epoch(c);
   }
+  sharedValue(name: string, c: string) {
+    this.gate();
+    return this.inner.sharedValue(name, c);
+  }
   close() {
     return this.inner.close();
   }
