@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 
 /**
  * What each watcher of watch-two.xml saw of one confirmed -> terminated line change, from its `-trace_logs` lines
- * (`SUB <ext> <s> <us> <call>` once subscribed, `NOT <ext> st=<state> <s> <us> <call>` per NOTIFY after that).
+ * (`SUB <ext> <s> <us> n=<call>` once subscribed, `NOT <ext> st=<state> <s> <us> n=<call>` per NOTIFY after that;
+ * SIPp writes a zero `<us>` as nothing, so the call is found by its `n=` tag, not by its position).
  *
  * A watcher should see two NOTIFYs. When the second change comes before the first one's NOTIFY has left the server
  * (a backlog longer than the gap between the two PUBLISHes), the server sends one NOTIFY with the newest state: RFC
@@ -43,12 +44,14 @@ export function notifyLedger(text: string): NotifyLedger {
   let subscribed = 0;
   for (const line of text.split('\n')) {
     const p = line.trim().split(/\s+/);
-    if (p[0] === 'SUB' && p.length >= 5) {
-      get(p[4]!);
+    const call = p[p.length - 1]!;
+    if (!call.startsWith('n=')) continue;
+    if (p[0] === 'SUB') {
+      get(call);
       subscribed++;
-    } else if (p[0] === 'NOT' && p.length >= 6) {
+    } else if (p[0] === 'NOT' && p.length >= 4) {
       received++;
-      get(p[5]!).states.push(p[2]!.toLowerCase() === 'st=confirmed' ? 'confirmed' : 'terminated');
+      get(call).states.push(p[2]!.toLowerCase() === 'st=confirmed' ? 'confirmed' : 'terminated');
     }
   }
   const ledger: NotifyLedger = { watchers: subscribed, received, both: 0, twiceTerminated: 0, coalesced: 0, stale: 0, none: 0 };

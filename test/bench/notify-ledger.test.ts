@@ -1,4 +1,8 @@
 import t from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readNotifies, readPublishTimes } from '../../bench/load/fanout-analysis.js';
 import { notifyLedger, unexplainedMissing } from '../../bench/load/notify-ledger.js';
 import { metricBy, metricSum, parseMetrics } from '../../bench/load/node-metrics.js';
 import { describeBreakdown, nodeBreakdown } from '../../bench/load/steps/cluster.js';
@@ -8,15 +12,15 @@ import { describeBreakdown, nodeBreakdown } from '../../bench/load/steps/cluster
 // right), or a wrong lamp (a real loss); and the node's own counters beside it.
 
 const log = [
-  'SUB 1000 10 000000 1', 'SUB 1000 10 000000 2', 'SUB 1001 10 000000 3', 'SUB 1001 10 000000 4', 'SUB 1002 10 000000 5', 'SUB 1002 10 000000 6',
+  'SUB 1000 10 000000 n=1', 'SUB 1000 10 000000 n=2', 'SUB 1001 10 000000 n=3', 'SUB 1001 10 000000 n=4', 'SUB 1002 10 000000 n=5', 'SUB 1002 10 000000 n=6',
   // 1: both changes; 2: coalesced into one NOTIFY showing the end; 3: the first NOTIFY late (already terminated) and
   // the second repeating it; 4: the end never came (stale lamp); 5: nothing at all; 6: both, with an empty state
   // (no dialog = idle), as the scenario logs an idle body.
-  'NOT 1000 st=confirmed 11 000000 1', 'NOT 1000 st=terminated 14 000000 1',
-  'NOT 1000 st=terminated 15 000000 2',
-  'NOT 1001 st=terminated 15 000000 3', 'NOT 1001 st=terminated 15 100000 3',
-  'NOT 1001 st=confirmed 11 000000 4',
-  'NOT 1002 st=confirmed 11 000000 6', 'NOT 1002 st= 14 000000 6',
+  'NOT 1000 st=confirmed 11 000000 n=1', 'NOT 1000 st=terminated 14 000000 n=1',
+  'NOT 1000 st=terminated 15 000000 n=2',
+  'NOT 1001 st=terminated 15 000000 n=3', 'NOT 1001 st=terminated 15 100000 n=3',
+  'NOT 1001 st=confirmed 11 000000 n=4',
+  'NOT 1002 st=confirmed 11 000000 n=6', 'NOT 1002 st= 14 000000 n=6',
 ].join('\n');
 
 t.test('each watcher is counted once: both changes seen, coalesced into one NOTIFY, or a wrong lamp', async (t) => {
@@ -28,7 +32,7 @@ t.test('each watcher is counted once: both changes seen, coalesced into one NOTI
 });
 
 t.test('a coalesced run with every lamp right has nothing lost', async (t) => {
-  const l = notifyLedger(['SUB 1 1 0 1', 'SUB 1 1 0 2', 'NOT 1 st=terminated 2 0 1', 'NOT 1 st=confirmed 2 0 2', 'NOT 1 st=terminated 3 0 2'].join('\n'));
+  const l = notifyLedger(['SUB 1 1 0 n=1', 'SUB 1 1 0 n=2', 'NOT 1 st=terminated 2 0 n=1', 'NOT 1 st=confirmed 2 0 n=2', 'NOT 1 st=terminated 3 0 n=2'].join('\n'));
   t.equal(l.coalesced, 1);
   t.equal(l.both, 1);
   t.equal(unexplainedMissing(l), 0);
@@ -38,6 +42,20 @@ t.test('lines of the older format (no call number) are not mistaken for watchers
   const l = notifyLedger('NOT 1000 st=confirmed 100 010000\nSUB 1000 1 0\n');
   t.equal(l.watchers, 0);
   t.equal(l.received, 0);
+});
+
+t.test('a line whose microseconds SIPp wrote as nothing (zero) still counts, and its time is whole seconds', async (t) => {
+  // Seen in a run: `NOT 1031 st=terminated 1796687218.000000  n=1032` (two spaces, no µs).
+  const text = 'SUB 1031 1796687151.000000 449665.000000 n=1032\nNOT 1031 st=terminated 1796687218.000000  n=1032\n';
+  const l = notifyLedger(text);
+  t.equal(l.received, 1);
+  t.equal(l.coalesced, 1, 'the watcher saw its one NOTIFY, not none');
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+  const file = join(dir, 'w.log');
+  writeFileSync(file, text);
+  t.strictSame(readNotifies(file).terminated, [{ ext: '1031', t: 1796687218 }]);
+  writeFileSync(file, 'PUB 1031 terminated 1796687217.000000 \n');
+  t.equal(readPublishTimes(file).get('1031 terminated'), 1796687217, 'a PUBLISH line with no µs keeps its time');
 });
 
 const before = parseMetrics([
