@@ -1,4 +1,4 @@
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from './config/config.js';
 import { describeClusterTarget, type ClusterConfig } from './config/cluster-config.js';
 import { ClusterNode } from './cluster/node/index.js';
@@ -105,6 +105,26 @@ export async function wireCluster(
     registers: [deps.metrics],
     collect() {
       this.set(node.outboxSize);
+    },
+  });
+  // Counted in plain numbers by the change reader and the outbox, copied here at scrape time only.
+  new Counter({
+    name: 'piston_cluster_changes_total',
+    help: 'Cluster mode: change stream entries read, by what became of them (applied, refreshed, own, outbox, unwatched, older, waited, gaps)',
+    labelNames: ['outcome'],
+    registers: [deps.metrics],
+    collect() {
+      this.reset();
+      for (const [outcome, n] of Object.entries(node.changeCounts)) this.inc({ outcome }, n);
+    },
+  });
+  new Counter({
+    name: 'piston_cluster_outbox_dropped_total',
+    help: 'Cluster mode: outbox entries dropped because it was full (their changes stayed local until the next one)',
+    registers: [deps.metrics],
+    collect() {
+      this.reset();
+      this.inc(node.outboxDropped);
     },
   });
   // The subscription directory (mirror, heartbeat, janitor, cluster-wide list): started with the node.
