@@ -237,6 +237,27 @@ export function adminSyncSuite(t: Test, name: string, makeEnv: () => Promise<Adm
     t.same([n1.snapshots - before[0]!, n2.snapshots - before[1]!], [1, 1], 'one snapshot each: the read that returned afterwards neither applied old entries nor forced a second resync');
   });
 
+  withEnv("after a re-seed the revs start again: a node's own writes from before the loss do not hide another node's later change of the same record", async (t, env, nodes) => {
+    const [n1, n2] = [await startNode(env, 'n1', undefined, { blockMs: 5000 }), await startNode(env, 'n2', undefined, { blockMs: 5000 })];
+    nodes.push(n1, n2);
+    n1.store.accounts.put(account('a1', 'one.test'));
+    t.ok(await pollUntil(() => n2.store.accounts.get('a1') !== undefined, 3000));
+    // Node 1 does not read its own entries back before the loss (its reply held), so it still remembers their revs.
+    let release!: () => void;
+    n1.holdReads = new Promise<void>((resolve) => (release = resolve));
+    for (let i = 0; i < 5; i++) n1.store.devices.put({ ...device('d1', 'a1'), name: `v${i}` });
+    t.ok(await pollUntil(() => n1.mirror.pending === 0 && n2.store.devices.get('d1')?.name === 'v4', 3000), 'written, node 2 has them');
+    await env.wipe();
+    n1.mirror.onEpochChange();
+    t.ok(await pollUntil(() => n1.mirror.isSynced, 3000), 'node 1 re-seeded');
+    n2.mirror.onEpochChange();
+    t.ok(await pollUntil(() => n2.mirror.isSynced, 3000), 'node 2 resynced');
+    n1.holdReads = undefined;
+    release();
+    n2.store.devices.put({ ...device('d1', 'a1'), name: 'from n2' });
+    t.ok(await pollUntil(() => n1.store.devices.get('d1')?.name === 'from n2', 3000), "node 1 applies node 2's change (a small rev of the new data)");
+  });
+
   withEnv('tokens are in the seed: a token made before the engine lost its data is valid on a node that starts after the re-seed', async (t, env, nodes) => {
     const n1 = await startNode(env, 'n1');
     nodes.push(n1);

@@ -221,6 +221,9 @@ export class AdminMirror implements ClusterPart {
       await this.pump();
       snap = await this.opts.engine.snapshot(this.node);
     }
+    // The snapshot holds every own change committed before it, and its cursor is past their entries: their revs are
+    // of no more use, and after a data loss (revs start again at 1) they would hide other nodes' later changes.
+    for (const [k, rev] of this.own) if (rev !== Infinity) this.own.delete(k);
     if (!this.up) this.logger.info({ dropped: this.dropped }, 'admin data: engine reachable again, local copy resynced');
     this.up = true;
     this.dropped = 0;
