@@ -1,4 +1,4 @@
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from './config/config.js';
 import { describeClusterTarget, type ClusterConfig } from './config/cluster-config.js';
 import { ClusterNode } from './cluster/node/index.js';
@@ -14,6 +14,8 @@ import type { AdminDataStore } from './store/ports.js';
 import { AdminMirror } from './cluster/node/admin/admin-mirror.js';
 import { MirroredAdminStore } from './cluster/node/admin/mirrored-admin-store.js';
 import type { AdminSyncEngine } from './cluster/admin-sync-port.js';
+import { SharedSecretPart } from './cluster/node/shared-secret-part.js';
+import { loadNonceSecret, NONCE_SECRET_FILE, parseNonceSecret, saveNonceSecret, type NonceService } from './security/index.js';
 
 /**
  * In cluster mode the admin store every service is built over: the local one, with its writes mirrored to the
@@ -36,8 +38,19 @@ export interface ClusterWiring {
   /** The admin API's presence control: reads from the node's copy, set/reset shared. */
   control(local: PresenceControl): PresenceControl;
   start(): Promise<void>;
+  /**
+   * Before main.ts's admin bootstrap: on a first start (no account in the local store) waits until the admin data is
+   * read from Redis, at most PISTON_CLUSTER_START_WAIT_S; then the bootstrap decides (nothing to make when Redis had
+   * accounts). Past the wait the node starts as an island, as before, and says so.
+   */
+  beforeBootstrap(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** How often a first start looks whether the admin data arrived. */
+const START_WAIT_POLL_MS = 250;
+/** The engine's name of the SIP digest nonce secret every node shares. */
+const NONCE_SECRET_NAME = 'sip-nonce-secret';
 
 export async function wireCluster(
   config: Config & { cluster: ClusterConfig },
@@ -48,6 +61,8 @@ export async function wireCluster(
     metrics: Registry;
     /** The store from clusterAdminStore, and what refreshes the caches over it after other nodes' changes. */
     admin?: { store: AdminDataStore; onApplied: () => void };
+    /** Digest on: the nonces made by sipNonceService, to adopt the secret every node shares. */
+    nonces?: NonceService;
   },
 ): Promise<ClusterWiring> {
   const log = deps.logger.child({ module: 'cluster' });
@@ -62,16 +77,17 @@ export async function wireCluster(
     clock: deps.clock,
     logger: deps.logger,
   });
+  let admin: AdminMirror | undefined;
   if (deps.admin?.store instanceof MirroredAdminStore) {
     const adminEngine = await openAdminEngine(config.cluster, log);
-    const admin = new AdminMirror({ store: deps.admin.store, engine: adminEngine, onApplied: deps.admin.onApplied });
+    admin = new AdminMirror({ store: deps.admin.store, engine: adminEngine, onApplied: deps.admin.onApplied });
     node.attach(admin);
     new Gauge({
       name: 'piston_cluster_admin_pending',
       help: 'Cluster mode: admin changes (accounts, devices, keys, tokens, trusted peers) made here and not yet in Redis',
       registers: [deps.metrics],
       collect() {
-        this.set(admin.pending);
+        this.set(admin?.pending ?? 0);
       },
     });
   }
@@ -91,6 +107,26 @@ export async function wireCluster(
       this.set(node.outboxSize);
     },
   });
+  // Counted in plain numbers by the change reader and the outbox, copied here at scrape time only.
+  new Counter({
+    name: 'piston_cluster_changes_total',
+    help: 'Cluster mode: change stream entries read, by what became of them (applied, refreshed, own, outbox, unwatched, older, waited, gaps)',
+    labelNames: ['outcome'],
+    registers: [deps.metrics],
+    collect() {
+      this.reset();
+      for (const [outcome, n] of Object.entries(node.changeCounts)) this.inc({ outcome }, n);
+    },
+  });
+  new Counter({
+    name: 'piston_cluster_outbox_dropped_total',
+    help: 'Cluster mode: outbox entries dropped because it was full (their changes stayed local until the next one)',
+    registers: [deps.metrics],
+    collect() {
+      this.reset();
+      this.inc(node.outboxDropped);
+    },
+  });
   // The subscription directory (mirror, heartbeat, janitor, cluster-wide list): started with the node.
   const directory = new ClusterDirectoryPart({
     feed: stack.feed,
@@ -99,6 +135,28 @@ export async function wireCluster(
     cseqStep: SEQUENCE_LEASE,
   });
   node.attach(directory);
+  const nonces = deps.nonces;
+  if (nonces) {
+    // The nonce secret every node shares (SET NX in Redis: the first node's own becomes the cluster's), kept in the
+    // data directory too, so a restart while Redis is unreachable still issues nonces the other nodes accept.
+    node.attach(
+      new SharedSecretPart({
+        name: NONCE_SECRET_NAME,
+        local: loadNonceSecret(config.dataDir).toString('hex'),
+        adopt: (hex) => {
+          const secret = parseNonceSecret(hex);
+          if (!secret) return false;
+          nonces.rekey(secret);
+          try {
+            saveNonceSecret(config.dataDir, secret);
+          } catch (err) {
+            log.warn({ err: (err as Error).message, file: NONCE_SECRET_FILE }, 'the shared nonce secret is in use but could not be kept in the data directory');
+          }
+          return true;
+        },
+      }),
+    );
+  }
   log.info({ redis: describeClusterTarget(config.cluster.redis), node: config.nodeName }, 'cluster mode');
   return {
     node,
@@ -110,6 +168,18 @@ export async function wireCluster(
       setManualState: (r, s) => node.control.setManualState(r, s),
     }),
     start: () => node.start(),
+    beforeBootstrap: async () => {
+      const store = deps.admin?.store;
+      if (!admin || !store || admin.isSynced || store.accounts.loadAll().length > 0) return;
+      const waitMs = (config.cluster.startWaitS ?? 30) * 1000;
+      const since = deps.clock.now();
+      log.info({ waitS: waitMs / 1000 }, 'first start: waiting for the cluster engine before making a master account');
+      while (!admin.isSynced && deps.clock.now() - since < waitMs) {
+        await new Promise<void>((resolve) => deps.clock.setTimer(START_WAIT_POLL_MS, resolve));
+      }
+      if (admin.isSynced) log.info({ waitedMs: deps.clock.now() - since }, 'first start: admin data read from the cluster engine');
+      else log.warn({ waitedS: waitMs / 1000, variable: 'PISTON_CLUSTER_START_WAIT_S' }, 'first start without the cluster engine: starting as an island; a master account made here joins the cluster when Redis answers');
+    },
     stop: () => node.stop(),
   };
 }

@@ -23,6 +23,8 @@ export function sipAuthPolicy(
   trustedPeers: TrustedPeerLookup,
   clock: Clock,
   logger: Logger,
+  /** Cluster mode gives its own (sipNonceService), to rekey it; else made here. */
+  nonces?: NonceService,
 ): SipAuthPolicy | undefined {
   if (config.sipAuth.mode === 'off') {
     logger.warn({ variable: 'PISTON_SIP_AUTH' }, 'SIP digest authentication is off: SUBSCRIBE and PUBLISH are accepted from anyone');
@@ -37,9 +39,17 @@ export function sipAuthPolicy(
   }
   return createSipAuthPolicy({
     directory: new StoreCredentialDirectory(store, clock),
-    nonces: new NonceService({ secret: loadNonceSecret(config.dataDir), lifetimeS: config.sipAuth.nonceLifetimeS }),
+    nonces: nonces ?? sipNonceService(config),
     clock,
     logger: logger.child({ module: 'sip-auth' }),
     trustedPeers,
   });
+}
+
+/**
+ * The digest nonces over the secret kept with the data (made on first start). Cluster mode makes it first (main.ts),
+ * so the cluster wiring can make it adopt the secret every node shares.
+ */
+export function sipNonceService(config: Config): NonceService {
+  return new NonceService({ secret: loadNonceSecret(config.dataDir), lifetimeS: config.sipAuth.nonceLifetimeS });
 }

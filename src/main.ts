@@ -25,7 +25,7 @@ import { composePolicies, createPresenceStack, socketListeners, type PresenceSta
 import { peerRecognition } from './security/index.js';
 import { createAbuseLimits } from './security/limits/index.js';
 import { SEQUENCE_LEASE, type Notifier } from './subscriptions/notifier.js';
-import { sipAuthPolicy } from './main-security.js';
+import { sipAuthPolicy, sipNonceService } from './main-security.js';
 import { clusterAdminStore, wireCluster, type ClusterWiring } from './main-cluster.js';
 
 /**
@@ -123,7 +123,9 @@ export async function startServer(
   // Digest authentication and authorization (security.md) unless PISTON_SIP_AUTH=off; the abuse limits either way.
   // Authorization asks the digest policy first: a watcher of another account hears 403 before any quota is counted.
   // With it off, trusted peers are still recognised as peers (their Record-Route is honoured).
-  const auth = sipAuthPolicy(config, adminData, trustedPeers, clock, logger) ?? peerRecognition(trustedPeers);
+  // Cluster mode: the nonces adopt the secret every node shares (main-cluster.ts), so any node verifies any node's.
+  const nonces = config.cluster && config.sipAuth.mode !== 'off' ? sipNonceService(config) : undefined;
+  const auth = sipAuthPolicy(config, adminData, trustedPeers, clock, logger, nonces) ?? peerRecognition(trustedPeers);
   const limitsPolicy = { admit: limits.admit, authorizeSubscribe: limits.authorizeSubscribe, authorizePublish: limits.authorizePublish };
   const policy = composePolicies(auth, limitsPolicy);
 
@@ -205,6 +207,7 @@ export async function startServer(
             accountServices.trustedPeers.index.refresh();
           },
         },
+        ...(nonces ? { nonces } : {}),
       })
     : undefined;
   await cluster?.start();
@@ -268,6 +271,8 @@ export async function startServer(
   }
   // First start only now that both listeners are up: a start that cannot listen must not leave an account and a key
   // the operator never saw (api-contract.md: the first start makes the master account and its API key).
+  // Cluster mode: a first start waits (bounded) for Redis's admin data, so it does not make a second master.
+  await cluster?.beforeBootstrap();
   const boot = bootstrap(adminData, {
     clock,
     ...(config.api.bootstrapRealm ? { realm: config.api.bootstrapRealm } : {}),

@@ -22,8 +22,10 @@ export interface WaveFigures {
   allWatchersMaxMs: number | null;
 }
 
+/** SIPp logs a zero microsecond field as an empty string: the next token (or none) is then not a number. */
 function time(s: string | undefined, us: string | undefined): number {
-  return Number(s) + Number(us) / 1e6;
+  const micro = us !== undefined && /^[0-9.]+$/.test(us) ? Number(us) : 0;
+  return Number(s) + micro / 1e6;
 }
 
 export type Wave = 'confirmed' | 'terminated';
@@ -33,7 +35,7 @@ export const WAVES: readonly Wave[] = ['confirmed', 'terminated'];
 export function readPublishTimes(pubLog: string, into = new Map<string, number>()): Map<string, number> {
   for (const line of readFileSync(pubLog, 'latin1').split('\n')) {
     const p = line.trim().split(/\s+/);
-    if (p[0] === 'PUB' && p.length >= 5) into.set(`${p[1]} ${p[2]}`, time(p[3], p[4]));
+    if (p[0] === 'PUB' && p.length >= 4) into.set(`${p[1]} ${p[2]}`, time(p[3], p[4]));
   }
   return into;
 }
@@ -48,7 +50,7 @@ export function readNotifies(subLog: string): Record<Wave, NotifyArrival[]> {
   const nots: Record<Wave, NotifyArrival[]> = { confirmed: [], terminated: [] };
   for (const line of readFileSync(subLog, 'latin1').split('\n')) {
     const p = line.trim().split(/\s+/);
-    if (p[0] !== 'NOT' || p.length < 5) continue;
+    if (p[0] !== 'NOT' || p.length < 4) continue;
     const st: Wave = p[2]!.toLowerCase() === 'st=confirmed' ? 'confirmed' : 'terminated';
     nots[st].push({ ext: p[1]!, t: time(p[3], p[4]) });
   }

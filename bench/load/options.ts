@@ -130,6 +130,8 @@ const USAGE = `usage: npm run bench -- [options]
   --out DIR            keep raw output here (default: a new folder under the system temp dir)
   --rate-duration S  --rate-start R  --rate-max R  --rate-res R
   --fan-subs N  --fan-resources N  --fan-rates 1000,100|none  --burst-watchers N (0: no burst)
+  --publish-gap MS     pause between an extension's two PUBLISHes in the fan-out and cluster steps (default 3000,
+                       --quick 1500); a NOTIFY backlog longer than it coalesces the two changes into one NOTIFY
   --memory-points 10000,50000,100000  --restart-subs N  --storm-watchers N  --storm-window S
   --fill-rate R        subscribe rate used to fill servers before fan-out, memory, restart and storm
   --burst-fill-rate R  --memory-late S (extra memory sample S seconds after the last fill)
@@ -287,6 +289,10 @@ export function parseOptions(argv: string[]): BenchOptions {
         break;
       case '--fan-resources':
         o.fanResources = Number(need(i++));
+        break;
+      case '--publish-gap':
+        o.publishGapMs = Number(need(i++));
+        if (!Number.isFinite(o.publishGapMs) || o.publishGapMs < 0) throw new Error(`--publish-gap needs milliseconds, got "${argv[i]}"`);
         break;
       case '--fan-rates': {
         // `none`: only the burst (e.g. to measure it again on its own).

@@ -39,6 +39,11 @@ export interface ClusterSubscriptionList {
   list(): Promise<{ records: readonly Readonly<SubscriptionRecord>[]; partial: boolean }>;
   /** Domains other than `skip` where the user part is watched on other nodes (a reset or set reaches them too). */
   watchedDomains?(user: string, skip: readonly string[]): Promise<string[]>;
+  /**
+   * One resource's watchers held by other nodes (`GET …/presence/{EXTENSION}`; this node's come from the notifier);
+   * `partial` when the directory could not be read (the answer then says `timeout: true`).
+   */
+  remoteWatchersOf?(resource: ResourceKey): Promise<{ records: readonly Readonly<SubscriptionRecord>[]; partial: boolean }>;
 }
 
 /** Readiness probes for `GET /healthz`. */

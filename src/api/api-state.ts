@@ -15,7 +15,7 @@ export interface ApiState {
    * What a route answered; the envelope middleware wraps it. `streamed`: `data` is written as the answer is sent
    * (envelope.ts), for answers too large to build at once.
    */
-  reply?: { status: number; data: unknown; streamed?: StreamedData };
+  reply?: { status: number; data: unknown; streamed?: StreamedData; fields?: Record<string, unknown> };
 }
 
 export type ApiContext = ParameterizedContext<ApiState>;

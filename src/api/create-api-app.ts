@@ -67,7 +67,14 @@ export function buildRouters(deps: ApiDeps): ApiRouters {
     ? new StreamHub({ operator: deps.operator, notifier: deps.notifier, clock: deps.clock, logger: deps.logger, ...(deps.operator.streamLimits ? { limits: deps.operator.streamLimits } : {}) })
     : undefined;
   const operator = deps.operator
-    ? new PresenceOperator({ services, presentity: deps.presentity, notifier: deps.notifier, operator: deps.operator, clock: deps.clock })
+    ? new PresenceOperator({
+        services,
+        presentity: deps.presentity,
+        notifier: deps.notifier,
+        operator: deps.operator,
+        clock: deps.clock,
+        ...(deps.clusterList ? { clusterList: deps.clusterList } : {}),
+      })
     : undefined;
   const guards = { none: [], token: [requireToken(services)], account: accountScope(services) };
   // Built on first request: converting every route's schemas costs tens of milliseconds that a start (and each test

@@ -5,11 +5,12 @@ import { named } from './answer-schemas.js';
  * The success envelope around a route's `data` (api-contract.md, envelope; envelope.ts writes it). A `paged` route's
  * envelope has Kazoo's paging fields when the request asked for a page (list-paging.ts).
  */
-export function successEnvelopeSchema(data: z.ZodType, paged = false): z.ZodType {
+export function successEnvelopeSchema(data: z.ZodType, paged = false, partial = false): z.ZodType {
   return z.strictObject({
     auth_token: z.string().describe('The token as sent ("" when none); the new token after api_auth and user_auth'),
     data,
     ...(paged ? pagingFields : {}),
+    ...(partial && !paged ? { timeout: partialFlag('the watchers held by other nodes could not be read, so only this node\'s are shown') } : {}),
     request_id: z.string().describe('The X-Request-ID request header when given, else a fresh 32-hex id'),
     revision: z.string().describe('Opaque; changes exactly when data does'),
     status: z.literal('success'),
@@ -24,11 +25,13 @@ const pagingFields = {
     .describe('The start_key of the next page; absent on the last page'),
   page_size: z.number().int().min(0).optional().describe('How many subscriptions this page holds'),
   start_key: z.string().optional().describe('The start_key this page was asked for, when given'),
-  timeout: z
-    .literal(true)
-    .optional()
-    .describe('Cluster mode: the cluster directory did not answer, so the list holds only this node\'s subscriptions (Kazoo\'s flag)'),
+  timeout: partialFlag('the list holds only this node\'s subscriptions'),
 };
+
+/** Kazoo's flag for a partial answer: in cluster mode, the cluster directory did not answer. */
+function partialFlag(what: string): z.ZodType {
+  return z.literal(true).optional().describe(`Cluster mode: the cluster directory did not answer, so ${what} (Kazoo's flag)`);
+}
 
 function errorEnvelope(id: string, status: number, short: string, data: z.ZodType): z.ZodType {
   return named(

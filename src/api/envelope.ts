@@ -76,13 +76,15 @@ export function successEnvelope(logger: Logger): Middleware<ApiState> {
       request_id: ctx.state.requestId,
       revision: revisionOf(reply.data),
       status: 'success',
+      // Envelope fields beyond the contract's five (cluster mode's `timeout: true`), after them.
+      ...reply.fields,
     };
   };
 }
 
 /** Routes answer through this, so the envelope middleware does the wrapping. */
-export function reply(ctx: ApiContext, status: number, data: unknown): void {
-  ctx.state.reply = { status, data };
+export function reply(ctx: ApiContext, status: number, data: unknown, fields?: Record<string, unknown>): void {
+  ctx.state.reply = fields ? { status, data, fields } : { status, data };
 }
 
 /** The same for `data` written as it is sent (streamed-envelope.ts). */

@@ -65,7 +65,7 @@ export const explainAnswer = named(
         call_id: z.string(),
         contact: z.string(),
         transport: z.string(),
-        source: z.string(),
+        source: z.string().describe("ip:port of the watcher's requests; empty for another node's watcher (cluster mode)"),
         expires_in: z.number().int().min(0),
         version: z.number().int().min(0),
         last_notify: z
@@ -77,6 +77,7 @@ export const explainAnswer = named(
             rtt_ms: z.number().int().nullable(),
           })
           .nullable(),
+        stalker: z.string().optional().describe('Cluster mode: the node that holds the dialog'),
       }),
     ),
     recent: z.array(historyEntryAnswer).describe('The last 10 history entries, newest first'),

@@ -79,9 +79,16 @@ export class PresenceAdmin {
     return listed?.partial ? { text: data.text, fields: () => ({ ...data.fields(), timeout: true }) } : data;
   }
 
-  describe(account: AccountRecord, extension: string): unknown {
+  /**
+   * `GET …/presence/{EXTENSION}`. Cluster mode: the watchers other nodes hold too, from the directory (`stalker` = the
+   * node; their flow and route stay there), after this node's; `partial` when the directory could not be read.
+   */
+  async describe(account: AccountRecord, extension: string): Promise<{ view: unknown; partial: boolean }> {
     const key = resourceKey(checkedExtension(extension), account.realm);
-    return resourceView(this.opts.presentity.describe(key), this.opts.notifier.watchersOf(key), this.opts.clock.now());
+    const local = this.opts.notifier.watchersOf(key);
+    const remote = this.opts.clusterList?.remoteWatchersOf ? await this.opts.clusterList.remoteWatchersOf(key) : undefined;
+    const watchers = remote && remote.records.length > 0 ? [...local, ...remote.records] : local;
+    return { view: resourceView(this.opts.presentity.describe(key), watchers, this.opts.clock.now()), partial: remote?.partial ?? false };
   }
 
   /** `POST …/presence/{EXTENSION}`: a reset (the body needs no action); `set` works here too. */

@@ -7,7 +7,7 @@ import { HISTORY_KINDS, type HistoryEntry } from '../history/presence-history.js
 import type { Clock } from '../lib/clock.js';
 import { resourceKey } from '../presentity/resource-key.js';
 import type { AccountRecord, SubscriptionRecord } from '../store/records.js';
-import type { PresenceControl, SubscriptionView } from './api-deps.js';
+import type { ClusterSubscriptionList, PresenceControl, SubscriptionView } from './api-deps.js';
 import type { OperatorDeps } from './operator-deps.js';
 import type { StreamedData } from './streamed-envelope.js';
 
@@ -21,6 +21,8 @@ export interface PresenceOperatorOptions {
   notifier: SubscriptionView;
   operator: OperatorDeps;
   clock: Clock;
+  /** Cluster mode: `explain` shows the watchers other nodes hold too (from the directory), as `GET …/presence` does. */
+  clusterList?: ClusterSubscriptionList;
 }
 
 const invalid = (field: string, message: string): ValidationError => ValidationError.one(field, 'invalid', message, 'invalid');
@@ -60,10 +62,26 @@ export class PresenceOperator {
     };
   }
 
-  /** `GET …/presence/{EXTENSION}/explain`: the chain support walks for "why is this lamp red?". */
-  explain(account: AccountRecord, extension: string): Record<string, unknown> {
-    const { presentity, notifier, operator, clock } = this.opts;
-    const keys = this.keysOf(account, extension);
+  /**
+   * `GET …/presence/{EXTENSION}/explain`: the chain support walks for "why is this lamp red?". Cluster mode: every
+   * watcher names its node (`stalker`), other nodes' watchers come from the directory (their source address and NOTIFY
+   * trace stay on their node: `source` is empty, `last_notify.at` null), and `partial` says the directory did not
+   * answer (`timeout: true`).
+   */
+  async explain(account: AccountRecord, extension: string): Promise<{ view: Record<string, unknown>; partial: boolean }> {
+    const { presentity, notifier, operator, clock, clusterList } = this.opts;
+    let partial = false;
+    const user = checkedExtension(extension);
+    const remoteDomains = clusterList?.watchedDomains ? await clusterList.watchedDomains(user, [account.realm.toLowerCase()]) : [];
+    const keys = this.keysOf(account, extension, remoteDomains);
+    const remote = new Map<string, readonly Readonly<SubscriptionRecord>[]>();
+    if (clusterList?.remoteWatchersOf) {
+      for (const key of keys) {
+        const found = await clusterList.remoteWatchersOf(key);
+        partial ||= found.partial;
+        remote.set(key, found.records);
+      }
+    }
     const now = clock.now();
     let state: LampWord = 'terminated';
     let manual: Record<string, unknown> | null = null;
@@ -98,9 +116,10 @@ export class PresenceOperator {
         });
       }
       for (const rec of notifier.watchersOf(key)) watchers.push(this.watcherView(key, rec, now));
+      for (const rec of remote.get(key) ?? []) watchers.push(this.watcherView(key, rec, now));
     }
     const cause = manual !== null ? 'manual' : publications.some((p) => p.state !== undefined && p.state !== 'terminated') || state !== 'terminated' ? 'publication' : 'none';
-    return {
+    const view = {
       extension: extension.toLowerCase(),
       state,
       cause,
@@ -109,9 +128,10 @@ export class PresenceOperator {
       watchers,
       recent: operator.history.query(keys, { limit: RECENT }).entries,
     };
+    return { view, partial };
   }
 
-  private watcherView(key: string, rec: SubscriptionRecord, now: number): Record<string, unknown> {
+  private watcherView(key: string, rec: Readonly<SubscriptionRecord>, now: number): Record<string, unknown> {
     const last = rec.lastNotify;
     const trace = this.opts.operator.history.lastNotify(rec.id);
     const traced = trace !== undefined && last !== null && trace.cseq === last.cseq ? trace : undefined;
@@ -124,28 +144,45 @@ export class PresenceOperator {
       call_id: rec.callId,
       contact: rec.contact,
       transport: rec.flow.protocol,
-      source: rec.flow.remoteAddress.includes(':') ? `[${rec.flow.remoteAddress}]:${rec.flow.remotePort}` : `${rec.flow.remoteAddress}:${rec.flow.remotePort}`,
+      source: sourceOf(rec),
       expires_in: Math.max(0, Math.ceil((rec.expiresAt - now) / 1000)),
       version: rec.version,
       last_notify:
         last === null
           ? null
           : { cseq: last.cseq, at: traced?.at ?? null, final: traced?.final ?? null, answer, rtt_ms: traced?.rttMs ?? null },
+      ...(this.opts.clusterList ? { stalker: rec.node } : {}),
     };
   }
 
-  /** `user@domain` for the realm and every other served domain where the extension is watched or has state. */
-  private keysOf(account: AccountRecord, extension: string): string[] {
-    if (!SIP_USER_PATTERN.test(extension)) {
-      throw ValidationError.one('extension', 'pattern', 'Value must be a SIP user part (1-64 characters)', 'pattern');
-    }
-    const user = extension.toLowerCase();
+  /**
+   * `user@domain` for the realm and every other served domain where the extension is watched (here, or in cluster mode
+   * on another node: `remote`) or has state.
+   */
+  private keysOf(account: AccountRecord, extension: string, remote: readonly string[] = []): string[] {
+    const user = checkedExtension(extension);
     const served = (d: string): boolean => servesDomain(this.opts.services.resolver, account.id, d);
     const domains = new Set([account.realm.toLowerCase()]);
     for (const d of this.opts.notifier.watchedDomains(user)) if (served(d)) domains.add(d);
+    for (const d of remote) if (served(d)) domains.add(d);
     for (const d of this.opts.presentity.domainsOf(user)) if (served(d)) domains.add(d);
     return [...domains].map((d) => resourceKey(user, d));
   }
+}
+
+/** The extension's user part, lower-cased; 400 when it could never name a resource. */
+function checkedExtension(extension: string): string {
+  if (!SIP_USER_PATTERN.test(extension)) {
+    throw ValidationError.one('extension', 'pattern', 'Value must be a SIP user part (1-64 characters)', 'pattern');
+  }
+  return extension.toLowerCase();
+}
+
+/** Where the watcher's requests come from; empty for another node's watcher (its flow stays there). */
+function sourceOf(rec: Readonly<SubscriptionRecord>): string {
+  const { remoteAddress, remotePort } = rec.flow;
+  if (remoteAddress === '') return '';
+  return remoteAddress.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
 }
 
 function actorView(by: { accountId: string; userId: string | null; method: string; requestId: string } | null): Record<string, unknown> | null {

@@ -33,7 +33,7 @@ export function routeAnswers(spec: RouteSpec): RouteAnswer[] {
     status: spec.success,
     description: 'success',
     mediaType: 'application/json',
-    schema: successEnvelopeSchema(spec.answer, spec.paged ?? false),
+    schema: successEnvelopeSchema(spec.answer, spec.paged ?? false, spec.partial ?? false),
   };
   const errors = errorStatuses(spec).map((status) => {
     const known = errorEnvelopes[status];

@@ -32,6 +32,8 @@ export interface RouteSpec {
   answer: z.ZodType;
   /** The answer may be a page (Kazoo paging): its envelope may carry next_start_key, page_size and start_key. */
   paged?: boolean;
+  /** Cluster mode may answer from this node alone (the directory unreachable): the envelope may say `timeout: true`. */
+  partial?: boolean;
   /** Media type of a `raw` answer; default `application/json`. */
   answerType?: string;
   /** Further statuses a `raw` route answers with a body of the same shape (health: 503). */

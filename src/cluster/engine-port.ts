@@ -167,6 +167,12 @@ export interface ClusterEngine {
    */
   epoch(candidate: string): Promise<string>;
 
+  /**
+   * A value every node must agree on (the SIP digest nonce secret): sets `candidate` under `name` if none is set and
+   * answers the one in force, in one step, as `epoch` does. Lost with the engine's data like everything else.
+   */
+  sharedValue(name: string, candidate: string): Promise<string>;
+
   /** Whether the engine answers now (for /healthz and the island mode, cluster.md §8). */
   readonly connected: boolean;
   close(): Promise<void>;

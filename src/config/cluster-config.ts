@@ -18,6 +18,11 @@ export type ClusterRedisTarget =
 
 export interface ClusterConfig {
   redis: ClusterRedisTarget;
+  /**
+   * PISTON_CLUSTER_START_WAIT_S (default 30): a first start (no account in the local store) waits this long for Redis
+   * before the admin bootstrap decides, so it takes the cluster's accounts instead of making a second master.
+   */
+  startWaitS?: number;
 }
 
 const DEFAULT_SENTINEL_PORT = 26379;

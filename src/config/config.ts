@@ -125,6 +125,8 @@ const envSchema = z.object({
     }
     return target;
   }).optional(),
+  // Cluster mode: how long a first start (no account here yet) waits for Redis before its admin bootstrap decides.
+  PISTON_CLUSTER_START_WAIT_S: nonNegativeInt.max(3600).default(30),
   PISTON_WARM_UP_ROUNDS: z.coerce.number().int().min(0).max(100_000).default(2000),
   // security.md: digest authentication of SUBSCRIBE and PUBLISH by default; `off` accepts them without credentials.
   PISTON_SIP_AUTH: z.enum(['digest', 'off']).default('digest'),
@@ -350,6 +352,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.PISTON_LOG_LEVEL,
     // Nodes of one cluster must differ in name; on one machine the host name alone would not, so the SIP port joins it.
     nodeName: e.PISTON_CLUSTER_REDIS_URL && relevant.PISTON_NODE_NAME === undefined ? `${e.PISTON_NODE_NAME}-${e.PISTON_SIP_PORT}` : e.PISTON_NODE_NAME,
-    ...(e.PISTON_CLUSTER_REDIS_URL ? { cluster: { redis: e.PISTON_CLUSTER_REDIS_URL } } : {}),
+    ...(e.PISTON_CLUSTER_REDIS_URL ? { cluster: { redis: e.PISTON_CLUSTER_REDIS_URL, startWaitS: e.PISTON_CLUSTER_START_WAIT_S } } : {}),
   };
 }

@@ -5,7 +5,7 @@ import type { Unsubscribe } from '../lib/feed.js';
 import type { Logger } from '../lib/logger.js';
 import type { HistoryRepository } from '../store/history-port.js';
 import type { SubscriptionRecord } from '../store/records.js';
-import { GLOBAL_ENTRIES, HistoryRings, RING_SIZE, type HistoryEntry } from './history-rings.js';
+import { answerCode, answerOf, GLOBAL_ENTRIES, HistoryRings, NO_ANSWER, NotifySource, RING_SIZE, type AnswerCode, type HistoryEntry } from './history-rings.js';
 import { lampOfDialogs, stateWord } from './lamp-word.js';
 
 export type { HistoryEntry } from './history-rings.js';
@@ -73,7 +73,22 @@ const PUBLISHERS_KEPT = 100_000;
 /** Kinds that are written to the store (not `notify`, `notify-result`, nor refreshes: operator-ux.md §4). */
 const STORED = new Set(['publish', 'publish-expired', 'manual', 'state', 'subscribe', 'unsubscribe']);
 
-const keyOf = (rec: Readonly<SubscriptionRecord>): string => `${rec.resource}@${rec.domain}`;
+/**
+ * A live subscription's shared strings and its last NOTIFY and answer, updated in place (no object per NOTIFY).
+ */
+class SubscriptionTrace extends NotifySource {
+  /** Whether a NOTIFY was seen since the start; the fields below describe the last one. */
+  notified = false;
+  cseq = 0;
+  at = 0;
+  final = false;
+  answer: AnswerCode = NO_ANSWER;
+  /** NaN while in flight. */
+  rttMs = Number.NaN;
+}
+
+const traceOf = (rec: Readonly<SubscriptionRecord>): SubscriptionTrace =>
+  new SubscriptionTrace(`${rec.resource}@${rec.domain}`, rec.event, rec.watcherUser, rec.watcherDomain, rec.callId);
 
 /**
  * The history of every resource (issue 23; docs/operator-api.md): a core listener of the presence feed that only
@@ -85,7 +100,8 @@ export class PresenceHistory {
   private readonly rings: HistoryRings;
   private pending: HistoryEntry[] = [];
   private seq: number;
-  private readonly notifies = new Map<string, NotifyTrace>();
+  /** Per live subscription (by id): its strings and last NOTIFY. */
+  private readonly subscriptions = new Map<string, SubscriptionTrace>();
   private readonly publishers = new Map<string, PublisherTrace>();
   private readonly manuals = new Map<string, ManualTrace>();
   /** Last state word per resource and package; absent = the package's idle word. */
@@ -151,9 +167,9 @@ export class PresenceHistory {
       e.seq < before && (q.since === undefined || e.at >= q.since) && (q.kind === undefined || e.kind === q.kind);
     const found: HistoryEntry[] = [];
     for (const resource of new Set(resources)) {
-      const ring = this.rings.of(resource);
-      const ringMin = ring[0]?.seq ?? Number.POSITIVE_INFINITY;
-      for (const e of ring) if (keep(e)) found.push(e);
+      const ringMin = this.rings.oldestSeq(resource);
+      // Its newest limit + 1 suffice: the page takes the newest `limit` of all, and one more tells that more remain.
+      this.rings.collect(resource, before, q.since, q.kind, q.limit + 1, found);
       // What the ring already dropped: the buffer not yet written, then the store.
       for (const e of this.pending) if (e.resource === resource && e.seq < ringMin && keep(e)) found.push(e);
       try {
@@ -164,8 +180,10 @@ export class PresenceHistory {
           ...(q.kind === undefined ? {} : { kind: q.kind }),
           limit: q.limit + 1,
         });
-        const buffered = new Set(this.pending.map((e) => e.seq));
-        for (const e of stored) if (!buffered.has(e.seq)) found.push(e);
+        if (stored.length > 0) {
+          const buffered = new Set(this.pending.map((e) => e.seq));
+          for (const e of stored) if (!buffered.has(e.seq)) found.push(e);
+        }
       } catch (err) {
         this.opts.logger.warn({ err: (err as Error).message }, 'history: could not read stored entries');
       }
@@ -177,7 +195,9 @@ export class PresenceHistory {
 
   /** The last NOTIFY of a live subscription and its answer, when seen since the start. */
   lastNotify(subscriptionId: string): NotifyTrace | undefined {
-    return this.notifies.get(subscriptionId);
+    const t = this.subscriptions.get(subscriptionId);
+    if (t === undefined || !t.notified) return undefined;
+    return { cseq: t.cseq, at: t.at, final: t.final, answer: answerOf(t.answer), rttMs: Number.isNaN(t.rttMs) ? null : t.rttMs };
   }
 
   /** Who sent the PUBLISH that made this publication (its current entity-tag), when seen since the start. */
@@ -193,6 +213,13 @@ export class PresenceHistory {
   /** Entries in memory now (tests, metrics). */
   get held(): number {
     return this.rings.size;
+  }
+
+  /** The subscription's trace, made on its first event. */
+  private traced(rec: Readonly<SubscriptionRecord>): SubscriptionTrace {
+    let t = this.subscriptions.get(rec.id);
+    if (t === undefined) this.subscriptions.set(rec.id, (t = traceOf(rec)));
+    return t;
   }
 
   private arm(): void {
@@ -261,13 +288,14 @@ export class PresenceHistory {
       case 'subscription-created':
       case 'subscription-refreshed': {
         const rec = e.subscription;
+        const t = this.traced(rec);
         this.add(
-          keyOf(rec),
+          t.resource,
           'subscribe',
           {
             event: rec.event,
             action: e.kind === 'subscription-created' ? 'new' : 'refresh',
-            watcher: `${rec.watcherUser}@${rec.watcherDomain}`,
+            watcher: t.watcher,
             call_id: rec.callId,
             contact: rec.contact,
             transport: rec.flow.protocol,
@@ -280,46 +308,39 @@ export class PresenceHistory {
       }
       case 'subscription-removed': {
         const rec = e.subscription;
-        this.notifies.delete(rec.id);
-        this.add(keyOf(rec), 'unsubscribe', {
-          event: rec.event,
-          watcher: `${rec.watcherUser}@${rec.watcherDomain}`,
-          call_id: rec.callId,
-          reason: e.reason,
-        });
+        const t = this.subscriptions.get(rec.id) ?? traceOf(rec);
+        // Answers to NOTIFYs sent before the removal then have no round trip (the final NOTIFY, sent after, has one).
+        this.subscriptions.delete(rec.id);
+        this.add(t.resource, 'unsubscribe', { event: rec.event, watcher: t.watcher, call_id: rec.callId, reason: e.reason });
         return;
       }
       case 'notify-sent': {
-        const rec = e.subscription;
-        this.notifies.set(rec.id, { cseq: e.cseq, at: this.opts.clock.now(), final: e.final, answer: null, rttMs: null });
-        this.add(keyOf(rec), 'notify', {
-          event: rec.event,
-          watcher: `${rec.watcherUser}@${rec.watcherDomain}`,
-          call_id: rec.callId,
-          cseq: e.cseq,
-          version: e.version,
-          final: e.final,
-        });
+        const t = this.traced(e.subscription);
+        const now = this.opts.clock.now();
+        t.notified = true;
+        t.cseq = e.cseq;
+        t.at = now;
+        t.final = e.final;
+        t.answer = NO_ANSWER;
+        t.rttMs = Number.NaN;
+        this.rings.addNotify(++this.seq, now, t, e.cseq, e.version, e.final);
         return;
       }
       case 'notify-answered': {
         const rec = e.subscription;
-        const trace = this.notifies.get(rec.id);
+        const known = this.subscriptions.get(rec.id);
         const now = this.opts.clock.now();
-        const rtt = trace && trace.cseq === e.cseq ? now - trace.at : null;
-        const answer = e.answer.ok ? { status: e.answer.status } : { failure: e.answer.failure };
-        if (trace && trace.cseq === e.cseq) {
-          trace.answer = answer;
-          trace.rttMs = rtt;
+        const code = answerCode(e.answer);
+        let rtt: number | null = null;
+        if (known !== undefined && known.notified && known.cseq === e.cseq) {
+          rtt = now - known.at;
+          known.answer = code;
+          known.rttMs = rtt;
+          // A final NOTIFY is the subscription's last (it is sent after the removal, or for a fetch): nothing asks for
+          // its trace, which would otherwise stay for good.
+          if (known.final) this.subscriptions.delete(rec.id);
         }
-        this.add(keyOf(rec), 'notify-result', {
-          event: rec.event,
-          watcher: `${rec.watcherUser}@${rec.watcherDomain}`,
-          call_id: rec.callId,
-          cseq: e.cseq,
-          ...answer,
-          rtt_ms: rtt,
-        });
+        this.rings.addResult(++this.seq, now, known ?? traceOf(rec), e.cseq, code, rtt);
         return;
       }
     }

@@ -54,6 +54,11 @@ export interface ApiKeyRepository {
 
 export interface AuthTokenRepository {
   get(tokenHash: string): AuthTokenRecord | undefined;
+  /**
+   * The account's tokens (hashes with their account, method and times; a token in clear is never stored): the
+   * cluster's admin mirror lists them to seed a Redis that lost its data, so clients keep their tokens.
+   */
+  findByAccount(accountId: string): AuthTokenRecord[];
   /** Upsert by `record.tokenHash`. */
   put(record: AuthTokenRecord): void;
   delete(tokenHash: string): void;

@@ -33,6 +33,7 @@ t.test('NOTIFY latencies split by the node the extension was published on; the s
   t.equal(same.terminated.maxMs, 20);
   // cross-node: node 0's for 1001 (30 ms, 40 ms) and node 1's for 1000 (50 ms, 60 ms)
   t.equal(cross.confirmed.notifies, 2);
+  t.equal(cross.confirmed.expected, 2, 'a change reaches its watchers on every other node: 2 PUBLISHes x 1 watcher x 1 other node');
   t.equal(cross.confirmed.maxMs, 50);
   t.equal(cross.terminated.maxMs, 60);
   const whole = analyseFanout(pub, n0, 1);

@@ -16,7 +16,7 @@ adminSyncSuite(t, 'redis', async () => {
     if (keys.length > 0) await admin.del(...keys);
   };
   return {
-    open: () => new RedisAdminSync({ url: server.url, prefix, maxBlockMs: 200 }),
+    open: (maxBlockMs = 200) => new RedisAdminSync({ url: server.url, prefix, maxBlockMs }),
     wipe: dropKeys,
     cleanup: dropKeys,
   };

@@ -17,7 +17,8 @@ import type { AccountRecord, AuthTokenRecord, DeviceRecord } from '../../src/sto
 import { pollUntil } from '../support/poll-until.js';
 
 export interface AdminSyncEnv {
-  open(): AdminSyncEngine;
+  /** `maxBlockMs`: the longest blocking read the engine lets a caller ask for (Redis's link cap; the twin has none). */
+  open(maxBlockMs?: number): AdminSyncEngine;
   /** The engine loses every key (a Redis restarted without persistence). */
   wipe(): Promise<void>;
   /** Island mode: every call fails while down (the twin only). */
@@ -41,15 +42,38 @@ interface TestNode {
   store: MirroredAdminStore;
   mirror: AdminMirror;
   applied: number;
+  /** Snapshots the node's mirror took (its first sync and every resync). */
+  snapshots: number;
+  /** While set, a read that returns is held until it settles (a reply the network delays). */
+  holdReads?: Promise<void>;
   engine: AdminSyncEngine;
 }
 
-async function startNode(env: AdminSyncEnv, name: string, seed?: (s: MirroredAdminStore) => void): Promise<TestNode> {
+interface NodeTiming {
+  blockMs?: number;
+  retryMs?: number;
+}
+
+async function startNode(env: AdminSyncEnv, name: string, seed?: (s: MirroredAdminStore) => void, timing: NodeTiming = {}): Promise<TestNode> {
   const store = new MirroredAdminStore(createMemoryStore());
   seed?.(store);
-  const engine = env.open();
-  const node: TestNode = { store, engine, applied: 0, mirror: undefined as unknown as AdminMirror };
-  node.mirror = new AdminMirror({ store, engine, onApplied: () => void node.applied++, retryMs: 30, blockMs: 200 });
+  const blockMs = timing.blockMs ?? 200;
+  const inner = env.open(blockMs);
+  const node: TestNode = { store, engine: inner, applied: 0, snapshots: 0, mirror: undefined as unknown as AdminMirror };
+  const engine: AdminSyncEngine = {
+    snapshot: (origin, records) => {
+      node.snapshots++;
+      return inner.snapshot(origin, records);
+    },
+    write: (origin, change) => inner.write(origin, change),
+    read: async (cursor, count, ms) => {
+      const batch = await inner.read(cursor, count, ms);
+      await node.holdReads;
+      return batch;
+    },
+    close: () => inner.close(),
+  };
+  node.mirror = new AdminMirror({ store, engine, onApplied: () => void node.applied++, retryMs: timing.retryMs ?? 30, blockMs });
   const ctx = { node: name, clock, logger: silentLogger } as unknown as NodeContext;
   await node.mirror.start(ctx);
   return node;
@@ -178,7 +202,96 @@ export function adminSyncSuite(t: Test, name: string, makeEnv: () => Promise<Adm
     t.ok(await pollUntil(() => n1.store.trustedPeers.findByAccount('a1').length === 0, 3000), 'deleteByAccount propagated');
   });
 
+  withEnv('a lost engine is re-seeded at the epoch change, not when the blocking read ends; the read begun before is dropped (one snapshot per node)', async (t, env, nodes) => {
+    // Reads block 5 s, as in production: a resync that waited for them would take that long.
+    const slow = { blockMs: 5000 };
+    const [n1, n2] = [await startNode(env, 'n1', undefined, slow), await startNode(env, 'n2', undefined, slow)];
+    nodes.push(n1, n2);
+    n1.store.accounts.put(account('a1', 'one.test'));
+    n1.store.devices.put(device('d1', 'a1'));
+    t.ok(await pollUntil(() => n2.store.devices.get('d1') !== undefined, 3000), 'node 2 has the data');
+    // Both loops are now in a blocking read on the cursor of the data about to be lost. Its answer is held until both
+    // nodes resynced: the order in which a late reply lands after the resync.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    let release!: () => void;
+    n1.holdReads = n2.holdReads = new Promise<void>((resolve) => (release = resolve));
+    const before = [n1.snapshots, n2.snapshots];
+    await env.wipe();
+    const lostAt = Date.now();
+    n1.mirror.onEpochChange();
+    n2.mirror.onEpochChange();
+    t.ok(await pollUntil(() => n1.mirror.isSynced && n2.mirror.isSynced, 2000), 'both nodes resynced');
+    const took = Date.now() - lostAt;
+    t.ok(took < 2000, `resynced in ${took} ms, well inside the 5 s blocking read`);
+    const probe = env.open();
+    const snap = await probe.snapshot('probe');
+    await probe.close();
+    t.equal(snap.seeded, true, 'the engine holds admin data again');
+    t.same(snap.records.devices.map((r) => (r as unknown as DeviceRecord).id), ['d1'], 'the whole data, re-seeded by one node');
+    n1.holdReads = n2.holdReads = undefined;
+    release();
+    // Time for a late reply that was not dropped to force a second resync.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    n2.store.devices.put(device('d2', 'a1'));
+    t.ok(await pollUntil(() => n1.store.devices.get('d2') !== undefined, 2000), "node 1 reads node 2's next write from the new cursor at once");
+    t.same([n1.snapshots - before[0]!, n2.snapshots - before[1]!], [1, 1], 'one snapshot each: the read that returned afterwards neither applied old entries nor forced a second resync');
+  });
+
+  withEnv("after a re-seed the revs start again: a node's own writes from before the loss do not hide another node's later change of the same record", async (t, env, nodes) => {
+    const [n1, n2] = [await startNode(env, 'n1', undefined, { blockMs: 5000 }), await startNode(env, 'n2', undefined, { blockMs: 5000 })];
+    nodes.push(n1, n2);
+    n1.store.accounts.put(account('a1', 'one.test'));
+    t.ok(await pollUntil(() => n2.store.accounts.get('a1') !== undefined, 3000));
+    // Node 1 does not read its own entries back before the loss (its reply held), so it still remembers their revs.
+    let release!: () => void;
+    n1.holdReads = new Promise<void>((resolve) => (release = resolve));
+    for (let i = 0; i < 5; i++) n1.store.devices.put({ ...device('d1', 'a1'), name: `v${i}` });
+    t.ok(await pollUntil(() => n1.mirror.pending === 0 && n2.store.devices.get('d1')?.name === 'v4', 3000), 'written, node 2 has them');
+    await env.wipe();
+    n1.mirror.onEpochChange();
+    t.ok(await pollUntil(() => n1.mirror.isSynced, 3000), 'node 1 re-seeded');
+    n2.mirror.onEpochChange();
+    t.ok(await pollUntil(() => n2.mirror.isSynced, 3000), 'node 2 resynced');
+    n1.holdReads = undefined;
+    release();
+    n2.store.devices.put({ ...device('d1', 'a1'), name: 'from n2' });
+    t.ok(await pollUntil(() => n1.store.devices.get('d1')?.name === 'from n2', 3000), "node 1 applies node 2's change (a small rev of the new data)");
+  });
+
+  withEnv('tokens are in the seed: a token made before the engine lost its data is valid on a node that starts after the re-seed', async (t, env, nodes) => {
+    const n1 = await startNode(env, 'n1');
+    nodes.push(n1);
+    n1.store.accounts.put(account('a1', 'one.test'));
+    n1.store.authTokens.put(token('t1', 'a1', 100));
+    t.ok(await pollUntil(() => n1.mirror.pending === 0, 3000), 'sent');
+    await env.wipe();
+    n1.mirror.onEpochChange();
+    t.ok(await pollUntil(() => n1.mirror.isSynced, 3000), 're-seeded');
+    const probe = env.open();
+    const snap = await probe.snapshot('probe');
+    await probe.close();
+    t.same(snap.records.authTokens, [token('t1', 'a1', 100)], 'the token record (its hash, account and times) is in the engine again');
+    const n2 = await startNode(env, 'n2');
+    nodes.push(n2);
+    t.same(n2.store.authTokens.get('t1'), token('t1', 'a1', 100), 'a node starting now finds it: API clients keep their tokens');
+  });
+
   if (name === 'memory') {
+    withEnv('on return from island mode the node resyncs at once, not after its retry pause', async (t, env, nodes) => {
+      const n1 = await startNode(env, 'n1', undefined, { blockMs: 5000, retryMs: 5000 });
+      nodes.push(n1);
+      n1.store.accounts.put(account('a1', 'one.test'));
+      t.ok(await pollUntil(() => n1.mirror.pending === 0, 3000));
+      env.setDown!(true);
+      n1.store.devices.put(device('d1', 'a1'));
+      t.ok(await pollUntil(() => !n1.mirror.isSynced, 3000), 'the failed write put the node in island mode');
+      env.setDown!(false);
+      const backAt = Date.now();
+      n1.mirror.onReturn();
+      t.ok(await pollUntil(() => n1.mirror.isSynced && n1.mirror.pending === 0, 2000), 'queue sent and resynced');
+      t.ok(Date.now() - backAt < 2000, `in ${Date.now() - backAt} ms, inside the 5 s retry pause`);
+    });
+
     withEnv('island mode: writes are queued and replayed in order on return; the other nodes converge', async (t, env, nodes) => {
       const [n1, n2] = [await startNode(env, 'n1'), await startNode(env, 'n2')];
       nodes.push(n1, n2);

@@ -92,6 +92,10 @@ class Switched implements ClusterEngine {
     this.gate();
     return this.inner.epoch(c);
   }
+  sharedValue(name: string, c: string) {
+    this.gate();
+    return this.inner.sharedValue(name, c);
+  }
   close() {
     return this.inner.close();
   }
@@ -332,4 +336,24 @@ t.test('a node keeps copies only of resources watched there; an unwatched one is
   await settle();
   t.equal(again.last.status, 200);
   t.same(b.dialogs(), ['d1:confirmed'], 'node b\'s copy went stale again rather than following');
+});
+
+t.test('each stream entry a node reads is counted by what became of it: applied, own, unwatched (piston_cluster_changes_total)', async (t) => {
+  const full = await cluster(t, ['a', 'b']);
+  const [a, b] = full.nodes as [TestNode, TestNode];
+  const created = a.publish({});
+  await settle();
+  a.publish({ ifMatch: created.last.headers.get('SIP-ETag')!, dialogs: [{ id: 'd1', state: 'terminated' }] });
+  await settle();
+  t.equal(b.changes.length, 2, 'node b announced both changes');
+  t.equal(b.cluster.changeCounts.applied, 2, 'node b applied both entries');
+  t.equal(a.cluster.changeCounts.own, 2, 'node a skipped its own two entries: it installed them when it committed');
+  t.equal(a.cluster.changeCounts.applied + b.cluster.changeCounts.own, 0, 'nothing else counted');
+
+  const partial = await cluster(t, ['c', 'd'], { onlyWatched: true });
+  const [c, d] = partial.nodes as [TestNode, TestNode];
+  c.publish({});
+  await settle();
+  t.equal(d.cluster.changeCounts.unwatched, 1, 'a node without watchers of the resource only notes the entry');
+  t.equal(d.cluster.changeCounts.applied, 0);
 });

@@ -209,6 +209,16 @@ export function engineContract(backend: string, open: EngineFactory): void {
       t.equal(batch.gap, true);
     });
 
+    t.test('a shared value is set once and answered to every node; it goes with the data', async (t) => {
+      const h = await harness(t);
+      t.equal(await h.engine.sharedValue('secret', 'a1'), 'a1', 'the first candidate is set');
+      t.equal(await h.peer().sharedValue('secret', 'b2'), 'a1', "another node's candidate does not replace it");
+      t.equal(await h.engine.sharedValue('other', 'c3'), 'c3', 'names are separate');
+      await h.wipe();
+      t.equal(await h.peer().sharedValue('secret', 'b2'), 'b2', 'after a data loss the next candidate is set');
+      t.equal(await h.engine.sharedValue('secret', 'a1'), 'b2');
+    });
+
     t.test('the directory lists mirrors by domain and by node, without expired ones, ordered by id', async (t) => {
       const h = await harness(t);
       const now = h.now();

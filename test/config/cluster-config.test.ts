@@ -12,12 +12,21 @@ t.test('without PISTON_CLUSTER_REDIS_URL there is no cluster and the node name k
 
 t.test('a redis:// URL turns cluster mode on; the default node name gains the SIP port so nodes on one host differ', (t) => {
   const c = loadConfig({ PISTON_CLUSTER_REDIS_URL: 'redis://127.0.0.1:6390/2', PISTON_SIP_PORT: '5071' });
-  t.same(c.cluster, { redis: { kind: 'url', url: 'redis://127.0.0.1:6390/2' } });
+  t.same(c.cluster, { redis: { kind: 'url', url: 'redis://127.0.0.1:6390/2' }, startWaitS: 30 });
   t.match(c.nodeName, /^piston@.+-5071$/);
   const named = loadConfig({ PISTON_CLUSTER_REDIS_URL: 'rediss://u:secret@redis.example:6380', PISTON_NODE_NAME: 'n1' });
   t.equal(named.nodeName, 'n1', 'an explicit name is kept as given');
   t.equal(named.cluster?.redis.kind, 'url');
   t.notMatch(describeClusterTarget(named.cluster!.redis), /secret/, 'the log form hides the password');
+  t.end();
+});
+
+t.test('PISTON_CLUSTER_START_WAIT_S: how long a first start waits for Redis, 30 s by default, 0 for not at all', (t) => {
+  const url = { PISTON_CLUSTER_REDIS_URL: 'redis://127.0.0.1:6390' };
+  t.equal(loadConfig({ ...url, PISTON_CLUSTER_START_WAIT_S: '5' }).cluster?.startWaitS, 5);
+  t.equal(loadConfig({ ...url, PISTON_CLUSTER_START_WAIT_S: '0' }).cluster?.startWaitS, 0);
+  t.throws(() => loadConfig({ ...url, PISTON_CLUSTER_START_WAIT_S: '-1' }), ConfigError);
+  t.throws(() => loadConfig({ ...url, PISTON_CLUSTER_START_WAIT_S: 'soon' }), /PISTON_CLUSTER_START_WAIT_S/);
   t.end();
 });
 

@@ -72,8 +72,16 @@ function param(header: string, name: string): string | undefined {
   return new RegExp(`${name}="?([^",]+)"?`).exec(header)?.[1];
 }
 
-/** A SUBSCRIBE answered 401, then again with the device's digest credentials (qop=auth); the final answer. */
-async function digestSubscribe(ep: SipEndpoint, port: number, o: { resource: string; user: string; password: string }): Promise<{ first: WireMessage; second?: WireMessage }> {
+/**
+ * A SUBSCRIBE answered 401, then again with the device's digest credentials (qop=auth); the final answer. With
+ * `answerOn` the second SUBSCRIBE goes to another node (the challenge's nonce is the first node's).
+ */
+async function digestSubscribe(
+  ep: SipEndpoint,
+  port: number,
+  o: { resource: string; user: string; password: string },
+  answerOn?: { ep: SipEndpoint; port: number },
+): Promise<{ first: WireMessage; second?: WireMessage }> {
   const callId = `${token()}@piston-e2e-admin`;
   const fromTag = token();
   const base = { resource: o.resource, user: o.user, event: 'dialog', expires: 120, callId, fromTag };
@@ -82,7 +90,8 @@ async function digestSubscribe(ep: SipEndpoint, port: number, o: { resource: str
   const challenge = first.header('www-authenticate') ?? '';
   const realm = param(challenge, 'realm')!;
   const nonce = param(challenge, 'nonce')!;
-  const uri = `sip:${o.resource}@127.0.0.1:${port}`;
+  const to = answerOn ?? { ep, port };
+  const uri = `sip:${o.resource}@127.0.0.1:${to.port}`;
   const cnonce = token();
   const nc = '00000001';
   const ha1 = md5(`${o.user}:${realm}:${o.password}`);
@@ -91,8 +100,8 @@ async function digestSubscribe(ep: SipEndpoint, port: number, o: { resource: str
   const auth =
     `Authorization: Digest username="${o.user}", realm="${realm}", nonce="${nonce}", uri="${uri}", ` +
     `response="${response}", algorithm=MD5, qop=auth, nc=${nc}, cnonce="${cnonce}"`;
-  const text = ep.subscribeText({ ...base, cseq: 2 }).replace('Content-Length: 0', `${auth}\r\nContent-Length: 0`);
-  return { first, second: await ep.request(text) };
+  const text = to.ep.subscribeText({ ...base, cseq: 2 }).replace('Content-Length: 0', `${auth}\r\nContent-Length: 0`);
+  return { first, second: await to.ep.request(text) };
 }
 
 let tokenN3 = '';
@@ -133,6 +142,14 @@ t.test('a device made on node 1 with a SIP password authenticates a SUBSCRIBE wi
   }
   t.equal(last?.first.status, 401, 'challenged first');
   t.equal(last?.second?.status, 200, `200 with the device's credentials on node 2 after ${Date.now() - sent} ms (load ${loadavg()[0]!.toFixed(1)})`);
+});
+
+t.test("a 401 challenge from node 1 answered on node 2 is accepted: the nonce secret is the cluster's (RFC 3261 §22.4)", async (t) => {
+  const on1 = await endpoint(nodes[0]!);
+  const on2 = await endpoint(nodes[1]!);
+  const r = await digestSubscribe(on1, nodes[0]!.sipPort, { resource: '3101', user: '3001', password: 'sip-secret-3001' }, { ep: on2, port: nodes[1]!.sipPort });
+  t.equal(r.first.status, 401, 'node 1 challenged');
+  t.equal(r.second?.status, 200, "node 2 accepted the answer to node 1's nonce");
 });
 
 t.test('a deleted device stops authenticating on the other nodes within seconds', async (t) => {

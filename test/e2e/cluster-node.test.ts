@@ -1,93 +1,44 @@
 import t, { type Test } from 'tap';
-import { randomBytes } from 'node:crypto';
-import { startRedisProcess, type RedisProcess } from '../support/redis-process.js';
-import { startServerProcess, removeDir, type ServerProcess } from '../support/server-process.js';
-import { SipEndpoint, mapLimit, type DialogPublication } from '../support/sip-watcher.js';
-import type { WireMessage } from '../support/sip-wire.js';
+import { startRedisProcess } from '../support/redis-process.js';
+import type { ServerProcess } from '../support/server-process.js';
+import { mapLimit, type SipEndpoint } from '../support/sip-watcher.js';
+import {
+  startClusterNodes, watchResource, publishRefreshText as publishText, dialogIn as dialog, stateOf, sleep, token,
+  CLUSTER_API_KEY as API_KEY, type ClusterNodes,
+} from '../support/cluster-nodes.js';
 import { apiCaller } from '../support/api-call.js';
 
 /**
  * Cluster mode end to end (cluster.md §9, issue 22): one redis-server and three built nodes on loopback. A watcher's
  * NOTIFYs come only from the node holding its dialog, once per change, whichever node took the PUBLISH; entity-tags
  * work on every node; a publication expires once; with Redis gone a node goes on serving its own phones and, when
- * Redis comes back empty, pushes what it holds so the others converge.
+ * Redis comes back empty, pushes what it holds so the others converge. The set-up is test/support/cluster-nodes.ts
+ * (shared with cluster-failures.test.ts).
  *
  * Delivery limits are generous (the machine is shared): the acceptance asks for a second, the test allows 3 s and
  * reports the measured time.
  */
 
 const DELIVERY_MS = 3000;
-const API_KEY = 'c7'.repeat(32);
 /** Quiet time after a change during which no second NOTIFY may arrive. */
 const SETTLE_MS = 1500;
 
-const token = (): string => randomBytes(5).toString('hex');
-const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
-
-let redis: RedisProcess;
-const nodes: ServerProcess[] = [];
-const endpoints: SipEndpoint[] = [];
+let cluster: ClusterNodes;
+let nodes: ServerProcess[];
 
 t.before(async () => {
-  redis = await startRedisProcess();
-  for (const name of ['n1', 'n2', 'n3']) {
-    nodes.push(
-      await startServerProcess({
-        env: {
-          PISTON_CLUSTER_REDIS_URL: redis.url, PISTON_NODE_NAME: name, PISTON_WARM_UP_ROUNDS: '0', PISTON_PUBLISH_MIN_EXPIRES: '1',
-          // Each node's API with a known key, its realm the loopback address the phones dial (the list is by realm).
-          PISTON_BOOTSTRAP_API_KEY: API_KEY, PISTON_BOOTSTRAP_REALM: '127.0.0.1',
-        },
-      }),
-    );
-  }
+  cluster = await startClusterNodes();
+  nodes = cluster.nodes;
 });
 
 t.teardown(async () => {
-  for (const ep of endpoints) await ep.close();
-  for (const n of nodes) {
-    await n.stop();
-    removeDir(n.dataDir);
-  }
-  await redis.stop();
+  await cluster?.stop();
 });
 
-async function endpoint(node: ServerProcess): Promise<SipEndpoint> {
-  const ep = await SipEndpoint.udp(node.sipPort);
-  endpoints.push(ep);
-  return ep;
-}
-
-const dialog = (state: string): DialogPublication => ({ id: `d-${token()}`, callId: `c-${token()}`, localTag: 'l', remoteTag: 'r', state, direction: 'recipient' });
+const endpoint = (node: ServerProcess): Promise<SipEndpoint> => cluster.endpoint(node);
 
 /** A watcher of `resource` on `ep`'s node, after its first NOTIFY; answers the Call-ID. */
-async function watch(t: Test, ep: SipEndpoint, resource: string): Promise<string> {
-  const sub = await ep.subscribe({ resource, user: `w${token()}`, event: 'dialog', expires: 600 });
-  t.equal(sub.response.status, 200, `SUBSCRIBE to ${resource} accepted`);
-  t.ok(await ep.waitUntil(() => ep.transactions(sub.callId).length >= 1, DELIVERY_MS), 'first NOTIFY arrived');
-  return sub.callId;
-}
-
-const stateOf = (n: WireMessage | undefined): string => /<state>([^<]*)<\/state>/.exec(n?.body ?? '')?.[1] ?? 'idle (no dialog)';
-
-/** PUBLISH written out, for a refresh without a body or a removal (RFC 3903 §4.3, §4.5). */
-function publishText(ep: SipEndpoint, port: number, o: { resource: string; etag: string; expires: number }): string {
-  return [
-    `PUBLISH sip:${o.resource}@127.0.0.1:${port} SIP/2.0`,
-    `Via: SIP/2.0/UDP 127.0.0.1:${ep.localPort};branch=z9hG4bK${token()};rport`,
-    'Max-Forwards: 70',
-    `From: <sip:${o.resource}@127.0.0.1>;tag=${token()}`,
-    `To: <sip:${o.resource}@127.0.0.1>`,
-    `Call-ID: ${token()}@piston-e2e-pub`,
-    'CSeq: 1 PUBLISH',
-    'Event: dialog',
-    `SIP-If-Match: ${o.etag}`,
-    `Expires: ${o.expires}`,
-    'Content-Length: 0',
-    '',
-    '',
-  ].join('\r\n');
-}
+const watch = (t: Test, ep: SipEndpoint, resource: string): Promise<string> => watchResource(t, ep, resource, DELIVERY_MS);
 
 t.test('a PUBLISH on node 2 reaches a watcher on node 1 within the delivery limit, one NOTIFY with CSeq +1 (cluster.md §9 test 1)', async (t) => {
   const [n1, n2] = nodes as [ServerProcess, ServerProcess];
@@ -239,7 +190,7 @@ t.test('a frozen Redis (SIGSTOP): node 1 serves its own phones, says degraded, a
   const w3 = await endpoint(n3);
   const c1 = await watch(t, w1, '7107');
   const c3 = await watch(t, w3, '7107');
-  redis.pause();
+  cluster.redis.pause();
   try {
     const sent = Date.now();
     const pub = await (await endpoint(n1)).publishDialog({ resource: '7107', dialog: dialog('confirmed') }, 15_000);
@@ -253,7 +204,7 @@ t.test('a frozen Redis (SIGSTOP): node 1 serves its own phones, says degraded, a
     }
     t.equal(h['cluster'], 'degraded', '/healthz says degraded');
   } finally {
-    redis.resume();
+    cluster.redis.resume();
   }
   t.ok(await w3.waitUntil(() => w3.transactions(c3).length >= 2, 15_000), 'after SIGCONT node 3 hears of it');
   t.equal(stateOf(w3.transactions(c3).at(-1)!.msg), 'confirmed', 'state converged');
@@ -278,8 +229,8 @@ t.test('Redis gone: node 1 keeps serving its own phones and says degraded; Redis
   const w2 = await endpoint(n3);
   const c1 = await watch(t, w1, '7105');
   const c2 = await watch(t, w2, '7105');
-  const port = redis.port;
-  await redis.stop();
+  const port = cluster.redis.port;
+  await cluster.redis.stop();
   const health = async (): Promise<Record<string, unknown>> => (await (await fetch(`http://127.0.0.1:${n1.apiPort}/healthz`)).json()) as Record<string, unknown>;
   let h: Record<string, unknown> = {};
   for (let i = 0; i < 40 && h['cluster'] !== 'degraded'; i++) {
@@ -300,7 +251,7 @@ t.test('Redis gone: node 1 keeps serving its own phones and says degraded; Redis
   t.equal(stateOf(w1.transactions(c1).at(-1)!.msg), 'confirmed');
   t.equal(w2.transactions(c2).length, 1, 'node 3 cannot know yet');
 
-  redis = await startRedisProcess({ port });
+  cluster.redis = await startRedisProcess({ port });
   t.ok(await w2.waitUntil(() => w2.transactions(c2).length >= 2, 15_000), 'after Redis returns (empty), node 3 hears of it');
   t.equal(stateOf(w2.transactions(c2).at(-1)!.msg), 'confirmed', 'state converged');
   let back: Record<string, unknown> = {};

@@ -135,12 +135,14 @@ export function adminContract(backend: string, open: StoreFactory<AdminDataStore
       t.equal(store.apiKeys.get('k2'), undefined);
     });
 
-    t.test('tokens last used at or before a time go with deleteIdle; deleteByAccount drops an account\'s tokens', async (t) => {
+    t.test('tokens are listed per account; those last used at or before a time go with deleteIdle; deleteByAccount drops an account\'s tokens', async (t) => {
       const { store } = harness(t);
       store.authTokens.put(authTokenRecord({ tokenHash: 'old', lastUsedAt: T0 }));
       store.authTokens.put(authTokenRecord({ tokenHash: 'edge', lastUsedAt: T0 + 10 }));
       store.authTokens.put(authTokenRecord({ tokenHash: 'fresh', lastUsedAt: T0 + 11 }));
       store.authTokens.put(authTokenRecord({ tokenHash: 'other', accountId: ACCOUNT_B, lastUsedAt: T0 + 99 }));
+      t.strictSame(store.authTokens.findByAccount(ACCOUNT_A).map((r) => r.tokenHash).sort(), ['edge', 'fresh', 'old'], 'listed per account');
+      t.strictSame(store.authTokens.findByAccount(ACCOUNT_B), [authTokenRecord({ tokenHash: 'other', accountId: ACCOUNT_B, lastUsedAt: T0 + 99 })], 'field for field');
       t.equal(store.authTokens.deleteIdle(T0 + 10), 2);
       t.equal(store.authTokens.get('old'), undefined);
       t.equal(store.authTokens.get('edge'), undefined);
@@ -148,6 +150,7 @@ export function adminContract(backend: string, open: StoreFactory<AdminDataStore
       store.authTokens.put(authTokenRecord({ tokenHash: 'fresh', lastUsedAt: T0 + 50 }));
       t.equal(store.authTokens.get('fresh')?.lastUsedAt, T0 + 50, 'put upserts by token hash');
       t.equal(store.authTokens.deleteByAccount(ACCOUNT_A), 1);
+      t.strictSame(store.authTokens.findByAccount(ACCOUNT_A), [], 'none left for the account');
       t.ok(store.authTokens.get('other'));
       store.authTokens.delete('other');
       t.equal(store.authTokens.get('other'), undefined);
@@ -196,6 +199,7 @@ export function adminContract(backend: string, open: StoreFactory<AdminDataStore
         ['users.get', () => store.users.get('x')],
         ['apiKeys.put', () => store.apiKeys.put(apiKeyRecord())],
         ['authTokens.deleteIdle', () => store.authTokens.deleteIdle(0)],
+        ['authTokens.findByAccount', () => store.authTokens.findByAccount(ACCOUNT_A)],
         ['trustedPeers.loadAll', () => store.trustedPeers.loadAll()],
         ['trustedPeers.put', () => store.trustedPeers.put(trustedPeerRecord())],
         ['flush', () => store.flush()],

@@ -29,6 +29,11 @@ export interface RedisStartOptions {
   port?: number;
   /** `--appendonly yes` for persistence tests. */
   appendOnly?: boolean;
+  /**
+   * Use this directory (with `appendOnly`, the data an earlier server kept there is loaded) and leave it at stop: a
+   * Redis that comes back with its data. The caller removes it.
+   */
+  dir?: string;
   readyTimeoutMs?: number;
 }
 
@@ -58,7 +63,10 @@ async function waitForPong(port: number, ms: number, exited: Promise<unknown>): 
 
 export async function startRedisProcess(options: RedisStartOptions = {}): Promise<RedisProcess> {
   const port = options.port ?? (await freePort());
-  const dir = mkdtempSync(join(tmpdir(), 'piston-redis-'));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'piston-redis-'));
+  const removeDir = (): void => {
+    if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
+  };
   const child: ChildProcess = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', options.appendOnly ? 'yes' : 'no', '--dir', dir, '--daemonize', 'no'],
@@ -73,7 +81,7 @@ export async function startRedisProcess(options: RedisStartOptions = {}): Promis
     await Promise.race([waitForPong(port, options.readyTimeoutMs ?? 10_000, exited), spawnError]);
   } catch (err) {
     if (child.exitCode === null) child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    removeDir();
     throw new Error(`${(err as Error).message}\n${out.join('').slice(-2000)}`);
   }
   const signal = async (sig: NodeJS.Signals): Promise<void> => {
@@ -82,7 +90,7 @@ export async function startRedisProcess(options: RedisStartOptions = {}): Promis
       child.kill(sig);
     }
     await exited;
-    rmSync(dir, { recursive: true, force: true });
+    removeDir();
   };
   return {
     port,

@@ -4,6 +4,7 @@ import { extensionsCsv } from '../sipp-run.js';
 import { splitNotifyRetrans } from '../sipp-stats.js';
 import { analyseFanout, type WaveFigures } from '../fanout-analysis.js';
 import { udpDrops } from '../proc-stats.js';
+import { readNotifyLedger, unexplainedMissing } from '../notify-ledger.js';
 import type { Target } from '../targets.js';
 import { sleep } from '../sleep.js';
 
@@ -25,7 +26,11 @@ export interface FanoutResult {
   established: number;
   expectedNotifies: number;
   receivedNotifies: number;
+  /** NOTIFYs neither seen nor coalesced (notify-ledger.ts); a watcher with a wrong lamp at the end is in wrongLamps. */
   lostNotifies: number;
+  /** Watchers whose two changes came as one NOTIFY showing the end (RFC 6665 §4.2.2; not a loss). */
+  coalescedNotifies: number;
+  wrongLamps: number;
   /** Fan-out phase: NOTIFYs the server re-sent (seen by the watchers, in or after the call) and PUBLISHes sipp re-sent. */
   notifyRetrans: number;
   /** Subscribe (fill) phase: SUBSCRIBEs re-sent by sipp plus initial NOTIFYs re-sent by the server. */
@@ -102,6 +107,7 @@ export async function fanoutRun(ctx: RunContext, target: Target, transport: Tran
     const wdrops = transport === 'udp' ? udpDrops(watchers.localPort) - wdrops0 : 0;
     const wOut = await watchers.wait(30_000);
     const received = watchers.countLog('NOT');
+    const ledger = readNotifyLedger(watchers.logFile()!);
     const waves = analyseFanout(pub.logFile()!, watchers.logFile()!, plan.subs / plan.resources);
     const ws = wOut.stats;
     const ps = pubOut.stats;
@@ -110,7 +116,10 @@ export async function fanoutRun(ctx: RunContext, target: Target, transport: Tran
     const res: FanoutResult = {
       target: target.label, transport, rep, label: plan.label, subs: plan.subs, resources: plan.resources,
       publishRate: plan.publishRate, established,
-      expectedNotifies: 2 * plan.subs, receivedNotifies: received, lostNotifies: Math.max(0, 2 * plan.subs - received),
+      expectedNotifies: 2 * plan.subs, receivedNotifies: received,
+      // Watchers that never subscribed count as two lost NOTIFYs each, as before.
+      lostNotifies: unexplainedMissing(ledger) + 2 * Math.max(0, plan.subs - ledger.watchers),
+      coalescedNotifies: ledger.coalesced, wrongLamps: ledger.stale + ledger.none,
       notifyRetrans: split.lastNotifies + ws.deadCall + ws.autoAnswered,
       fillRetrans: split.rest,
       publishRetrans: Math.max(ps.retransSent, ps.retransStat),
@@ -122,12 +131,12 @@ export async function fanoutRun(ctx: RunContext, target: Target, transport: Tran
       notifyPerS: rates.length ? Math.max(...rates) : null,
       clean: false,
     };
-    res.clean = res.lostNotifies === 0 && res.notifyRetrans === 0 && res.publishRetrans === 0 && res.failedCalls === 0 && established === plan.subs;
+    res.clean = res.lostNotifies === 0 && res.wrongLamps === 0 && res.notifyRetrans === 0 && res.publishRetrans === 0 && res.failedCalls === 0 && established === plan.subs;
     ctx.record({ test: 'fanout', ...res });
     const w = (x: WaveFigures): string => `n=${x.notifies}/${x.expected} span=${x.spanMs}ms ${x.notifyPerS}/s p50/p99/max=${x.p50Ms}/${x.p99Ms}/${x.maxMs}ms`;
     ctx.log(
       `  ${target.label} fan-out ${plan.label} ${transport}: confirmed ${w(waves.confirmed)}; terminated ${w(waves.terminated)}; ` +
-        `lost=${res.lostNotifies} notify-rtx=${res.notifyRetrans} fill-rtx=${res.fillRetrans} publish-rtx=${res.publishRetrans} failed=${res.failedCalls} ` +
+        `lost=${res.lostNotifies} coalesced=${res.coalescedNotifies} wrong-lamps=${res.wrongLamps} notify-rtx=${res.notifyRetrans} fill-rtx=${res.fillRetrans} publish-rtx=${res.publishRetrans} failed=${res.failedCalls} ` +
         `drops srv/watchers=${drops}/${wdrops} cpu=${c.serverS}s (${res.cpuUsPerNotify} us/NOTIFY) at-rest=${restCpuMsPerS}ms/s noise=${c.otherCores}`,
     );
     return res;

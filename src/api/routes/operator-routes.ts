@@ -97,7 +97,11 @@ export function operatorRoutes(
       success: 200,
       answer: explainAnswer,
       rejects: [400],
-      handle: (ctx) => reply(ctx, 200, operator.explain(ctx.state.account!, param(ctx, 'extension'))),
+      partial: true,
+      handle: async (ctx) => {
+        const { view, partial } = await operator.explain(ctx.state.account!, param(ctx, 'extension'));
+        reply(ctx, 200, view, partial ? { timeout: true } : undefined);
+      },
     },
   ];
 }

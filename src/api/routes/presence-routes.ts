@@ -65,8 +65,12 @@ export function presenceRoutes(presence: PresenceAdmin, events: readonly string[
       auth: 'account',
       success: 200,
       answer: resourceStateAnswer,
+      partial: true,
       rejects: [400],
-      handle: (ctx) => reply(ctx, 200, presence.describe(ctx.state.account!, param(ctx, 'extension'))),
+      handle: async (ctx) => {
+        const { view, partial } = await presence.describe(ctx.state.account!, param(ctx, 'extension'));
+        reply(ctx, 200, view, partial ? { timeout: true } : undefined);
+      },
     },
     {
       method: 'post',

@@ -73,6 +73,34 @@ export class ClusterListing {
   }
 
   /**
+   * The watchers of one resource (`user@domain`, as the admin API's look-up names it) on the other live nodes, from
+   * the domain's index (read whole and filtered: its cost grows with the domain's remote subscriptions, as the realm's
+   * list does). This node's own watchers are the caller's (exact, from its live records). Engine down or not answering:
+   * none, `partial`.
+   */
+  async remoteWatchersOf(resource: string): Promise<ListedSubscriptions> {
+    if (!this.opts.engine.connected) return { records: [], partial: true };
+    const at = resource.lastIndexOf('@');
+    const user = resource.slice(0, at).toLowerCase();
+    const domain = resource.slice(at + 1).toLowerCase();
+    const { engine, node: self, clock } = this.opts;
+    try {
+      const alive = new Set((await this.withTimeout(engine.nodes())).filter((n) => n.alive && n.node !== self).map((n) => n.node));
+      if (alive.size === 0) return { records: [], partial: false };
+      const render = this.opts.renderBody;
+      const records: Listed[] = [];
+      for (const e of await engine.listDomain(domain, clock.now())) {
+        if (!alive.has(e.node) || (e.fields.resource ?? '').toLowerCase() !== user) continue;
+        records.push(listedRecordOf(e, render ? () => render(e) : () => 'undefined'));
+      }
+      return { records, partial: false };
+    } catch (err) {
+      this.logger.warn({ err, resource }, "cluster directory unreachable: a resource's watchers on this node only");
+      return { records: [], partial: true };
+    }
+  }
+
+  /**
    * Domains where `user` (a resource's user part) is watched on another live node, for a reset or set given on this
    * node (the admin API's domainsFor: a phone on another node subscribed at `1001@192.0.2.1` must hear a reset of
    * 1001 too). Read from the indexes of the domains those nodes announce with their heartbeat, except `skip` (the

@@ -30,6 +30,8 @@ export class ClusterDirectoryPart {
       this.directory ? this.directory.listing.list() : Promise.resolve({ records: this.opts.liveRecords(), partial: true }),
     watchedDomains: (user: string, skip: readonly string[]): Promise<string[]> =>
       this.directory ? this.directory.listing.watchedDomains(user, skip) : Promise.resolve([]),
+    remoteWatchersOf: (resource: string): Promise<ListedSubscriptions> =>
+      this.directory ? this.directory.listing.remoteWatchersOf(resource) : Promise.resolve({ records: [], partial: true }),
   };
 
   constructor(private readonly opts: DirectoryPartOptions) {}

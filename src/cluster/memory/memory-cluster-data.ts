@@ -27,6 +27,8 @@ export class MemoryClusterData {
   readonly nodes = new Map<string, number>();
   readonly beats = new Map<string, StoredBeat>();
   epoch: string | null = null;
+  /** `sharedValue`'s values by name. */
+  readonly shared = new Map<string, string>();
   /** Readers waiting for an entry (blocking reads). */
   readonly waiters = new Set<() => void>();
 
@@ -45,5 +47,6 @@ export class MemoryClusterData {
     this.nodes.clear();
     this.beats.clear();
     this.epoch = null;
+    this.shared.clear();
   }
 }

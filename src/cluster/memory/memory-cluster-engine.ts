@@ -174,6 +174,14 @@ export class MemoryClusterEngine implements ClusterEngine {
     return this.data.epoch;
   }
 
+  async sharedValue(name: string, candidate: string): Promise<string> {
+    this.check();
+    const found = this.data.shared.get(name);
+    if (found !== undefined) return found;
+    this.data.shared.set(name, candidate);
+    return candidate;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }

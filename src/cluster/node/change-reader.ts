@@ -10,6 +10,25 @@ const READ_BLOCK_MS = 1000;
 /** Pause after a failed read before the next attempt (island mode). */
 const RETRY_MS = 500;
 
+/**
+ * What became of the stream entries this node read, counted (the `piston_cluster_changes_total` metric): an entry a
+ * node never acted on is then told apart from a NOTIFY lost on the wire. `applied`: installed into the node's copy
+ * (its watchers hear of it); `refreshed`: no state in the entry, a fresh read instead; `own`: this node's commit;
+ * `outbox`: the resource's local changes wait in the outbox; `unwatched`: no watcher here, the copy only forgotten;
+ * `older`: not newer than the node's copy; `waited`: held back behind a busy lane first (counted again when it ends);
+ * `gaps`: reads that found entries lost.
+ */
+export interface ChangeCounts {
+  applied: number;
+  refreshed: number;
+  own: number;
+  outbox: number;
+  unwatched: number;
+  older: number;
+  waited: number;
+  gaps: number;
+}
+
 export interface ChangeReaderHooks {
   /** A gap: entries were lost (trimmed, or the engine lost its data). Resolves once handled. */
   onGap(): Promise<void>;
@@ -31,6 +50,7 @@ export interface ChangeReaderHooks {
 export class ChangeReader {
   private cursor: ChangeCursor | undefined;
   private running = false;
+  readonly counts: ChangeCounts = { applied: 0, refreshed: 0, own: 0, outbox: 0, unwatched: 0, older: 0, waited: 0, gaps: 0 };
   private loopDone: Promise<void> = Promise.resolve();
 
   constructor(
@@ -64,6 +84,7 @@ export class ChangeReader {
         link.succeeded();
         this.cursor = batch.cursor;
         if (batch.gap) {
+          this.counts.gaps++;
           this.ctx.logger.warn({ rev: batch.cursor.rev }, 'cluster change stream gap: resyncing');
           await this.hooks.onGap();
         }
@@ -78,22 +99,37 @@ export class ChangeReader {
 
   private apply(e: ChangeEntry): void {
     const { lanes, revs, presentity, node } = this.ctx;
-    if (e.origin === node || this.hooks.skip(e.resource)) return;
+    const counts = this.counts;
+    if (e.origin === node) {
+      counts.own++;
+      return;
+    }
+    if (this.hooks.skip(e.resource)) {
+      counts.outbox++;
+      return;
+    }
     if (!this.hooks.wanted(e.resource)) {
+      counts.unwatched++;
       if (!lanes.busy(e.resource)) revs.delete(e.resource);
       return;
     }
     if (lanes.busy(e.resource)) {
+      counts.waited++;
       lanes.whenIdle(e.resource, () => this.apply(e));
       return;
     }
-    if (e.rev <= (revs.get(e.resource) ?? 0)) return;
+    if (e.rev <= (revs.get(e.resource) ?? 0)) {
+      counts.older++;
+      return;
+    }
     const doc = docOfState(e.state, e.deleted);
     if (doc === undefined) {
+      counts.refreshed++;
       void this.replica.refreshInLane(e.resource);
       return;
     }
     presentity.installResource(e.resource, doc, e.force);
     revs.set(e.resource, e.rev);
+    counts.applied++;
   }
 }

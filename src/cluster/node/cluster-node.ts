@@ -3,7 +3,7 @@ import type { PresenceFeed } from '../../feed/presence-feed.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { ClusterEngine } from '../engine-port.js';
-import { ChangeReader } from './change-reader.js';
+import { ChangeReader, type ChangeCounts } from './change-reader.js';
 import { ClusterLink } from './cluster-link.js';
 import { ExpirySweeper } from './expiry-sweeper.js';
 import type { NodeContext, NodePresentity } from './node-context.js';
@@ -119,6 +119,16 @@ export class ClusterNode {
   /** Local changes waiting for the engine. */
   get outboxSize(): number {
     return this.outbox.size;
+  }
+
+  /** Outbox entries dropped because it was full (their changes stayed local). */
+  get outboxDropped(): number {
+    return this.outbox.dropped;
+  }
+
+  /** What became of the stream entries read so far (change-reader.ts), for metrics. */
+  get changeCounts(): Readonly<ChangeCounts> {
+    return this.reader.counts;
   }
 
   /**

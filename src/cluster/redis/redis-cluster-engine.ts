@@ -190,6 +190,11 @@ export class RedisClusterEngine implements ClusterEngine {
     return old ?? candidate;
   }
 
+  async sharedValue(name: string, candidate: string): Promise<string> {
+    const old = (await this.redis.call('SET', this.keys.shared(name), candidate, 'NX', 'GET')) as string | null;
+    return old ?? candidate;
+  }
+
   close(): Promise<void> {
     return this.link.close();
   }

@@ -36,4 +36,8 @@ export class RedisKeys {
   get epoch(): string {
     return `${this.prefix}epoch`;
   }
+  /** A value every node agrees on (`sharedValue`), e.g. `pp:shared:sip-nonce-secret`. */
+  shared(name: string): string {
+    return `${this.prefix}shared:${name}`;
+  }
 }

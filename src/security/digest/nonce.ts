@@ -9,7 +9,10 @@ import { NonceMac } from './nonce-mac.js';
  * to the source IP only when asked.
  */
 export interface NonceServiceOptions {
-  /** At least 32 bytes; kept with the data, so nonces survive a restart (and every cluster node shares it). */
+  /**
+   * At least 32 bytes; kept with the data, so nonces survive a restart. In cluster mode every node adopts the one kept
+   * in the engine (`rekey`), so any node verifies any node's nonce.
+   */
   secret: Buffer;
   /** Lifetime in seconds; default 300. */
   lifetimeS?: number;
@@ -32,16 +35,27 @@ const NONCE_CHARS = Math.ceil((NONCE_BYTES * 4) / 3);
 
 export class NonceService {
   readonly lifetimeS: number;
-  private readonly mac: NonceMac;
+  private mac: NonceMac;
+  /** The key in use before `rekey`: its nonces still verify until they expire (cluster mode adopting the shared key). */
+  private previous: NonceMac | undefined;
   private readonly bindSourceIp: boolean;
   /** The MAC a check computes, compared with the nonce's own (reused: checks never overlap). */
   private readonly expected = Buffer.alloc(MAC_BYTES);
 
   constructor(opts: NonceServiceOptions) {
-    if (opts.secret.length < 32) throw new Error('nonce secret must be at least 32 bytes');
-    this.mac = new NonceMac(opts.secret);
+    this.mac = new NonceMac(checkedSecret(opts.secret));
     this.lifetimeS = opts.lifetimeS ?? 300;
     this.bindSourceIp = opts.bindSourceIp ?? false;
+  }
+
+  /**
+   * Issues nonces under `secret` from now on (cluster mode: the secret every node shares, once the engine answers).
+   * Nonces of the key in use until now still verify, so a challenge sent just before is not answered with a second.
+   */
+  rekey(secret: Buffer): void {
+    const next = new NonceMac(checkedSecret(secret));
+    this.previous = this.mac;
+    this.mac = next;
   }
 
   /** A fresh nonce for `realm`, issued at `nowMs`. */
@@ -62,11 +76,22 @@ export class NonceService {
     if (nonce.length !== NONCE_CHARS || !/^[A-Za-z0-9_-]+$/.test(nonce)) return { kind: 'invalid' };
     const raw = Buffer.from(nonce, 'base64url');
     if (raw.length !== NONCE_BYTES) return { kind: 'invalid' };
-    this.mac.into(this.expected, 0, MAC_BYTES, raw.subarray(0, HEAD_BYTES), realm, this.bindSourceIp ? sourceIp : undefined);
-    if (!timingSafeEqual(raw.subarray(HEAD_BYTES), this.expected)) return { kind: 'invalid' };
+    if (!this.signed(this.mac, raw, realm, sourceIp) && (this.previous === undefined || !this.signed(this.previous, raw, realm, sourceIp))) {
+      return { kind: 'invalid' };
+    }
     const issuedS = raw.readUInt32BE(0);
     const nowS = Math.floor(nowMs / 1000);
     if (issuedS > nowS + 1) return { kind: 'invalid' };
     return nowS - issuedS >= this.lifetimeS ? { kind: 'expired', issuedS } : { kind: 'valid', issuedS };
   }
+
+  private signed(mac: NonceMac, raw: Buffer, realm: string, sourceIp: string): boolean {
+    mac.into(this.expected, 0, MAC_BYTES, raw.subarray(0, HEAD_BYTES), realm, this.bindSourceIp ? sourceIp : undefined);
+    return timingSafeEqual(raw.subarray(HEAD_BYTES), this.expected);
+  }
+}
+
+function checkedSecret(secret: Buffer): Buffer {
+  if (secret.length < 32) throw new Error('nonce secret must be at least 32 bytes');
+  return secret;
 }

@@ -28,6 +28,7 @@ import type { FramerOutput } from '../parser/stream-framer.js';
 import { addressFamily, isInvalidHost, isWildcard, literalFirstLookup, normalizeAddress } from './address.js';
 import type { ConnectionLimits } from './admission.js';
 import { ConnectionTable } from './connection-table.js';
+import { HandshakeTally } from './handshake-tally.js';
 import { formatHostPort, type Flow, type Target } from './flow.js';
 import { errorResponse, intakeMessage, type MessageIntake } from './message-intake.js';
 import { TcpConnection } from './tcp-connection.js';
@@ -139,7 +140,9 @@ export class SipTransport implements TransportLayer {
   private tlsCredentials: TlsCredentials | undefined;
   private udp: UdpListener[] = [];
   private tcp: TcpListener[] = [];
-  private tlsServers: TlsServer[] = [];
+  /** Per TLS listen address: the TCP listener that gates sockets, and the TLS server it hands the admitted ones. */
+  private tlsServers: { front: Server; tls: TlsServer }[] = [];
+  private readonly handshakes = new HandshakeTally();
   private boundTlsPort = 0;
   private refusedTcp = 0;
   private refusedTls = 0;
@@ -222,7 +225,7 @@ export class SipTransport implements TransportLayer {
   reloadTls(credentials: TlsCredentials): void {
     if (!this.tlsOptions) return;
     checkTlsCredentials(credentials);
-    for (const server of this.tlsServers) server.setSecureContext(secureContextOptions(credentials));
+    for (const { tls } of this.tlsServers) tls.setSecureContext(secureContextOptions(credentials));
     this.tlsCredentials = credentials;
   }
 
@@ -342,16 +345,25 @@ export class SipTransport implements TransportLayer {
     return port;
   }
 
-  private listenTls(host: string, port: number, ipv6Only: boolean, opts: SipTlsOptions): Promise<TlsServer> {
+  private listenTls(host: string, port: number, ipv6Only: boolean, opts: SipTlsOptions): Promise<Server> {
     return new Promise((resolve, reject) => {
-      const server = createTlsServer(tlsServerOptions(this.tlsCredentials!, opts.handshakeTimeoutMs ?? 10_000), (socket) =>
-        this.accept(socket, TLS),
-      );
+      // Never listens itself: the TCP listener below hands it the sockets the gate admits (Node documents emitting
+      // 'connection' to inject a socket), so a source over its cap costs no handshake.
+      const tls = createTlsServer(tlsServerOptions(this.tlsCredentials!, opts.handshakeTimeoutMs ?? 10_000), (socket) => {
+        this.handshakes.settle(normalizeAddress(socket.remoteAddress ?? ''), socket.remotePort ?? 0);
+        this.accept(socket, TLS);
+      });
       // Node leaves the socket of a failed or timed-out handshake open (transports.md §2.1, tried): close it here.
-      server.on('tlsClientError', (err, socket) => {
+      tls.on('tlsClientError', (err, socket) => {
         this.stats.tlsHandshakeFailures++;
         this.logger.debug({ remote: socket.remoteAddress, err: err.message }, 'tls handshake failed');
         socket.destroy();
+      });
+      const server = createServer((raw) => {
+        const address = normalizeAddress(raw.remoteAddress ?? '');
+        if (!this.admitted(raw, address, TLS, this.handshakes.count(address))) return;
+        this.handshakes.begin(address, raw);
+        tls.emit('connection', raw);
       });
       // Sockets still in their handshake count against the same global cap as established connections.
       server.maxConnections = this.maxConnections;
@@ -369,7 +381,7 @@ export class SipTransport implements TransportLayer {
       server.listen(this.listenOptions(host, port, ipv6Only), () => {
         server.off('error', onError);
         server.on('error', (err) => this.logger.error({ err: err.message, host }, 'tls listener error'));
-        this.tlsServers.push(server);
+        this.tlsServers.push({ front: server, tls });
         resolve(server);
       });
     });
@@ -442,7 +454,7 @@ export class SipTransport implements TransportLayer {
     await Promise.all([
       ...udp.map((l) => new Promise<void>((resolve) => l.socket.close(() => resolve()))),
       ...tcp.map((l) => new Promise<void>((resolve) => l.server.close(() => resolve()))),
-      ...tls.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+      ...tls.map(({ front }) => new Promise<void>((resolve) => front.close(() => resolve()))),
     ]);
   }
 
@@ -513,21 +525,23 @@ export class SipTransport implements TransportLayer {
       socket.destroy();
       return;
     }
-    const admit = this.connectionLimits?.admit;
-    if (admit !== undefined) {
-      const address = normalizeAddress(socket.remoteAddress ?? '');
-      if (!admit({ address, transport, open: this.connections.countFrom(address) })) {
-        this.stats.connectionsRejected++;
-        if (transport === TLS) this.refusedTls++;
-        else this.refusedTcp++;
-        this.connectionLimits?.onLimit?.('per-address');
-        // Debug only: a source over its cap would otherwise write a log line per attempt.
-        this.logger.debug({ remote: address, transport: transport.name }, 'connection refused by the connection gate');
-        socket.destroy();
-        return;
-      }
-    }
+    // TLS passed the gate before its handshake (listenTls), counted with the sockets still in theirs.
+    if (transport !== TLS && !this.admitted(socket, normalizeAddress(socket.remoteAddress ?? ''), transport, 0)) return;
     this.adopt(socket, 'inbound', transport);
+  }
+
+  /** The per-address gate; a refused socket is destroyed before any byte is read. `handshaking`: its address's sockets in a TLS handshake. */
+  private admitted(socket: Socket, address: string, transport: TransportDescriptor, handshaking: number): boolean {
+    const admit = this.connectionLimits?.admit;
+    if (admit === undefined || admit({ address, transport, open: this.connections.countFrom(address) + handshaking })) return true;
+    this.stats.connectionsRejected++;
+    if (transport === TLS) this.refusedTls++;
+    else this.refusedTcp++;
+    this.connectionLimits?.onLimit?.('per-address');
+    // Debug only: a source over its cap would otherwise write a log line per attempt.
+    this.logger.debug({ remote: address, transport: transport.name }, 'connection refused by the connection gate');
+    socket.destroy();
+    return false;
   }
 
   private adopt(socket: Socket, direction: 'inbound' | 'outbound', transport: TransportDescriptor = TCP): TcpConnection {

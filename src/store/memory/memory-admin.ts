@@ -170,6 +170,9 @@ export class MemoryAuthTokenRepository implements AuthTokenRepository {
   get(tokenHash: string): AuthTokenRecord | undefined {
     return this.t.get(tokenHash);
   }
+  findByAccount(accountId: string): AuthTokenRecord[] {
+    return this.t.where((r) => r.accountId === accountId);
+  }
   put(record: AuthTokenRecord): void {
     this.t.put(record);
   }

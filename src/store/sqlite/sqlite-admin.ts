@@ -345,6 +345,9 @@ export class SqliteAuthTokenRepository implements AuthTokenRepository {
   get(tokenHash: string): AuthTokenRecord | undefined {
     return this.t.get(tokenHash);
   }
+  findByAccount(accountId: string): AuthTokenRecord[] {
+    return this.t.select('WHERE account_id = ?', accountId);
+  }
   put(record: AuthTokenRecord): void {
     this.t.put(record);
   }

@@ -1,5 +1,5 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import t, { type Test } from 'tap';
 import { SystemClock } from '../../../src/lib/clock.js';
 import { silentLogger } from '../../../src/lib/logger.js';
@@ -46,6 +46,16 @@ function closedWithin(socket: Socket, ms: number): Promise<boolean> {
     });
     socket.on('error', () => {});
   });
+}
+
+/** Whether a TLS handshake from `from` completes. */
+async function handshakes(port: number, from: string): Promise<boolean> {
+  try {
+    (await TlsSipPeer.open(port, { localAddress: from } as ConnectionOptions)).close();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function optionsAnswered(port: number): Promise<number[]> {
@@ -121,6 +131,51 @@ t.test('T1: plaintext, a silent client, TLS 1.1 and random bytes are closed and 
   t.same(statusCodes(await bystander.waitUntil((s) => statusCodes(s).length > 0)), [200], 'a connection opened before is still served');
   t.same(await optionsAnswered(port), [200], 'and new ones too');
   t.ok(await pollUntil(() => sockets.connectionCount === 1, 3000), `only the bystander holds a connection: nothing leaked (${sockets.connectionCount})`);
+});
+
+t.test('C3 over TLS: the per-address cap is checked before the handshake and counts sockets still in theirs (security.md §4.2, §6 C3)', async (t) => {
+  const credentials = readTlsCredentials({ certPath: pki.server.certPath, keyPath: pki.server.keyPath });
+  const refusedAt: string[] = [];
+  const sockets = new SipTransport({
+    hosts: ['127.0.0.1'],
+    port: 0,
+    udp: false,
+    clock,
+    logger: silentLogger,
+    tls: { port: 0, credentials, handshakeTimeoutMs: 5000 },
+    // A cap of two per address, as PISTON_SIP_MAX_CONNECTIONS_PER_IP would set it for an untrusted source.
+    connectionLimits: { admit: ({ open }) => open < 2, onLimit: (reason) => refusedAt.push(reason) },
+  });
+  await sockets.start();
+  t.teardown(() => sockets.close());
+  const port = sockets.portOf(TLS)!;
+  // Two sockets from 127.0.0.2 that never send a ClientHello: they hold their address's two places while in the handshake.
+  const stalled = [0, 1].map(() => tcpConnect({ host: '127.0.0.1', port, localAddress: '127.0.0.2' }));
+  for (const s of stalled) s.on('error', () => {});
+  await Promise.all(stalled.map((s) => new Promise((res) => s.once('connect', res))));
+  t.notOk(await pollUntil(() => stalled.some((s) => s.destroyed), 300), 'both stalled sockets are held open (their handshake deadline is 5 s)');
+
+  const third = tlsConnect({ host: '127.0.0.1', port, localAddress: '127.0.0.2', rejectUnauthorized: false } as ConnectionOptions);
+  const outcome = await new Promise<string>((res) => {
+    third.once('secureConnect', () => res('connected'));
+    third.once('error', (e: NodeJS.ErrnoException) => res(e.code ?? e.message));
+  });
+  third.destroy();
+  t.not(outcome, 'connected', `a third from the same address is refused (${outcome})`);
+  t.same(refusedAt, ['per-address'], 'refused by the per-address gate');
+  t.equal(sockets.stats.tlsHandshakeFailures, 0, 'before any handshake was spent on it (none failed)');
+  t.equal(sockets.refusedCounts().tls, 1, 'and counted as a TLS refusal');
+  t.ok(await handshakes(port, '127.0.0.1'), 'another address completes its handshake meanwhile');
+
+  stalled[0]!.destroy();
+  // The server hears of the close a moment later; until then the address is still at its cap.
+  let again = false;
+  for (let i = 0; i < 30 && !again; i++) {
+    again = await handshakes(port, '127.0.0.2');
+    if (!again) await new Promise((res) => setTimeout(res, 100));
+  }
+  t.ok(again, 'once one stalled socket closes, the address gets a TLS connection again');
+  stalled[1]!.destroy();
 });
 
 t.test('T2: new credentials serve new handshakes, established connections stay; broken files change nothing (transports.md §2.1)', async (t) => {

@@ -45,6 +45,11 @@ export class AdminMirror implements ClusterPart {
   /** Records with a change of this node not yet in the engine, or the rev of its last one there. */
   private readonly own = new Map<string, number>();
   private cursor: AdminCursor = { id: '0', rev: 0 };
+  /**
+   * Moves when a resync starts or is asked for: a stream read begun before (on the cursor the resync replaces) is
+   * dropped when it returns, so it neither applies entries of the lost data nor overwrites the new cursor.
+   */
+  private generation = 0;
   private synced = false;
   private up = true;
   private running = false;
@@ -94,11 +99,22 @@ export class AdminMirror implements ClusterPart {
   }
 
   onReturn(): void {
-    this.synced = false;
+    this.resyncNow();
   }
 
   onEpochChange(): void {
+    this.resyncNow();
+  }
+
+  /**
+   * Resyncs (re-seeding an engine that lost its data) at once rather than when the loop's blocking read ends (up to
+   * `blockMs`): the node sees the loss from its heartbeat within a second, and until the re-seed no write of any node
+   * is taken (ADMIN_WRITE refuses an unseeded engine).
+   */
+  private resyncNow(): void {
     this.synced = false;
+    this.generation++;
+    if (this.running) void this.sync().catch((err: unknown) => this.failed(err));
   }
 
   private enqueue(change: AdminChange): void {
@@ -153,8 +169,10 @@ export class AdminMirror implements ClusterPart {
           await this.sync();
           continue;
         }
+        const generation = this.generation;
         const batch = await this.opts.engine.read(this.cursor, 500, this.opts.blockMs ?? 5000);
         if (!this.running) break;
+        if (generation !== this.generation) continue;
         this.apply(batch.entries);
         this.cursor = batch.cursor;
         if (batch.gap) this.synced = false;
@@ -181,7 +199,18 @@ export class AdminMirror implements ClusterPart {
     return this.syncing;
   }
 
+  /** Until no resync was asked for while one ran (its snapshot may predate the loss it was asked for). */
   private async syncNow(): Promise<void> {
+    let generation: number;
+    do {
+      generation = ++this.generation;
+      await this.syncOnce();
+    } while (generation !== this.generation && this.running);
+    this.synced = true;
+    this.opts.onApplied();
+  }
+
+  private async syncOnce(): Promise<void> {
     let snap = await this.opts.engine.snapshot(this.node, this.localRecords());
     if (snap.seededNow) {
       for (const c of this.queue.splice(0)) {
@@ -192,13 +221,14 @@ export class AdminMirror implements ClusterPart {
       await this.pump();
       snap = await this.opts.engine.snapshot(this.node);
     }
+    // The snapshot holds every own change committed before it, and its cursor is past their entries: their revs are
+    // of no more use, and after a data loss (revs start again at 1) they would hide other nodes' later changes.
+    for (const [k, rev] of this.own) if (rev !== Infinity) this.own.delete(k);
     if (!this.up) this.logger.info({ dropped: this.dropped }, 'admin data: engine reachable again, local copy resynced');
     this.up = true;
     this.dropped = 0;
     if (snap.seeded && !snap.seededNow) this.replaceLocal(snap.records);
     this.cursor = snap.cursor;
-    this.synced = true;
-    this.opts.onApplied();
   }
 
   private failed(err: unknown): void {
@@ -238,8 +268,9 @@ export class AdminMirror implements ClusterPart {
       out.users.push(...(this.local.users.findByAccount(a.id) as unknown as JsonValue[]));
       out.apiKeys.push(...(this.local.apiKeys.findByAccount(a.id) as unknown as JsonValue[]));
       out.trustedPeers.push(...(this.local.trustedPeers.findByAccount(a.id) as unknown as JsonValue[]));
+      // Hashes only: a seed after a data loss keeps every client's token (the CLI's saved one, the board's).
+      out.authTokens.push(...(this.local.authTokens.findByAccount(a.id) as unknown as JsonValue[]));
     }
-    // Tokens cannot be listed through the port: they are not seeded (clients get new ones from their keys).
     return out;
   }
 
