@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 // Rendering asks for the same few ids on every NOTIFY; remembering them saves a hash per body. Cleared when full, so
-// memory stays bounded whatever the number of resources.
+// memory stays bounded whatever the number of resources. A miss (each newly watched resource) uses the one-shot
+// `crypto.hash`: no Hash object, about 1 µs less than createHash().update().digest() here (issue 19).
 const MAX_CACHED = 10_000;
 const cache = new Map<string, string>();
 
@@ -14,7 +15,7 @@ export function stableId(prefix: string, entity: string): string {
   const key = prefix + '\u0000' + entity;
   let id = cache.get(key);
   if (id === undefined) {
-    id = prefix + createHash('sha1').update(entity).digest('hex').slice(0, 16);
+    id = prefix + hash('sha1', entity, 'hex').slice(0, 16);
     if (cache.size >= MAX_CACHED) cache.clear();
     cache.set(key, id);
   }
