@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect as tlsConnect } from 'node:tls';
 import { parseArgs } from 'node:util';
-import { digestAuthorization, header, okFor, openStream, statusOf, type SipStream, type StreamKind } from './load/sip-stream.js';
+import { callIdOf, digestAuthorization, header, okFor, openStream, statusOf, type SipStream, type StreamKind } from './load/sip-stream.js';
 
 const { values: a } = parseArgs({
   allowPositionals: true,
@@ -96,10 +96,12 @@ async function subscribe(): Promise<void> {
   };
   const transport = kind.toUpperCase();
   const uriOf = (ext: string): string => `sip:${ext}@${a.domain}`;
+  // One random tag per run; branches and Call-IDs are unique from it and the call number (no randomBytes per call).
+  const runTag = randomBytes(6).toString('hex');
   const request = (c: Call, cseq: number, authorization?: string): string => {
     const user = a.user ?? `${a.prefix}${c.n}`;
     return `SUBSCRIBE ${uriOf(c.ext)} SIP/2.0\r\n` +
-      `Via: SIP/2.0/${transport} ${c.conn.viaHost};branch=z9hG4bK${randomBytes(8).toString('hex')}\r\n` +
+      `Via: SIP/2.0/${transport} ${c.conn.viaHost};branch=z9hG4bK${runTag}.${c.n}.${cseq}\r\n` +
       `Max-Forwards: 70\r\nFrom: <sip:${user}@${a.domain}>;tag=${c.n}t${process.pid}\r\nTo: <${uriOf(c.ext)}>\r\n` +
       `Call-ID: ${c.callId}\r\nCSeq: ${cseq} SUBSCRIBE\r\n` +
       `Contact: <sip:${a.prefix}${c.n}@${c.conn.viaHost};transport=${kind === 'wss' ? 'ws' : kind}>\r\n` +
@@ -108,7 +110,7 @@ async function subscribe(): Promise<void> {
   };
   for (const conn of conns) {
     conn.onMessage((text) => {
-      const callId = header(text, '(?:call-id|i)')?.trim() ?? '';
+      const callId = callIdOf(text)?.trim() ?? '';
       const c = byCallId.get(callId);
       const status = statusOf(text);
       if (status === null) {
@@ -154,7 +156,7 @@ async function subscribe(): Promise<void> {
       while (sent < due) {
         const n = sent++;
         const c: Call = {
-          n, conn: conns[n % conns.length]!, callId: `${n}-${process.pid}-${randomBytes(4).toString('hex')}@bench`,
+          n, conn: conns[n % conns.length]!, callId: `${n}-${process.pid}-${runTag}@bench`,
           ext: String(1000 + (n % exts)), t0: now, final: null, notified: false, challenged: false, done: false,
         };
         byCallId.set(c.callId, c);

@@ -78,6 +78,9 @@ export interface BenchOptions {
   /** idle-conns: connections per transport, from 127.0.0.2-5, and which transports (default tcp, tls, ws). */
   idleConns: number;
   idleKinds: ('tcp' | 'tls' | 'ws')[];
+  /** tls-rate/ws-rate: loader processes (each rate/N over its own connections) and connections per loader. */
+  streamLoaders: number;
+  streamConns: number;
   /** tls-handshakes: full handshakes to make. */
   tlsHandshakes: number;
   /**
@@ -123,6 +126,8 @@ const USAGE = `usage: npm run bench -- [options]
   --held-parts search,cpu   which parts of the held step run (default both)
   --idle-conns N       connections per transport for idle-conns (default 10000, --quick 1000)
   --idle-kinds tcp,tls,ws   which transports idle-conns measures (default all three)
+  --stream-loaders N  --stream-conns C   tls-rate/ws-rate load from N stream-load.js processes (rate/N each), each
+                       over C connections (default 1 and 1: one connection, as the figures in bench/README.md)
   --tls-handshakes N   handshakes for tls-handshakes (default 5000, --quick 500)
   --transports udp,tcp rate and fan-out transports (default: both)
   --quick              small counts and short steps: a smoke run of the whole pipeline (~3 min)
@@ -202,6 +207,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     idleConns: quick ? 1000 : 10000,
     idleKinds: ['tcp', 'tls', 'ws'],
     tlsHandshakes: quick ? 500 : 5000,
+    streamLoaders: 1,
+    streamConns: 1,
     oursProcesses: 1,
     sippSocketPerCall: false,
     clusterNodes: 3,
@@ -346,6 +353,12 @@ export function parseOptions(argv: string[]): BenchOptions {
         o.idleKinds = kinds as BenchOptions['idleKinds'];
         break;
       }
+      case '--stream-loaders':
+        o.streamLoaders = Math.max(1, Math.floor(Number(need(i++))));
+        break;
+      case '--stream-conns':
+        o.streamConns = Math.max(1, Math.floor(Number(need(i++))));
+        break;
       case '--tls-handshakes':
         o.tlsHandshakes = Number(need(i++));
         break;

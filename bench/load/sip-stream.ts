@@ -39,29 +39,30 @@ function openTcpOrTls(o: OpenOptions): Promise<SipStream> {
       clearTimeout(timer);
       sock.setNoDelay(true);
       let handler: (text: string) => void = () => undefined;
+      // Unparsed bytes (latin1) and how far into them the messages already handed out reach: one slice per chunk,
+      // not one per message.
       let buf = '';
       sock.setEncoding('latin1');
       sock.on('data', (d: string) => {
-        buf += d;
+        buf = buf.length === 0 ? d : buf + d;
+        let at = 0;
         for (;;) {
-          let skip = 0;
-          while (buf.startsWith('\r\n', skip)) skip += 2;
-          if (skip) buf = buf.slice(skip);
-          const end = buf.indexOf('\r\n\r\n');
-          if (end < 0) return;
-          const m = /^(?:content-length|l)[ \t]*:[ \t]*(\d+)/im.exec(buf.slice(0, end));
-          const total = end + 4 + (m ? Number(m[1]) : 0);
-          if (buf.length < total) return;
-          const msg = buf.slice(0, total);
-          buf = buf.slice(total);
+          while (buf.startsWith('\r\n', at)) at += 2;
+          const end = buf.indexOf('\r\n\r\n', at);
+          if (end < 0) break;
+          const total = end + 4 + contentLengthIn(buf, at, end);
+          if (buf.length < total) break;
+          const msg = buf.slice(at, total);
+          at = total;
           handler(msg);
         }
+        buf = at === 0 ? buf : buf.slice(at);
       });
       const closed = new Promise<void>((res) => sock.once('close', () => res()));
       resolve({
         kind: o.kind,
         viaHost: `${sock.localAddress}:${sock.localPort}`,
-        send: (text) => void sock.write(text, 'latin1'),
+        send: batched((joined) => void sock.write(joined, 'latin1')),
         onMessage: (fn) => void (handler = fn),
         close: () => sock.destroy(),
         closed,
@@ -110,13 +111,75 @@ function openWs(o: OpenOptions): Promise<SipStream> {
       resolve({
         kind: o.kind,
         viaHost: `${randomBytes(6).toString('hex')}.invalid`,
-        send: (text) => ws.send(text),
+        send: corkedPerTick(ws, (text) => ws.send(text)),
         onMessage: (fn) => void (handler = fn),
         close: () => ws.terminate(),
         closed,
       });
     });
   });
+}
+
+/**
+ * Sends queued in this turn leave together once it ends (setImmediate): one TLS record and one write for a tick's
+ * SUBSCRIBEs and the 200s to the NOTIFYs just read, instead of one each (the loader must not be the step's limit).
+ */
+function batched(write: (joined: string) => void): (text: string) => void {
+  let queued: string[] = [];
+  const flush = (): void => {
+    const q = queued;
+    queued = [];
+    write(q.length === 1 ? q[0]! : q.join(''));
+  };
+  return (text) => {
+    if (queued.push(text) === 1) setImmediate(flush);
+  };
+}
+
+/**
+ * WebSocket: each SIP message stays its own WebSocket message (RFC 7118 §5.2), but the socket under it is corked for
+ * the rest of the turn, so a tick's frames leave in one write. Reads ws's `_socket` (the net.Socket it writes to).
+ */
+function corkedPerTick(ws: WebSocket, send: (text: string) => void): (text: string) => void {
+  const sock = (ws as unknown as { _socket?: Socket | null })._socket ?? null;
+  let corked = false;
+  return (text) => {
+    if (sock && !corked) {
+      corked = true;
+      sock.cork();
+      setImmediate(() => {
+        corked = false;
+        sock.uncork();
+      });
+    }
+    send(text);
+  };
+}
+
+/** The Content-Length of the head buf[from, end): the usual spelling found with indexOf, others with a regex. */
+function contentLengthIn(buf: string, from: number, end: number): number {
+  const i = buf.indexOf('\r\nContent-Length: ', from);
+  if (i >= 0 && i < end) {
+    let n = 0;
+    for (let j = i + 18; j < end; j++) {
+      const c = buf.charCodeAt(j);
+      if (c < 48 || c > 57) break;
+      n = n * 10 + c - 48;
+    }
+    return n;
+  }
+  const m = /^(?:content-length|l)[ \t]*:[ \t]*(\d+)/im.exec(buf.slice(from, end));
+  return m ? Number(m[1]) : 0;
+}
+
+/** The Call-ID: the usual spelling found with indexOf, others (any case, compact `i`) with header(). */
+export function callIdOf(text: string): string | undefined {
+  const i = text.indexOf('\r\nCall-ID: ');
+  if (i >= 0) {
+    const e = text.indexOf('\r\n', i + 11);
+    return text.slice(i + 11, e < 0 ? undefined : e);
+  }
+  return header(text, '(?:call-id|i)');
 }
 
 /** The first line and the named header's value (first occurrence, case-insensitive, compact forms not needed here). */
@@ -129,11 +192,14 @@ export function statusOf(text: string): number | null {
   return text.startsWith('SIP/2.0 ') ? Number(text.slice(8, 11)) : null;
 }
 
+const OK_COPIED = /\r\n(?:via|v|from|f|to|t|call-id|i|cseq)[ \t]*:[^\r]*/gi;
+
 /** 200 OK for a request (a NOTIFY), copying Via(s), From, To, Call-ID and CSeq (RFC 3261 §8.2.6.2). */
 export function okFor(request: string): string {
-  const head = request.slice(0, request.indexOf('\r\n\r\n'));
-  const lines = head.split('\r\n').slice(1).filter((l) => /^(via|v|from|f|to|t|call-id|i|cseq)[ \t]*:/i.test(l));
-  return `SIP/2.0 200 OK\r\n${lines.join('\r\n')}\r\nContent-Length: 0\r\n\r\n`;
+  const head = request.slice(request.indexOf('\r\n'), request.indexOf('\r\n\r\n'));
+  // One pass over the head (lines after the request line), not a split and a test per line.
+  const lines = head.match(OK_COPIED) ?? [];
+  return `SIP/2.0 200 OK${lines.join('')}\r\nContent-Length: 0\r\n\r\n`;
 }
 
 /**

@@ -114,25 +114,36 @@ async function streamRateStep(ctx: RunContext, target: Target, kind: 'tls' | 'ws
   const { ports } = await startTw(target, ctx.outDir, `${kind}rate-${rep}-${rate}`);
   try {
     const cpu = new CpuWindow(target);
-    const g = runGenerator(ctx, ['subscribe', '--kind', kind, '--port', String(ports[kind]), '--rate', String(rate), '--calls', String(calls), '--extensions', '1000'], (d + 30) * 1000);
-    const r = await g.done;
-    const c = cpu.end(r.cpuS);
-    const o = r.lines.find((l) => l.mode === 'subscribe') ?? {};
-    const success = Number(o.success ?? 0);
-    const durationS = Number(o.durationS ?? 0);
+    // --stream-loaders N: N loader processes at rate/N each (calls split evenly), so one process's core is not the limit.
+    const n = Math.max(1, ctx.opts.streamLoaders);
+    const gs = Array.from({ length: n }, (_, i) => runGenerator(ctx, [
+      'subscribe', '--kind', kind, '--port', String(ports[kind]), '--rate', String(rate / n),
+      '--calls', String(Math.floor(calls / n) + (i < calls % n ? 1 : 0)), '--extensions', '1000', '--conns', String(ctx.opts.streamConns),
+      ...(i > 0 ? ['--prefix', `w${i}x`] : []),
+    ], (d + 30) * 1000));
+    const rs = await Promise.all(gs.map((g) => g.done));
+    const clientS = rs.reduce((t, r) => t + r.cpuS, 0);
+    const c = cpu.end(clientS);
+    const os = rs.map((r) => r.lines.find((l) => l.mode === 'subscribe') ?? {});
+    const success = os.reduce((t, o) => t + Number(o.success ?? 0), 0);
+    const failed = os.reduce((t, o) => t + Number(o.failed ?? 0), 0);
+    const durationS = Math.max(...os.map((o) => Number(o.durationS ?? 0)));
     const why: string[] = [];
     if (success !== calls) why.push(`${success}/${calls} calls ok`);
-    if (Number(o.failed ?? 0) > 0) why.push(`failed ${JSON.stringify(o.failures)}`);
+    if (failed > 0) why.push(`failed ${os.map((o) => JSON.stringify(o.failures)).join(' ')}`);
     if (durationS > d * 1.05 + 0.5) why.push(`late: ${durationS}s`);
-    if (r.code !== 0) why.push(`generator exit ${r.code}`);
-    const closedAt = (o.closedByServerAtS as number[] | undefined) ?? [];
+    const codes = rs.map((r) => r.code).filter((x) => x !== 0);
+    if (codes.length > 0) why.push(`generator exit ${codes.join(', ')}`);
+    const closedAt = os.flatMap((o) => (o.closedByServerAtS as number[] | undefined) ?? []);
     if (closedAt.length > 0) why.push(`server closed the connection at ${closedAt.join(', ')} s`);
+    // The worst loader's p99 (the percentiles of separate processes do not merge exactly).
+    const p99s = os.map((o) => o.p99Ms as number | null).filter((x): x is number => typeof x === 'number');
     const res: TwRateStep = {
       rate, pass: why.length === 0, why: why.join(', '), success, durationS, serverCpuS: c.serverS,
-      cpuUsPerSub: success > 0 ? round((c.serverS * 1e6) / success, 1) : null, clientCpuS: round(r.cpuS, 2), otherCores: c.otherCores,
-      p99Ms: (o.p99Ms as number | null) ?? null,
+      cpuUsPerSub: success > 0 ? round((c.serverS * 1e6) / success, 1) : null, clientCpuS: round(clientS, 2), otherCores: c.otherCores,
+      p99Ms: p99s.length > 0 ? Math.max(...p99s) : null,
     };
-    ctx.record({ test: 'tw_rate_step', target: target.label, kind, rep, noiseBefore: noise, ...res });
+    ctx.record({ test: 'tw_rate_step', target: target.label, kind, rep, noiseBefore: noise, loaders: n, connsPerLoader: ctx.opts.streamConns, ...res });
     ctx.log(`  ${target.label} ${kind}-rate r=${rate}: ${res.pass ? 'PASS' : 'FAIL'} ok=${success}/${calls} dur=${durationS}s cpu=${c.serverS}s (${res.cpuUsPerSub} us/sub) client=${res.clientCpuS}s p99=${res.p99Ms}ms noise=${noise}/${c.otherCores}${res.pass ? '' : ' -- ' + res.why}`);
     return res;
   } finally {
