@@ -1,15 +1,8 @@
 import t from 'tap';
-import { ClusterListing } from '../../src/cluster/directory/cluster-listing.js';
+import { clusterApi as clusterApiOf, clusterSub as sub } from './helpers/cluster-api.js';
 import { directoryEntryOf } from '../../src/cluster/directory/directory-record.js';
-import { MemoryClusterData } from '../../src/cluster/memory/memory-cluster-data.js';
-import { MemoryClusterEngine } from '../../src/cluster/memory/memory-cluster-engine.js';
-import { ManualClock } from '../../src/lib/clock.js';
 import { silentLogger } from '../../src/lib/logger.js';
-import { subscriptionId } from '../../src/store/keys.js';
-import type { SubscriptionRecord } from '../../src/store/records.js';
-import { faultyEngine } from '../cluster/directory/directory-support.js';
 import { schemaErrors } from '../support/json-schema-check.js';
-import { subscriptionRecord } from '../store/helpers/records.js';
 import { apiHarness, MASTER_REALM, type ApiHarness } from './helpers/api-harness.js';
 import { operatorDeps } from '../../src/api/operator-deps.js';
 import { createPresenceFeed } from '../../src/feed/index.js';
@@ -22,33 +15,18 @@ import type { ResourceState } from '../../src/events/event-package.js';
 // live records, the others' from the directory with `stalker` = their node. When the directory does not answer, this
 // node's watchers only and `timeout: true` in the envelope (Kazoo's flag for a partial answer).
 
-const sub = (node: string, callId: string, over: Partial<SubscriptionRecord> = {}): SubscriptionRecord =>
-  subscriptionRecord({ domain: MASTER_REALM, callId, id: subscriptionId(callId, 'l1', 'r1'), node, expiresAt: Date.now() + 600_000, ...over });
 
-async function clusterApi(t: { teardown(fn: () => unknown): void }) {
-  const clock = new ManualClock(Date.now());
-  const data = new MemoryClusterData();
-  const ctl = faultyEngine(new MemoryClusterEngine(data, clock));
-  const peer = new MemoryClusterEngine(data, clock);
-  let api: ApiHarness | undefined;
-  const listing = new ClusterListing({
-    engine: ctl.engine,
-    node: 'n1',
-    clock,
-    logger: silentLogger,
-    local: () => api!.notifier.liveRecords(),
-    renderBody: (e) => `<dialog-info entity="${e.fields.resource}"/>`,
-    timeoutMs: 100,
+/** Node n1's API with the operator routes (explain) over an empty history: what matters here is the watchers. */
+const clusterApi = (t: { teardown(fn: () => unknown): void }) =>
+  clusterApiOf(t, {
+    peerDomains: [MASTER_REALM, '192.0.2.1'],
+    operator: (clock) => {
+      const feed = createPresenceFeed({ logger: silentLogger });
+      const idle = { format: 'none' } as ResourceState;
+      const history = new PresenceHistory({ feed, clock, logger: silentLogger, repository: new MemoryHistoryRepository(), stateOf: () => idle });
+      return operatorDeps({ state: () => idle, manualStateOf: () => null, resources: () => [] }, feed, history);
+    },
   });
-  // The operator routes (explain) over an empty history: what matters here is the watchers.
-  const feed = createPresenceFeed({ logger: silentLogger });
-  const idle = { format: 'none' } as ResourceState;
-  const history = new PresenceHistory({ feed, clock, logger: silentLogger, repository: new MemoryHistoryRepository(), stateOf: () => idle });
-  const presentityReads = { state: () => idle, manualStateOf: () => null, resources: () => [] };
-  api = await apiHarness(t, { clusterList: listing, operator: operatorDeps(presentityReads, feed, history) });
-  await peer.heartbeat('n2', { domains: [MASTER_REALM, '192.0.2.1'] }, 60_000, clock.now());
-  return { api, clock, peer, ctl };
-}
 
 async function describe(h: ApiHarness, ext: string): Promise<{ status: number; json: any; text: string }> {
   return h.request('GET', `/v2/accounts/${h.masterId}/presence/${ext}`, { token: await h.masterToken() });

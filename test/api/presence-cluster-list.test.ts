@@ -1,43 +1,14 @@
 import t from 'tap';
-import { ClusterListing } from '../../src/cluster/directory/cluster-listing.js';
+import { clusterApi as clusterApiOf, clusterSub as sub } from './helpers/cluster-api.js';
 import { directoryEntryOf } from '../../src/cluster/directory/directory-record.js';
-import { MemoryClusterData } from '../../src/cluster/memory/memory-cluster-data.js';
-import { MemoryClusterEngine } from '../../src/cluster/memory/memory-cluster-engine.js';
-import { ManualClock } from '../../src/lib/clock.js';
-import { silentLogger } from '../../src/lib/logger.js';
-import { subscriptionId } from '../../src/store/keys.js';
-import type { SubscriptionRecord } from '../../src/store/records.js';
-import { faultyEngine } from '../cluster/directory/directory-support.js';
 import { schemaErrors } from '../support/json-schema-check.js';
-import { subscriptionRecord } from '../store/helpers/records.js';
-import { apiHarness, MASTER_REALM, type ApiHarness } from './helpers/api-harness.js';
+import { MASTER_REALM, type ApiHarness } from './helpers/api-harness.js';
 
 // Issue 22 item 3: in cluster mode `GET …/presence` on any node lists the whole cluster, `stalker` naming the node that
 // holds each dialog; when the directory does not answer, the list holds this node's subscriptions and the envelope says
 // `timeout: true` (api-contract.md, "In cluster mode"; Kazoo's flag for a partial answer).
 
-const sub = (node: string, callId: string, over: Partial<SubscriptionRecord> = {}): SubscriptionRecord =>
-  subscriptionRecord({ domain: MASTER_REALM, callId, id: subscriptionId(callId, 'l1', 'r1'), node, expiresAt: Date.now() + 600_000, ...over });
-
-async function clusterApi(t: { teardown(fn: () => unknown): void }) {
-  const clock = new ManualClock(Date.now());
-  const data = new MemoryClusterData();
-  const ctl = faultyEngine(new MemoryClusterEngine(data, clock));
-  const peer = new MemoryClusterEngine(data, clock);
-  let api: ApiHarness | undefined;
-  const listing = new ClusterListing({
-    engine: ctl.engine,
-    node: 'n1',
-    clock,
-    logger: silentLogger,
-    local: () => api!.notifier.liveRecords(),
-    renderBody: (e) => `<dialog-info entity="${e.fields.resource}"/>`,
-    timeoutMs: 100,
-  });
-  api = await apiHarness(t, { clusterList: listing });
-  await peer.heartbeat('n2', { domains: ['192.0.2.1'] }, 60_000, clock.now());
-  return { api, clock, peer, ctl };
-}
+const clusterApi = (t: { teardown(fn: () => unknown): void }) => clusterApiOf(t, { peerDomains: ['192.0.2.1'] });
 
 async function list(h: ApiHarness, query = ''): Promise<any> {
   const res = await h.request('GET', `/v2/accounts/${h.masterId}/presence${query}`, { token: await h.masterToken() });

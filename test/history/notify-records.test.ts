@@ -1,36 +1,14 @@
 import t from 'tap';
-import { PresenceHistory, type HistoryEntry } from '../../src/history/presence-history.js';
-import { silentLogger } from '../../src/lib/logger.js';
-import { MemoryHistoryRepository } from '../../src/store/memory/memory-history.js';
+import { historyHarness as setup, KEY } from './helpers/history-harness.js';
+import type { HistoryEntry } from '../../src/history/presence-history.js';
 import { buildPublish } from '../support/sip-builders.js';
-import { DOMAIN, NotifierHarness } from '../subscriptions/helpers/notifier-harness.js';
+import { DOMAIN } from '../subscriptions/helpers/notifier-harness.js';
 import { dialogInfo } from '../presentity/helpers/harness.js';
 
 // NOTIFYs and their answers in the history (issue 23, docs/operator-api.md) now that they are kept as compact
 // records: each answer is tied to its NOTIFY, the explanation's last NOTIFY follows them, and paging with beforeSeq
 // walks the ring's compact entries and the stored kinds alike.
 
-const KEY = `1001@${DOMAIN}`;
-
-function setup(t: { teardown(fn: () => unknown): void }, ringSize?: number) {
-  const sip = new NotifierHarness();
-  const repository = new MemoryHistoryRepository();
-  const history = new PresenceHistory({
-    feed: sip.feed,
-    clock: sip.clock,
-    logger: silentLogger,
-    repository,
-    stateOf: (resource, event) => sip.presentity.state(resource, event),
-    ...(ringSize === undefined ? {} : { ringSize }),
-  });
-  history.start();
-  t.teardown(() => {
-    history.stop();
-    sip.dispose();
-  });
-  const all = (kind?: string): HistoryEntry[] => history.query([KEY], { limit: 1000, ...(kind ? { kind } : {}) }).entries;
-  return { sip, history, all };
-}
 
 t.test('an answer is tied to its NOTIFY: same watcher, Call-ID and CSeq, and rtt_ms is the time between them (RFC 6665 §4.2.2)', async (t) => {
   const { sip, history, all } = setup(t);

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { historyHarness, KEY } from './helpers/history-harness.js';
 import { HistoryRings } from '../../src/history/history-rings.js';
 import { PresenceHistory, type HistoryEntry } from '../../src/history/presence-history.js';
 import { silentLogger } from '../../src/lib/logger.js';
@@ -10,26 +11,10 @@ import { dialogInfo } from '../presentity/helpers/harness.js';
 // The per-resource history (issue 23, docs/operator-api.md): every kind of event is recorded from the feed, the
 // rarer kinds reach the store in batches, NOTIFYs never do.
 
-const KEY = `1001@${DOMAIN}`;
 const DIALOG = 'application/dialog-info+xml';
 
 function setup(t: { teardown(fn: () => unknown): void }, ringSize?: number) {
-  const sip = new NotifierHarness();
-  const repository = new MemoryHistoryRepository();
-  const history = new PresenceHistory({
-    feed: sip.feed,
-    clock: sip.clock,
-    logger: silentLogger,
-    repository,
-    stateOf: (resource, event) => sip.presentity.state(resource, event),
-    ...(ringSize === undefined ? {} : { ringSize }),
-  });
-  history.start();
-  t.teardown(() => {
-    history.stop();
-    sip.dispose();
-  });
-  const all = (kind?: string): HistoryEntry[] => history.query([KEY], { limit: 1000, ...(kind ? { kind } : {}) }).entries;
+  const { sip, repository, history, all } = historyHarness(t, ringSize);
   const publish = (body: string | undefined, more: Record<string, unknown> = {}) =>
     sip.publish(
       buildPublish({
