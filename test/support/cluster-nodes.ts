@@ -98,23 +98,9 @@ export async function watchResource(t: Test, ep: SipEndpoint, resource: string, 
   return sub.callId;
 }
 
-/** PUBLISH written out, for a refresh without a body or a removal (RFC 3903 §4.3, §4.5). */
+/** PUBLISH written out, for a refresh without a body or a removal (RFC 3903 §4.3, §4.5), to the node at `port`. */
 export function publishRefreshText(ep: SipEndpoint, port: number, o: { resource: string; etag: string; expires: number }): string {
-  return [
-    `PUBLISH sip:${o.resource}@127.0.0.1:${port} SIP/2.0`,
-    `Via: SIP/2.0/UDP 127.0.0.1:${ep.localPort};branch=z9hG4bK${token()};rport`,
-    'Max-Forwards: 70',
-    `From: <sip:${o.resource}@127.0.0.1>;tag=${token()}`,
-    `To: <sip:${o.resource}@127.0.0.1>`,
-    `Call-ID: ${token()}@piston-e2e-pub`,
-    'CSeq: 1 PUBLISH',
-    'Event: dialog',
-    `SIP-If-Match: ${o.etag}`,
-    `Expires: ${o.expires}`,
-    'Content-Length: 0',
-    '',
-    '',
-  ].join('\r\n');
+  return ep.publishText(o, port);
 }
 
 /** An API session on a node: a token from the cluster's key, and the account it belongs to. */

@@ -231,8 +231,18 @@ export class SipEndpoint {
       `    <remote><identity>sip:${d.remote ?? 'caller'}@127.0.0.1</identity></remote>\r\n` +
       `  </dialog>\r\n` +
       `</dialog-info>\r\n`;
-    const text = [
-      `PUBLISH sip:${o.resource}@127.0.0.1:${this.serverPort} SIP/2.0`,
+    const text = this.publishText({ resource: o.resource, ...(o.etag ? { etag: o.etag } : {}), expires: o.expires ?? 3600, body });
+    const response = await this.request(text, ms);
+    return { response, etag: response.header('sip-etag') };
+  }
+
+  /**
+   * A dialog PUBLISH written out (RFC 3903): with `body` a new state, without it a refresh or (expires 0) a removal of
+   * the publication `etag` names (§4.3, §4.5). `port`: the server's SIP port, by default the one this endpoint talks to.
+   */
+  publishText(o: { resource: string; etag?: string; expires: number; body?: string }, port = this.serverPort): string {
+    return [
+      `PUBLISH sip:${o.resource}@127.0.0.1:${port} SIP/2.0`,
       `Via: SIP/2.0/${this.transport} ${this.host}:${this.localPort};branch=z9hG4bK${token()};rport`,
       'Max-Forwards: 70',
       `From: <sip:${o.resource}@127.0.0.1>;tag=${token()}`,
@@ -241,14 +251,12 @@ export class SipEndpoint {
       'CSeq: 1 PUBLISH',
       'Event: dialog',
       ...(o.etag ? [`SIP-If-Match: ${o.etag}`] : []),
-      `Expires: ${o.expires ?? 3600}`,
-      'Content-Type: application/dialog-info+xml',
-      `Content-Length: ${Buffer.byteLength(body)}`,
+      `Expires: ${o.expires}`,
+      ...(o.body === undefined ? [] : ['Content-Type: application/dialog-info+xml']),
+      `Content-Length: ${o.body === undefined ? 0 : Buffer.byteLength(o.body)}`,
       '',
-      body,
+      o.body ?? '',
     ].join('\r\n');
-    const response = await this.request(text, ms);
-    return { response, etag: response.header('sip-etag') };
   }
 
   close(): Promise<void> {

@@ -18,15 +18,18 @@ const turns = async (n: number): Promise<void> => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 
+/** Advances the manual clock by `ms` in 50 ms steps, letting the timers' async work run a few turns after each. */
+async function passTime(clock: ManualClock, ms: number): Promise<void> {
+  for (let left = ms; left > 0; left -= 50) {
+    clock.advance(Math.min(50, left));
+    await turns(3);
+  }
+}
+
 t.test("a node's subscriptions reach the other node's list; when it dies they leave the list within the TTL and the directory after the grace", async (t) => {
   const clock = new ManualClock();
   const data = new MemoryClusterData();
-  const pass = async (ms: number): Promise<void> => {
-    for (let left = ms; left > 0; left -= 50) {
-      clock.advance(Math.min(50, left));
-      await turns(3);
-    }
-  };
+  const pass = (ms: number): Promise<void> => passTime(clock, ms);
   const start = (name: string) => {
     const fake = new FakeNode(name, clock);
     const engine = new MemoryClusterEngine(data, clock);
@@ -70,12 +73,7 @@ t.test("a node's subscriptions reach the other node's list; when it dies they le
 t.test('as a part of the cluster node: a partial local list before start, the whole list once started, a re-mirror on a new epoch', async (t) => {
   const clock = new ManualClock();
   const data = new MemoryClusterData();
-  const pass = async (ms: number): Promise<void> => {
-    for (let left = ms; left > 0; left -= 50) {
-      clock.advance(Math.min(50, left));
-      await turns(3);
-    }
-  };
+  const pass = (ms: number): Promise<void> => passTime(clock, ms);
   const peer = new MemoryClusterEngine(data, clock);
   await peer.heartbeat('B', {}, 3_600_000, clock.now());
   const fake = new FakeNode('A', clock);
@@ -110,12 +108,7 @@ t.test('as a part of the cluster node: a partial local list before start, the wh
 t.test('a heartbeat that fails and recovers re-mirrors only when the engine lost its data (a new epoch), not after a hiccup', async (t) => {
   const clock = new ManualClock();
   const data = new MemoryClusterData();
-  const pass = async (ms: number): Promise<void> => {
-    for (let left = ms; left > 0; left -= 50) {
-      clock.advance(Math.min(50, left));
-      await turns(3);
-    }
-  };
+  const pass = (ms: number): Promise<void> => passTime(clock, ms);
   const ctl = faultyEngine(new MemoryClusterEngine(data, clock));
   const fake = new FakeNode('A', clock);
   for (let i = 0; i < 3; i++) fake.create();
