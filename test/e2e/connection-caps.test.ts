@@ -24,8 +24,6 @@ const server = await startServerForFile(t, {
     PISTON_SIP_HOST: '127.0.0.1',
     PISTON_SIP_TLS_CERT: pki.server.certPath,
     PISTON_SIP_TLS_KEY: pki.server.keyPath,
-    PISTON_SIP_TLS_PORT: '0',
-    PISTON_SIP_WSS_PORT: '0',
     PISTON_SIP_MAX_CONNECTIONS_PER_IP: String(PER_IP),
     PISTON_SIP_MAX_CONNECTIONS: String(TOTAL),
     PISTON_SIP_TRUSTED_PEERS: `${TRUSTED}/32`,

@@ -25,7 +25,6 @@ const server = await startServerForFile(t, {
     PISTON_SIP_TLS_CERT: pki.server.certPath,
     PISTON_SIP_TLS_KEY: pki.server.keyPath,
     PISTON_SIP_TLS_CA: pki.ca.certPath,
-    PISTON_SIP_TLS_PORT: '0',
     PISTON_WARM_UP_ROUNDS: '0',
   },
 });

@@ -29,8 +29,6 @@ const server = await startServerForFile(t, {
     PISTON_SIP_TRUSTED_PEERS: `${TRUSTED}/32`,
     PISTON_SIP_TLS_CERT: pki.server.certPath,
     PISTON_SIP_TLS_KEY: pki.server.keyPath,
-    PISTON_SIP_TLS_PORT: '0',
-    PISTON_SIP_WSS_PORT: '0',
     PISTON_WARM_UP_ROUNDS: '0',
   },
 });

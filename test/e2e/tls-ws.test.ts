@@ -32,8 +32,6 @@ t.before(async () => {
       PISTON_SIP_HOST: '127.0.0.1',
       PISTON_SIP_TLS_CERT: certPath,
       PISTON_SIP_TLS_KEY: keyPath,
-      PISTON_SIP_TLS_PORT: '0',
-      PISTON_SIP_WSS_PORT: '0',
       PISTON_SIP_HANDSHAKE_TIMEOUT_S: '2',
       PISTON_SIP_AUTH: 'off',
       PISTON_WARM_UP_ROUNDS: '0',

@@ -80,8 +80,11 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
       PISTON_API_PORT: String(apiPort),
       PISTON_DATA_DIR: dataDir,
       PISTON_LOG_LEVEL: 'info',
-      // WebSocket is on by default at 5066: on an ephemeral port here, so test servers never collide.
+      // TLS (5061), WebSocket (5066) and secure WebSocket (7443) have fixed default ports: ephemeral ones here, so
+      // test servers running side by side never collide (TLS and WSS listen only when a test gives a certificate).
+      PISTON_SIP_TLS_PORT: '0',
       PISTON_SIP_WS_PORT: '0',
+      PISTON_SIP_WSS_PORT: '0',
       // The server authenticates by default (security.md); tests that are not about it subscribe without
       // credentials, as before. Tests of authentication pass PISTON_SIP_AUTH=digest.
       PISTON_SIP_AUTH: 'off',

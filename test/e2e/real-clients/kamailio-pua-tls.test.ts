@@ -23,7 +23,6 @@ const server = await startServerForFile(t, {
     PISTON_SIP_TRUSTED_PEERS: '127.0.0.1/32;transport=tls,127.0.0.2/32;transport=udp',
     PISTON_SIP_TLS_CERT: pki.server.certPath,
     PISTON_SIP_TLS_KEY: pki.server.keyPath,
-    PISTON_SIP_TLS_PORT: '0',
     PISTON_WARM_UP_ROUNDS: '0',
   },
 });

@@ -18,7 +18,6 @@ const server = await startServerForFile(t, {
     PISTON_SIP_HOST: '127.0.0.1',
     PISTON_SIP_TLS_CERT: pki.server.certPath,
     PISTON_SIP_TLS_KEY: pki.server.keyPath,
-    PISTON_SIP_TLS_PORT: '0',
     PISTON_WARM_UP_ROUNDS: '0',
   },
 });
