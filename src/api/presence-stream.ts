@@ -52,8 +52,9 @@ export interface StreamHubOptions {
  * The live stream's server side (issue 23): every open stream of the admin API, fed by one observer of the presence
  * feed that exists only while a stream is open (no stream: no cost). The observer keeps an index of what a lamp needs
  * (domains per extension, watchers per resource and package, watchers whose NOTIFYs fail) from the events, marks
- * changed resources, and every `coalesceMs` sends each stream the changed extensions it may see. A stream whose
- * client does not read is cut, never waited for: the SIP path only ever appends to the observer's bounded queue.
+ * changed resources, and every `coalesceMs` (`busyCoalesceMs` after a large event) sends each stream the changed
+ * extensions it may see. A stream whose client does not read is cut, never waited for: the SIP path only ever appends
+ * to the observer's bounded queue.
  */
 export class StreamHub {
   private readonly limits: StreamLimits;
@@ -65,11 +66,14 @@ export class StreamHub {
   private readonly failing = new FailingWatchers();
   private dirty = new Set<string>();
   private flushTimer: TimerHandle | undefined;
+  /** How long the next changes are gathered: `coalesceMs`, or `busyCoalesceMs` after a large lamp event. */
+  private gatherMs: number;
   private closing = false;
   private readonly logger: Logger;
 
   constructor(private readonly opts: StreamHubOptions) {
     this.limits = { ...DEFAULT_STREAM_LIMITS, ...opts.limits };
+    this.gatherMs = this.limits.coalesceMs;
     this.logger = opts.logger.child({ module: 'presence-stream' });
   }
 
@@ -140,26 +144,36 @@ export class StreamHub {
   }
 
   private send(client: Client, event: string, data: unknown): void {
-    this.sendText(client, event, JSON.stringify(data));
+    this.write(client, `id: ${client.nextId++}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
-  private sendText(client: Client, event: string, json: string): void {
-    this.write(client, `id: ${client.nextId++}\nevent: ${event}\ndata: ${json}\n\n`);
+  /** An event whose fields after `id` are already encoded (`framed`), the same bytes for every stream of a group. */
+  private sendFramed(client: Client, framed: Buffer): void {
+    this.write(client, `id: ${client.nextId++}\n`, framed);
   }
 
   /**
    * Writes, unless the client still has more than the bound unread from before: then it is cut (it reconnects to a
-   * fresh snapshot). Checked before the write, so a snapshot may be larger than the bound, once.
+   * fresh snapshot). Checked before the write, so a snapshot may be larger than the bound, once. A `tail` goes out
+   * in the same socket write as `text` (corked).
    */
-  private write(client: Client, text: string): void {
+  private write(client: Client, text: string, tail?: Buffer): void {
     if (client.done) return;
-    if (client.res.writableLength > this.limits.maxBufferedBytes) {
-      this.logger.info({ buffered: client.res.writableLength }, 'live stream client too slow: cut');
-      client.res.destroy();
+    const res = client.res;
+    if (res.writableLength > this.limits.maxBufferedBytes) {
+      this.logger.info({ buffered: res.writableLength }, 'live stream client too slow: cut');
+      res.destroy();
       this.detach(client);
       return;
     }
-    client.res.write(text);
+    if (tail === undefined) {
+      res.write(text);
+      return;
+    }
+    res.cork();
+    res.write(text);
+    res.write(tail);
+    res.uncork();
   }
 
   // ---- the feed ----
@@ -177,6 +191,7 @@ export class StreamHub {
     this.unsubscribe = undefined;
     this.flushTimer?.cancel();
     this.flushTimer = undefined;
+    this.gatherMs = this.limits.coalesceMs;
     this.dirty.clear();
     this.domainsByUser.clear();
     this.counts.clear();
@@ -246,7 +261,7 @@ export class StreamHub {
     }
     // Indexed at the flush, once per changed resource, not here on every event: this runs on the SIP path.
     this.dirty.add(key);
-    this.flushTimer ??= this.opts.clock.setTimer(this.limits.coalesceMs, () => this.flush());
+    this.flushTimer ??= this.opts.clock.setTimer(this.gatherMs, () => this.flush());
   }
 
   private flush(): void {
@@ -261,24 +276,25 @@ export class StreamHub {
       if (list) list.push(domain);
       else users.set(user, [domain]);
     }
-    // Streams of one account and filter see the same lamps: computed and serialised once per flush, whatever the
-    // number of streams (ten boards cost one JSON text, not ten).
-    const texts = new Map<string, string | null>();
+    this.gatherMs = users.size >= this.limits.busyLamps ? this.limits.busyCoalesceMs : this.limits.coalesceMs;
+    // Streams of one account and filter see the same lamps: computed, serialised and encoded once per flush,
+    // whatever the number of streams (ten boards cost one JSON text and one buffer, not ten).
+    const framed = new Map<string, Buffer | null>();
     const at = this.opts.clock.now();
     for (const client of [...this.clients]) {
       const group = `${client.scope}\u0000${client.event ?? ''}`;
-      let text = texts.get(group);
-      if (text === undefined) {
+      let event = framed.get(group);
+      if (event === undefined) {
         const out: ExtensionLamp[] = [];
         for (const [user, domains] of users) {
           if (!domains.some(client.served)) continue;
           const lamp = this.lampOf(user, client.served, client.event, true);
           if (lamp) out.push(lamp);
         }
-        text = out.length === 0 ? null : JSON.stringify({ at, extensions: sortLamps(out) });
-        texts.set(group, text);
+        event = out.length === 0 ? null : Buffer.from(`event: lamp\ndata: ${JSON.stringify({ at, extensions: sortLamps(out) })}\n\n`);
+        framed.set(group, event);
       }
-      if (text !== null) this.sendText(client, 'lamp', text);
+      if (event !== null) this.sendFramed(client, event);
     }
     // Extensions left with nothing are sent once (above) and then forgotten: not in later snapshots.
     for (const user of users.keys()) {
@@ -347,12 +363,16 @@ export class StreamHub {
 
 /** Numeric extensions ascending, then the others in string order (the board's tile order). */
 function sortLamps(lamps: ExtensionLamp[]): ExtensionLamp[] {
-  const numeric = (s: string): boolean => /^\d+$/.test(s);
+  // Each extension's number (NaN when not all digits) is found once, not at every comparison.
+  const numberOf = new Map<string, number>();
+  for (const l of lamps) numberOf.set(l.extension, /^\d+$/.test(l.extension) ? Number(l.extension) : NaN);
   return lamps.sort((a, b) => {
-    const na = numeric(a.extension);
-    const nb = numeric(b.extension);
-    if (na && nb) return Number(a.extension) - Number(b.extension) || (a.extension < b.extension ? -1 : 1);
-    if (na !== nb) return na ? -1 : 1;
+    const na = numberOf.get(a.extension)!;
+    const nb = numberOf.get(b.extension)!;
+    const numA = !Number.isNaN(na);
+    const numB = !Number.isNaN(nb);
+    if (numA && numB) return na - nb || (a.extension < b.extension ? -1 : 1);
+    if (numA !== numB) return numA ? -1 : 1;
     return a.extension < b.extension ? -1 : a.extension > b.extension ? 1 : 0;
   });
 }

@@ -3,6 +3,7 @@ import { buildPublish } from '../support/sip-builders.js';
 import { DOMAIN } from '../subscriptions/helpers/notifier-harness.js';
 import { dialogInfo } from '../presentity/helpers/harness.js';
 import { operatorHarness } from './helpers/operator-harness.js';
+import type { SseEvent } from '../../src/cli/sse-reader.js';
 
 // The live stream (issue 23, docs/operator-api.md): Server-Sent Events (WHATWG HTML §9.2) with a snapshot, changes,
 // a heartbeat; a slow reader is cut, never waited for; a shutdown ends open streams instead of hanging on them.
@@ -73,6 +74,34 @@ t.test('an extension first seen while a stream is open reaches it as a lamp; a r
   await h.sip.tick(150);
   const cleared = await s.waitFor((e) => e.event === 'lamp' && data(e).extensions.some((x: any) => x.extension === '1502' && x.manual === null));
   t.match(data(cleared).extensions.find((x: any) => x.extension === '1502'), { state: 'terminated', manual: null, watchers: 0 });
+});
+
+t.test('under load lamp events come further apart: after one with busyLamps extensions the next gathers busyCoalesceMs, then coalesceMs again once quiet (docs/operator-api.md)', async (t) => {
+  const h = await operatorHarness(t, { coalesceMs: 150, busyCoalesceMs: 500, busyLamps: 3 });
+  const s = await h.stream();
+  await s.waitFor((e) => e.event === 'snapshot');
+  const lamps = (): SseEvent[] => s.events.filter((e) => e.event === 'lamp');
+  const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 100));
+  for (const ext of ['1601', '1602', '1603']) h.sip.presentity.setManualState(`${ext}@${DOMAIN}`, 'confirmed');
+  await h.sip.tick();
+  await h.sip.tick(150);
+  const busy = await s.waitFor((e) => e.event === 'lamp');
+  t.equal(data(busy).extensions.length, 3, 'a busy event: three extensions');
+
+  h.sip.presentity.setManualState(`1604@${DOMAIN}`, 'early');
+  await h.sip.tick();
+  await h.sip.tick(150);
+  await settle();
+  t.equal(lamps().length, 1, 'after a busy event 150 ms is not enough');
+  await h.sip.tick(350);
+  const next = await s.waitFor((e) => e.event === 'lamp' && data(e).extensions[0].extension === '1604');
+  t.equal(data(next).extensions.length, 1, 'the change arrives after 500 ms');
+
+  h.sip.presentity.setManualState(`1605@${DOMAIN}`, 'early');
+  await h.sip.tick();
+  await h.sip.tick(150);
+  const quiet = await s.waitFor((e) => e.event === 'lamp' && data(e).extensions[0].extension === '1605');
+  t.ok(quiet, 'after a small event the next gathers 150 ms again');
 });
 
 t.test('heartbeat: a ": ping" comment every 15 s', async (t) => {
@@ -158,10 +187,12 @@ function fakeResponse() {
     writeHead() {
       return res;
     },
-    write(text: string) {
-      res.written.push(text);
+    write(chunk: string | Buffer) {
+      res.written.push(chunk.toString());
       return true;
     },
+    cork() {},
+    uncork() {},
     end() {
       for (const l of listeners.get('close') ?? []) l();
     },
