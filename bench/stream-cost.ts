@@ -180,6 +180,8 @@ if (RATE * (PHASE_MS / 1000) > RESOURCES) {
 }
 
 let seq = 0;
+/** Quiet after a phase's last PUBLISH in which B's last lamp event is sent (the stream's longest gathering, plus a margin). */
+const LAST_FLUSH_MS = Math.max(DEFAULT_STREAM_LIMITS.coalesceMs, DEFAULT_STREAM_LIMITS.busyCoalesceMs) + 20;
 interface PhaseResult {
   cpuUs: number;
   /** The system (kernel) part of cpuUs: the sockets' writes land here. */
@@ -227,7 +229,7 @@ async function phase(ms: number): Promise<PhaseResult> {
   // Everything the phase's PUBLISHes cause falls inside it: their answers, their fan-out (a server behind its load
   // finishes it here instead of in the next phase) and, in B, the last lamp flush (the same quiet in A).
   const deadline = Date.now() + 30_000;
-  await sleep(DEFAULT_STREAM_LIMITS.coalesceMs + 20);
+  await sleep(LAST_FLUSH_MS);
   for (let before = -1; (answeredAll - a0 < sent || notified !== before) && Date.now() < deadline; ) {
     before = notified;
     await sleep(10);
@@ -441,7 +443,7 @@ const result = {
   maxBacklogBytes: Math.max(...pairs.map((p) => p.b.check!.maxBacklogBytes)),
   // A phase that ran past its length plus the closing quiet by more than a quarter second was a server behind its
   // load (the machine too busy, or the rate too high for it): its figure is still per NOTIFY, but say so.
-  phasesBehind: pairs.flatMap((p) => [p.a, p.b]).filter((m) => m.ms > PHASE_MS + DEFAULT_STREAM_LIMITS.coalesceMs + 270).length,
+  phasesBehind: pairs.flatMap((p) => [p.a, p.b]).filter((m) => m.ms > PHASE_MS + LAST_FLUSH_MS + 250).length,
   unanswered: pairs.reduce((n, p) => n + p.a.offered - p.a.answered + p.b.offered - p.b.answered, 0),
   problems,
   publishAnswers: Object.fromEntries(statuses),
