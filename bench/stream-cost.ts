@@ -21,7 +21,7 @@
  * rate x phase <= resources). Printed: each pair on stderr, one JSON line on stdout.
  *
  *   node --expose-gc dist/bench/stream-cost.js [--subs 100000] [--watchers 10] [--rate 1000] [--phase-s 3]
- *     [--pairs 24] [--streams 10] [--settle-ms 300] [--target 1.05]
+ *     [--pairs 24] [--streams 10] [--settle-ms 300] [--target 1.05] [--busy-lamps 100]
  *   short check: --subs 20000 --phase-s 2 --pairs 12
  *   null run (B = A, no stream opened): --streams 0; its interval must hold 1, or the bench itself favours a side
  */
@@ -58,6 +58,7 @@ const { values } = parseArgs({
     streams: { type: 'string', default: '10' },
     'settle-ms': { type: 'string', default: '300' },
     target: { type: 'string', default: '1.05' },
+    'busy-lamps': { type: 'string', default: String(DEFAULT_STREAM_LIMITS.busyLamps) },
   },
 });
 const SUBS = Number(values.subs);
@@ -69,6 +70,8 @@ const PAIRS = Math.max(2, Math.ceil(Number(values.pairs) / 2) * 2);
 const STREAMS = Number(values.streams);
 const SETTLE_MS = Number(values['settle-ms']);
 const TARGET = Number(values.target);
+/** The stream's busy threshold (src/api/stream-limits.ts): a number above `--rate` x 0.5 s keeps every event 150 ms apart. */
+const BUSY_LAMPS = Number(values['busy-lamps']);
 const RESOURCES = Math.max(1, Math.floor(SUBS / WATCHERS));
 const DOMAIN = 'bench.example';
 const KEY = 'f'.repeat(64);
@@ -116,7 +119,7 @@ const app = createApiApp({
   clock,
   logger: silentLogger,
   health: { sip: () => true, store: () => true },
-  operator: operatorDeps(stack.presentity, stack.feed, history),
+  operator: operatorDeps(stack.presentity, stack.feed, history, { busyLamps: BUSY_LAMPS }),
 });
 const hub = streamHubOf(app);
 
@@ -412,6 +415,7 @@ const result = {
   resources: RESOURCES,
   publishPerS: RATE,
   streams: STREAMS,
+  busyLamps: BUSY_LAMPS,
   phaseS: PHASE_MS / 1000,
   pairs: PAIRS,
   order: 'ABBA',
