@@ -34,13 +34,17 @@ export interface CredentialDirectory {
 }
 
 /**
- * The directory over the admin-data store, with short-lived caches (accounts by id and by realm, devices per account)
- * so that a burst of SUBSCRIBEs does not read the store once each: every digest request asks for its account (the
- * challenge's realm), and with SQLite that read was a query per request (issue 19's bench). A password, realm or
- * algorithm change is seen within `ttlMs`.
+ * The directory over the admin-data store, with short-lived caches (accounts by id and by realm, devices by account
+ * and SIP user name) so that a burst of SUBSCRIBEs does not read the store once each: every digest request asks for
+ * its account (the challenge's realm), and with SQLite that read was a query per request (issue 19's bench). A
+ * password, realm or algorithm change is seen within `ttlMs`. Devices are cached one by one: a stale entry re-reads
+ * that device (and its owner) alone, not the whole account, whose 10,000 phones would otherwise be read every `ttlMs`.
  */
 export class StoreCredentialDirectory implements CredentialDirectory {
-  private readonly devices = new Map<string, { at: number; byName: Map<string, DigestDevice> }>();
+  /** Devices found, by `accountId\n` + lower-cased user name. */
+  private readonly devices = new Map<string, { at: number; device: DigestDevice }>();
+  /** Names no device has (foreign or mistyped credentials), apart so that a spray of them never evicts a device. */
+  private readonly unknownDevices = new Map<string, number>();
   private readonly accounts = new Map<string, { at: number; account: DigestAccount | undefined }>();
   private readonly realms = new Map<string, { at: number; account: DigestAccount | undefined }>();
   private readonly ttlMs: number;
@@ -68,7 +72,7 @@ export class StoreCredentialDirectory implements CredentialDirectory {
     });
   }
 
-  /** An unknown key is cached too (a realm nobody claims, asked by every foreign credential); bounded like devices. */
+  /** An unknown key is cached too (a realm nobody claims, asked by every foreign credential); bounded. */
   private cached(
     cache: Map<string, { at: number; account: DigestAccount | undefined }>,
     key: string,
@@ -80,22 +84,26 @@ export class StoreCredentialDirectory implements CredentialDirectory {
     const account = load();
     cache.delete(key);
     // A realm as parsed is a view onto the request's text: the key must not keep the request alive.
-    cache.set(detach(key), { at: now, account });
-    if (cache.size > 10_000) cache.delete(cache.keys().next().value as string);
+    bounded(cache, detach(key), { at: now, account }, MAX_KEYS);
     return account;
   }
 
   device(accountId: string, username: string): DigestDevice | undefined {
     const now = this.clock.now();
-    let entry = this.devices.get(accountId);
-    if (!entry || now - entry.at >= this.ttlMs) {
-      entry = { at: now, byName: new Map() };
-      for (const d of this.store.devices.findByAccount(accountId)) entry.byName.set(d.sipUsername.toLowerCase(), this.view(d));
-      this.devices.set(accountId, entry);
-      // Accounts come and go rarely; the cache never holds more of them than exist.
-      if (this.devices.size > 10_000) this.devices.delete(this.devices.keys().next().value as string);
-    }
-    return entry.byName.get(username.toLowerCase());
+    // Account ids are hex (no newline), so the key names one pair.
+    const key = `${accountId}\n${username.toLowerCase()}`;
+    const hit = this.devices.get(key);
+    if (hit && now - hit.at < this.ttlMs) return hit.device;
+    const missAt = this.unknownDevices.get(key);
+    if (missAt !== undefined && now - missAt < this.ttlMs) return undefined;
+    const record = this.store.devices.findBySipUsername(accountId, username);
+    const device = record && this.view(record);
+    this.devices.delete(key);
+    this.unknownDevices.delete(key);
+    // The user name is a view onto the request's text: the key must not keep the request alive.
+    if (device) bounded(this.devices, detach(key), { at: now, device }, MAX_DEVICES);
+    else bounded(this.unknownDevices, detach(key), now, MAX_KEYS);
+    return device;
   }
 
   private view(d: DeviceRecord): DigestDevice {
@@ -111,6 +119,17 @@ export class StoreCredentialDirectory implements CredentialDirectory {
       mailboxes: [...new Set([own.toLowerCase(), d.sipUsername.toLowerCase(), ...ownerBox])],
     };
   }
+}
+
+/** Devices that authenticated within `ttlMs`: beyond the phones of the largest deployment this serves. */
+const MAX_DEVICES = 100_000;
+/** Accounts, realms and unknown device names: each map drops its oldest entry beyond this. */
+const MAX_KEYS = 10_000;
+
+/** Sets `key` last in insertion order and drops the oldest entry when the map outgrows `max`. */
+function bounded<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value as string);
 }
 
 export function digestAccount(id: string, realm: string, algorithms: readonly string[] | undefined): DigestAccount {

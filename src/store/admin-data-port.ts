@@ -27,6 +27,11 @@ export interface AccountRepository {
 export interface DeviceRepository {
   get(id: string): DeviceRecord | undefined;
   findByAccount(accountId: string): DeviceRecord[];
+  /**
+   * The account's device whose SIP user name, lower-cased, equals `sipUsername` lower-cased (the devices service keeps
+   * them unique that way within an account). Indexed: the SIP path's digest lookup asks it per device (issue 19).
+   */
+  findBySipUsername(accountId: string, sipUsername: string): DeviceRecord | undefined;
   /** Upsert by `record.id`. */
   put(record: DeviceRecord): void;
   delete(id: string): void;

@@ -135,6 +135,41 @@ export function adminContract(backend: string, open: StoreFactory<AdminDataStore
       t.equal(store.apiKeys.get('k2'), undefined);
     });
 
+    t.test('findBySipUsername finds a device by account and SIP user name compared lower-cased, never another account\'s or a deleted one', async (t) => {
+      const h = harness(t);
+      let store = h.store;
+      const alice = deviceRecord({ id: 'd1', sipUsername: 'Alice1001' });
+      store.devices.put(alice);
+      store.devices.put(deviceRecord({ id: 'd2', sipUsername: 'bob' }));
+      store.devices.put(deviceRecord({ id: 'd3', accountId: ACCOUNT_B, sipUsername: 'carol' }));
+      const check = (s: AdminDataStore, when: string): void => {
+        t.strictSame(s.devices.findBySipUsername(ACCOUNT_A, 'Alice1001'), alice, `found field for field ${when}`);
+        t.equal(s.devices.findBySipUsername(ACCOUNT_A, 'ALICE1001')?.id, 'd1', `case-insensitive (upper) ${when}`);
+        t.equal(s.devices.findBySipUsername(ACCOUNT_A, 'alice1001')?.id, 'd1', `case-insensitive (lower) ${when}`);
+        t.equal(s.devices.findBySipUsername(ACCOUNT_A, 'BOB')?.id, 'd2', `the other device ${when}`);
+        t.equal(s.devices.findBySipUsername(ACCOUNT_A, 'carol'), undefined, `another account's device is not found ${when}`);
+        t.equal(s.devices.findBySipUsername(ACCOUNT_B, 'alice1001'), undefined, `nor from the other side ${when}`);
+        t.equal(s.devices.findBySipUsername(ACCOUNT_B, 'Carol')?.id, 'd3', `its own account finds it ${when}`);
+        t.equal(s.devices.findBySipUsername(ACCOUNT_A, 'alice'), undefined, `a prefix is no match ${when}`);
+      };
+      check(store, 'after put');
+      if (h.reopen) {
+        store = h.reopen();
+        check(store, 'after reopen');
+      }
+      const found = store.devices.findBySipUsername(ACCOUNT_A, 'alice1001')!;
+      found.sipUsername = 'x';
+      t.equal(store.devices.findBySipUsername(ACCOUNT_A, 'alice1001')?.sipUsername, 'Alice1001', 'a read is a copy (rule 3)');
+      store.devices.put({ ...alice, sipUsername: 'Alice2002' });
+      t.equal(store.devices.findBySipUsername(ACCOUNT_A, 'alice1001'), undefined, 'a renamed device is gone under its old name');
+      t.equal(store.devices.findBySipUsername(ACCOUNT_A, 'ALICE2002')?.id, 'd1', 'and found under its new one');
+      store.devices.delete('d1');
+      t.equal(store.devices.findBySipUsername(ACCOUNT_A, 'alice2002'), undefined, 'a deleted device is not found');
+      t.equal(store.devices.deleteByAccount(ACCOUNT_A), 1);
+      t.equal(store.devices.findBySipUsername(ACCOUNT_A, 'bob'), undefined, 'nor one that went with deleteByAccount');
+      t.equal(store.devices.findBySipUsername(ACCOUNT_B, 'carol')?.id, 'd3', 'other accounts keep theirs');
+    });
+
     t.test('tokens are listed per account; those last used at or before a time go with deleteIdle; deleteByAccount drops an account\'s tokens', async (t) => {
       const { store } = harness(t);
       store.authTokens.put(authTokenRecord({ tokenHash: 'old', lastUsedAt: T0 }));
@@ -196,6 +231,7 @@ export function adminContract(backend: string, open: StoreFactory<AdminDataStore
         ['accounts.loadAll', () => store.accounts.loadAll()],
         ['accounts.put', () => store.accounts.put(accountRecord())],
         ['devices.findByAccount', () => store.devices.findByAccount(ACCOUNT_A)],
+        ['devices.findBySipUsername', () => store.devices.findBySipUsername(ACCOUNT_A, 'alice1001')],
         ['users.get', () => store.users.get('x')],
         ['apiKeys.put', () => store.apiKeys.put(apiKeyRecord())],
         ['authTokens.deleteIdle', () => store.authTokens.deleteIdle(0)],

@@ -7,11 +7,12 @@ import type {
   UserRepository,
 } from '../admin-data-port.js';
 import type { AccountRecord, ApiKeyRecord, AuthTokenRecord, DeviceRecord, TrustedPeerRecord, UserRecord } from '../records.js';
+import { SetIndex } from './set-index.js';
 
 /**
  * The admin API's records in Maps. Admin data is small (accounts, devices and users number in the thousands at
- * most) and read rarely, so secondary lookups scan instead of keeping indexes. Every record is flat, so a spread
- * copy keeps it a value (ports.ts rule 3).
+ * most) and read rarely, so secondary lookups scan instead of keeping indexes, except devices by SIP user name, which
+ * the SIP path asks. Every record is flat, so a spread copy keeps it a value (ports.ts rule 3).
  */
 class MemoryTable<R extends object> {
   readonly map = new Map<string, R>();
@@ -94,7 +95,13 @@ export class MemoryAccountRepository implements AccountRepository {
 
 export class MemoryDeviceRepository implements DeviceRepository {
   private readonly t: MemoryTable<DeviceRecord>;
-  constructor(assertOpen: () => void) {
+  /**
+   * (account, lower-cased SIP user name) → device ids: the one index here, because the SIP path's digest lookup asks
+   * it per request and an operator's account holds thousands of devices (issue 19). A set, as the store does not
+   * enforce uniqueness (the devices service does).
+   */
+  private readonly byName = new SetIndex();
+  constructor(private readonly assertOpen: () => void) {
     // The digest secrets are the one nested value; absent means none, as SQLite reads it back (never null).
     this.t = new MemoryTable((r) => r.id, assertOpen, (r) => {
       const { sipDigest, ...rest } = r;
@@ -107,16 +114,33 @@ export class MemoryDeviceRepository implements DeviceRepository {
   findByAccount(accountId: string): DeviceRecord[] {
     return this.t.where((r) => r.accountId === accountId);
   }
+  findBySipUsername(accountId: string, sipUsername: string): DeviceRecord | undefined {
+    this.assertOpen();
+    for (const id of this.byName.get(nameKey(accountId, sipUsername))) return this.t.get(id);
+    return undefined;
+  }
   put(record: DeviceRecord): void {
+    const old = this.t.map.get(record.id);
     this.t.put(record);
+    if (old) this.byName.remove(nameKey(old.accountId, old.sipUsername), old.id);
+    this.byName.add(nameKey(record.accountId, record.sipUsername), record.id);
   }
   delete(id: string): void {
+    const old = this.t.map.get(id);
     this.t.delete(id);
+    if (old) this.byName.remove(nameKey(old.accountId, old.sipUsername), id);
   }
   deleteByAccount(accountId: string): number {
-    return this.t.deleteWhere((r) => r.accountId === accountId);
+    return this.t.deleteWhere((r) => {
+      if (r.accountId !== accountId) return false;
+      this.byName.remove(nameKey(r.accountId, r.sipUsername), r.id);
+      return true;
+    });
   }
 }
+
+/** Account ids never hold a newline (ID_PATTERN), so the pair cannot collide. */
+const nameKey = (accountId: string, sipUsername: string): string => `${accountId}\n${sipUsername.toLowerCase()}`;
 
 export class MemoryUserRepository implements UserRepository {
   private readonly t: MemoryTable<UserRecord>;

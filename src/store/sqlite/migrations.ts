@@ -189,6 +189,15 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    // Issue 19: the digest path looks a device up by (account, SIP user name lower-cased) instead of reading the
+    // whole account (devices.findBySipUsername). Not UNIQUE: uniqueness stays the devices service's job, and a
+    // hand-edited file holding two spellings of one name must still open.
+    description: 'index devices by account and lower-cased SIP user name',
+    up(db) {
+      db.exec(`CREATE INDEX devices_account_sip_username ON devices (account_id, lower(sip_username));`);
+    },
+  },
 ];
 
 export interface MigrationResult {

@@ -282,6 +282,11 @@ export class SqliteDeviceRepository implements DeviceRepository {
   findByAccount(accountId: string): DeviceRecord[] {
     return this.t.select('WHERE account_id = ?', accountId);
   }
+  findBySipUsername(accountId: string, sipUsername: string): DeviceRecord | undefined {
+    // Written as the index devices_account_sip_username is (migrations.ts), so SQLite uses it. SIP user names are
+    // ASCII (SIP_USER_PATTERN), where SQL lower() and toLowerCase() agree.
+    return this.t.select('WHERE account_id = ? AND lower(sip_username) = ? LIMIT 1', accountId, sipUsername.toLowerCase())[0];
+  }
   put(record: DeviceRecord): void {
     this.t.put(record);
   }

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import t from 'tap';
 import { ManualClock } from '../../../src/lib/clock.js';
 import { migrations, openSqliteStore, type Migration } from '../../../src/store/sqlite/index.js';
+import { ACCOUNT_A, deviceRecord } from '../helpers/admin-records.js';
 import { mailboxRecord } from '../helpers/records.js';
 import { dbFile, onDisk, tempDataDir } from '../helpers/temp-dir.js';
 
@@ -117,6 +118,24 @@ t.test('existing rows survive a later step that adds a column', async (t) => {
   second.mailboxes.put(mailboxRecord({ newMessages: 9 }));
   second.flush();
   t.equal((await second.mailboxes.get(mailboxRecord().mailbox))!.newMessages, 9);
+});
+
+t.test('devices from before the SIP user name index are found by it after the migration, and the lookup uses it (issue 19)', async (t) => {
+  const dataDir = tempDataDir(t);
+  const before = open(dataDir, migrations.slice(0, -1));
+  before.devices.put(deviceRecord({ sipUsername: 'Alice1001' }));
+  before.close();
+  const store = open(dataDir);
+  t.equal(store.ready.migratedFrom, migrations.length - 1);
+  t.equal(store.devices.findBySipUsername(ACCOUNT_A, 'ALICE1001')?.id, deviceRecord().id);
+  store.close();
+  // The query as SqliteDeviceRepository.findBySipUsername writes it: SQLite must search the index, not scan devices.
+  const plan = onDisk(dataDir, (db) =>
+    (db.prepare('EXPLAIN QUERY PLAN SELECT * FROM devices WHERE account_id = ? AND lower(sip_username) = ? LIMIT 1').all(ACCOUNT_A, 'alice1001') as { detail: string }[])
+      .map((r) => r.detail)
+      .join('; '),
+  );
+  t.match(plan, /SEARCH devices USING INDEX devices_account_sip_username \(account_id=\? AND <expr>=\?\)/, plan);
 });
 
 t.test('a file with a newer schema than this build is refused with a clear error', async (t) => {
