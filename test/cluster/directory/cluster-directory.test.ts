@@ -134,3 +134,94 @@ t.test('a heartbeat that fails and recovers re-mirrors only when the engine lost
   t.equal(dir.status().mirror.written, written + 3, 'a data loss (new epoch): the three written again');
   t.equal((await ctl.engine.listNode('A', clock.now())).length, 3);
 });
+
+/** Whether `node` is in the registry with a live beat. */
+async function aliveIn(engine: ClusterEngine, node: string): Promise<boolean> {
+  return (await engine.nodes()).some((n) => n.node === node && n.alive);
+}
+
+t.test("the engine lost its data: the node beats at once on the new epoch, before its next period, and its re-mirrored entries are listed as soon as they are back (cluster.md §8)", async (t) => {
+  const clock = new ManualClock();
+  const data = new MemoryClusterData();
+  const pass = (ms: number): Promise<void> => passTime(clock, ms);
+  const fake = new FakeNode('A', clock);
+  for (let i = 0; i < 3; i++) fake.create();
+  const part = new ClusterDirectoryPart({ feed: fake.feed, liveRecords: fake.records, info: {} });
+  t.teardown(() => part.stop());
+  const engine = new MemoryClusterEngine(data, clock);
+  part.start({ engine, node: 'A', clock, logger: silentLogger });
+  const other = new FakeNode('B', clock);
+  const b = startClusterDirectory({ engine: new MemoryClusterEngine(data, clock), node: 'B', clock, logger: silentLogger, feed: other.feed, liveRecords: other.records, info: {} });
+  t.teardown(() => b.stop());
+  await pass(1050); // just past A's second beat: its next one is ~950 ms away
+  t.equal((await b.listing.list()).records.length, 3);
+
+  data.wipe();
+  t.equal(await aliveIn(engine, 'A'), false, 'the wipe took the beat');
+  t.equal((await b.listing.list()).records.length, 0, "and B's list hides A");
+  const beats = part.status()!.heartbeat.beats;
+  const at = clock.now();
+  part.onEpochChange();
+  await turns(5);
+  t.equal(clock.now(), at, 'no time passed');
+  t.equal(await aliveIn(engine, 'A'), true, "A's beat is back before any timer ran");
+  t.equal(part.status()!.heartbeat.beats, beats + 1);
+  clock.advance(0); // the re-mirror leaves on a 0 ms timer
+  await turns(5);
+  t.equal((await b.listing.list()).records.filter((r) => r.node === 'A').length, 3, "B lists A's entries as soon as they are written again");
+
+  await pass(5000);
+  t.equal(part.status()!.heartbeat.beats, beats + 1 + 5, 'the period goes on from the early beat, once a second (no second beat loop)');
+});
+
+t.test('a node back from island mode beats at once, so its entries (still in the directory) are listed again without waiting for the period (cluster.md §8)', async (t) => {
+  const clock = new ManualClock();
+  const data = new MemoryClusterData();
+  const pass = (ms: number): Promise<void> => passTime(clock, ms);
+  const ctl = faultyEngine(new MemoryClusterEngine(data, clock));
+  const fake = new FakeNode('A', clock);
+  for (let i = 0; i < 3; i++) fake.create();
+  const part = new ClusterDirectoryPart({ feed: fake.feed, liveRecords: fake.records, info: {} });
+  t.teardown(() => part.stop());
+  part.start({ engine: ctl.engine, node: 'A', clock, logger: silentLogger });
+  const other = new FakeNode('B', clock);
+  const b = startClusterDirectory({ engine: new MemoryClusterEngine(data, clock), node: 'B', clock, logger: silentLogger, feed: other.feed, liveRecords: other.records, info: {} });
+  t.teardown(() => b.stop());
+  await pass(500);
+  t.equal((await b.listing.list()).records.length, 3);
+
+  ctl.fault = 'down';
+  await pass(3550); // A's beats fail; its last good one lapses (3 s TTL)
+  t.equal((await b.listing.list()).records.length, 0, "A's beat lapsed: B hides its entries");
+  ctl.fault = 'none';
+  const at = clock.now();
+  part.onReturn();
+  await turns(5);
+  t.equal(clock.now(), at);
+  t.equal(await aliveIn(ctl.engine, 'A'), true, 'A beat at once on return');
+  t.equal((await b.listing.list()).records.filter((r) => r.node === 'A').length, 3, "B lists A's entries again");
+});
+
+t.test('a data loss seen both by the heartbeat recovering and by the node\'s epoch watch re-mirrors once', async (t) => {
+  const clock = new ManualClock();
+  const data = new MemoryClusterData();
+  const pass = (ms: number): Promise<void> => passTime(clock, ms);
+  const ctl = faultyEngine(new MemoryClusterEngine(data, clock));
+  const fake = new FakeNode('A', clock);
+  for (let i = 0; i < 3; i++) fake.create();
+  const part = new ClusterDirectoryPart({ feed: fake.feed, liveRecords: fake.records, info: {} });
+  t.teardown(() => part.stop());
+  part.start({ engine: ctl.engine, node: 'A', clock, logger: silentLogger });
+  await pass(500);
+  const written = part.status()!.mirror.written;
+  t.equal(written, 3);
+
+  ctl.fault = 'down';
+  await pass(2500);
+  data.wipe();
+  ctl.fault = 'none';
+  part.onEpochChange(); // the node's epoch watch; its beat at once is also the heartbeat's recovery
+  await pass(1500);
+  t.equal(part.status()!.mirror.written, written + 3, 'the three written again, once');
+  t.equal((await ctl.engine.listNode('A', clock.now())).length, 3);
+});
