@@ -12,6 +12,7 @@ import { MemoryClusterData } from '../../../src/cluster/memory/memory-cluster-da
 import { MemoryClusterEngine } from '../../../src/cluster/memory/memory-cluster-engine.js';
 import { ManualClock } from '../../../src/lib/clock.js';
 import { silentLogger } from '../../../src/lib/logger.js';
+import { loadConfig } from '../../../src/config/config.js';
 import { FakeNode, faultyEngine } from './directory-support.js';
 
 const turns = async (n: number): Promise<void> => {
@@ -224,4 +225,36 @@ t.test('a data loss seen both by the heartbeat recovering and by the node\'s epo
   await pass(1500);
   t.equal(part.status()!.mirror.written, written + 3, 'the three written again, once');
   t.equal((await ctl.engine.listNode('A', clock.now())).length, 3);
+});
+
+t.test("PISTON_CLUSTER_JANITOR_GRACE_S=10: a dead node's entries leave the directory 10 s after its last beat, not 30 (cluster.md §8 'A node dies')", async (t) => {
+  const graceS = loadConfig({ PISTON_CLUSTER_REDIS_URL: 'redis://127.0.0.1:6390', PISTON_CLUSTER_JANITOR_GRACE_S: '10' }).cluster!.janitorGraceS!;
+  t.equal(graceS, 10);
+  const clock = new ManualClock();
+  const data = new MemoryClusterData();
+  const pass = (ms: number): Promise<void> => passTime(clock, ms);
+  const start = (name: string): { fake: FakeNode; part: ClusterDirectoryPart; engine: MemoryClusterEngine } => {
+    const fake = new FakeNode(name, clock);
+    // As main-cluster.ts builds the part from the configuration.
+    const part = new ClusterDirectoryPart({ feed: fake.feed, liveRecords: fake.records, info: {}, janitor: { graceMs: graceS * 1000 } });
+    const engine = new MemoryClusterEngine(data, clock);
+    part.start({ engine, node: name, clock, logger: silentLogger });
+    return { fake, part, engine };
+  };
+  const a = start('A');
+  const b = start('B');
+  t.teardown(async () => {
+    await a.part.stop();
+    await b.part.stop();
+  });
+  for (let i = 0; i < 4; i++) a.fake.create();
+  await pass(500);
+  t.equal((await b.engine.listNode('A', clock.now())).length, 4);
+
+  await a.part.stop(); // A's last beat was at most 1 s ago
+  await pass(8000);
+  t.equal((await b.engine.listNode('A', clock.now())).length, 4, 'within the 10 s grace the entries stay');
+  await pass(8000); // past the grace, and a janitor run (every 5 s) since
+  t.same(await b.engine.listNode('A', clock.now()), [], "16 s after A stopped its entries are gone, long before the default 30 s");
+  t.notOk((await b.engine.nodes()).some((n) => n.node === 'A'), 'and A is forgotten');
 });
