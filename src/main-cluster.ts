@@ -133,6 +133,7 @@ export async function wireCluster(
     liveRecords: () => stack.notifier.liveRecords(),
     info: { sip: `${config.sip.hosts[0] ?? ''}:${config.sip.port}`, api: `${config.api.host}:${config.api.port}` },
     cseqStep: SEQUENCE_LEASE,
+    ...(config.cluster.janitorGraceS === undefined ? {} : { janitor: { graceMs: config.cluster.janitorGraceS * 1000 } }),
   });
   node.attach(directory);
   const nonces = deps.nonces;
@@ -157,7 +158,7 @@ export async function wireCluster(
       }),
     );
   }
-  log.info({ redis: describeClusterTarget(config.cluster.redis), node: config.nodeName }, 'cluster mode');
+  log.info({ redis: describeClusterTarget(config.cluster.redis), node: config.nodeName, janitorGraceS: config.cluster.janitorGraceS }, 'cluster mode');
   return {
     node,
     clusterList: directory.clusterList,

@@ -23,6 +23,12 @@ export interface ClusterConfig {
    * before the admin bootstrap decides, so it takes the cluster's accounts instead of making a second master.
    */
   startWaitS?: number;
+  /**
+   * PISTON_CLUSTER_JANITOR_GRACE_S (default 30, 3-3600): how long after a node's last heartbeat the janitor removes its
+   * directory entries. The list hides a dead node's entries as soon as its beat lapses (3 s): the grace bounds only
+   * how long they take room in Redis (each also lapses with its subscription's expiry).
+   */
+  janitorGraceS?: number;
 }
 
 const DEFAULT_SENTINEL_PORT = 26379;

@@ -127,6 +127,8 @@ const envSchema = z.object({
   }).optional(),
   // Cluster mode: how long a first start (no account here yet) waits for Redis before its admin bootstrap decides.
   PISTON_CLUSTER_START_WAIT_S: nonNegativeInt.max(3600).default(30),
+  // Cluster mode: how long after a dead node's last heartbeat its directory entries are removed (at least the 3 s TTL).
+  PISTON_CLUSTER_JANITOR_GRACE_S: positiveInt.min(3).max(3600).default(30),
   PISTON_WARM_UP_ROUNDS: z.coerce.number().int().min(0).max(100_000).default(2000),
   // security.md: digest authentication of SUBSCRIBE and PUBLISH by default; `off` accepts them without credentials.
   PISTON_SIP_AUTH: z.enum(['digest', 'off']).default('digest'),
@@ -352,6 +354,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.PISTON_LOG_LEVEL,
     // Nodes of one cluster must differ in name; on one machine the host name alone would not, so the SIP port joins it.
     nodeName: e.PISTON_CLUSTER_REDIS_URL && relevant.PISTON_NODE_NAME === undefined ? `${e.PISTON_NODE_NAME}-${e.PISTON_SIP_PORT}` : e.PISTON_NODE_NAME,
-    ...(e.PISTON_CLUSTER_REDIS_URL ? { cluster: { redis: e.PISTON_CLUSTER_REDIS_URL, startWaitS: e.PISTON_CLUSTER_START_WAIT_S } } : {}),
+    ...(e.PISTON_CLUSTER_REDIS_URL ? { cluster: { redis: e.PISTON_CLUSTER_REDIS_URL, startWaitS: e.PISTON_CLUSTER_START_WAIT_S, janitorGraceS: e.PISTON_CLUSTER_JANITOR_GRACE_S } } : {}),
   };
 }

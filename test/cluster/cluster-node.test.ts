@@ -3,7 +3,9 @@ import { ListAccountResolver } from '../../src/accounts/account-resolver.js';
 import type { ClusterEngine, CommitRequest } from '../../src/cluster/engine-port.js';
 import { MemoryClusterData } from '../../src/cluster/memory/memory-cluster-data.js';
 import { MemoryClusterEngine } from '../../src/cluster/memory/memory-cluster-engine.js';
+import { ClusterDirectoryPart } from '../../src/cluster/directory/directory-part.js';
 import { ClusterNode } from '../../src/cluster/node/index.js';
+import type { ClusterPart } from '../../src/cluster/node/cluster-node.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import type { ResourceChange } from '../../src/presentity/index.js';
@@ -33,6 +35,14 @@ class Switched implements ClusterEngine {
   release(): void {
     this.held = undefined;
     this.releaseHeld?.();
+    this.snapshotsHeld = undefined;
+    this.releaseSnapshots?.();
+  }
+  private snapshotsHeld: Promise<void> | undefined;
+  private releaseSnapshots: (() => void) | undefined;
+  /** Resource reads (getResource: resyncs, fresh reads) wait until `release` too: a resync that takes its time. */
+  holdSnapshots(): void {
+    this.snapshotsHeld = new Promise((res) => (this.releaseSnapshots = res));
   }
   constructor(private readonly inner: MemoryClusterEngine) {}
   private gate(): void {
@@ -41,7 +51,8 @@ class Switched implements ClusterEngine {
   get connected(): boolean {
     return !this.down;
   }
-  getResource(r: string) {
+  async getResource(r: string) {
+    if (this.snapshotsHeld) await this.snapshotsHeld;
     this.gate();
     this.reads++;
     return this.inner.getResource(r);
@@ -116,7 +127,7 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((res) => setImmediate(res));
 }
 
-async function cluster(t: Test, names: string[], opts: { onlyWatched?: boolean } = {}) {
+async function cluster(t: Test, names: string[], opts: { onlyWatched?: boolean; parts?: (stack: PresenceStack) => ClusterPart[] } = {}) {
   const clock = new ManualClock();
   const data = new MemoryClusterData();
   const nodes: TestNode[] = [];
@@ -141,6 +152,7 @@ async function cluster(t: Test, names: string[], opts: { onlyWatched?: boolean }
     });
     const changes: ResourceChange[] = [];
     stack.presentity.onChange((c) => changes.push(c));
+    for (const part of opts.parts?.(stack) ?? []) node.attach(part);
     await node.start();
     nodes.push({
       name,
@@ -159,8 +171,13 @@ async function cluster(t: Test, names: string[], opts: { onlyWatched?: boolean }
   t.teardown(async () => {
     for (const n of nodes) n.engine.release();
     for (const n of nodes) {
-      const stopping = n.cluster.stop();
-      clock.advance(2000);
+      // The stream reader's blocking read ends on the clock; attached parts stop first, so time may have to pass again.
+      let stopped = false;
+      const stopping = n.cluster.stop().then(() => (stopped = true));
+      for (let i = 0; i < 10 && !stopped; i++) {
+        clock.advance(2000);
+        await settle();
+      }
       await stopping;
       n.stack.dispose();
     }
@@ -356,4 +373,39 @@ t.test('each stream entry a node reads is counted by what became of it: applied,
   await settle();
   t.equal(d.cluster.changeCounts.unwatched, 1, 'a node without watchers of the resource only notes the entry');
   t.equal(d.cluster.changeCounts.applied, 0);
+});
+
+t.test("a node that sees a new epoch, or leaves island mode, beats at once, not after its resync nor at its heartbeat's next period, so the list shows it again (cluster.md §8)", async (t) => {
+  // A heartbeat period of 10 s with a 60 s TTL: within the test only the beat at once can bring the node back.
+  const { nodes, data, pass } = await cluster(t, ['a'], {
+    parts: (stack) => [
+      new ClusterDirectoryPart({ feed: stack.feed, liveRecords: () => stack.notifier.liveRecords(), info: {}, heartbeat: { everyMs: 10_000, ttlMs: 60_000 } }),
+    ],
+  });
+  const [a] = nodes as [TestNode];
+  const alive = (): boolean => data.beats.has('a');
+  a.publish({});
+  await pass(200);
+  t.ok(alive(), 'the first beat at start');
+
+  // The node's resync (one read per resource: seconds on a large node) is held: the beat must not wait for it.
+  a.engine.holdSnapshots();
+  data.wipe();
+  t.notOk(alive(), 'the wipe took the beat');
+  await pass(1000); // the epoch probe (every second) sees the new epoch
+  t.ok(alive(), 'beat again on the new epoch, while the resync still waits');
+  a.engine.release();
+  await pass(200);
+  t.ok(data.resources.has(R), 'and the resync pushed the state again');
+
+  a.engine.down = true;
+  await pass(1500); // island mode
+  t.equal(a.cluster.health(), 'degraded', 'island mode');
+  data.beats.delete('a'); // its beat lapsed meanwhile
+  a.engine.holdSnapshots();
+  a.engine.down = false;
+  await pass(1000); // the epoch probe answers: island mode ends
+  t.equal(a.cluster.health(), 'ok', 'island mode ended');
+  t.ok(alive(), 'beat again on return, while the resync still waits');
+  a.engine.release();
 });

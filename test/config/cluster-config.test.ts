@@ -12,7 +12,7 @@ t.test('without PISTON_CLUSTER_REDIS_URL there is no cluster and the node name k
 
 t.test('a redis:// URL turns cluster mode on; the default node name gains the SIP port so nodes on one host differ', (t) => {
   const c = loadConfig({ PISTON_CLUSTER_REDIS_URL: 'redis://127.0.0.1:6390/2', PISTON_SIP_PORT: '5071' });
-  t.same(c.cluster, { redis: { kind: 'url', url: 'redis://127.0.0.1:6390/2' }, startWaitS: 30 });
+  t.same(c.cluster, { redis: { kind: 'url', url: 'redis://127.0.0.1:6390/2' }, startWaitS: 30, janitorGraceS: 30 });
   t.match(c.nodeName, /^piston@.+-5071$/);
   const named = loadConfig({ PISTON_CLUSTER_REDIS_URL: 'rediss://u:secret@redis.example:6380', PISTON_NODE_NAME: 'n1' });
   t.equal(named.nodeName, 'n1', 'an explicit name is kept as given');
@@ -27,6 +27,25 @@ t.test('PISTON_CLUSTER_START_WAIT_S: how long a first start waits for Redis, 30 
   t.equal(loadConfig({ ...url, PISTON_CLUSTER_START_WAIT_S: '0' }).cluster?.startWaitS, 0);
   t.throws(() => loadConfig({ ...url, PISTON_CLUSTER_START_WAIT_S: '-1' }), ConfigError);
   t.throws(() => loadConfig({ ...url, PISTON_CLUSTER_START_WAIT_S: 'soon' }), /PISTON_CLUSTER_START_WAIT_S/);
+  t.end();
+});
+
+t.test("PISTON_CLUSTER_JANITOR_GRACE_S: how long a dead node's directory entries stay, 30 s by default, 3 to 3600 s", (t) => {
+  const url = { PISTON_CLUSTER_REDIS_URL: 'redis://127.0.0.1:6390' };
+  t.equal(loadConfig(url).cluster?.janitorGraceS, 30);
+  t.equal(loadConfig({ ...url, PISTON_CLUSTER_JANITOR_GRACE_S: '10' }).cluster?.janitorGraceS, 10);
+  t.equal(loadConfig({ ...url, PISTON_CLUSTER_JANITOR_GRACE_S: '3' }).cluster?.janitorGraceS, 3, 'the heartbeat TTL is the least');
+  t.equal(loadConfig({ ...url, PISTON_CLUSTER_JANITOR_GRACE_S: '3600' }).cluster?.janitorGraceS, 3600);
+  for (const bad of ['2', '0', '-5', '3601', '7.5', 'soon']) {
+    let caught: unknown;
+    try {
+      loadConfig({ ...url, PISTON_CLUSTER_JANITOR_GRACE_S: bad });
+    } catch (err) {
+      caught = err;
+    }
+    t.ok(caught instanceof ConfigError && caught.message.includes(`PISTON_CLUSTER_JANITOR_GRACE_S="${bad}"`), `${bad} is refused, naming the variable and the value`);
+  }
+  t.equal(loadConfig({ PISTON_CLUSTER_JANITOR_GRACE_S: '10' }).cluster, undefined, 'without a cluster URL it changes nothing');
   t.end();
 });
 

@@ -41,8 +41,15 @@ export interface ClusterDirectoryOptions {
 export interface ClusterDirectory {
   /** Give it to the admin API as `ApiDeps.clusterList`. */
   readonly listing: ClusterListing;
-  /** For the epoch watch: the engine lost its data, write everything again. */
+  /** Writes every subscription again, unconditionally. */
   remirror(): void;
+  /**
+   * The node saw a new epoch (the engine lost its data): beats at once, so the registry lists this node again before
+   * its re-mirrored entries arrive, and re-mirrors unless the heartbeat's recovery already did for that epoch.
+   */
+  epochChanged(): void;
+  /** The node left island mode: beats at once, so the list shows its entries again without waiting for the period. */
+  returned(): void;
   /** For /healthz and metrics. */
   status(): { mirror: MirrorStatus; heartbeat: { ok: boolean; beats: number } };
   /** Stops beating, sweeping and mirroring (pending writes are sent once, best effort). */
@@ -88,14 +95,18 @@ export function startClusterDirectory(opts: ClusterDirectoryOptions): ClusterDir
     ...(opts.listTimeoutMs === undefined ? {} : { timeoutMs: opts.listTimeoutMs }),
   });
   // The epoch in force when last read: a beat that succeeds again after failures re-mirrors only if the engine lost
-  // its data meanwhile (a new epoch), not after every hiccup (a full re-mirror of 100,000 costs ~30 s of CPU).
+  // its data meanwhile (a new epoch), not after every hiccup (a full re-mirror of 100,000 costs ~30 s of CPU). The
+  // node's own epoch watch (epochChanged) goes through it too, so one loss seen both ways re-mirrors once.
   let known: string | undefined;
-  const checkEpoch = async (): Promise<void> => {
+  /** `atStart`: the read at start only learns the epoch, since the mirror's start re-mirrors anyway. */
+  const checkEpoch = async (atStart = false): Promise<void> => {
     try {
       const epoch = await engine.epoch(randomUUID());
       if (epoch !== known) {
-        if (known !== undefined) logger.warn({ node, was: known, now: epoch }, 'cluster engine has a new epoch: re-mirroring subscriptions');
+        const was = known;
         known = epoch;
+        if (atStart) return;
+        if (was !== undefined) logger.warn({ node, was, now: epoch }, 'cluster engine has a new epoch: re-mirroring subscriptions');
         mirror.remirror();
       }
     } catch {
@@ -103,12 +114,17 @@ export function startClusterDirectory(opts: ClusterDirectoryOptions): ClusterDir
     }
   };
   mirror.start(opts.feed);
-  void checkEpoch();
+  void checkEpoch(true);
   heartbeat.start();
   janitor.start();
   return {
     listing,
     remirror: () => mirror.remirror(),
+    epochChanged: () => {
+      heartbeat.beatNow();
+      void checkEpoch();
+    },
+    returned: () => heartbeat.beatNow(),
     status: () => ({ mirror: mirror.status(), heartbeat: heartbeat.status() }),
     stop: async () => {
       await janitor.stop();

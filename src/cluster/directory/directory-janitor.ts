@@ -1,10 +1,10 @@
 /**
  * Removes a dead node's directory entries (cluster.md §8 "A node dies"): a node whose heartbeat lapsed more than
- * `graceMs` (30 s) ago loses its entries, then its registry entry. It never NOTIFYs (the dialogs were that node's,
- * cluster.md §3 row 3), and the list hides the dead node's entries from the moment its beat lapses
- * (cluster-listing.ts), so the grace only bounds the directory's size. Every node runs it; removals are idempotent.
- * Entries written more than a heartbeat TTL after the node's last beat are spared: a live node beats every second, so
- * they come from a restart under the same name that re-mirrored before its first beat was seen.
+ * `graceMs` (30 s, PISTON_CLUSTER_JANITOR_GRACE_S) ago loses its entries, then its registry entry. It never NOTIFYs
+ * (the dialogs were that node's, cluster.md §3 row 3), and the list hides the dead node's entries from the moment its
+ * beat lapses (cluster-listing.ts), so the grace only bounds the directory's size. Every node runs it; removals are
+ * idempotent. Entries written more than a heartbeat TTL after the node's last beat are spared: a live node beats every
+ * second, so they come from a restart under the same name that re-mirrored before its first beat was seen.
  */
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';

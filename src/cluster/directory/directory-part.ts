@@ -48,14 +48,17 @@ export class ClusterDirectoryPart {
   }
 
   /**
-   * The engine answers again after island mode. Nothing to do: a mirror write that failed meanwhile already made the
-   * mirror re-mirror once the engine answers, and a data loss shows as a new epoch (`onEpochChange`).
+   * The engine answers again after island mode: beat at once (this node's beat lapsed meanwhile, hiding its entries,
+   * which are still there). A mirror write that failed meanwhile already made the mirror re-mirror once the engine
+   * answers, and a data loss shows as a new epoch (`onEpochChange`).
    */
-  onReturn(): void {}
+  onReturn(): void {
+    this.directory?.returned();
+  }
 
-  /** The engine lost its data. */
+  /** The engine lost its data: beat at once, and write every subscription again. */
   onEpochChange(): void {
-    this.directory?.remirror();
+    this.directory?.epochChanged();
   }
 
   status(): ReturnType<ClusterDirectory['status']> | null {

@@ -2,7 +2,8 @@
  * This node's heartbeat (cluster.md §6 `pp:hb:{node}`, `pp:nodes`): a beat every second with a 3 s TTL, so the others
  * see it gone within 3 s of its death and hide its subscriptions from the list (cluster-listing.ts); the janitor
  * removes them after a grace (directory-janitor.ts). A failed beat is logged once; beating goes on, and the first
- * beat that succeeds again calls `onRecovered`.
+ * beat that succeeds again calls `onRecovered`. `beatNow` beats at once: after a data loss or island mode the registry
+ * lacks this node until its next beat, and the list hides its entries meanwhile.
  */
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
@@ -36,6 +37,8 @@ export class NodeHeartbeat {
   private beats = 0;
   private readonly logger: Logger;
   private inFlight: Promise<void> | null = null;
+  /** A beat waits for the one in flight: at most one, so the period never runs twice over. */
+  private queued = false;
 
   constructor(private readonly opts: NodeHeartbeatOptions) {
     this.logger = opts.logger.child({ module: 'cluster-heartbeat' });
@@ -45,7 +48,18 @@ export class NodeHeartbeat {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.tick();
+    this.next();
+  }
+
+  /**
+   * Beats at once (after the beat in flight, which may have reached the engine before it lost its data), and times
+   * the next one from this beat. For a node that saw a new epoch or left island mode.
+   */
+  beatNow(): void {
+    if (this.stopped) return;
+    this.timer?.cancel();
+    this.timer = null;
+    this.next();
   }
 
   /** Stops beating (the beat lapses after its TTL: a clean stop looks like a death to the others, after the TTL). */
@@ -87,7 +101,22 @@ export class NodeHeartbeat {
     // The next beat is timed from this one's start, so a slow engine does not stretch the period.
     this.timer = clock.setTimer(this.opts.everyMs ?? HEARTBEAT_EVERY_MS, () => {
       this.timer = null;
-      void (this.inFlight ?? Promise.resolve()).then(() => this.tick());
+      this.next();
+    });
+  }
+
+  /** The next beat: now when none is in flight, else once it ends; never a second one waiting. */
+  private next(): void {
+    if (this.queued) return;
+    const inFlight = this.inFlight;
+    if (inFlight === null) {
+      this.tick();
+      return;
+    }
+    this.queued = true;
+    void inFlight.then(() => {
+      this.queued = false;
+      this.tick();
     });
   }
 }

@@ -193,10 +193,12 @@ export class ClusterNode {
   }
 
   private async onReturn(): Promise<void> {
+    // The parts first: each starts its own work (the directory's beat, so the list shows this node again at once;
+    // the admin resync) rather than waiting for the outbox and the resync, which take seconds on a large node.
+    for (const part of this.parts) part.onReturn?.();
     await this.checkEpoch();
     await this.outbox.flush();
     await this.syncAll(false).catch(() => undefined);
-    for (const part of this.parts) part.onReturn?.();
   }
 
   private async onGap(): Promise<void> {
@@ -225,8 +227,9 @@ export class ClusterNode {
     logger.warn({ was: this.epoch, now: epoch }, 'cluster engine lost its data: pushing this node\'s state again');
     this.epoch = epoch;
     revs.clear();
-    await this.syncAll(true).catch(() => undefined);
+    // The parts before the push, for the same reason as on return: the directory beats and re-mirrors at once.
     for (const part of this.parts) part.onEpochChange?.();
+    await this.syncAll(true).catch(() => undefined);
   }
 }
 

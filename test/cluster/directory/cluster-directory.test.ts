@@ -12,6 +12,7 @@ import { MemoryClusterData } from '../../../src/cluster/memory/memory-cluster-da
 import { MemoryClusterEngine } from '../../../src/cluster/memory/memory-cluster-engine.js';
 import { ManualClock } from '../../../src/lib/clock.js';
 import { silentLogger } from '../../../src/lib/logger.js';
+import { loadConfig } from '../../../src/config/config.js';
 import { FakeNode, faultyEngine } from './directory-support.js';
 
 const turns = async (n: number): Promise<void> => {
@@ -133,4 +134,127 @@ t.test('a heartbeat that fails and recovers re-mirrors only when the engine lost
   await pass(1500);
   t.equal(dir.status().mirror.written, written + 3, 'a data loss (new epoch): the three written again');
   t.equal((await ctl.engine.listNode('A', clock.now())).length, 3);
+});
+
+/** Whether `node` is in the registry with a live beat. */
+async function aliveIn(engine: ClusterEngine, node: string): Promise<boolean> {
+  return (await engine.nodes()).some((n) => n.node === node && n.alive);
+}
+
+t.test("the engine lost its data: the node beats at once on the new epoch, before its next period, and its re-mirrored entries are listed as soon as they are back (cluster.md §8)", async (t) => {
+  const clock = new ManualClock();
+  const data = new MemoryClusterData();
+  const pass = (ms: number): Promise<void> => passTime(clock, ms);
+  const fake = new FakeNode('A', clock);
+  for (let i = 0; i < 3; i++) fake.create();
+  const part = new ClusterDirectoryPart({ feed: fake.feed, liveRecords: fake.records, info: {} });
+  t.teardown(() => part.stop());
+  const engine = new MemoryClusterEngine(data, clock);
+  part.start({ engine, node: 'A', clock, logger: silentLogger });
+  const other = new FakeNode('B', clock);
+  const b = startClusterDirectory({ engine: new MemoryClusterEngine(data, clock), node: 'B', clock, logger: silentLogger, feed: other.feed, liveRecords: other.records, info: {} });
+  t.teardown(() => b.stop());
+  await pass(1050); // just past A's second beat: its next one is ~950 ms away
+  t.equal((await b.listing.list()).records.length, 3);
+
+  data.wipe();
+  t.equal(await aliveIn(engine, 'A'), false, 'the wipe took the beat');
+  t.equal((await b.listing.list()).records.length, 0, "and B's list hides A");
+  const beats = part.status()!.heartbeat.beats;
+  const at = clock.now();
+  part.onEpochChange();
+  await turns(5);
+  t.equal(clock.now(), at, 'no time passed');
+  t.equal(await aliveIn(engine, 'A'), true, "A's beat is back before any timer ran");
+  t.equal(part.status()!.heartbeat.beats, beats + 1);
+  clock.advance(0); // the re-mirror leaves on a 0 ms timer
+  await turns(5);
+  t.equal((await b.listing.list()).records.filter((r) => r.node === 'A').length, 3, "B lists A's entries as soon as they are written again");
+
+  await pass(5000);
+  t.equal(part.status()!.heartbeat.beats, beats + 1 + 5, 'the period goes on from the early beat, once a second (no second beat loop)');
+});
+
+t.test('a node back from island mode beats at once, so its entries (still in the directory) are listed again without waiting for the period (cluster.md §8)', async (t) => {
+  const clock = new ManualClock();
+  const data = new MemoryClusterData();
+  const pass = (ms: number): Promise<void> => passTime(clock, ms);
+  const ctl = faultyEngine(new MemoryClusterEngine(data, clock));
+  const fake = new FakeNode('A', clock);
+  for (let i = 0; i < 3; i++) fake.create();
+  const part = new ClusterDirectoryPart({ feed: fake.feed, liveRecords: fake.records, info: {} });
+  t.teardown(() => part.stop());
+  part.start({ engine: ctl.engine, node: 'A', clock, logger: silentLogger });
+  const other = new FakeNode('B', clock);
+  const b = startClusterDirectory({ engine: new MemoryClusterEngine(data, clock), node: 'B', clock, logger: silentLogger, feed: other.feed, liveRecords: other.records, info: {} });
+  t.teardown(() => b.stop());
+  await pass(500);
+  t.equal((await b.listing.list()).records.length, 3);
+
+  ctl.fault = 'down';
+  await pass(3550); // A's beats fail; its last good one lapses (3 s TTL)
+  t.equal((await b.listing.list()).records.length, 0, "A's beat lapsed: B hides its entries");
+  ctl.fault = 'none';
+  const at = clock.now();
+  part.onReturn();
+  await turns(5);
+  t.equal(clock.now(), at);
+  t.equal(await aliveIn(ctl.engine, 'A'), true, 'A beat at once on return');
+  t.equal((await b.listing.list()).records.filter((r) => r.node === 'A').length, 3, "B lists A's entries again");
+});
+
+t.test('a data loss seen both by the heartbeat recovering and by the node\'s epoch watch re-mirrors once', async (t) => {
+  const clock = new ManualClock();
+  const data = new MemoryClusterData();
+  const pass = (ms: number): Promise<void> => passTime(clock, ms);
+  const ctl = faultyEngine(new MemoryClusterEngine(data, clock));
+  const fake = new FakeNode('A', clock);
+  for (let i = 0; i < 3; i++) fake.create();
+  const part = new ClusterDirectoryPart({ feed: fake.feed, liveRecords: fake.records, info: {} });
+  t.teardown(() => part.stop());
+  part.start({ engine: ctl.engine, node: 'A', clock, logger: silentLogger });
+  await pass(500);
+  const written = part.status()!.mirror.written;
+  t.equal(written, 3);
+
+  ctl.fault = 'down';
+  await pass(2500);
+  data.wipe();
+  ctl.fault = 'none';
+  part.onEpochChange(); // the node's epoch watch; its beat at once is also the heartbeat's recovery
+  await pass(1500);
+  t.equal(part.status()!.mirror.written, written + 3, 'the three written again, once');
+  t.equal((await ctl.engine.listNode('A', clock.now())).length, 3);
+});
+
+t.test("PISTON_CLUSTER_JANITOR_GRACE_S=10: a dead node's entries leave the directory 10 s after its last beat, not 30 (cluster.md §8 'A node dies')", async (t) => {
+  const graceS = loadConfig({ PISTON_CLUSTER_REDIS_URL: 'redis://127.0.0.1:6390', PISTON_CLUSTER_JANITOR_GRACE_S: '10' }).cluster!.janitorGraceS!;
+  t.equal(graceS, 10);
+  const clock = new ManualClock();
+  const data = new MemoryClusterData();
+  const pass = (ms: number): Promise<void> => passTime(clock, ms);
+  const start = (name: string): { fake: FakeNode; part: ClusterDirectoryPart; engine: MemoryClusterEngine } => {
+    const fake = new FakeNode(name, clock);
+    // As main-cluster.ts builds the part from the configuration.
+    const part = new ClusterDirectoryPart({ feed: fake.feed, liveRecords: fake.records, info: {}, janitor: { graceMs: graceS * 1000 } });
+    const engine = new MemoryClusterEngine(data, clock);
+    part.start({ engine, node: name, clock, logger: silentLogger });
+    return { fake, part, engine };
+  };
+  const a = start('A');
+  const b = start('B');
+  t.teardown(async () => {
+    await a.part.stop();
+    await b.part.stop();
+  });
+  for (let i = 0; i < 4; i++) a.fake.create();
+  await pass(500);
+  t.equal((await b.engine.listNode('A', clock.now())).length, 4);
+
+  await a.part.stop(); // A's last beat was at most 1 s ago
+  await pass(8000);
+  t.equal((await b.engine.listNode('A', clock.now())).length, 4, 'within the 10 s grace the entries stay');
+  await pass(8000); // past the grace, and a janitor run (every 5 s) since
+  t.same(await b.engine.listNode('A', clock.now()), [], "16 s after A stopped its entries are gone, long before the default 30 s");
+  t.notOk((await b.engine.nodes()).some((n) => n.node === 'A'), 'and A is forgotten');
 });
