@@ -141,6 +141,20 @@ async function aliveIn(engine: ClusterEngine, node: string): Promise<boolean> {
   return (await engine.nodes()).some((n) => n.node === node && n.alive);
 }
 
+/** Node A's directory part, started on an engine that can be made to fail, with three live subscriptions. */
+function partAWithThree(t: { teardown(fn: () => unknown): void }) {
+  const clock = new ManualClock();
+  const data = new MemoryClusterData();
+  const pass = (ms: number): Promise<void> => passTime(clock, ms);
+  const ctl = faultyEngine(new MemoryClusterEngine(data, clock));
+  const fake = new FakeNode('A', clock);
+  for (let i = 0; i < 3; i++) fake.create();
+  const part = new ClusterDirectoryPart({ feed: fake.feed, liveRecords: fake.records, info: {} });
+  t.teardown(() => part.stop());
+  part.start({ engine: ctl.engine, node: 'A', clock, logger: silentLogger });
+  return { clock, data, pass, ctl, part };
+}
+
 t.test("the engine lost its data: the node beats at once on the new epoch, before its next period, and its re-mirrored entries are listed as soon as they are back (cluster.md §8)", async (t) => {
   const clock = new ManualClock();
   const data = new MemoryClusterData();
@@ -176,15 +190,7 @@ t.test("the engine lost its data: the node beats at once on the new epoch, befor
 });
 
 t.test('a node back from island mode beats at once, so its entries (still in the directory) are listed again without waiting for the period (cluster.md §8)', async (t) => {
-  const clock = new ManualClock();
-  const data = new MemoryClusterData();
-  const pass = (ms: number): Promise<void> => passTime(clock, ms);
-  const ctl = faultyEngine(new MemoryClusterEngine(data, clock));
-  const fake = new FakeNode('A', clock);
-  for (let i = 0; i < 3; i++) fake.create();
-  const part = new ClusterDirectoryPart({ feed: fake.feed, liveRecords: fake.records, info: {} });
-  t.teardown(() => part.stop());
-  part.start({ engine: ctl.engine, node: 'A', clock, logger: silentLogger });
+  const { clock, data, pass, ctl, part } = partAWithThree(t);
   const other = new FakeNode('B', clock);
   const b = startClusterDirectory({ engine: new MemoryClusterEngine(data, clock), node: 'B', clock, logger: silentLogger, feed: other.feed, liveRecords: other.records, info: {} });
   t.teardown(() => b.stop());
@@ -204,15 +210,7 @@ t.test('a node back from island mode beats at once, so its entries (still in the
 });
 
 t.test('a data loss seen both by the heartbeat recovering and by the node\'s epoch watch re-mirrors once', async (t) => {
-  const clock = new ManualClock();
-  const data = new MemoryClusterData();
-  const pass = (ms: number): Promise<void> => passTime(clock, ms);
-  const ctl = faultyEngine(new MemoryClusterEngine(data, clock));
-  const fake = new FakeNode('A', clock);
-  for (let i = 0; i < 3; i++) fake.create();
-  const part = new ClusterDirectoryPart({ feed: fake.feed, liveRecords: fake.records, info: {} });
-  t.teardown(() => part.stop());
-  part.start({ engine: ctl.engine, node: 'A', clock, logger: silentLogger });
+  const { clock, data, pass, ctl, part } = partAWithThree(t);
   await pass(500);
   const written = part.status()!.mirror.written;
   t.equal(written, 3);
