@@ -93,9 +93,12 @@ async function prepare(redis: RedisProcess): Promise<{ dataDir: string; sipPort:
 async function run(round: number): Promise<void> {
   const redisPort = await freePort();
   let redis: RedisProcess | undefined = await startRedisProcess({ port: redisPort });
-  const { dataDir, sipPort, apiPort } = await prepare(redis);
   let node: ServerProcess | undefined;
+  let dataDir: string | undefined;
   try {
+    const prepared = await prepare(redis);
+    dataDir = prepared.dataDir;
+    const { sipPort, apiPort } = prepared;
     // Reference: the same start with Redis up.
     let r = await timeStart(redis.url, dataDir, sipPort, apiPort);
     node = r.node;
@@ -122,7 +125,7 @@ async function run(round: number): Promise<void> {
       redis.resume();
       await redis.stop();
     }
-    removeDir(dataDir);
+    if (dataDir !== undefined) removeDir(dataDir);
   }
 }
 
