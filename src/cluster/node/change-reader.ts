@@ -30,7 +30,10 @@ export interface ChangeCounts {
 }
 
 export interface ChangeReaderHooks {
-  /** A gap: entries were lost (trimmed, or the engine lost its data). Resolves once handled. */
+  /**
+   * A gap: entries were lost (trimmed, or the engine lost its data), or the first cursor was read only after an island
+   * start. Resolves once handled (a resync from snapshots).
+   */
   onGap(): Promise<void>;
   /** The resource's local changes wait in the outbox: entries for it are not applied. */
   skip(resource: string): boolean;
@@ -49,6 +52,8 @@ export interface ChangeReaderHooks {
  */
 export class ChangeReader {
   private cursor: ChangeCursor | undefined;
+  /** The first cursor could not be read (an island start): changes before it are read by a resync once it is. */
+  private cursorLate = false;
   private running = false;
   readonly counts: ChangeCounts = { applied: 0, refreshed: 0, own: 0, outbox: 0, unwatched: 0, older: 0, waited: 0, gaps: 0 };
   private loopDone: Promise<void> = Promise.resolve();
@@ -77,6 +82,10 @@ export class ChangeReader {
         if (!this.cursor) {
           this.cursor = await engine.latestCursor();
           link.succeeded();
+          // Started as an island: the return's resync may have read before this cursor, so a change committed in
+          // between would reach neither; one more resync, after the cursor, closes that window.
+          if (this.cursorLate) await this.hooks.onGap();
+          this.cursorLate = false;
           continue;
         }
         const batch = await engine.readChanges(this.cursor, READ_COUNT, READ_BLOCK_MS);
@@ -91,6 +100,7 @@ export class ChangeReader {
         for (const e of batch.entries) this.apply(e);
       } catch (err) {
         if (!this.running) return;
+        if (!this.cursor) this.cursorLate = true;
         link.failed(err);
         await pause(clock, RETRY_MS);
       }

@@ -16,6 +16,12 @@ import { Ticker } from './ticker.js';
 
 /** How often the node asks the engine for its epoch: the liveness probe in island mode and the data-loss check. */
 const EPOCH_CHECK_MS = 1000;
+/**
+ * At start, how long the node waits for the engine's first answer (the epoch) before it opens its listeners as an
+ * island: one bounded step for the whole start, instead of each part's first call waiting out the 2 s command
+ * timeout (and its retry) in turn, 7-17 s with Redis frozen or refused (issue 22).
+ */
+const START_PROBE_MS = 1500;
 /** Resources whose changes may wait in the outbox (cluster.md §8: ~100k operations). */
 const OUTBOX_LIMIT = 100_000;
 
@@ -35,6 +41,8 @@ export interface ClusterNodeOptions {
   clock: Clock;
   logger: Logger;
   outboxLimit?: number;
+  /** How long the start waits for the engine's first answer (default START_PROBE_MS). */
+  startProbeMs?: number;
 }
 
 /**
@@ -72,6 +80,8 @@ export class ClusterNode {
   private readonly parts: ClusterPart[] = [];
   private epoch: string | undefined;
   private stopFeed: (() => void) | undefined;
+  /** Parts started without waiting (the engine did not answer at start), awaited at stop. */
+  private readonly starting: Promise<void>[] = [];
 
   constructor(private readonly opts: ClusterNodeOptions) {
     const logger = opts.logger.child({ module: 'cluster' });
@@ -133,30 +143,65 @@ export class ClusterNode {
 
   /**
    * Takes PUBLISH over, learns the epoch, replaces the node's restored state by the engine's, then reads the stream.
-   * An unreachable engine does not stop the start: the node begins as an island on what SQLite restored.
+   * An engine that does not answer within START_PROBE_MS does not hold the start: the node begins as an island on
+   * what SQLite restored (logged once, by the link), its parts are started without waiting for their first engine
+   * calls, and the island-mode return (epoch probe every second → onReturn: parts, outbox, resync) joins it to the
+   * cluster once the engine answers.
    */
   async start(): Promise<void> {
-    const { presentity, logger } = this.context;
+    const { presentity, logger, link } = this.context;
     presentity.routePublish(this.publish.handle);
     this.stopFeed = this.opts.feed.core((e) => {
       if (e.kind !== 'subscription-created') return;
       const resource = `${e.subscription.resource}@${e.subscription.domain}`;
       // A resource first watched here: read it, so the watcher's next NOTIFY shows what other nodes published.
-      if (!this.context.revs.has(resource) && this.context.link.up) void this.replica.refreshInLane(resource);
+      if (!this.context.revs.has(resource) && link.up) void this.replica.refreshInLane(resource);
     });
-    try {
-      this.epoch = await this.context.engine.epoch(newEpoch());
-      // The engine's state wins over what SQLite restored: a publication removed cluster-wide while this node was
-      // down must not come back from its disk. Only a data loss seen while running (checkEpoch) pushes local state.
-      await this.syncAll(false);
-    } catch (err) {
-      this.context.link.failed(err);
+    const probeMs = this.opts.startProbeMs ?? START_PROBE_MS;
+    const first = await this.answerWithin(this.context.engine.epoch(newEpoch()), probeMs);
+    if ('value' in first) {
+      this.epoch = first.value;
+      try {
+        // The engine's state wins over what SQLite restored: a publication removed cluster-wide while this node was
+        // down must not come back from its disk. Only a data loss seen while running (checkEpoch) pushes local state.
+        await this.syncAll(false);
+      } catch (err) {
+        link.failed(err);
+      }
+    } else {
+      link.failed(first.err);
     }
     this.reader.start();
     this.sweeper.start();
     this.epochTicker.start();
-    for (const part of this.parts) await part.start(this.context);
+    for (const part of this.parts) {
+      const started = Promise.resolve().then(() => part.start(this.context));
+      if (link.up) {
+        await started;
+        continue;
+      }
+      // Island at start: the part's first engine calls fail (or time out) in the background, and the part's own
+      // failure path (or onReturn) takes it from there.
+      this.starting.push(started.catch((err: unknown) => logger.warn({ err: (err as Error)?.message ?? String(err) }, 'cluster part start failed')));
+    }
     logger.info({ node: this.context.node, epoch: this.epoch, connected: this.connected }, 'cluster node started');
+  }
+
+  /** The call's answer or error, or after `ms` an error saying it did not answer (the call goes on unheeded). */
+  private answerWithin<T>(call: Promise<T>, ms: number): Promise<{ value: T } | { err: unknown }> {
+    return new Promise((resolve) => {
+      const timer = this.opts.clock.setTimer(ms, () => resolve({ err: new Error(`no answer within ${ms} ms at start`) }));
+      call.then(
+        (value) => {
+          timer.cancel();
+          resolve({ value });
+        },
+        (err: unknown) => {
+          timer.cancel();
+          resolve({ err });
+        },
+      );
+    });
   }
 
   async stop(): Promise<void> {
@@ -168,6 +213,8 @@ export class ClusterNode {
     const reading = this.reader.stop();
     await this.context.engine.close();
     await reading;
+    // With the engines closed, parts still starting in the background settle at once.
+    await Promise.all(this.starting.splice(0));
   }
 
   /**
