@@ -1,3 +1,4 @@
+import { setNewest } from '../lib/bounded-map.js';
 import type { Clock } from '../lib/clock.js';
 
 export interface LoginLimiterOptions {
@@ -51,10 +52,8 @@ export class LoginLimiter {
     const times = this.recent(ip);
     times.push(this.opts.clock.now());
     if (times.length > this.maxFailures) times.shift();
-    // Re-insert so Map order stays least-recently-failing first, then forget the oldest beyond the bound.
-    this.failures.delete(ip);
-    this.failures.set(ip, times);
-    if (this.failures.size > this.maxSources) this.failures.delete(this.failures.keys().next().value!);
+    // Re-inserted so Map order stays least-recently-failing first; the oldest beyond the bound is forgotten.
+    setNewest(this.failures, ip, times, this.maxSources);
     return this.retryAfterS(ip);
   }
 

@@ -1,5 +1,6 @@
 import type { ResourceState } from '../events/event-package.js';
 import type { ManualActor, PresenceEvent, PresenceFeed, Publisher } from '../feed/presence-feed.js';
+import { setNewest } from '../lib/bounded-map.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import type { Unsubscribe } from '../lib/feed.js';
 import type { Logger } from '../lib/logger.js';
@@ -243,11 +244,8 @@ export class PresenceHistory {
         const key = `${e.resource}\u0000${e.event}\u0000${e.etag}`;
         const doc = e.document as { format?: string; dialogs?: { state: string }[] } | undefined;
         const state = doc?.format === 'dialog-info' ? lampOfDialogs(doc.dialogs) : undefined;
-        this.publishers.delete(key);
-        if (e.action !== 'remove') {
-          this.publishers.set(key, { publisher, state });
-          if (this.publishers.size > PUBLISHERS_KEPT) this.publishers.delete(this.publishers.keys().next().value!);
-        }
+        if (e.action === 'remove') this.publishers.delete(key);
+        else setNewest(this.publishers, key, { publisher, state }, PUBLISHERS_KEPT);
         this.add(
           e.resource,
           'publish',

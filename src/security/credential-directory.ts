@@ -1,3 +1,4 @@
+import { setNewest } from '../lib/bounded-map.js';
 import type { Clock } from '../lib/clock.js';
 import { isDigestAlgorithm, type DigestAlgorithm } from '../lib/digest-hash.js';
 import { detach } from '../lib/strings.js';
@@ -82,9 +83,8 @@ export class StoreCredentialDirectory implements CredentialDirectory {
     const hit = cache.get(key);
     if (hit && now - hit.at < this.ttlMs) return hit.account;
     const account = load();
-    cache.delete(key);
     // A realm as parsed is a view onto the request's text: the key must not keep the request alive.
-    bounded(cache, detach(key), { at: now, account }, MAX_KEYS);
+    setNewest(cache, detach(key), { at: now, account }, MAX_KEYS);
     return account;
   }
 
@@ -98,11 +98,14 @@ export class StoreCredentialDirectory implements CredentialDirectory {
     if (missAt !== undefined && now - missAt < this.ttlMs) return undefined;
     const record = this.store.devices.findBySipUsername(accountId, username);
     const device = record && this.view(record);
-    this.devices.delete(key);
-    this.unknownDevices.delete(key);
     // The user name is a view onto the request's text: the key must not keep the request alive.
-    if (device) bounded(this.devices, detach(key), { at: now, device }, MAX_DEVICES);
-    else bounded(this.unknownDevices, detach(key), now, MAX_KEYS);
+    if (device) {
+      this.unknownDevices.delete(key);
+      setNewest(this.devices, detach(key), { at: now, device }, MAX_DEVICES);
+    } else {
+      this.devices.delete(key);
+      setNewest(this.unknownDevices, detach(key), now, MAX_KEYS);
+    }
     return device;
   }
 
@@ -125,12 +128,6 @@ export class StoreCredentialDirectory implements CredentialDirectory {
 const MAX_DEVICES = 100_000;
 /** Accounts, realms and unknown device names: each map drops its oldest entry beyond this. */
 const MAX_KEYS = 10_000;
-
-/** Sets `key` last in insertion order and drops the oldest entry when the map outgrows `max`. */
-function bounded<V>(map: Map<string, V>, key: string, value: V, max: number): void {
-  map.set(key, value);
-  if (map.size > max) map.delete(map.keys().next().value as string);
-}
 
 export function digestAccount(id: string, realm: string, algorithms: readonly string[] | undefined): DigestAccount {
   const offered = (algorithms ?? []).filter(isDigestAlgorithm);

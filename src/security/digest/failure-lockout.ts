@@ -1,3 +1,4 @@
+import { setNewest } from '../../lib/bounded-map.js';
 import { detach } from '../../lib/strings.js';
 
 /**
@@ -36,10 +37,8 @@ export class FailureLockout {
     const list = this.recent(k, nowMs) ?? [];
     list.push(nowMs);
     if (list.length > this.maxFailures) list.shift();
-    this.failures.delete(k);
     // Flat: the user name as parsed is a view onto the whole request's text, which the key would keep alive.
-    this.failures.set(detach(k), list);
-    if (this.failures.size > this.capacity) this.failures.delete(this.failures.keys().next().value as string);
+    setNewest(this.failures, detach(k), list, this.capacity);
     return this.retryAfter(ip, username, nowMs);
   }
 
