@@ -6,6 +6,7 @@
  * marked `partial` (the API then says `timeout: true`, Kazoo's flag for a partial answer).
  */
 import type { Clock } from '../../lib/clock.js';
+import { withDeadline } from '../../lib/deadline.js';
 import type { Logger } from '../../lib/logger.js';
 import type { JsonValue, SubscriptionRecord } from '../../store/records.js';
 import type { ClusterEngine, DirectoryEntry } from '../engine-port.js';
@@ -151,19 +152,7 @@ export class ClusterListing {
 
   private withTimeout<T>(work: Promise<T>): Promise<T> {
     const ms = this.opts.timeoutMs ?? 2000;
-    return new Promise<T>((resolve, reject) => {
-      const timer = this.opts.clock.setTimer(ms, () => reject(new Error(`cluster directory did not answer within ${ms} ms`)));
-      work.then(
-        (v) => {
-          timer.cancel();
-          resolve(v);
-        },
-        (err: unknown) => {
-          timer.cancel();
-          reject(err instanceof Error ? err : new Error(String(err)));
-        },
-      );
-    });
+    return withDeadline(this.opts.clock, work, ms, () => new Error(`cluster directory did not answer within ${ms} ms`));
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PresenceFeed } from '../../feed/presence-feed.js';
 import type { Clock } from '../../lib/clock.js';
+import { withDeadline } from '../../lib/deadline.js';
 import type { Logger } from '../../lib/logger.js';
 import type { ClusterEngine } from '../engine-port.js';
 import { ChangeReader, type ChangeCounts } from './change-reader.js';
@@ -158,7 +159,10 @@ export class ClusterNode {
       if (!this.context.revs.has(resource) && link.up) void this.replica.refreshInLane(resource);
     });
     const probeMs = this.opts.startProbeMs ?? START_PROBE_MS;
-    const first = await this.answerWithin(this.context.engine.epoch(newEpoch()), probeMs);
+    const first = await withDeadline(this.opts.clock, this.context.engine.epoch(newEpoch()), probeMs, () => new Error(`no answer within ${probeMs} ms at start`)).then(
+      (value) => ({ value }),
+      (err: unknown) => ({ err }),
+    );
     if ('value' in first) {
       this.epoch = first.value;
       try {
@@ -185,23 +189,6 @@ export class ClusterNode {
       this.starting.push(started.catch((err: unknown) => logger.warn({ err: (err as Error)?.message ?? String(err) }, 'cluster part start failed')));
     }
     logger.info({ node: this.context.node, epoch: this.epoch, connected: this.connected }, 'cluster node started');
-  }
-
-  /** The call's answer or error, or after `ms` an error saying it did not answer (the call goes on unheeded). */
-  private answerWithin<T>(call: Promise<T>, ms: number): Promise<{ value: T } | { err: unknown }> {
-    return new Promise((resolve) => {
-      const timer = this.opts.clock.setTimer(ms, () => resolve({ err: new Error(`no answer within ${ms} ms at start`) }));
-      call.then(
-        (value) => {
-          timer.cancel();
-          resolve({ value });
-        },
-        (err: unknown) => {
-          timer.cancel();
-          resolve({ err });
-        },
-      );
-    });
   }
 
   async stop(): Promise<void> {
